@@ -1,0 +1,298 @@
+"""Releases, deployments and everything they leave behind as history.
+
+Rules that must hold under concurrency are database constraints, not Python
+checks: one running deployment per lane, one approval per person, gap-free
+log sequence numbers, one notification per event.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from deployments.states import (
+    FINAL_DEPLOYMENT_STATES,
+    ChecklistState,
+    Decision,
+    DeploymentState,
+    NotificationEvent,
+    NotificationState,
+    ReleaseState,
+    StepKind,
+    StepState,
+    Trigger,
+    Verification,
+)
+from environments.models import ChecklistPhase, CheckMode, Environment, Service
+
+IMAGE_WITH_DIGEST = r"^[a-z0-9][^@\s]*@sha256:[0-9a-f]{64}$"
+
+
+class Release(models.Model):
+    """One immutable image of one service, deployable everywhere by its digest."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="releases")
+    version = models.CharField(max_length=100)
+    git_sha = models.CharField(max_length=40, blank=True)
+    notes = models.TextField(blank=True)
+    image = models.CharField(max_length=500, blank=True, help_text="repo:tag@sha256:…")
+    state = models.CharField(
+        max_length=10, choices=ReleaseState.choices, default=ReleaseState.BUILDING
+    )
+    reason = models.TextField(blank=True, help_text="Why the build failed.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "version"], name="release_version_unique"),
+            models.CheckConstraint(
+                condition=~Q(state=ReleaseState.READY) | Q(image__regex=IMAGE_WITH_DIGEST),
+                name="ready_release_image_has_digest",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.name} {self.version}"
+
+    @property
+    def is_deployable(self) -> bool:
+        return self.state == ReleaseState.READY
+
+
+class Lane(models.Model):
+    """The (service, environment) pair whose row is locked for every queue decision."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT)
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "environment"], name="one_lane_per_pair")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.name} → {self.environment.name}"
+
+
+class DeploymentQuerySet(models.QuerySet):
+    def active(self):
+        return self.exclude(state__in=FINAL_DEPLOYMENT_STATES)
+
+
+class Deployment(models.Model):
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="deployments")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="deployments")
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, related_name="deployments"
+    )
+    lane = models.ForeignKey(Lane, on_delete=models.PROTECT, related_name="deployments")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.PROMOTE)
+    state = models.CharField(
+        max_length=12, choices=DeploymentState.choices, default=DeploymentState.PENDING
+    )
+    reason = models.TextField(blank=True, help_text="Why it is parked, or why it ended.")
+    verification = models.CharField(
+        max_length=12, choices=Verification.choices, default=Verification.NOT_REQUIRED
+    )
+    previous_images = models.JSONField(
+        default=dict, blank=True, help_text="Images the workloads ran before, read from the cluster."
+    )
+    rollback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rollbacks"
+    )
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded"
+    )
+    cancel_requested = models.BooleanField(default=False)
+    next_log_seq = models.PositiveBigIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeploymentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "environment"],
+                condition=Q(state=DeploymentState.RUNNING),
+                name="one_running_deployment_per_lane",
+            )
+        ]
+        indexes = [models.Index(fields=["environment", "service", "state"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.release} → {self.environment.name}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_DEPLOYMENT_STATES
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class Step(models.Model):
+    """One unit of the plan; claimed with a lease and fenced by its attempt number."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="steps")
+    kind = models.CharField(max_length=20, choices=StepKind.choices)
+    position = models.PositiveIntegerField()
+    state = models.CharField(max_length=10, choices=StepState.choices, default=StepState.PENDING)
+    reason = models.TextField(blank=True)
+    attempt = models.PositiveIntegerField(default=0)
+    lease_owner = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["deployment", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "position"], name="one_step_per_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_state_display()})"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class ChecklistItem(models.Model):
+    """One gate of one deployment, answered with who, when and evidence."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="checklist")
+    position = models.PositiveIntegerField()
+    phase = models.CharField(max_length=10, choices=ChecklistPhase.choices)
+    text = models.CharField(max_length=200)
+    mode = models.CharField(max_length=10, choices=CheckMode.choices)
+    check_kind = models.CharField(max_length=50, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    state = models.CharField(
+        max_length=10, choices=ChecklistState.choices, default=ChecklistState.PENDING
+    )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    evidence = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["deployment", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "position"], name="one_checklist_item_per_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.text} ({self.get_state_display()})"
+
+
+class Approval(models.Model):
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="approvals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["deployment", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "user"], name="one_approval_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_decision_display().lower()} #{self.deployment_id}"
+
+
+class LogLine(models.Model):
+    """One line of a deployment's output; `seq` is gap-free per deployment."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="log")
+    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.CASCADE)
+    seq = models.PositiveBigIntegerField()
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["deployment", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "seq"], name="log_seq_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.deployment_id}:{self.seq} {self.text[:60]}"
+
+
+class Notification(models.Model):
+    """Outbox row: at most one per (deployment, event), sent with retries by a task."""
+
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="notifications"
+    )
+    event = models.CharField(max_length=20, choices=NotificationEvent.choices)
+    state = models.CharField(
+        max_length=10, choices=NotificationState.choices, default=NotificationState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["deployment", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "event"], name="one_notification_per_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.deployment_id} {self.event} ({self.state})"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every action by a person or by the system (actor empty)."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    action = models.CharField(max_length=60)
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.PROTECT, related_name="audit"
+    )
+    target = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["action", "created_at"])]
+
+    def __str__(self) -> str:
+        who = self.actor or "system"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {who} {self.action} {self.target}"
+
+    def save(self, *args, **kwargs):
+        # History is append-only: an audit row, once written, is never rewritten.
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only and cannot be changed.")
+        super().save(*args, **kwargs)

@@ -1,0 +1,102 @@
+"""Every state, trigger and event of a deployment, with the named sets the engine uses."""
+
+from django.db import models
+
+
+class ReleaseState(models.TextChoices):
+    BUILDING = "building", "Building"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class DeploymentState(models.TextChoices):
+    PENDING = "pending", "Pending"  # pre-deployment checks and approvals in progress
+    QUEUED = "queued", "Queued"  # ready, waiting for its lane
+    RUNNING = "running", "Running"  # holds the lane
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+FINAL_DEPLOYMENT_STATES = frozenset(
+    {
+        DeploymentState.SUCCEEDED,
+        DeploymentState.FAILED,
+        DeploymentState.ROLLED_BACK,
+        DeploymentState.REJECTED,
+        DeploymentState.CANCELLED,
+        DeploymentState.SUPERSEDED,
+    }
+)
+ACTIVE_DEPLOYMENT_STATES = frozenset(set(DeploymentState) - FINAL_DEPLOYMENT_STATES)
+
+
+class Trigger(models.TextChoices):
+    PROMOTE = "promote", "Promotion"
+    ROLLBACK = "rollback", "Rollback"
+    API = "api", "API"
+    BREAK_GLASS = "break_glass", "Break-glass"
+
+
+class Verification(models.TextChoices):
+    """The outcome of the manual post-deployment items, apart from the deployment's state."""
+
+    NOT_REQUIRED = "not_required", "Nothing to verify"
+    OPEN = "open", "Verification open"
+    COMPLETE = "complete", "Verified"
+    FAILED = "failed", "Verification failed"
+
+
+class StepKind(models.TextChoices):
+    PRE_CHECKS = "pre_checks", "Pre-deployment checks"
+    APPROVAL = "approval", "Approval"
+    MIGRATE = "migrate", "Run database migrations"
+    ROLLOUT = "rollout", "Roll out"
+    SMOKE = "smoke", "Smoke tests"
+    POST_CHECKS = "post_checks", "Post-deployment checks"
+    ROLLBACK = "rollback", "Roll back"
+
+
+class StepState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    WAITING = "waiting", "Waiting for people"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINAL_STEP_STATES = frozenset(
+    {StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED, StepState.CANCELLED}
+)
+
+
+class ChecklistState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    WAIVED = "waived", "Waived"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approved"
+    REJECT = "reject", "Rejected"
+
+
+class NotificationEvent(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    STARTED = "started", "Started"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    GIVEN_UP = "given_up", "Given up"

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from deployments import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("services/<slug:name>/", views.service_detail, name="service-detail"),
+]

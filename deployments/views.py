@@ -1,0 +1,6 @@
+def dashboard(request):
+    pass
+
+
+def service_detail(request, name):
+    pass

@@ -1,0 +1,194 @@
+"""Settings for the Vizora Deploy Portal, read strictly from the environment.
+
+Defaults give the embedded mode (SQLite and a broker that needs no server);
+tests and production set DATABASE_URL and REDIS_URL. See README.md for the
+table of every variable.
+"""
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+from kombu import Queue
+
+from portal import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.string("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
+
+# PORTAL_DEV=true is what `make run` sets: a local demo with DEBUG and a throw-away key.
+DEV_MODE = env.boolean("PORTAL_DEV", False)
+DEBUG = env.boolean("DEBUG", DEV_MODE)
+DEV_SECRET_KEY = "dev-only-insecure-key-not-for-production-use-0123456789"
+SECRET_KEY = env.string("SECRET_KEY", DEV_SECRET_KEY if DEV_MODE else None)  # dev: PORTAL_DEV=true
+if not DEV_MODE and SECRET_KEY == DEV_SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY is the development key; set a real one.")
+if not DEV_MODE and len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("SECRET_KEY is shorter than 32 characters; use a long random key.")
+
+ALLOWED_HOSTS = env.word_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEV_MODE else "")
+PORTAL_BASE_URL = env.http_url("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+CSRF_TRUSTED_ORIGINS = env.word_list("CSRF_TRUSTED_ORIGINS", PORTAL_BASE_URL)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "portal",
+    "environments",
+    "deployments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+ASGI_APPLICATION = "portal.asgi.application"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.database("DATABASE_URL", "sqlite:///var/portal.sqlite3", BASE_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env.string("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Security: a strict CSP (no inline script or style), secure cookies outside DEBUG.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+SESSION_COOKIE_SECURE = not DEBUG and env.boolean("SECURE_COOKIES", True)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport,
+# which needs no server (the embedded mode of `make run`).
+REDIS_URL = env.redis_url("REDIS_URL")
+CELERY_QUEUE_PREFIX = env.string("CELERY_QUEUE_PREFIX", "portal")
+CELERY_BROKER_FOLDER = VAR_DIR / "broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A message whose worker died unacknowledged is redelivered after this;
+        # the engine's leases, not this timeout, decide when a step is retried.
+        "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
+    }
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    for folder in ("queue", "processed"):
+        (CELERY_BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
+        "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
+        "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_QUEUES = {
+    "deployments": f"{CELERY_QUEUE_PREFIX}.deployments",
+    "notifications": f"{CELERY_QUEUE_PREFIX}.notifications",
+    "maintenance": f"{CELERY_QUEUE_PREFIX}.maintenance",
+}
+CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUES.values()]
+CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUES["maintenance"]
+CELERY_TASK_ROUTES = {
+    "deployments.tasks.advance_deployment": {"queue": CELERY_QUEUES["deployments"]},
+    "deployments.tasks.send_notification": {"queue": CELERY_QUEUES["notifications"]},
+    "portal.tasks.*": {"queue": CELERY_QUEUES["maintenance"]},
+}
+# Periodic jobs (the engine's reaper and sweeper) are added here with the engine.
+CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# The engine's timing. Tests shorten these; production keeps the defaults.
+PORTAL_LEASE_TTL_SECONDS = env.integer("PORTAL_LEASE_TTL_SECONDS", 30, minimum=1)
+PORTAL_HEARTBEAT_SECONDS = env.decimal("PORTAL_HEARTBEAT_SECONDS", 5.0, minimum=0.05)
+PORTAL_STEP_MAX_ATTEMPTS = env.integer("PORTAL_STEP_MAX_ATTEMPTS", 3, minimum=1)
+PORTAL_SWEEP_SECONDS = env.decimal("PORTAL_SWEEP_SECONDS", 15.0, minimum=0.1)
+
+# Notifications: Slack incoming webhook and a generic JSON webhook (secrets).
+SLACK_WEBHOOK_URL = env.raw("SLACK_WEBHOOK_URL") or ""
+NOTIFY_WEBHOOK_URL = env.raw("NOTIFY_WEBHOOK_URL") or ""
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
