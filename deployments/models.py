@@ -101,7 +101,9 @@ class Deployment(models.Model):
         max_length=12, choices=Verification.choices, default=Verification.NOT_REQUIRED
     )
     previous_images = models.JSONField(
-        default=dict, blank=True, help_text="Images the workloads ran before, read from the cluster."
+        default=dict,
+        blank=True,
+        help_text="Images the workloads ran before, read from the cluster.",
     )
     rollback_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rollbacks"
@@ -234,9 +236,7 @@ class LogLine(models.Model):
 
     class Meta:
         ordering = ["deployment", "seq"]
-        constraints = [
-            models.UniqueConstraint(fields=["deployment", "seq"], name="log_seq_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["deployment", "seq"], name="log_seq_unique")]
 
     def __str__(self) -> str:
         return f"#{self.deployment_id}:{self.seq} {self.text[:60]}"

@@ -1,6 +1,30 @@
+"""Pages. Views parse the request, check permission, call one domain function, render."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from deployments import overview
+from environments.models import Service
+
+
+@require_GET
+@login_required
 def dashboard(request):
-    pass
+    environments, rows = overview.dashboard_rows()
+    return render(request, "dashboard.html", {"environments": environments, "rows": rows})
 
 
-def service_detail(request, name):
-    pass
+@require_GET
+@login_required
+def service_detail(request, name: str):
+    service = get_object_or_404(Service, name=name)
+    environments, rows = overview.dashboard_rows(services=[service])
+    context = {
+        "service": service,
+        "environments": environments,
+        "cells": rows[0].cells,
+        "releases": overview.service_releases(service),
+        "deployments": overview.service_deployments(service),
+    }
+    return render(request, "service.html", context)

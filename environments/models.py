@@ -135,7 +135,9 @@ class Environment(CatalogEntry):
     namespace = models.CharField(max_length=63)
     urls = models.JSONField(default=dict, blank=True, help_text='{"api": "https://api…"}')
     resolve = models.JSONField(
-        default=dict, blank=True, help_text='Like curl --resolve: {"api.example.com": "127.0.0.1:7101"}'
+        default=dict,
+        blank=True,
+        help_text='Like curl --resolve: {"api.example.com": "127.0.0.1:7101"}',
     )
     required_approvals = models.PositiveIntegerField(default=0)
     approver_group = models.CharField(max_length=50, default="lead")

@@ -33,7 +33,9 @@ def raw(name: str, default: str | None = None) -> str | None:
 def string(name: str, default: str | None = None) -> str:
     value = raw(name, default)
     if value is None:
-        raise ImproperlyConfigured(f"{name} is required; set it in the environment (see README.md).")
+        raise ImproperlyConfigured(
+            f"{name} is required; set it in the environment (see README.md)."
+        )
     return value
 
 

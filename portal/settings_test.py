@@ -4,13 +4,22 @@ Environment variables still win, so CI or a developer can point elsewhere.
 """
 
 import os
+import uuid
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789abcdef")
+# Each test process (every xdist worker too) gets its own queue names, so parallel
+# runs never share a queue and a worker never takes another test database's task.
+_run_id = os.environ.setdefault("PORTAL_TEST_RUN_ID", uuid.uuid4().hex[:12])
+_process = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ["CELERY_QUEUE_PREFIX"] = f"test-{_run_id}-{_process}"
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 
-from portal.settings import *  # noqa: E402,F403
+from portal.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test logins
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Serve static files from the source folders, without collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -6,205 +6,581 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('environments', '0001_initial'),
+        ("environments", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Lane',
+            name="Lane",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('environment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='environments.environment')),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='environments.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="environments.environment"
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="environments.service"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Deployment',
+            name="Deployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('promote', 'Promotion'), ('rollback', 'Rollback'), ('api', 'API'), ('break_glass', 'Break-glass')], default='promote', max_length=12)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('rolled_back', 'Rolled back'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('superseded', 'Superseded')], default='pending', max_length=12)),
-                ('reason', models.TextField(blank=True, help_text='Why it is parked, or why it ended.')),
-                ('verification', models.CharField(choices=[('not_required', 'Nothing to verify'), ('open', 'Verification open'), ('complete', 'Verified'), ('failed', 'Verification failed')], default='not_required', max_length=12)),
-                ('previous_images', models.JSONField(blank=True, default=dict, help_text='Images the workloads ran before, read from the cluster.')),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('next_log_seq', models.PositiveBigIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('queued_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('environment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='environments.environment')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('rollback_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='rollbacks', to='deployments.deployment')),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='environments.service')),
-                ('superseded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='superseded', to='deployments.deployment')),
-                ('lane', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='deployments.lane')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("promote", "Promotion"),
+                            ("rollback", "Rollback"),
+                            ("api", "API"),
+                            ("break_glass", "Break-glass"),
+                        ],
+                        default="promote",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("rolled_back", "Rolled back"),
+                            ("rejected", "Rejected"),
+                            ("cancelled", "Cancelled"),
+                            ("superseded", "Superseded"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.TextField(blank=True, help_text="Why it is parked, or why it ended."),
+                ),
+                (
+                    "verification",
+                    models.CharField(
+                        choices=[
+                            ("not_required", "Nothing to verify"),
+                            ("open", "Verification open"),
+                            ("complete", "Verified"),
+                            ("failed", "Verification failed"),
+                        ],
+                        default="not_required",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "previous_images",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Images the workloads ran before, read from the cluster.",
+                    ),
+                ),
+                ("cancel_requested", models.BooleanField(default=False)),
+                ("next_log_seq", models.PositiveBigIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("queued_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deployments",
+                        to="environments.environment",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rollback_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rollbacks",
+                        to="deployments.deployment",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deployments",
+                        to="environments.service",
+                    ),
+                ),
+                (
+                    "superseded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="superseded",
+                        to="deployments.deployment",
+                    ),
+                ),
+                (
+                    "lane",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deployments",
+                        to="deployments.lane",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(choices=[('requested', 'Requested'), ('awaiting_approval', 'Awaiting approval'), ('started', 'Started'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('rolled_back', 'Rolled back')], max_length=20)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('given_up', 'Given up')], default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='deployments.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Requested"),
+                            ("awaiting_approval", "Awaiting approval"),
+                            ("started", "Started"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("rolled_back", "Rolled back"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sent", "Sent"),
+                            ("given_up", "Given up"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="deployments.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'created_at'],
+                "ordering": ["deployment", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Release',
+            name="Release",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=100)),
-                ('git_sha', models.CharField(blank=True, max_length=40)),
-                ('notes', models.TextField(blank=True)),
-                ('image', models.CharField(blank=True, help_text='repo:tag@sha256:…', max_length=500)),
-                ('state', models.CharField(choices=[('building', 'Building'), ('ready', 'Ready'), ('failed', 'Failed')], default='building', max_length=10)),
-                ('reason', models.TextField(blank=True, help_text='Why the build failed.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='environments.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.CharField(max_length=100)),
+                ("git_sha", models.CharField(blank=True, max_length=40)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "image",
+                    models.CharField(blank=True, help_text="repo:tag@sha256:…", max_length=500),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("building", "Building"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        default="building",
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True, help_text="Why the build failed.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="releases",
+                        to="environments.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['service', '-created_at'],
+                "ordering": ["service", "-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='release',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='deployments.release'),
+            model_name="deployment",
+            name="release",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="deployments",
+                to="deployments.release",
+            ),
         ),
         migrations.CreateModel(
-            name='Step',
+            name="Step",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('pre_checks', 'Pre-deployment checks'), ('approval', 'Approval'), ('migrate', 'Run database migrations'), ('rollout', 'Roll out'), ('smoke', 'Smoke tests'), ('post_checks', 'Post-deployment checks'), ('rollback', 'Roll back')], max_length=20)),
-                ('position', models.PositiveIntegerField()),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('waiting', 'Waiting for people'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Skipped'), ('cancelled', 'Cancelled')], default='pending', max_length=10)),
-                ('reason', models.TextField(blank=True)),
-                ('attempt', models.PositiveIntegerField(default=0)),
-                ('lease_owner', models.CharField(blank=True, max_length=200)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('deadline_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='deployments.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("pre_checks", "Pre-deployment checks"),
+                            ("approval", "Approval"),
+                            ("migrate", "Run database migrations"),
+                            ("rollout", "Roll out"),
+                            ("smoke", "Smoke tests"),
+                            ("post_checks", "Post-deployment checks"),
+                            ("rollback", "Roll back"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("waiting", "Waiting for people"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("attempt", models.PositiveIntegerField(default=0)),
+                ("lease_owner", models.CharField(blank=True, max_length=200)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("deadline_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="deployments.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'position'],
+                "ordering": ["deployment", "position"],
             },
         ),
         migrations.CreateModel(
-            name='LogLine',
+            name="LogLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField()),
-                ('text', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='log', to='deployments.deployment')),
-                ('step', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='deployments.step')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField()),
+                ("text", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="log",
+                        to="deployments.deployment",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="deployments.step",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'seq'],
+                "ordering": ["deployment", "seq"],
             },
         ),
         migrations.CreateModel(
-            name='ChecklistItem',
+            name="ChecklistItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('phase', models.CharField(choices=[('pre', 'Pre-deployment'), ('deploy', 'Deployment'), ('post', 'Post-deployment')], max_length=10)),
-                ('text', models.CharField(max_length=200)),
-                ('mode', models.CharField(choices=[('manual', 'Manual'), ('automatic', 'Automatic')], max_length=10)),
-                ('check_kind', models.CharField(blank=True, max_length=50)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('passed', 'Passed'), ('failed', 'Failed'), ('waived', 'Waived')], default='pending', max_length=10)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('evidence', models.TextField(blank=True)),
-                ('answered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checklist', to='deployments.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("pre", "Pre-deployment"),
+                            ("deploy", "Deployment"),
+                            ("post", "Post-deployment"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("text", models.CharField(max_length=200)),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("manual", "Manual"), ("automatic", "Automatic")], max_length=10
+                    ),
+                ),
+                ("check_kind", models.CharField(blank=True, max_length=50)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("passed", "Passed"),
+                            ("failed", "Failed"),
+                            ("waived", "Waived"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                ("evidence", models.TextField(blank=True)),
+                (
+                    "answered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checklist",
+                        to="deployments.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('deployment', 'position'), name='one_checklist_item_per_position')],
+                "ordering": ["deployment", "position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("deployment", "position"), name="one_checklist_item_per_position"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=60)),
-                ('target', models.CharField(blank=True, max_length=200)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('deployment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='audit', to='deployments.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=60)),
+                ("target", models.CharField(blank=True, max_length=200)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="audit",
+                        to="deployments.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['action', 'created_at'], name='deployments_action_54940a_idx')],
+                "ordering": ["-created_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["action", "created_at"], name="deployments_action_54940a_idx"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Approval',
+            name="Approval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('approve', 'Approved'), ('reject', 'Rejected')], max_length=10)),
-                ('comment', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approvals', to='deployments.deployment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("approve", "Approved"), ("reject", "Rejected")], max_length=10
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approvals",
+                        to="deployments.deployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'created_at'],
-                'constraints': [models.UniqueConstraint(fields=('deployment', 'user'), name='one_approval_per_user')],
+                "ordering": ["deployment", "created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("deployment", "user"), name="one_approval_per_user"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='lane',
-            constraint=models.UniqueConstraint(fields=('service', 'environment'), name='one_lane_per_pair'),
+            model_name="lane",
+            constraint=models.UniqueConstraint(
+                fields=("service", "environment"), name="one_lane_per_pair"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(fields=('deployment', 'event'), name='one_notification_per_event'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                fields=("deployment", "event"), name="one_notification_per_event"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='release',
-            constraint=models.UniqueConstraint(fields=('service', 'version'), name='release_version_unique'),
+            model_name="release",
+            constraint=models.UniqueConstraint(
+                fields=("service", "version"), name="release_version_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='release',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'ready'), _negated=True), ('image__regex', '^[a-z0-9][^@\\s]*@sha256:[0-9a-f]{64}$'), _connector='OR'), name='ready_release_image_has_digest'),
+            model_name="release",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "ready"), _negated=True),
+                    ("image__regex", "^[a-z0-9][^@\\s]*@sha256:[0-9a-f]{64}$"),
+                    _connector="OR",
+                ),
+                name="ready_release_image_has_digest",
+            ),
         ),
         migrations.AddIndex(
-            model_name='deployment',
-            index=models.Index(fields=['environment', 'service', 'state'], name='deployments_environ_13d134_idx'),
+            model_name="deployment",
+            index=models.Index(
+                fields=["environment", "service", "state"], name="deployments_environ_13d134_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deployment',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'running')), fields=('service', 'environment'), name='one_running_deployment_per_lane'),
+            model_name="deployment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "running")),
+                fields=("service", "environment"),
+                name="one_running_deployment_per_lane",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='step',
-            constraint=models.UniqueConstraint(fields=('deployment', 'position'), name='one_step_per_position'),
+            model_name="step",
+            constraint=models.UniqueConstraint(
+                fields=("deployment", "position"), name="one_step_per_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='logline',
-            constraint=models.UniqueConstraint(fields=('deployment', 'seq'), name='log_seq_unique'),
+            model_name="logline",
+            constraint=models.UniqueConstraint(fields=("deployment", "seq"), name="log_seq_unique"),
         ),
     ]

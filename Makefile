@@ -1,0 +1,43 @@
+# The one entry point for people: `make help` lists the targets.
+PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13.0/bin/python3.13) $(shell command -v python3.13))
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_WORKERS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test test-fast lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it (pyenv install 3.13.0) or set PYTHON=/path/to/python3.13"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed ## Create .venv with the pinned dependencies
+
+run: venv ## Run the portal with demo data (SQLite, no services needed) on 127.0.0.1:8000
+	bin/demo
+
+test: venv ## Run the whole test suite (needs PostgreSQL, Redis, kubectl, Chromium: see README)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+test-fast: venv ## Run the tests that need no worker, browser or kubectl
+	$(BIN)/pytest -m "not worker and not browser and not kubectl and not slow"
+
+lint: venv ## ruff check and ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv ## Run the benchmarks in bench/ (not part of make test)
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean: ## Remove the demo database, broker files and caches (keeps .venv)
+	rm -rf var staticfiles .pytest_cache .ruff_cache

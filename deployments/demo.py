@@ -1,0 +1,72 @@
+"""Demo data for `make run`: one user per role and a few releases per service.
+
+Only for the embedded demo (PORTAL_DEV=true): the passwords are printed and known.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, User
+
+from deployments.models import Release
+from deployments.releases import register_release
+from environments.models import Service
+from portal import roles
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    role: str | None
+
+
+DEMO_USERS = (
+    DemoUser("erin", "erin-engineer-demo", roles.ENGINEER),
+    DemoUser("lee", "lee-lead-demo", roles.LEAD),
+    DemoUser("ada", "ada-admin-demo", roles.ADMIN),
+)
+
+# Tags choose kubesim's behaviour (see ../shared/KUBESIM.md): plain tags start
+# normally, -crashloop never gets Ready, -unhealthy answers /health with 500,
+# -slow takes many times longer to start.
+DEMO_VERSIONS = (
+    ("1.0.0", "Baseline: what the demo clusters run at start."),
+    ("1.1.0", "A healthy release to promote through the environments."),
+    ("1.2.0", "Another healthy release."),
+    ("1.3.0-slow", "Starts slowly: watch the rollout take its time."),
+    ("1.4.0-crashloop", "Crashes on start: the rollout fails and rolls itself back."),
+    ("1.5.0-unhealthy", "Starts but /health answers 500: smoke tests fail."),
+)
+
+
+def demo_digest(image_repository: str, version: str) -> str:
+    """A stable fake digest, so re-running the demo registers the same images."""
+    return "sha256:" + hashlib.sha256(f"{image_repository}:{version}".encode()).hexdigest()
+
+
+def create_demo_users() -> list[DemoUser]:
+    for demo in DEMO_USERS:
+        user, _ = User.objects.get_or_create(username=demo.username)
+        user.set_password(demo.password)
+        user.is_staff = demo.role == roles.ADMIN
+        user.is_superuser = demo.role == roles.ADMIN
+        user.save()
+        user.groups.set([Group.objects.get(name=demo.role)])
+    return list(DEMO_USERS)
+
+
+def register_demo_releases() -> list[Release]:
+    """Register each demo version of each active service once; returns the new ones."""
+    created = []
+    for service in Service.objects.active():
+        existing = set(service.releases.values_list("version", flat=True))
+        for version, notes in DEMO_VERSIONS:
+            if version in existing:
+                continue
+            image = (
+                f"{service.image_repository}:{version}"
+                f"@{demo_digest(service.image_repository, version)}"
+            )
+            created.append(register_release(service.name, version, image, notes=notes))
+    return created

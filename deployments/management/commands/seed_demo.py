@@ -1,0 +1,23 @@
+"""manage.py seed_demo: demo users and releases for `make run` (PORTAL_DEV=true only)."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from deployments import demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo users (one per role) and demo releases. Development mode only."
+
+    def handle(self, *args, **options):
+        if not settings.DEV_MODE:
+            raise CommandError(
+                "seed_demo creates users with known passwords; run it only with PORTAL_DEV=true."
+            )
+        users = demo.create_demo_users()
+        releases = demo.register_demo_releases()
+        self.stdout.write(f"demo releases registered: {len(releases)} new")
+        self.stdout.write("")
+        self.stdout.write(f"Demo users (sign in at {settings.PORTAL_BASE_URL}/login/):")
+        for user in users:
+            self.stdout.write(f"  {user.role:<9} {user.username:<6} password: {user.password}")

@@ -1,0 +1,85 @@
+"""Read models for the pages: what runs where, and a service's history."""
+
+from dataclasses import dataclass
+
+from django.db.models import OuterRef, Subquery
+
+from deployments.models import Deployment, Lane, Release
+from deployments.states import ACTIVE_DEPLOYMENT_STATES, DeploymentState
+from environments.models import Environment, Service
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (service, environment) square of the dashboard."""
+
+    service: Service
+    environment: Environment
+    current: Deployment | None  # the last deployment that succeeded in this lane
+    in_progress: Deployment | None  # the newest deployment that has not ended
+
+
+@dataclass(frozen=True)
+class Row:
+    service: Service
+    cells: list[Cell]
+
+
+def dashboard_rows(services=None) -> tuple[list[Environment], list[Row]]:
+    """Active environments (in promotion order) and one row of cells per active service."""
+    environments = list(Environment.objects.active().select_related("cluster"))
+    services = list(services if services is not None else Service.objects.active())
+    current, in_progress = _lane_deployments(services, environments)
+    rows = [
+        Row(
+            service=service,
+            cells=[
+                Cell(
+                    service,
+                    environment,
+                    current.get((service.pk, environment.pk)),
+                    in_progress.get((service.pk, environment.pk)),
+                )
+                for environment in environments
+            ],
+        )
+        for service in services
+    ]
+    return environments, rows
+
+
+def _lane_deployments(services, environments):
+    """Two queries in all: each lane's current and in-progress deployment ids, then rows."""
+    lanes = Lane.objects.filter(service__in=services, environment__in=environments).annotate(
+        current_id=_newest_in_lane([DeploymentState.SUCCEEDED], "-finished_at"),
+        in_progress_id=_newest_in_lane(ACTIVE_DEPLOYMENT_STATES, "-created_at"),
+    )
+    ids = {}
+    for lane in lanes:
+        ids[lane.current_id] = ("current", lane)
+        ids[lane.in_progress_id] = ("in_progress", lane)
+    ids.pop(None, None)
+    found = Deployment.objects.filter(pk__in=ids).select_related("release", "requested_by")
+    current, in_progress = {}, {}
+    for deployment in found:
+        which, lane = ids[deployment.pk]
+        target = current if which == "current" else in_progress
+        target[(lane.service_id, lane.environment_id)] = deployment
+    return current, in_progress
+
+
+def _newest_in_lane(states, order_by: str) -> Subquery:
+    newest = Deployment.objects.filter(lane=OuterRef("pk"), state__in=states).order_by(order_by)
+    return Subquery(newest.values("pk")[:1])
+
+
+def service_releases(service: Service, limit: int = 50):
+    return Release.objects.filter(service=service).select_related("created_by")[:limit]
+
+
+def service_deployments(service: Service, limit: int = 50):
+    return (
+        Deployment.objects.filter(service=service)
+        .select_related("release", "environment", "requested_by")
+        .order_by("-created_at")[:limit]
+    )

@@ -1,0 +1,129 @@
+"""Registering releases: immutable images of a service, identified by digest."""
+
+import re
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from deployments import audit
+from deployments.models import Release
+from deployments.states import ReleaseState
+from environments.models import Service
+
+# registry[:port]/path/name : tag @ sha256:64-hex, as the Docker reference grammar has it.
+REPOSITORY = r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+"
+TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+IMAGE_REFERENCE = re.compile(
+    rf"^(?P<repository>{REPOSITORY})(?::(?P<tag>{TAG}))?(?:@(?P<digest>[^@]*))?$"
+)
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+GIT_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")
+
+
+class ReleaseError(ValueError):
+    """A release request that cannot be recorded; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    repository: str
+    tag: str
+    digest: str
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.tag}@{self.digest}"
+
+
+def parse_image_reference(reference: str) -> ImageReference:
+    """Split REPO:TAG@sha256:DIGEST, refusing anything without a tag and a valid digest."""
+    example = "e.g. ghcr.io/your-org/vizora-web:2.1.0@sha256:<64 hex digits>"
+    match = IMAGE_REFERENCE.match(reference.strip())
+    if not match:
+        raise ReleaseError(
+            f"{reference!r} is not an image reference; use REPO:TAG@DIGEST, {example}."
+        )
+    if not match["tag"]:
+        raise ReleaseError(f"{reference!r} has no tag; use REPO:TAG@DIGEST, {example}.")
+    if match["digest"] is None:
+        raise ReleaseError(
+            f"{reference!r} has no digest; releases are deployed by digest, so add "
+            "@sha256:… (docker buildx imagetools inspect or docker push prints it)."
+        )
+    if not DIGEST.match(match["digest"]):
+        raise ReleaseError(
+            f"{match['digest']!r} is not a sha256 digest; it must be sha256: and 64 lowercase "
+            "hex digits."
+        )
+    return ImageReference(match["repository"], match["tag"], match["digest"])
+
+
+def register_release(
+    service_name: str,
+    version: str,
+    image: str,
+    *,
+    git_sha: str = "",
+    notes: str = "",
+    actor=None,
+) -> Release:
+    """Record a ready release of an already built and pushed image.
+
+    Raises ReleaseError for an unknown or archived service, a malformed version,
+    image or git sha, an image of another repository, or a version that exists.
+    """
+    service = _active_service(service_name)
+    _check_version(version)
+    reference = parse_image_reference(image)
+    if reference.repository != service.image_repository:
+        raise ReleaseError(
+            f"{reference.repository} is not the image repository of {service.name} "
+            f"({service.image_repository}); check the service or the image."
+        )
+    if git_sha and not GIT_SHA.match(git_sha):
+        raise ReleaseError(f"{git_sha!r} is not a git sha (7 to 40 lowercase hex digits).")
+    try:
+        with transaction.atomic():
+            release = Release.objects.create(
+                service=service,
+                version=version,
+                image=str(reference),
+                git_sha=git_sha,
+                notes=notes,
+                state=ReleaseState.READY,
+                created_by=actor if actor is not None and actor.is_authenticated else None,
+            )
+            audit.record(
+                "release.registered",
+                actor=actor,
+                target=f"release:{service.name}:{version}",
+                image=release.image,
+            )
+    except IntegrityError:
+        # Two registrations of one version can race; the unique constraint decides.
+        raise ReleaseError(_duplicate_message(service, version)) from None
+    return release
+
+
+def _active_service(name: str) -> Service:
+    service = Service.objects.filter(name=name).first()
+    if service is None:
+        known = ", ".join(Service.objects.active().values_list("name", flat=True)) or "none"
+        raise ReleaseError(f"There is no service {name!r}; known services: {known}.")
+    if service.is_archived:
+        raise ReleaseError(f"Service {name!r} is archived; restore it in the catalog first.")
+    return service
+
+
+def _check_version(version: str) -> None:
+    if not VERSION.match(version):
+        raise ReleaseError(
+            f"{version!r} is not a valid version; use letters, digits and . _ + - (e.g. 2.1.0)."
+        )
+
+
+def _duplicate_message(service: Service, version: str) -> str:
+    return (
+        f"{service.name} {version} is already registered; releases are immutable, "
+        "so register the new image under a new version."
+    )

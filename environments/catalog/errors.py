@@ -1,0 +1,26 @@
+"""Validation errors of a catalog file, each tied to the line it is about."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class CatalogError:
+    """One problem in the file: the line (1-based), the YAML path and what is wrong."""
+
+    line: int
+    path: str
+    message: str
+
+    def format(self, filename: str) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{filename}:{self.line}: {where}{self.message}"
+
+
+class CatalogInvalid(Exception):
+    """The file cannot be synced; `lines` holds every error, formatted, in line order."""
+
+    def __init__(self, filename: str, errors: list[CatalogError]) -> None:
+        self.filename = filename
+        self.errors = sorted(errors)
+        self.lines = [error.format(filename) for error in self.errors]
+        super().__init__("\n".join(self.lines))

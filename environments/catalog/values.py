@@ -1,0 +1,119 @@
+"""Checks and parsers for the catalog's text values: names, durations, URLs, times.
+
+Each `*_problem(text)` returns a message saying what is wrong, or None.
+"""
+
+import re
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+SLUG = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+LABEL = r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
+HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){LABEL}(\.{LABEL})*$")
+WEEKLY_TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DURATION_HINT = "a number and unit like 30s, 5m, 1h30m, 26h or 2d"
+FREEZE_TIME_HINT = "a weekday and time like 'fri 16:00', or an ISO datetime like '2026-12-24T18:00'"
+
+
+def slug_problem(text: str) -> str | None:
+    if len(text) <= 63 and SLUG.match(text):
+        return None
+    return (
+        f"invalid name '{text}' (a slug: lowercase letters, digits and inner hyphens, "
+        "at most 63 characters)"
+    )
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30s`, `5m`, `1h30m`, `26h`, `2d` as a timedelta; ValueError for anything else."""
+    match = DURATION.match(text)
+    if not text or not match:
+        raise ValueError(f"bad duration '{text}' ({DURATION_HINT})")
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if not duration:
+        raise ValueError(f"bad duration '{text}' (must be longer than zero)")
+    return duration
+
+
+def duration_problem(text: str) -> str | None:
+    try:
+        parse_duration(text)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def http_url_problem(text: str) -> str | None:
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        hostname = None
+    if parts.scheme in ("http", "https") and hostname and HOSTNAME.match(hostname):
+        return None
+    return f"invalid URL '{text}' (expected http:// or https:// and a host name)"
+
+
+def hostname_problem(text: str) -> str | None:
+    return None if HOSTNAME.match(text) else f"invalid host name '{text}'"
+
+
+def host_port_problem(text: str) -> str | None:
+    host, _, port = text.rpartition(":")
+    if host and HOSTNAME.match(host) and port.isdigit() and 0 < int(port) < 65536:
+        return None
+    return f"'{text}' is not host:port (like 127.0.0.1:7101)"
+
+
+def url_path_problem(text: str) -> str | None:
+    return None if text.startswith("/") else f"path '{text}' must start with /"
+
+
+def regex_problem(text: str) -> str | None:
+    try:
+        re.compile(text)
+    except re.error as error:
+        return f"invalid regular expression '{text}': {error}"
+    return None
+
+
+def timezone_problem(text: str) -> str | None:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone '{text}' (use an IANA name like Europe/London)"
+    return None
+
+
+def parse_freeze_time(text: str) -> tuple[int, int, int] | datetime:
+    """`fri 16:00` as (weekday, hour, minute), Monday = 0; an ISO datetime as a datetime."""
+    weekly = WEEKLY_TIME.match(text)
+    if weekly:
+        day, hour, minute = weekly.groups()
+        return WEEKDAYS.index(day), int(hour), int(minute)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"bad freeze window time '{text}' (expected {FREEZE_TIME_HINT})") from None
+
+
+def freeze_time_problem(text: str) -> str | None:
+    try:
+        parse_freeze_time(text)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def image_repository_problem(text: str) -> str | None:
+    last_segment = text.rsplit("/", 1)[-1]
+    if "@" in text or ":" in last_segment:
+        return f"image '{text}' must be a repository without tag or digest"
+    if text != text.lower() or " " in text:
+        return f"invalid image repository '{text}' (lowercase, no spaces)"
+    return None

@@ -1,0 +1,11 @@
+"""Maintenance tasks of the portal itself."""
+
+from celery import shared_task
+
+from deployments import audit
+
+
+@shared_task(name="portal.tasks.probe_worker")
+def probe_worker(token: str) -> None:
+    """Prove a worker can reach the database: append an audit row naming `token`."""
+    audit.record("worker.probe", target=token)

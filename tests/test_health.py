@@ -1,0 +1,61 @@
+"""The seed's probes: /health answers while the process lives, /health/ready only when
+the database and the broker answer."""
+
+import httpx
+import pytest
+from django.conf import settings
+
+from tests.harness.server import PortalServer
+
+UNREACHABLE_DATABASE = "postgres://postgres@127.0.0.1:1/portal"  # nothing listens on port 1
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+
+
+@pytest.mark.django_db
+def test_ready_when_database_and_broker_answer(client):
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+def test_liveness_answers_without_touching_anything(client):
+    # No django_db mark: any database access here would raise.
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.fixture
+def server_with(tmp_path):
+    servers = []
+
+    def start(**env):
+        base = {"SECRET_KEY": settings.SECRET_KEY, "ALLOWED_HOSTS": "127.0.0.1"}
+        server = PortalServer({**base, **env}, tmp_path / "uvicorn.log").start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_ready_answers_503_naming_the_database_when_it_is_unreachable(server_with):
+    server = server_with(DATABASE_URL=UNREACHABLE_DATABASE, REDIS_URL=settings.REDIS_URL)
+    assert httpx.get(f"{server.url}/health").status_code == 200
+    response = httpx.get(f"{server.url}/health/ready")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "reason": "database unreachable (OperationalError)",
+    }
+
+
+@pytest.mark.slow
+def test_ready_answers_503_naming_the_broker_when_redis_is_unreachable(server_with):
+    database_url = f"postgres://postgres@127.0.0.1:5432/{settings.DATABASES['default']['NAME']}"
+    server = server_with(DATABASE_URL=database_url, REDIS_URL=UNREACHABLE_REDIS)
+    response = httpx.get(f"{server.url}/health/ready")
+    assert response.status_code == 503
+    assert response.json()["reason"] == "broker unreachable (ConnectionError)"

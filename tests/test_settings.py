@@ -1,0 +1,94 @@
+"""Settings read the environment strictly: a bad value stops start-up naming the variable."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.harness.worker import REPO
+
+GOOD = {"SECRET_KEY": "k" * 40, "PATH": "/usr/bin:/bin"}
+
+
+def start_django(**env) -> subprocess.CompletedProcess:
+    """Import the production settings in a fresh interpreter with exactly this environment."""
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings'; django.setup()"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env={**GOOD, **env}, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_production_settings_start_with_a_secret_key_and_nothing_else(tmp_path):
+    result = start_django(PORTAL_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY is shorter than 32 characters"),
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL has the scheme 'mysql'"),
+        ({"DATABASE_URL": "postgres://127.0.0.1:5432"}, "DATABASE_URL names no database"),
+        (
+            {"REDIS_URL": "http://127.0.0.1:6379"},
+            "REDIS_URL='http://127.0.0.1:6379' is not a redis",
+        ),
+        ({"PORTAL_BASE_URL": "deploy.example.com"}, "PORTAL_BASE_URL='deploy.example.com' is not"),
+        ({"PORTAL_LEASE_TTL_SECONDS": "ten"}, "PORTAL_LEASE_TTL_SECONDS='ten' is not a whole"),
+        ({"DATABASE_URL_FILE": "/nonexistent/db"}, "DATABASE_URL_FILE points to '/nonexistent/db'"),
+        ({"SECRET_KEY_FILE": "/nonexistent/key"}, "Set either SECRET_KEY or SECRET_KEY_FILE"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path, env, message):
+    result = start_django(PORTAL_VAR_DIR=str(tmp_path), **env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_secret_key_is_required_outside_the_dev_mode(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "PORTAL_VAR_DIR": str(tmp_path)}
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings'; django.setup()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_secrets_can_come_from_files(tmp_path):
+    key_file = tmp_path / "secret"
+    key_file.write_text("f" * 50 + "\n")
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings'; django.setup();"
+        "from django.conf import settings; print(settings.SECRET_KEY)"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PORTAL_VAR_DIR": str(tmp_path),
+        "SECRET_KEY_FILE": str(key_file),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "f" * 50, result.stderr
+
+
+def test_the_embedded_default_is_sqlite_with_wal_and_immediate_transactions(tmp_path):
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings'; django.setup();"
+        "from django.db import connection; c = connection.cursor();"
+        "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0]);"
+        "print(connection.settings_dict['OPTIONS']['transaction_mode'])"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PORTAL_DEV": "true", "PORTAL_VAR_DIR": str(tmp_path),
+           "DATABASE_URL": f"sqlite:///{tmp_path}/portal.sqlite3"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.split() == ["wal", "IMMEDIATE"], result.stderr
