@@ -16,7 +16,7 @@ _process = os.environ.get("PYTEST_XDIST_WORKER", "main")
 os.environ["CELERY_QUEUE_PREFIX"] = f"test-{_run_id}-{_process}"
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 
-from portal.settings import *  # noqa: F403
+from portal.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test logins
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -75,6 +75,6 @@ def test_register_release_refuses_a_malformed_version_or_git_sha(web, version, g
     args = ["web", version, "--image", IMAGE]
     if git_sha:
         args += ["--git-sha", git_sha]
-    with pytest.raises(CommandError, match="is not a valid version|is not a git sha"):
+    with pytest.raises(CommandError, match=r"is not a valid version|is not a git sha"):
         register(*args)
     assert not Release.objects.exists()

@@ -1,0 +1,95 @@
+"""`make run` on a clean checkout: no DATABASE_URL or REDIS_URL, the Vizora dashboard
+with demo users, and a clean stop on Ctrl-C."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from tests.harness.server import free_port
+from tests.harness.worker import REPO
+
+pytestmark = pytest.mark.slow
+
+NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv", "var", "staticfiles", "__pycache__", ".pytest_cache", ".ruff_cache"
+)
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    """A copy of the working tree without any local state, sharing the built .venv."""
+    target = tmp_path / "portal"
+    shutil.copytree(REPO, target, ignore=NOT_COPIED)
+    (target / ".venv").symlink_to(REPO / ".venv")
+    return target
+
+
+def clean_environment(port: int) -> dict:
+    drop = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DEBUG"}
+    env = {key: value for key, value in os.environ.items() if key not in drop}
+    env["PORTAL_PORT"] = str(port)
+    env.pop("PORTAL_BASE_URL", None)
+    return env
+
+
+def wait_for_page(url: str, process: subprocess.Popen, output, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"make run exited early:\n{output.read_text()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {timeout}s:\n{output.read_text()}")
+
+
+def sign_in(base: str, username: str, password: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, follow_redirects=True, timeout=10)
+    client.get("/login/")
+    response = client.post(
+        "/login/",
+        data={"username": username, "password": password},
+        headers={"X-CSRFToken": client.cookies["csrftoken"]},
+    )
+    assert response.status_code == 200
+    return client
+
+
+def test_make_run_serves_the_vizora_dashboard_and_stops_cleanly(checkout, tmp_path):
+    port = free_port()
+    output = tmp_path / "make-run.log"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            ["make", "run"], cwd=checkout, env=clean_environment(port), stdout=sink,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_page(f"{base}/health/ready", process, output)
+        printed = output.read_text()
+        users = dict(re.findall(r"^\s+engineer\s+(\w+)\s+password: (\S+)$", printed, re.M))
+        assert users, f"no demo engineer printed:\n{printed}"
+        assert re.search(r"^\s+lead\s+\w+\s+password: \S+$", printed, re.M)
+        assert re.search(r"^\s+admin\s+\w+\s+password: \S+$", printed, re.M)
+        (username, password), *_ = users.items()
+        page = sign_in(base, username, password).get("/").text
+        for name in ["middleware", "realtime", "web", "development", "staging", "production"]:
+            assert name in page
+        assert (checkout / "var" / "portal.sqlite3").exists()
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        exit_code = process.wait(timeout=30)
+    assert exit_code in (0, 130, 2), output.read_text()[-3000:]
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base}/health", timeout=2)
+    leftover = subprocess.run(["pgrep", "-f", str(checkout)], capture_output=True, text=True)
+    assert leftover.stdout == "", f"processes left running: {leftover.stdout}"
