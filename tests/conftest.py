@@ -37,3 +37,21 @@ def celery_worker_process(transactional_db, tmp_path):
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def browser_page():
+    """A fresh Chromium page; closed with its browser after the test.
+
+    Request it after every fixture that writes rows: while Playwright runs, an event
+    loop is running in this thread and Django refuses synchronous ORM calls.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tests.harness.browser import launch
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        yield page
+        browser.close()

@@ -1,0 +1,19 @@
+# The portal's own image: uvicorn serves the ASGI app; the same image runs the
+# Celery worker and beat with another command (see docker-compose.yml, k8s/).
+FROM python:3.13-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY . .
+RUN SECRET_KEY=collectstatic-only-key-not-used-at-run-time-0123456789 \
+    python manage.py collectstatic --no-input -v 0
+
+RUN useradd --system --uid 10001 portal && mkdir -p /app/var && chown portal /app/var
+USER portal
+EXPOSE 8000
+CMD ["python", "-m", "uvicorn", "portal.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
+     "--loop", "uvloop", "--http", "httptools", "--proxy-headers"]
