@@ -55,7 +55,7 @@ def test_dashboard_shows_the_last_succeeded_release_of_each_cell(client, alice, 
 def test_dashboard_queries_do_not_grow_with_the_number_of_lanes(
     client, alice, catalog, django_assert_max_num_queries
 ):
-    web, development, production = catalog
+    _web, development, production = catalog
     for name in ["api", "realtime", "worker"]:
         service = make_service(name)
         for environment in (development, production):
