@@ -23,8 +23,8 @@ DEV_SECRET_KEY = "dev-only-insecure-key-not-for-production-use-0123456789"
 SECRET_KEY = env.string("SECRET_KEY", DEV_SECRET_KEY if DEV_MODE else None)  # dev: PORTAL_DEV=true
 if not DEV_MODE and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY is the development key; set a real one.")
-if not DEV_MODE and len(SECRET_KEY) < 32:
-    raise ImproperlyConfigured("SECRET_KEY is shorter than 32 characters; use a long random key.")
+if not DEV_MODE and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY is shorter than 50 characters; use a long random key.")
 
 ALLOWED_HOSTS = env.word_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEV_MODE else "")
 PORTAL_BASE_URL = env.http_url("PORTAL_BASE_URL", "http://127.0.0.1:8000")
@@ -120,7 +120,9 @@ SECURE_CSP = {
 SESSION_COOKIE_SECURE = not DEBUG and env.boolean("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", False)
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", not DEBUG)
+# Kubelet probes speak plain HTTP to the pod; they must not be redirected.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^health/ready$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

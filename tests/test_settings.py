@@ -7,7 +7,7 @@ import pytest
 
 from tests.harness.worker import REPO
 
-GOOD = {"SECRET_KEY": "k" * 40, "PATH": "/usr/bin:/bin"}
+GOOD = {"SECRET_KEY": "k" * 60, "PATH": "/usr/bin:/bin"}
 
 
 def start_django(**env) -> subprocess.CompletedProcess:
@@ -29,7 +29,7 @@ def test_production_settings_start_with_a_secret_key_and_nothing_else(tmp_path):
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"SECRET_KEY": ""}, "SECRET_KEY is shorter than 32 characters"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY is shorter than 50 characters"),
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
         ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL has the scheme 'mysql'"),
         ({"DATABASE_URL": "postgres://127.0.0.1:5432"}, "DATABASE_URL names no database"),
@@ -92,3 +92,13 @@ def test_the_embedded_default_is_sqlite_with_wal_and_immediate_transactions(tmp_
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
     )
     assert result.stdout.split() == ["wal", "IMMEDIATE"], result.stderr
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    env = {**GOOD, "PORTAL_VAR_DIR": str(tmp_path), "ALLOWED_HOSTS": "deploy.example.com",
+           "SECRET_KEY": "x7-Lq0vZ3pYd9wRk2sTn8uFb4hGc6jMa1eQi5oPl-XyWz" * 2}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
