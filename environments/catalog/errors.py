@@ -5,15 +5,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class CatalogError:
-    """One problem in the file: the line (1-based), the YAML path and what is wrong."""
+    """One problem in the file: the line (1-based; 0 for the whole file), the YAML path
+    (`environments[2].cluster`) and what is wrong."""
 
     line: int
     path: str
     message: str
 
     def format(self, filename: str) -> str:
-        where = f"{self.path}: " if self.path else ""
-        return f"{filename}:{self.line}: {where}{self.message}"
+        where = f"{filename}:{self.line}: " if self.line else f"{filename}: "
+        what = f"{self.path}: " if self.path else ""
+        return f"{where}{what}{self.message}"
 
 
 class CatalogInvalid(Exception):

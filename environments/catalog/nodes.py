@@ -69,16 +69,6 @@ class Entry(dict):
         return child_path(self.path, key)
 
 
-class Items(list):
-    """A checked list that remembers the line of each item that passed its check."""
-
-    def __init__(self, path: str, line: int) -> None:
-        super().__init__()
-        self.path = path
-        self.line = line
-        self.lines: list[int] = []
-
-
 def line_of(node: Node) -> int:
     return node.start_mark.line + 1
 

@@ -21,7 +21,6 @@ from environments.catalog.nodes import (
     STR,
     Context,
     Entry,
-    Items,
     child_path,
     describe,
     is_null,
@@ -168,13 +167,11 @@ class ListOf(Type):
             return self.wrong_type(node, path, ctx)
         if len(node.value) < self.min_items:
             ctx.error(node, path, f"needs at least {self.min_items} item(s)")
-        items = Items(path, line_of(node))
-        for index, item_node in enumerate(node.value):
-            value = self.item.check(item_node, item_path(path, index), ctx)
-            if value is not INVALID:
-                items.append(value)
-                items.lines.append(line_of(item_node))
-        return items
+        items = [
+            self.item.check(item_node, item_path(path, index), ctx)
+            for index, item_node in enumerate(node.value)
+        ]
+        return [item for item in items if item is not INVALID]
 
 
 @dataclass(frozen=True)
@@ -263,12 +260,14 @@ class Record(Type):
 # The text types shared by the sections and the check kinds.
 NAME = Text("a name", slug_problem, max_length=63)
 STRING = Text("a string")
+STRING_300 = Text("a string", max_length=300)  # the model's CharField(max_length=300)
+STRING_200 = Text("a string", max_length=200)
 DURATION = Text("a duration", duration_problem, any_scalar=True)
 REGEX = Text("a regular expression", regex_problem)
-URL_PATH = Text("a path", url_path_problem)
+URL_PATH = Text("a path", url_path_problem, max_length=200)
 HTTP_URL = Text("a URL", http_url_problem)
 HOSTNAME = Text("a host name", hostname_problem)
 HOST_PORT = Text("host:port", host_port_problem)
 TIMEZONE = Text("a time zone", timezone_problem)
 FREEZE_TIME = Text("a freeze window time", freeze_time_problem, any_scalar=True)
-IMAGE_REPOSITORY = Text("an image repository", image_repository_problem)
+IMAGE_REPOSITORY = Text("an image repository", image_repository_problem, max_length=300)

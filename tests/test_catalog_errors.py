@@ -1,0 +1,376 @@
+"""Every kind of catalog error is reported, with the line it is on, and all at once.
+
+Each case breaks one line of tests/catalogs/minimal.yaml; the broken line ends
+with the marker `  #!`, and the error must name exactly that line.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from environments.catalog import CatalogInvalid, load_catalog, parse_catalog
+
+MINIMAL = (Path(__file__).parent / "catalogs" / "minimal.yaml").read_text()
+MARK = "  #!"
+ENVIRONMENT_KEYS = (
+    "name, promotes_from, cluster, namespace, urls, resolve, approvals, checklist, "
+    "freeze_windows, rollout_timeout, auto_rollback, post_items"
+)
+CHECK_KINDS = (
+    "release_built, image_pushed, tests_passed, secrets_present, tls_valid, backup_fresh, "
+    "step, pod_logs_clean, prometheus_query"
+)
+FREEZE_HINT = "a weekday and time like 'fri 16:00', or an ISO datetime like '2026-12-24T18:00'"
+
+
+def broken(old: str, new: str, text: str = MINIMAL) -> str:
+    assert text.count(old) == 1, f"{old!r} must occur once"
+    return text.replace(old, new)
+
+
+def marked_line(text: str) -> int:
+    (line,) = [number for number, line in enumerate(text.splitlines(), 1) if line.endswith(MARK)]
+    return line
+
+
+def line_of(text: str, fragment: str) -> int:
+    return next(number for number, line in enumerate(text.splitlines(), 1) if fragment in line)
+
+
+def errors_of(text: str) -> list[str]:
+    with pytest.raises(CatalogInvalid) as raised:
+        parse_catalog(text, "bad.yaml")
+    return raised.value.lines
+
+
+def assert_reported(text: str, message: str) -> None:
+    errors = errors_of(text)
+    assert f"bad.yaml:{marked_line(text)}: {message}" in errors, "\n".join(errors)
+
+
+def test_the_minimal_catalog_is_valid():
+    catalog = parse_catalog(MINIMAL, "minimal.yaml")
+    assert [entry["name"] for entry in catalog.environments] == ["development", "production"]
+
+
+def test_unknown_key_is_reported_with_its_line():
+    text = broken("    cluster: prod\n", "    clsuter: prod  #!\n")
+    message = f"unknown key 'clsuter' (expected one of: {ENVIRONMENT_KEYS})"
+    assert_reported(text, f"environments[1].clsuter: {message}")
+
+
+def test_duplicate_key_is_reported_with_its_line():
+    text = broken(
+        "    namespace: vizora-prod\n", "    namespace: vizora-prod\n    namespace: x  #!\n"
+    )
+    first = marked_line(text) - 1
+    assert_reported(
+        text, f"environments[1].namespace: duplicate key 'namespace' (first at line {first})"
+    )
+
+
+def test_missing_required_key_is_reported_at_its_mapping():
+    text = broken("  - name: development\n    cluster: dev\n", "  - name: development  #!\n")
+    assert_reported(text, "environments[0]: missing required key 'cluster'")
+
+
+def test_wrong_type_is_reported_with_its_line():
+    text = broken("        containers: [web]\n", "        containers: web  #!\n")
+    assert_reported(text, "services[0].workloads[0].containers: expected a list, got a string")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "    cluster: prod\n",
+            "    cluster: prd  #!\n",
+            "environments[1].cluster: unknown cluster 'prd' (defined: dev, prod)",
+        ),
+        (
+            "    checklist: release\n",
+            "    checklist: relase  #!\n",
+            "environments[1].checklist: unknown checklist 'relase' (defined: release)",
+        ),
+        (
+            "    promotes_from: development\n",
+            "    promotes_from: dev  #!\n",
+            "environments[1].promotes_from: unknown environment 'dev' "
+            "(defined: development, production)",
+        ),
+        (
+            "      - url: app\n",
+            "      - url: api  #!\n",
+            "services[0].smoke_checks[0].url: URL name 'api' is not defined in the urls of "
+            "environment 'production'",
+        ),
+    ],
+    ids=["cluster", "checklist", "promotes-from", "smoke-check-url"],
+)
+def test_missing_reference_is_reported_with_its_line(old, new, message):
+    assert_reported(broken(old, new), message)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "section", "kind"),
+    [
+        pytest.param(
+            "  - name: prod\n", "  - name: dev  #!\n", "clusters[1]", "cluster", id="cluster"
+        ),
+        pytest.param(
+            "services:\n",
+            "  - name: release  #!\n    items: [{phase: pre, text: x, mode: manual}]\nservices:\n",
+            "checklists[1]",
+            "checklist",
+            id="checklist",
+        ),
+        pytest.param(
+            "environments:\n",
+            "  - name: web  #!\n"
+            "    image: ghcr.io/x/y\n"
+            "    workloads: [{deployment: y, containers: [y]}]\n"
+            "environments:\n",
+            "services[1]",
+            "service",
+            id="service",
+        ),
+        pytest.param(
+            "  - name: production\n",
+            "  - name: development  #!\n",
+            "environments[1]",
+            "environment",
+            id="environment",
+        ),
+    ],
+)
+def test_duplicate_name_is_reported_with_both_lines(old, new, section, kind):
+    text = broken(old, new)
+    name = text.splitlines()[marked_line(text) - 1].split()[2]
+    first = line_of(text, f"  - name: {name}")
+    message = f"duplicate {kind} name '{name}' (first defined at line {first})"
+    assert_reported(text, f"{section}.name: {message}")
+
+
+def test_promotion_cycle_is_reported_once_at_its_first_environment():
+    text = broken("    cluster: dev\n", "    cluster: dev\n    promotes_from: production  #!\n")
+    cycle = "development → production → development (each promotes from the next)"
+    message = f"environments[0].promotes_from: promotion path has a cycle: {cycle}"
+    assert_reported(text, message)
+    assert sum("cycle" in error for error in errors_of(text)) == 1
+
+
+def test_an_environment_promoting_from_itself_is_a_cycle():
+    text = broken("    promotes_from: development\n", "    promotes_from: production  #!\n")
+    cycle = "production → production (each promotes from the next)"
+    assert_reported(text, f"environments[1].promotes_from: promotion path has a cycle: {cycle}")
+
+
+def test_an_automatic_item_without_a_check_kind_is_reported_at_the_item():
+    text = broken(
+        "      - phase: pre\n        text: Backup verified\n        mode: automatic\n"
+        "        check: backup_fresh\n",
+        "      - phase: pre  #!\n        text: Backup verified\n        mode: automatic\n",
+    )
+    message = "missing required key 'check' (automatic items need one)"
+    assert_reported(text, f"checklists[0].items[1]: {message}")
+
+
+DURATION_HINT = "(a number and unit like 30s, 5m, 1h30m, 26h or 2d)"
+BACKUP_PARAMS = "check: backup_fresh\n        params: {cronjob: postgres-backup, max_age: 26h}\n"
+FREEZE_AFTER = "    rollout_timeout: 5m\n"
+FREEZE_WINDOW = "    rollout_timeout: 5m\n    freeze_windows:\n      - {name: x, %s}  #!\n"
+STEPS = "pre_checks, approval, migrate, rollout, smoke, post_checks, rollback"
+SLUG_HINT = "(a slug: lowercase letters, digits and inner hyphens, at most 63 characters)"
+BAD_VALUES = [
+    pytest.param(
+        "rollout_timeout: 5m\n",
+        "rollout_timeout: 5 minutes  #!\n",
+        f"environments[1].rollout_timeout: bad duration '5 minutes' {DURATION_HINT}",
+        id="duration",
+    ),
+    pytest.param(
+        "rollout_timeout: 5m\n",
+        "rollout_timeout: 300  #!\n",
+        f"environments[1].rollout_timeout: bad duration '300' {DURATION_HINT}",
+        id="duration-without-unit",
+    ),
+    pytest.param(
+        "max_age: 26h}\n",
+        "max_age: 26 hours}  #!\n",
+        f"checklists[0].items[1].params.max_age: bad duration '26 hours' {DURATION_HINT}",
+        id="duration-in-params",
+    ),
+    pytest.param(
+        "check: backup_fresh\n",
+        "check: backup_recent  #!\n",
+        "checklists[0].items[1].check: unknown check kind 'backup_recent' "
+        f"(expected one of: {CHECK_KINDS})",
+        id="check-kind",
+    ),
+    pytest.param(
+        "max_age: 26h}\n",
+        "max_age: 26h, retries: 3}  #!\n",
+        "checklists[0].items[1].params.retries: unknown key 'retries' "
+        "(expected one of: cronjob, max_age)",
+        id="params-unknown-key",
+    ),
+    pytest.param(
+        "{cronjob: postgres-backup, max_age: 26h}\n",
+        "{cronjob: postgres-backup}  #!\n",
+        "checklists[0].items[1].params: missing required key 'max_age'",
+        id="params-missing-key",
+    ),
+    pytest.param(
+        BACKUP_PARAMS,
+        "check: pod_logs_clean\n        params: {pattern: 'error(('}  #!\n",
+        "checklists[0].items[1].params.pattern: invalid regular expression 'error((': "
+        "missing ), unterminated subpattern at position 6",
+        id="params-bad-regex",
+    ),
+    pytest.param(
+        BACKUP_PARAMS,
+        "check: step\n        params: {step: deploy}  #!\n",
+        f"checklists[0].items[1].params.step: unknown step 'deploy' (expected one of: {STEPS})",
+        id="params-bad-step",
+    ),
+    pytest.param(
+        "        mode: manual\n",
+        "        mode: manual\n        check: tests_passed  #!\n",
+        "checklists[0].items[0].check: 'check' is only for automatic items (this one is manual)",
+        id="manual-with-check",
+    ),
+    pytest.param(
+        "      - phase: pre\n        text: Code review approved\n",
+        "      - phase: before  #!\n        text: Code review approved\n",
+        "checklists[0].items[0].phase: unknown phase 'before' (expected one of: pre, deploy, post)",
+        id="phase",
+    ),
+    pytest.param(
+        "        mode: manual\n",
+        "        mode: sometimes  #!\n",
+        "checklists[0].items[0].mode: unknown mode 'sometimes' "
+        "(expected one of: manual, automatic)",
+        id="mode",
+    ),
+    pytest.param(
+        "  - name: web\n",
+        "  - name: Web_App  #!\n",
+        f"services[0].name: invalid name 'Web_App' {SLUG_HINT}",
+        id="name",
+    ),
+    pytest.param(
+        'urls: {app: "http://app.dev.vizora.com"}\n',
+        'urls: {app: "ftp://app.dev.vizora.com"}  #!\n',
+        "environments[0].urls.app: invalid URL 'ftp://app.dev.vizora.com' "
+        "(expected http:// or https:// and a host name)",
+        id="url",
+    ),
+    pytest.param(
+        "    namespace: vizora-dev\n",
+        '    namespace: vizora-dev\n    resolve: {app.dev.vizora.com: "127.0.0.1"}  #!\n',
+        'environments[0].resolve["app.dev.vizora.com"]: '
+        "'127.0.0.1' is not host:port (like 127.0.0.1:7101)",
+        id="resolve",
+    ),
+    pytest.param(
+        "    in_cluster: true\n",
+        "    in_cluster: true  #!\n    kubeconfig: var/kubesim/kubeconfig\n",
+        "clusters[1]: give either kubeconfig (with context) or in_cluster: true, not both",
+        id="cluster-both-ways-in",
+    ),
+    pytest.param(
+        "  - name: prod\n    in_cluster: true\n",
+        "  - name: prod  #!\n    in_cluster: false\n",
+        "clusters[1]: give either kubeconfig (with context) or in_cluster: true",
+        id="cluster-no-way-in",
+    ),
+    pytest.param(
+        FREEZE_AFTER,
+        FREEZE_WINDOW % "from: friday 4pm, to: mon 08:00",
+        f"environments[1].freeze_windows[0].from: bad freeze window time 'friday 4pm' "
+        f"(expected {FREEZE_HINT})",
+        id="freeze-time",
+    ),
+    pytest.param(
+        FREEZE_AFTER,
+        FREEZE_WINDOW % "from: fri 16:00, to: 2026-12-24T18:00",
+        "environments[1].freeze_windows[0].to: bad freeze window: "
+        "from and to must both be weekly times or both datetimes",
+        id="freeze-mixed",
+    ),
+    pytest.param(
+        FREEZE_AFTER,
+        FREEZE_WINDOW % "from: 2026-12-24T18:00, to: 2026-12-24T08:00",
+        "environments[1].freeze_windows[0].to: bad freeze window: "
+        "ends (2026-12-24T08:00) before it starts (2026-12-24T18:00)",
+        id="freeze-backwards",
+    ),
+    pytest.param(
+        FREEZE_AFTER,
+        FREEZE_WINDOW % "from: fri 16:00, to: mon 08:00, timezone: Europe/Londn",
+        "environments[1].freeze_windows[0].timezone: unknown time zone 'Europe/Londn' "
+        "(use an IANA name like Europe/London)",
+        id="freeze-timezone",
+    ),
+    pytest.param(
+        FREEZE_AFTER,
+        "    rollout_timeout: 5m\n    approvals: {required: 1, group: managers}  #!\n",
+        "environments[1].approvals.group: unknown approver group 'managers' "
+        "(expected one of: engineer, lead, admin)",
+        id="approver-group",
+    ),
+    pytest.param(
+        "    image: ghcr.io/your-org/vizora-web\n",
+        "    image: ghcr.io/your-org/vizora-web:latest  #!\n",
+        "services[0].image: image 'ghcr.io/your-org/vizora-web:latest' "
+        "must be a repository without tag or digest",
+        id="image-with-tag",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), BAD_VALUES)
+def test_bad_value_is_reported_with_its_line(old, new, message):
+    assert_reported(broken(old, new), message)
+
+
+def test_every_error_of_a_file_is_reported_in_line_order():
+    text = broken("    cluster: prod\n", "    clsuter: prod\n")
+    text = broken("        mode: manual\n", "        mode: sometimes\n", text)
+    text = broken("  - name: web\n", "  - name: Web\n", text)
+    errors = errors_of(text)
+    assert [error.split(": ", 2)[1] for error in errors] == [
+        "checklists[0].items[0].mode",
+        "services[0].name",
+        "environments[1]",  # missing required key 'cluster'
+        "environments[1].clsuter",
+    ]
+    lines = [int(error.split(":")[1]) for error in errors]
+    assert lines == sorted(lines)
+    assert lines[0] == line_of(text, "mode: sometimes")
+
+
+def test_invalid_yaml_syntax_is_reported_with_its_line():
+    text = broken("    namespace: vizora-prod\n", "    namespace: [vizora-prod  #!\n")
+    (error,) = errors_of(text)
+    assert error.startswith("bad.yaml:")
+    assert "invalid YAML:" in error
+    assert int(error.split(":")[1]) > marked_line(text)  # where PyYAML noticed the unclosed [
+
+
+def test_yaml_syntax_error_names_the_line_of_a_bad_indent():
+    text = broken("    context: development\n", "   context: development  #!\n")
+    (error,) = errors_of(text)
+    assert error.startswith(f"bad.yaml:{marked_line(text)}: invalid YAML: ")
+
+
+def test_a_missing_file_says_so():
+    with pytest.raises(CatalogInvalid) as raised:
+        load_catalog("tests/catalogs/no-such-file.yaml")
+    assert raised.value.lines == ["tests/catalogs/no-such-file.yaml: no such file"]
+
+
+def test_an_empty_file_is_an_error_not_an_empty_catalog():
+    assert errors_of("# nothing here\n") == [
+        "bad.yaml:1: the file is empty (expected clusters, services and environments)"
+    ]
