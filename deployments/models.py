@@ -112,6 +112,9 @@ class Deployment(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded"
     )
     cancel_requested = models.BooleanField(default=False)
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     next_log_seq = models.PositiveBigIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)
@@ -160,6 +163,7 @@ class Step(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
+    log_bytes = models.PositiveBigIntegerField(default=0, help_text="Output stored so far.")
 
     class Meta:
         ordering = ["deployment", "position"]
@@ -253,6 +257,10 @@ class Notification(models.Model):
         max_length=10, choices=NotificationState.choices, default=NotificationState.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
+    delivered_to = models.JSONField(
+        default=list, blank=True, help_text="Channels that accepted it, so a retry skips them."
+    )
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)

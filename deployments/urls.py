@@ -5,4 +5,5 @@ from deployments import views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("services/<slug:name>/", views.service_detail, name="service-detail"),
+    path("deployments/<int:pk>/", views.deployment_detail, name="deployment-detail"),
 ]

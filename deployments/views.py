@@ -28,3 +28,10 @@ def service_detail(request, name: str):
         "deployments": overview.service_deployments(service),
     }
     return render(request, "service.html", context)
+
+
+@require_GET
+@login_required
+def deployment_detail(request, pk: int):
+    deployment = get_object_or_404(overview.deployment_for_page(), pk=pk)
+    return render(request, "deployment.html", overview.deployment_context(deployment))

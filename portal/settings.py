@@ -172,8 +172,8 @@ CELERY_TASK_ROUTES = {
     "deployments.tasks.send_notification": {"queue": CELERY_QUEUES["notifications"]},
     "portal.tasks.*": {"queue": CELERY_QUEUES["maintenance"]},
 }
-# Periodic jobs (the engine's reaper and sweeper) are added here with the engine.
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_TASK_ROUTES["deployments.tasks.reap_stale_steps"] = {"queue": CELERY_QUEUES["maintenance"]}
+CELERY_TASK_ROUTES["deployments.tasks.sweep"] = {"queue": CELERY_QUEUES["maintenance"]}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # The engine's timing. Tests shorten these; production keeps the defaults.
@@ -181,10 +181,32 @@ PORTAL_LEASE_TTL_SECONDS = env.integer("PORTAL_LEASE_TTL_SECONDS", 30, minimum=1
 PORTAL_HEARTBEAT_SECONDS = env.decimal("PORTAL_HEARTBEAT_SECONDS", 5.0, minimum=0.05)
 PORTAL_STEP_MAX_ATTEMPTS = env.integer("PORTAL_STEP_MAX_ATTEMPTS", 3, minimum=1)
 PORTAL_SWEEP_SECONDS = env.decimal("PORTAL_SWEEP_SECONDS", 15.0, minimum=0.1)
+PORTAL_REAP_SECONDS = env.decimal("PORTAL_REAP_SECONDS", 10.0, minimum=0.1)
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-steps": {
+        "task": "deployments.tasks.reap_stale_steps",
+        "schedule": PORTAL_REAP_SECONDS,
+        "options": {"expires": PORTAL_REAP_SECONDS},
+    },
+    "sweep": {
+        "task": "deployments.tasks.sweep",
+        "schedule": PORTAL_SWEEP_SECONDS,
+        "options": {"expires": PORTAL_SWEEP_SECONDS},
+    },
+}
+# Output limits: a line longer than this is cut, and a step stops storing output
+# past its cap (each with a visible notice), so a chatty pod cannot fill the database.
+PORTAL_LOG_LINE_MAX_CHARS = env.integer("PORTAL_LOG_LINE_MAX_CHARS", 4000, minimum=80)
+PORTAL_LOG_STEP_MAX_BYTES = env.integer("PORTAL_LOG_STEP_MAX_BYTES", 512 * 1024, minimum=1024)
+# Extra values to mask in every log line (comma-separated), besides the portal's own secrets.
+PORTAL_MASKED_VALUES = env.word_list("PORTAL_MASKED_VALUES")
 
 # Notifications: Slack incoming webhook and a generic JSON webhook (secrets).
 SLACK_WEBHOOK_URL = env.raw("SLACK_WEBHOOK_URL") or ""
 NOTIFY_WEBHOOK_URL = env.raw("NOTIFY_WEBHOOK_URL") or ""
+PORTAL_NOTIFY_MAX_ATTEMPTS = env.integer("PORTAL_NOTIFY_MAX_ATTEMPTS", 8, minimum=1)
+PORTAL_NOTIFY_BACKOFF_SECONDS = env.decimal("PORTAL_NOTIFY_BACKOFF_SECONDS", 2.0, minimum=0.01)
+PORTAL_NOTIFY_TIMEOUT_SECONDS = env.decimal("PORTAL_NOTIFY_TIMEOUT_SECONDS", 5.0, minimum=0.1)
 
 LOGGING = {
     "version": 1,

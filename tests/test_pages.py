@@ -1,5 +1,7 @@
 """The dashboard and service pages, rendered by the server for signed-in people."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -46,8 +48,8 @@ def test_dashboard_shows_the_last_succeeded_release_of_each_cell(client, alice, 
     make_deployment(new, production, state=DeploymentState.RUNNING)
     client.force_login(alice)
     page = client.get("/").content.decode()
-    assert '<span class="version">1.1.0</span>' in page
-    assert '<span class="version">1.0.0</span>' not in page
+    assert re.search(r'class="version" href="/deployments/\d+/">1.1.0</a>', page)
+    assert ">1.0.0</a>" not in page
     assert "Running 1.1.0" in page
     assert page.count("nothing deployed yet") == 1  # the rolled-back production lane
 

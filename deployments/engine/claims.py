@@ -1,0 +1,139 @@
+"""Claiming work: what should happen next to a deployment, decided under its row lock."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from deployments import audit
+from deployments.engine import lane
+from deployments.engine.transitions import finish
+from deployments.gates import evaluate_gate
+from deployments.models import Deployment, Step
+from deployments.notifications.outbox import notify
+from deployments.states import (
+    DeploymentState,
+    NotificationEvent,
+    StepKind,
+    StepState,
+)
+from deployments.steps import deadline_for
+
+GATE_KINDS = frozenset({StepKind.PRE_CHECKS, StepKind.APPROVAL})
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A step handed to one worker; `attempt` fences every write it makes."""
+
+    deployment_id: int
+    step_id: int
+    kind: str
+    attempt: int
+    worker: str
+
+
+def claim_next_step(deployment_id: int, worker: str) -> Claim | None:
+    """Move the deployment as far as it can go without running anything, then claim
+    the next runnable step for `worker`; None when it parks, waits or has ended."""
+    with transaction.atomic():
+        deployment = (
+            Deployment.objects.select_for_update(of=("self",))
+            .select_related("environment", "release")
+            .get(pk=deployment_id)
+        )
+        if deployment.is_final:
+            return None
+        if deployment.cancel_requested and deployment.state != DeploymentState.RUNNING:
+            _cancel(deployment)
+            return None
+        if deployment.state == DeploymentState.PENDING and not _pass_gates(deployment):
+            return None
+        if deployment.state == DeploymentState.PENDING:
+            lane.enter_queue(deployment)
+        if deployment.state == DeploymentState.QUEUED and not lane.try_start(deployment):
+            return None
+        if deployment.state != DeploymentState.RUNNING:
+            return None
+        return _claim_runnable_step(deployment, worker)
+
+
+def _pass_gates(deployment: Deployment) -> bool:
+    """Evaluate gate steps in order; True when all passed."""
+    for step in deployment.steps.filter(kind__in=GATE_KINDS).exclude(
+        state__in=(StepState.SUCCEEDED, StepState.SKIPPED)
+    ):
+        result = evaluate_gate(step.kind, deployment)
+        if result.verdict == "passed":
+            _end_gate(deployment, step, StepState.SUCCEEDED, "")
+            continue
+        if result.verdict == "stopped":
+            _end_gate(deployment, step, StepState.FAILED, result.reason)
+            finish(deployment, result.final_state, result.reason)
+            return False
+        _park(deployment, step, result.reason)
+        return False
+    return True
+
+
+def _end_gate(deployment: Deployment, step: Step, state: str, reason: str) -> None:
+    now = timezone.now()
+    Step.objects.filter(pk=step.pk).update(
+        state=state, reason=reason, finished_at=now, started_at=step.started_at or now
+    )
+    audit.record(f"step.{state}", deployment=deployment, step=step.kind, reason=reason)
+
+
+def _park(deployment: Deployment, step: Step, reason: str) -> None:
+    """Wait for people: no worker holds anything while the deployment is parked."""
+    if step.state != StepState.WAITING:
+        Step.objects.filter(pk=step.pk).update(
+            state=StepState.WAITING, started_at=timezone.now(), reason=reason
+        )
+        audit.record("deployment.parked", deployment=deployment, step=step.kind, reason=reason)
+    if deployment.reason != reason:
+        Deployment.objects.filter(pk=deployment.pk).update(reason=reason)
+        deployment.reason = reason
+    if step.kind == StepKind.APPROVAL:
+        notify(deployment, NotificationEvent.AWAITING_APPROVAL)
+
+
+def _cancel(deployment: Deployment) -> None:
+    who = deployment.cancel_requested_by
+    name = who.get_username() if who else "the system"
+    finish(deployment, DeploymentState.CANCELLED, f"Cancelled by {name}.", actor=who)
+
+
+def _claim_runnable_step(deployment: Deployment, worker: str) -> Claim | None:
+    steps = list(deployment.steps.exclude(kind__in=GATE_KINDS).order_by("position"))
+    if any(step.state == StepState.RUNNING for step in steps):
+        return None  # a worker holds it; the reaper takes it back if that worker died
+    step = next((s for s in steps if s.state == StepState.PENDING), None)
+    if step is None:
+        from deployments.engine.outcomes import conclude
+
+        conclude(deployment, steps)
+        return None
+    if deployment.cancel_requested:
+        _cancel(deployment)
+        return None
+    return _claim(deployment, step, worker)
+
+
+def _claim(deployment: Deployment, step: Step, worker: str) -> Claim:
+    now = timezone.now()
+    attempt = step.attempt + 1
+    Step.objects.filter(pk=step.pk).update(
+        state=StepState.RUNNING, attempt=attempt, lease_owner=worker, heartbeat_at=now,
+        deadline_at=now + deadline_for(step.kind, deployment), started_at=step.started_at or now,
+    )  # fmt: skip
+    audit.record(
+        "step.claimed", deployment=deployment, step=step.kind, attempt=attempt, worker=worker
+    )
+    return Claim(deployment.pk, step.pk, step.kind, attempt, worker)
+
+
+def lease_ttl() -> timedelta:
+    return timedelta(seconds=settings.PORTAL_LEASE_TTL_SECONDS)

@@ -1,0 +1,29 @@
+"""Sending `advance` messages after commit, without ever failing the caller."""
+
+import logging
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def advance_after_commit(deployment_id: int) -> None:
+    """Ask a worker to advance this deployment once the current transaction commits.
+
+    A broker outage must not undo or fail a recorded transition: the message is
+    lost, and the beat sweeper re-advances every idle deployment.
+    """
+    transaction.on_commit(lambda: send_advance(deployment_id))
+
+
+def send_advance(deployment_id: int) -> None:
+    from deployments.tasks import advance_deployment
+
+    try:
+        advance_deployment.delay(deployment_id)
+    except Exception as exc:
+        log.warning(
+            "could not enqueue advance of deployment %s (%s); the sweeper will pick it up",
+            deployment_id,
+            type(exc).__name__,
+        )

@@ -1,0 +1,93 @@
+"""Recording what a step did, and what that means for its deployment."""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from deployments import audit
+from deployments.engine.enqueue import advance_after_commit
+from deployments.engine.transitions import finish
+from deployments.models import Deployment, Step
+from deployments.notifications.outbox import notify
+from deployments.states import DeploymentState, NotificationEvent, StepKind, StepState
+from deployments.steps import StepOutcome
+
+log = logging.getLogger(__name__)
+
+
+def record_outcome(deployment_id: int, step_id: int, attempt: int, outcome: StepOutcome) -> bool:
+    """Write a step's outcome if this attempt still owns it; False when fenced off.
+
+    The filter on `attempt` is the fence: a worker whose lease was taken away (the
+    reaper re-queued its step, another worker claimed it) updates zero rows and
+    its late result is dropped.
+    """
+    with transaction.atomic():
+        deployment = (
+            Deployment.objects.select_for_update(of=("self",))
+            .select_related("environment")
+            .get(pk=deployment_id)
+        )
+        state = StepState.SUCCEEDED if outcome.ok else StepState.FAILED
+        updated = Step.objects.filter(pk=step_id, attempt=attempt, state=StepState.RUNNING).update(
+            state=state, reason=outcome.reason, result=outcome.result,
+            finished_at=timezone.now(), lease_owner="",
+        )  # fmt: skip
+        if not updated:
+            log.warning(
+                "step %s attempt %s was taken away; its outcome is dropped", step_id, attempt
+            )
+            return False
+        step = Step.objects.get(pk=step_id)
+        audit.record(f"step.{state}", deployment=deployment, step=step.kind, reason=outcome.reason)
+        if not outcome.ok:
+            handle_failure(deployment, step, outcome.reason)
+        advance_after_commit(deployment_id)
+    return True
+
+
+def handle_failure(deployment: Deployment, step: Step, reason: str) -> None:
+    """After a failed step: roll back when the cluster was changed and the environment
+    allows it, else end the deployment failed. Called under the deployment's row lock."""
+    if step.kind == StepKind.ROLLBACK:
+        original = deployment.reason or "the deployment failed"
+        finish(deployment, DeploymentState.FAILED, f"{original} The rollback failed too: {reason}")
+        return
+    deployment.steps.filter(state=StepState.PENDING).update(
+        state=StepState.SKIPPED, finished_at=timezone.now()
+    )
+    if needs_rollback(deployment) and deployment.environment.auto_rollback:
+        plan_rollback(deployment, reason)
+    else:
+        finish(deployment, DeploymentState.FAILED, reason)
+
+
+def needs_rollback(deployment: Deployment) -> bool:
+    """The cluster may run something new: a rollout began (its result says it applied)."""
+    return bool(deployment.previous_images) and any(
+        step.result.get("applied") for step in deployment.steps.filter(kind=StepKind.ROLLOUT)
+    )
+
+
+def plan_rollback(deployment: Deployment, reason: str) -> None:
+    """Append the rollback step; the deployment keeps its lane and the original reason."""
+    position = (deployment.steps.aggregate(last=Max("position"))["last"] or 0) + 1
+    Step.objects.create(deployment=deployment, kind=StepKind.ROLLBACK, position=position)
+    Deployment.objects.filter(pk=deployment.pk).update(reason=reason)
+    deployment.reason = reason
+    audit.record("deployment.rolling_back", deployment=deployment, reason=reason)
+    notify(deployment, NotificationEvent.FAILED)
+
+
+def conclude(deployment: Deployment, steps: list[Step]) -> None:
+    """Every step has ended: the deployment's final state follows from them."""
+    rollback = next((s for s in reversed(steps) if s.kind == StepKind.ROLLBACK), None)
+    if rollback is not None and rollback.state == StepState.SUCCEEDED:
+        finish(deployment, DeploymentState.ROLLED_BACK, deployment.reason)
+    elif any(step.state == StepState.FAILED for step in steps):
+        failed = next(s for s in steps if s.state == StepState.FAILED)
+        finish(deployment, DeploymentState.FAILED, deployment.reason or failed.reason)
+    else:
+        finish(deployment, DeploymentState.SUCCEEDED, "")

@@ -1,0 +1,176 @@
+"""Requesting deployments: validate everything first, then record the plan in one transaction."""
+
+from django.db import transaction
+
+from deployments import audit
+from deployments.engine.enqueue import advance_after_commit
+from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
+from deployments.notifications.outbox import notify
+from deployments.states import (
+    DeploymentState,
+    NotificationEvent,
+    ReleaseState,
+    StepKind,
+    Trigger,
+)
+from environments.models import ChecklistPhase, Environment, Service
+from portal import roles
+
+
+class DeploymentRequestError(ValueError):
+    """A request refused before anything was recorded; the message says what is wrong."""
+
+
+def request_deployment(
+    service_name: str, version: str, environment_name: str, *, actor=None,
+    trigger: str = Trigger.PROMOTE,
+) -> Deployment:  # fmt: skip
+    """Record a deployment of a ready release to an environment and start advancing it.
+
+    `actor` None means the system (CLI, API tokens later); a person must pass
+    `roles.can_deploy`. Raises DeploymentRequestError naming what is wrong.
+    """
+    service = _active_service(service_name)
+    environment = _active_environment(environment_name)
+    release = _deployable_release(service, version)
+    _check_allowed(actor, environment)
+    return _record(release, environment, actor, trigger, plan_promotion(service, environment))
+
+
+def request_rollback(
+    service_name: str, environment_name: str, *, to_version: str | None = None, actor=None
+) -> Deployment:
+    """Re-apply a release (by default the one that last succeeded before the current one).
+
+    The fixed plan of DESIGN.md: no approval, no migration, goes first in its lane.
+    """
+    service = _active_service(service_name)
+    environment = _active_environment(environment_name)
+    if actor is not None and not roles.can_rollback(actor, environment):
+        raise DeploymentRequestError(f"{actor} may not roll back in {environment.name}.")
+    release = (
+        _deployable_release(service, to_version)
+        if to_version
+        else _previous_good_release(service, environment)
+    )
+    return _record(release, environment, actor, Trigger.ROLLBACK, [StepKind.ROLLOUT])
+
+
+def plan_promotion(service: Service, environment: Environment) -> list[str]:
+    """The steps of a promotion: the gates this environment has, then the rollout."""
+    steps = []
+    if _template_items(environment, ChecklistPhase.PRE):
+        steps.append(StepKind.PRE_CHECKS)
+    if environment.required_approvals:
+        steps.append(StepKind.APPROVAL)
+    steps.append(StepKind.ROLLOUT)
+    return steps
+
+
+def _record(release, environment, actor, trigger, step_kinds) -> Deployment:
+    person = actor if actor is not None and actor.is_authenticated else None
+    with transaction.atomic():
+        lane, _ = Lane.objects.get_or_create(service=release.service, environment=environment)
+        deployment = Deployment.objects.create(
+            release=release, service=release.service, environment=environment, lane=lane,
+            requested_by=person, trigger=trigger, state=DeploymentState.PENDING,
+        )  # fmt: skip
+        Step.objects.bulk_create(
+            Step(deployment=deployment, kind=kind, position=position)
+            for position, kind in enumerate(step_kinds, start=1)
+        )
+        if trigger != Trigger.ROLLBACK:
+            _copy_checklist(deployment, environment)
+        audit.record(
+            "deployment.requested", actor=person, deployment=deployment,
+            target=f"{release.service.name}:{release.version}→{environment.name}",
+            trigger=trigger, image=release.image,
+        )  # fmt: skip
+        notify(deployment, NotificationEvent.REQUESTED)
+        advance_after_commit(deployment.pk)
+    return deployment
+
+
+def _copy_checklist(deployment: Deployment, environment: Environment) -> None:
+    template = environment.checklist_template
+    if template is None:
+        return
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(
+            deployment=deployment,
+            position=item.position,
+            phase=item.phase,
+            text=item.text,
+            mode=item.mode,
+            check_kind=item.check_kind,
+            params=item.params,
+        )
+        for item in template.items.all()
+    )
+
+
+def _template_items(environment: Environment, phase: str):
+    template = environment.checklist_template
+    return template.items.filter(phase=phase) if template else []
+
+
+def _active_service(name: str) -> Service:
+    service = Service.objects.filter(name=name).first()
+    if service is None:
+        known = ", ".join(Service.objects.active().values_list("name", flat=True)) or "none"
+        raise DeploymentRequestError(f"There is no service {name!r}; known services: {known}.")
+    if service.is_archived:
+        raise DeploymentRequestError(f"Service {name!r} is archived; it cannot be deployed.")
+    return service
+
+
+def _active_environment(name: str) -> Environment:
+    environment = Environment.objects.filter(name=name).select_related("cluster").first()
+    if environment is None:
+        known = ", ".join(Environment.objects.active().values_list("name", flat=True)) or "none"
+        raise DeploymentRequestError(
+            f"There is no environment {name!r}; known environments: {known}."
+        )
+    if environment.is_archived:
+        raise DeploymentRequestError(f"Environment {name!r} is archived; it takes no deployments.")
+    return environment
+
+
+def _deployable_release(service: Service, version: str) -> Release:
+    release = Release.objects.filter(service=service, version=version).first()
+    if release is None:
+        raise DeploymentRequestError(
+            f"{service.name} has no release {version!r}; register it first "
+            f"(manage.py register_release {service.name} {version} --image …)."
+        )
+    if release.state != ReleaseState.READY:
+        raise DeploymentRequestError(
+            f"{service.name} {version} is {release.get_state_display().lower()}, not ready; "
+            "only a ready release can be deployed."
+        )
+    return release
+
+
+def _previous_good_release(service: Service, environment: Environment) -> Release:
+    succeeded = (
+        Deployment.objects.filter(
+            service=service, environment=environment, state=DeploymentState.SUCCEEDED
+        )
+        .order_by("-finished_at")
+        .select_related("release")
+    )
+    releases = []
+    for deployment in succeeded:
+        if deployment.release not in releases:
+            releases.append(deployment.release)
+        if len(releases) == 2:
+            return releases[1]
+    raise DeploymentRequestError(
+        f"{service.name} has no earlier successful release in {environment.name} to roll back "
+        "to; name one with --to VERSION."
+    )
+
+
+def _check_allowed(actor, environment: Environment) -> None:
+    if actor is not None and not roles.can_deploy(actor, environment):
+        raise DeploymentRequestError(f"{actor} may not deploy to {environment.name}.")

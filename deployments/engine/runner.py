@@ -1,0 +1,99 @@
+"""advance(): claim the next step, run it outside any transaction, record the outcome.
+
+Any worker can resume any deployment: all state is in the database, and Celery
+only carries "look at deployment N" messages.
+"""
+
+import logging
+import os
+import socket
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from deployments.engine.claims import Claim, claim_next_step
+from deployments.engine.outcomes import record_outcome
+from deployments.models import Deployment, Step
+from deployments.states import StepState
+from deployments.steps import StepContext, StepOutcome, StepStopped, runner_for
+
+log = logging.getLogger(__name__)
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def advance(deployment_id: int, worker: str | None = None) -> bool:
+    """Take one step of a deployment forward; True when a step ran.
+
+    The next `advance` is enqueued after the outcome commits, so a deployment moves
+    one step per message and every worker shares the load.
+    """
+    claim = claim_next_step(deployment_id, worker or worker_identity())
+    if claim is None:
+        return False
+    outcome = run_claimed(claim)
+    if outcome is not None:
+        record_outcome(claim.deployment_id, claim.step_id, claim.attempt, outcome)
+    return True
+
+
+def run_claimed(claim: Claim) -> StepOutcome | None:
+    """Run the step with a heartbeat; None when it was taken away (write nothing)."""
+    deployment = Deployment.objects.select_related(
+        "release", "service", "environment__cluster"
+    ).get(pk=claim.deployment_id)
+    step = Step.objects.get(pk=claim.step_id)
+    lost = threading.Event()
+    context = StepContext(deployment, step, claim.attempt, lost)
+    with Heartbeat(claim, lost):
+        try:
+            return runner_for(claim.kind)(context)
+        except StepStopped as stop:
+            log.warning("step %s stopped: %s", claim.step_id, stop)
+            if lost.is_set():
+                return None
+            return StepOutcome(False, f"{step.get_kind_display()} stopped: {stop}.", step.result)
+        except Exception as exc:  # a bug or an unexpected answer must still end the step
+            log.exception("step %s crashed", claim.step_id)
+            reason = f"{step.get_kind_display()} crashed: {type(exc).__name__}: {exc}"
+            return StepOutcome(False, reason, step.result)
+
+
+class Heartbeat:
+    """Refreshes the step's lease from a thread; sets `lost` when the fence says it is gone."""
+
+    def __init__(self, claim: Claim, lost: threading.Event):
+        self.claim = claim
+        self.lost = lost
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(
+            target=self._beat, name=f"heartbeat-{claim.step_id}", daemon=True
+        )
+
+    def __enter__(self) -> "Heartbeat":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        interval = settings.PORTAL_HEARTBEAT_SECONDS
+        try:
+            while not self.stopped.wait(interval):
+                close_old_connections()
+                alive = Step.objects.filter(
+                    pk=self.claim.step_id, attempt=self.claim.attempt, state=StepState.RUNNING
+                ).update(heartbeat_at=timezone.now())
+                if not alive:
+                    self.lost.set()
+                    return
+        except Exception:
+            log.exception("heartbeat of step %s failed", self.claim.step_id)
+        finally:
+            connection.close()  # this thread's own connection

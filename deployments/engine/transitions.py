@@ -1,0 +1,47 @@
+"""Ending a deployment: one place for the final write, its notification and its audit."""
+
+from django.utils import timezone
+
+from deployments import audit
+from deployments.engine.lane import start_next_in_lane
+from deployments.models import Deployment
+from deployments.notifications.outbox import notify
+from deployments.states import (
+    FINAL_DEPLOYMENT_STATES,
+    FINAL_STEP_STATES,
+    DeploymentState,
+    NotificationEvent,
+    StepState,
+)
+
+EVENT_FOR_FINAL_STATE = {
+    DeploymentState.SUCCEEDED: NotificationEvent.SUCCEEDED,
+    DeploymentState.FAILED: NotificationEvent.FAILED,
+    DeploymentState.ROLLED_BACK: NotificationEvent.ROLLED_BACK,
+}
+
+
+def finish(deployment: Deployment, state: str, reason: str, *, actor=None, **fields) -> None:
+    """Move a deployment (row-locked by the caller) to a final state, atomically.
+
+    Steps that never ran end `skipped` (`cancelled` for a cancellation); a lane it
+    held is handed to the next queued deployment after commit.
+    """
+    assert state in FINAL_DEPLOYMENT_STATES, state
+    held_lane = deployment.state == DeploymentState.RUNNING
+    now = timezone.now()
+    updated = Deployment.objects.filter(pk=deployment.pk, state=deployment.state).update(
+        state=state, reason=reason, finished_at=now, **fields
+    )
+    if not updated:  # someone else ended it first; their write stands
+        return
+    deployment.state, deployment.reason, deployment.finished_at = state, reason, now
+    unfinished = StepState.CANCELLED if state == DeploymentState.CANCELLED else StepState.SKIPPED
+    deployment.steps.exclude(state__in=FINAL_STEP_STATES).update(
+        state=unfinished, finished_at=now, lease_owner=""
+    )
+    audit.record(f"deployment.{state}", actor=actor, deployment=deployment, reason=reason)
+    if state in EVENT_FOR_FINAL_STATE:
+        notify(deployment, EVENT_FOR_FINAL_STATE[state])
+    if held_lane:
+        start_next_in_lane(deployment.lane_id)

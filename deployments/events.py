@@ -1,0 +1,111 @@
+"""Deployment output: `emit` stores log lines with a gap-free sequence and announces them.
+
+Each line is masked, stripped of NULs and capped, then inserted with the next
+per-deployment `seq` under the deployment's row lock (two workers emitting at
+once can never take the same number or leave a gap), and `deployment:<id>` is
+published on Redis after commit so live pages wake up.
+"""
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+
+from deployments.masking import mask_secrets
+from deployments.models import Deployment, LogLine, Step
+
+log = logging.getLogger(__name__)
+
+STEP_CAP_NOTICE = (
+    "[output truncated: this step reached its limit of {cap} bytes; later lines are not stored]"
+)
+
+
+def channel_name(deployment_id: int) -> str:
+    return f"deployment:{deployment_id}"
+
+
+def clean_line(text: str) -> str:
+    """Mask secrets, drop NULs (PostgreSQL refuses them) and cut an overlong line visibly."""
+    text = mask_secrets(str(text).replace("\x00", "")).rstrip("\n")
+    limit = settings.PORTAL_LOG_LINE_MAX_CHARS
+    if len(text) > limit:
+        cut = len(text) - limit
+        text = f"{text[:limit]} … [line cut: {cut} more characters]"
+    return text
+
+
+def emit(deployment_id: int, step_id: int | None, text: str) -> list[LogLine]:
+    """Store one line (or several, split on newlines) of a deployment's output."""
+    return emit_lines(deployment_id, step_id, str(text).split("\n"))
+
+
+def emit_lines(deployment_id: int, step_id: int | None, lines: Iterable[str]) -> list[LogLine]:
+    """Store lines in order with consecutive `seq` numbers; returns the rows stored."""
+    cleaned = [clean_line(line) for line in lines]
+    if not cleaned:
+        return []
+    with transaction.atomic():
+        deployment = (
+            Deployment.objects.select_for_update().only("next_log_seq").get(pk=deployment_id)
+        )
+        cleaned = _within_step_cap(step_id, cleaned)
+        if not cleaned:
+            return []
+        first = deployment.next_log_seq
+        rows = LogLine.objects.bulk_create(
+            LogLine(deployment_id=deployment_id, step_id=step_id, seq=first + i, text=line)
+            for i, line in enumerate(cleaned)
+        )
+        Deployment.objects.filter(pk=deployment_id).update(next_log_seq=first + len(rows))
+        transaction.on_commit(lambda: publish(deployment_id, first + len(rows) - 1))
+    return rows
+
+
+def _within_step_cap(step_id: int | None, lines: list[str]) -> list[str]:
+    """Keep the lines that fit the step's byte cap, plus one notice when it is reached.
+
+    Runs under the deployment's row lock, so the step's byte count is not raced.
+    """
+    if step_id is None:
+        return lines
+    cap = settings.PORTAL_LOG_STEP_MAX_BYTES
+    used = Step.objects.values_list("log_bytes", flat=True).get(pk=step_id)
+    if used >= cap:
+        return []
+    kept, size = [], used
+    for line in lines:
+        line_size = len(line.encode()) + 1
+        if size + line_size > cap:
+            kept.append(STEP_CAP_NOTICE.format(cap=cap))
+            size = cap
+            break
+        kept.append(line)
+        size += line_size
+    Step.objects.filter(pk=step_id).update(log_bytes=size)
+    return kept
+
+
+def publish(deployment_id: int, last_seq: int) -> None:
+    """Wake the live pages of this deployment; without Redis they poll instead."""
+    if not settings.REDIS_URL:
+        return
+    try:
+        redis_connection().publish(channel_name(deployment_id), str(last_seq))
+    except Exception as exc:  # a page that misses a wake-up catches up on its next read
+        log.warning("could not publish %s: %s", channel_name(deployment_id), type(exc).__name__)
+
+
+_redis = None
+
+
+def redis_connection():
+    global _redis
+    if _redis is None:
+        import redis
+
+        _redis = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        )
+    return _redis

@@ -1,0 +1,47 @@
+"""Following a deployment from a terminal: steps and log lines as they are stored."""
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.urls import reverse
+
+from deployments.models import Deployment, LogLine
+
+
+def deployment_url(deployment: Deployment) -> str:
+    return settings.PORTAL_BASE_URL + reverse("deployment-detail", args=[deployment.pk])
+
+
+def follow(
+    deployment_id: int, write: Callable[[str], None], poll_seconds: float = 0.25,
+    timeout: float | None = None,
+) -> Deployment:  # fmt: skip
+    """Print each step change and log line until the deployment ends (or `timeout`)."""
+    last_seq, seen_steps = 0, {}
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        deployment = Deployment.objects.get(pk=deployment_id)
+        for step in deployment.steps.order_by("position"):
+            if seen_steps.get(step.pk) != step.state:
+                seen_steps[step.pk] = step.state
+                reason = f": {step.reason}" if step.reason else ""
+                write(f"[{step.get_kind_display()}] {step.get_state_display().lower()}{reason}")
+        for seq, text in (
+            LogLine.objects.filter(deployment_id=deployment_id, seq__gt=last_seq)
+            .order_by("seq")
+            .values_list("seq", "text")
+        ):
+            write(f"  {text}")
+            last_seq = seq
+        if deployment.is_final or (deadline and time.monotonic() > deadline):
+            return deployment
+        time.sleep(poll_seconds)
+
+
+def summary(deployment: Deployment) -> str:
+    reason = f": {deployment.reason}" if deployment.reason else ""
+    return (
+        f"#{deployment.pk} {deployment.service.name} {deployment.release.version} → "
+        f"{deployment.environment.name} {deployment.get_state_display().lower()}{reason}"
+    )

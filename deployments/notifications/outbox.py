@@ -1,0 +1,236 @@
+"""The notification outbox: record once inside the engine's transaction, deliver with retries.
+
+Races this module is built around:
+- Two transitions (or two workers) announce the same event: the unique
+  (deployment, event) constraint keeps one row; the loser gets None.
+- The engine's transaction rolls back: the row goes with it, and the enqueue
+  (registered with on_commit) never runs, so nothing is announced that did
+  not happen.
+- The broker is down at commit: the row stays pending and `enqueue_due`
+  (called by the sweeper) sends it later.
+- Two messages for one row (the scheduled retry and a sweep, or a redelivery
+  after a worker died): each try claims the row under a row lock and takes a
+  lease in `next_attempt_at`; the loser sees a future `next_attempt_at` and
+  drops its message. Writes after the HTTP calls are fenced on `attempts`.
+- A channel accepted but another failed: `delivered_to` records each success
+  as it happens, so the retry only goes to the channels still owed.
+"""
+
+import logging
+import random
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from deployments.models import Deployment, Notification
+from deployments.notifications import channels
+from deployments.states import NotificationEvent, NotificationState
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 600.0
+JITTER = 0.1  # ± 10 %, so rows that failed together do not retry in lock-step
+# How long a claimed try may take before another message may take the row over
+# (a worker that died mid-try). Above the HTTP timeouts of every channel.
+LEASE_MARGIN_SECONDS = 60.0
+# A pending row younger than this with no next_attempt_at has its first enqueue
+# still in flight (on_commit just ran); the sweeper leaves it alone.
+LOST_AFTER = timedelta(minutes=1)
+SWEEP_BATCH = 500
+
+
+def notify(deployment: Deployment, event: NotificationEvent | str) -> Notification | None:
+    """Record the outbox row for (deployment, event) once; enqueue its delivery after commit.
+
+    Call it inside the engine's transaction. Returns the new row, or None when
+    the event was already recorded. Never breaks the caller's transaction on a
+    duplicate; a broker failure at commit is logged, not raised.
+    """
+    event = NotificationEvent(event)
+    try:
+        # get_or_create inserts inside its own savepoint: a concurrent duplicate
+        # rolls back only that savepoint, and it then returns the other row.
+        notification, created = Notification.objects.get_or_create(
+            deployment=deployment, event=event
+        )
+    except IntegrityError:
+        # Under REPEATABLE READ the winner's row is outside our snapshot, so
+        # get_or_create cannot fetch it and re-raises: the event is recorded anyway.
+        return None
+    if not created:
+        return None
+    transaction.on_commit(partial(_enqueue, notification.pk))
+    return notification
+
+
+def deliver(notification_id: int) -> float | None:
+    """Send one row to every configured channel it still owes; never raises for delivery.
+
+    Returns the seconds until the next try when a channel failed, else None:
+    sent, given up, already handled, missing, or held by another try.
+    """
+    notification = _claim(notification_id)
+    if notification is None:
+        return None
+    failures = []
+    for channel in channels.configured_channels():
+        if channel.name in notification.delivered_to:
+            continue
+        result = _send(channel, notification)
+        if not result.ok:
+            failures.append(f"{channel.name}: {result.reason}")
+        elif not _record_delivered(notification, channel.name):
+            return None  # our lease was taken over; the other try owns the row now
+    if failures:
+        return _record_failure(notification, "; ".join(failures))
+    _record_sent(notification)
+    return None
+
+
+def enqueue_due(now: datetime | None = None) -> int:
+    """Re-enqueue pending rows whose retry is due or whose first message was lost.
+
+    Called by the engine's periodic sweeper (lost messages, Redis restarts).
+    Returns how many were enqueued.
+    """
+    now = now or timezone.now()
+    due = Notification.objects.filter(state=NotificationState.PENDING).filter(
+        Q(next_attempt_at__lte=now)
+        | Q(next_attempt_at__isnull=True, created_at__lte=now - LOST_AFTER)
+    )
+    ids = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+    return sum(_enqueue(pk) for pk in ids)
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential from PORTAL_NOTIFY_BACKOFF_SECONDS, capped at MAX_BACKOFF_SECONDS, ± jitter."""
+    base = float(settings.PORTAL_NOTIFY_BACKOFF_SECONDS)
+    delay = min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+    return round(delay * random.uniform(1 - JITTER, 1 + JITTER), 3)
+
+
+def _enqueue(notification_id: int) -> bool:
+    # Imported here: tasks imports this module.
+    from deployments.tasks import send_notification
+
+    try:
+        send_notification.delay(notification_id)
+    except Exception as exc:  # the broker is down or unreachable
+        logger.warning(
+            "Could not enqueue notification #%s (%s); the sweeper will retry it",
+            notification_id,
+            channels.mask_urls(str(exc)) or type(exc).__name__,
+        )
+        return False
+    return True
+
+
+def _claim(notification_id: int) -> Notification | None:
+    """Take the row for one try under its row lock: attempts += 1, lease in next_attempt_at."""
+    now = timezone.now()
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update().filter(pk=notification_id).order_by().first()
+        )
+        if notification is None or notification.state != NotificationState.PENDING:
+            return None  # deleted with its deployment, or already sent / given up
+        if notification.next_attempt_at and notification.next_attempt_at > now:
+            return None  # another try holds it, or its retry is not due: that message comes
+        if notification.attempts >= settings.PORTAL_NOTIFY_MAX_ATTEMPTS:
+            # The last try's worker died before it recorded an outcome.
+            _give_up(notification, notification.last_error or "the last try never finished")
+            return None
+        notification.attempts += 1
+        notification.next_attempt_at = now + _lease()
+        notification.save(update_fields=["attempts", "next_attempt_at"])
+    # Loaded outside the lock: FOR UPDATE with joins would lock the deployment too.
+    return Notification.objects.select_related(
+        "deployment__service",
+        "deployment__environment",
+        "deployment__release",
+        "deployment__requested_by",
+    ).get(pk=notification_id)
+
+
+def _send(channel: channels.Channel, notification: Notification) -> channels.PostResult:
+    """Build and post one channel's message; a bug in building is a failure, not a crash."""
+    try:
+        return channels.post_json(channel.url, channel.build(notification))
+    except Exception as exc:
+        logger.exception(
+            "Building the %s message of notification #%s", channel.name, notification.pk
+        )
+        return channels.PostResult(False, channels.mask_urls(f"{type(exc).__name__}: {exc}"))
+
+
+def _record_delivered(notification: Notification, channel_name: str) -> bool:
+    """Append the channel to delivered_to at once; False if our try lost the row."""
+    with transaction.atomic():
+        row = _locked_if_still_ours(notification)
+        if row is None:
+            return False
+        row.delivered_to = [*row.delivered_to, channel_name]
+        row.save(update_fields=["delivered_to"])
+    notification.delivered_to = row.delivered_to
+    return True
+
+
+def _record_sent(notification: Notification) -> None:
+    _still_ours(notification).update(
+        state=NotificationState.SENT, sent_at=timezone.now(), next_attempt_at=None
+    )
+
+
+def _record_failure(notification: Notification, reason: str) -> float | None:
+    """Schedule the next try, or give up after PORTAL_NOTIFY_MAX_ATTEMPTS; seconds or None."""
+    reason = channels.mask_urls(reason)[:1000]
+    with transaction.atomic():
+        row = _locked_if_still_ours(notification)
+        if row is None:
+            return None
+        if row.attempts >= settings.PORTAL_NOTIFY_MAX_ATTEMPTS:
+            _give_up(row, reason)
+            return None
+        delay = backoff_seconds(row.attempts)
+        row.last_error = reason
+        row.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        row.save(update_fields=["last_error", "next_attempt_at"])
+    logger.info(
+        "Notification #%s try %s failed, next in %.1fs: %s", row.pk, row.attempts, delay, reason
+    )
+    return delay
+
+
+def _give_up(notification: Notification, reason: str) -> None:
+    notification.state = NotificationState.GIVEN_UP
+    notification.last_error = reason
+    notification.next_attempt_at = None
+    notification.save(update_fields=["state", "last_error", "next_attempt_at"])
+    logger.warning(
+        "Gave up notification #%s (%s of deployment #%s) after %s attempts: %s",
+        notification.pk,
+        notification.event,
+        notification.deployment_id,
+        notification.attempts,
+        reason,
+    )
+
+
+def _lease() -> timedelta:
+    per_channel = 4 * float(settings.PORTAL_NOTIFY_TIMEOUT_SECONDS)  # connect, write, read, pool
+    return timedelta(seconds=LEASE_MARGIN_SECONDS + 2 * per_channel)
+
+
+def _still_ours(notification: Notification):
+    # Fencing: a try that outlived its lease finds attempts bumped by the next one.
+    return Notification.objects.filter(
+        pk=notification.pk, attempts=notification.attempts, state=NotificationState.PENDING
+    )
+
+
+def _locked_if_still_ours(notification: Notification) -> Notification | None:
+    return _still_ours(notification).select_for_update().order_by().first()

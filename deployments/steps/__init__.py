@@ -1,0 +1,68 @@
+"""Steps a worker runs. Each is idempotent: a retry re-applies and re-attaches.
+
+A step function takes a StepContext and returns a StepOutcome; it never writes the
+step's state itself (the engine records the outcome, fenced by the attempt).
+"""
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
+
+from deployments.events import emit
+from deployments.models import Deployment, Step
+from deployments.states import StepKind
+
+# Margin beyond the environment's rollout timeout before the reaper calls a step hung.
+DEADLINE_MARGIN = timedelta(seconds=60)
+
+
+class StepStopped(Exception):
+    """The step must stop now: its lease was taken away or its deadline passed."""
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    ok: bool
+    reason: str = ""
+    result: dict = field(default_factory=dict)
+
+
+@dataclass
+class StepContext:
+    deployment: Deployment
+    step: Step
+    attempt: int
+    lost: threading.Event
+
+    def emit(self, text: str) -> None:
+        emit(self.deployment.pk, self.step.pk, text)
+
+    def check(self) -> None:
+        """Raise StepStopped when this worker no longer owns the step or ran out of time."""
+        if self.lost.is_set():
+            raise StepStopped("the step was taken over by another worker")
+        if self.step.deadline_at and timezone.now() > self.step.deadline_at:
+            raise StepStopped(f"the step passed its deadline ({self.step.deadline_at:%H:%M:%S})")
+
+    def save_result(self, **values) -> bool:
+        """Merge values into the step's result, fenced; False if the step was taken away."""
+        result = {**self.step.result, **values}
+        updated = Step.objects.filter(pk=self.step.pk, attempt=self.attempt).update(result=result)
+        if updated:
+            self.step.result = result
+        return bool(updated)
+
+
+def deadline_for(kind: str, deployment: Deployment) -> timedelta:
+    """A hard limit per step kind, after which the reaper fails the step."""
+    if kind in (StepKind.ROLLOUT, StepKind.ROLLBACK):
+        return deployment.environment.rollout_timeout + DEADLINE_MARGIN
+    return timedelta(minutes=10)
+
+
+def runner_for(kind: str):
+    from deployments.steps import rollback, rollout
+
+    return {StepKind.ROLLOUT: rollout.run, StepKind.ROLLBACK: rollback.run}[kind]

@@ -1,0 +1,35 @@
+"""Applying images to a service's workloads and waiting for their rollouts."""
+
+from deployments.steps import StepContext
+from environments.kube import ClusterClient, RolloutStatus
+
+
+def apply_images(ctx: StepContext, kube: ClusterClient, images: dict[str, dict[str, str]]) -> None:
+    """Patch each workload to the given {container: image}; re-applying is harmless."""
+    namespace = ctx.deployment.environment.namespace
+    for workload, containers in images.items():
+        ctx.check()
+        kube.set_images(namespace, workload, containers)
+        listed = ", ".join(f"{c}={i}" for c, i in containers.items())
+        ctx.emit(f"deployment.apps/{workload} image updated: {listed}")
+
+
+def wait_for_rollouts(ctx: StepContext, kube: ClusterClient, workloads: list[str]) -> RolloutStatus:
+    """Wait for every workload in turn within the environment's rollout timeout."""
+    namespace = ctx.deployment.environment.namespace
+    timeout = ctx.deployment.environment.rollout_timeout.total_seconds()
+    status = None
+    for workload in workloads:
+        status = kube.wait_for_rollout(namespace, workload, timeout, ctx.emit, ctx.check)
+        if status.failed:
+            return status
+    return status
+
+
+def desired_images(ctx: StepContext) -> dict[str, dict[str, str]]:
+    """The release's image for every container the catalog lists, per workload."""
+    image = ctx.deployment.release.image
+    return {
+        workload["deployment"]: {container: image for container in workload["containers"]}
+        for workload in ctx.deployment.service.workloads
+    }

@@ -1,0 +1,32 @@
+"""Celery tasks: thin wrappers that load ids and call plain functions."""
+
+from celery import shared_task
+
+from deployments import engine
+from deployments.notifications import outbox
+
+
+@shared_task(name="deployments.tasks.advance_deployment")
+def advance_deployment(deployment_id: int) -> None:
+    """Take one step of a deployment forward (see deployments.engine.runner)."""
+    engine.advance(deployment_id)
+
+
+@shared_task(name="deployments.tasks.reap_stale_steps")
+def reap_stale_steps() -> None:
+    engine.reap_stale_steps()
+
+
+@shared_task(name="deployments.tasks.sweep")
+def sweep() -> None:
+    """Re-advance idle deployments and re-send notifications whose message was lost."""
+    engine.sweep()
+    outbox.enqueue_due()
+
+
+@shared_task(name="deployments.tasks.send_notification")
+def send_notification(notification_id: int) -> None:
+    """Deliver one outbox row; schedule the next try when a channel failed."""
+    retry_in = outbox.deliver(notification_id)
+    if retry_in is not None:
+        send_notification.apply_async((notification_id,), countdown=retry_in)
