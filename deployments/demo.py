@@ -52,7 +52,7 @@ def create_demo_users() -> list[DemoUser]:
         user.is_staff = demo.role == roles.ADMIN
         user.is_superuser = demo.role == roles.ADMIN
         user.save()
-        user.groups.set([Group.objects.get(name=demo.role)])
+        user.groups.set([Group.objects.get_or_create(name=demo.role)[0]])
     return list(DEMO_USERS)
 
 

@@ -21,9 +21,10 @@ def lock_lane(deployment: Deployment) -> Lane:
 def enter_queue(deployment: Deployment) -> None:
     """Move a deployment whose gates passed to `queued`, superseding what it replaces.
 
-    A newer promotion supersedes older queued promotions (and an older one arriving
-    late is superseded by the newer one already queued); a rollback supersedes every
-    queued promotion, and no promotion supersedes a queued rollback.
+    A newer request supersedes older queued ones (and an older one whose gates
+    passed late is superseded by the newer one already queued); a rollback
+    supersedes the promotions queued before it, and no promotion supersedes a
+    rollback: it queues behind it.
     """
     lock_lane(deployment)
     for other in _queued_in_lane(deployment):
@@ -41,10 +42,9 @@ def enter_queue(deployment: Deployment) -> None:
 
 
 def _replaces(newer: Deployment, older: Deployment) -> bool:
-    if newer.trigger == Trigger.ROLLBACK and older.trigger != Trigger.ROLLBACK:
-        return True
+    """Whether `newer` supersedes `older` (both queued in one lane)."""
     if older.trigger == Trigger.ROLLBACK and newer.trigger != Trigger.ROLLBACK:
-        return False
+        return False  # a promotion asked for after a rollback waits behind it
     return newer.created_at > older.created_at
 
 

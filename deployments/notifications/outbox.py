@@ -103,7 +103,12 @@ def enqueue_due(now: datetime | None = None) -> int:
         | Q(next_attempt_at__isnull=True, created_at__lte=now - LOST_AFTER)
     )
     ids = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:SWEEP_BATCH])
-    return sum(_enqueue(pk) for pk in ids)
+    enqueued = 0
+    for pk in ids:
+        if not _enqueue(pk):
+            break  # the broker is down: the next sweep tries again, without a wait per row
+        enqueued += 1
+    return enqueued
 
 
 def backoff_seconds(attempts: int) -> float:

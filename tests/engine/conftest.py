@@ -10,6 +10,7 @@ from environments.kube import ClusterClient
 from environments.models import Cluster, Environment, Service
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.factories import digest_for
+from tests.harness.receiver import WebhookReceiver
 from tests.harness.worker import WorkerProcess
 
 # Short timings so faults resolve in seconds; production keeps the defaults.
@@ -17,6 +18,8 @@ FAST_ENGINE = {
     "PORTAL_HEARTBEAT_SECONDS": "0.2",
     "PORTAL_LEASE_TTL_SECONDS": "2",
     "PORTAL_STEP_MAX_ATTEMPTS": "3",
+    "PORTAL_REAP_SECONDS": "0.5",
+    "PORTAL_SWEEP_SECONDS": "1",
 }
 
 
@@ -53,11 +56,34 @@ def register(service: Service, version: str):
 
 
 @pytest.fixture
-def worker(transactional_db, tmp_path):
-    process = WorkerProcess(tmp_path / "worker.log", extra_env=FAST_ENGINE)
-    process.start()
-    yield process
-    process.stop()
+def receiver():
+    with WebhookReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path, receiver):
+    """Start real worker processes (with beat: reaper and sweeper) posting to `receiver`."""
+    started = []
+
+    def start(**env):
+        settings = {**FAST_ENGINE, "NOTIFY_WEBHOOK_URL": receiver.url,
+                    "PORTAL_NOTIFY_BACKOFF_SECONDS": "0.2", **env}  # fmt: skip
+        process = WorkerProcess(
+            tmp_path / f"worker-{len(started)}.log", extra_env=settings, beat=True
+        )
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def worker(start_worker):
+    return start_worker()
 
 
 def wait_until_final(deployment_id: int, timeout: float = 60.0):
@@ -75,3 +101,12 @@ def wait_until_final(deployment_id: int, timeout: float = 60.0):
 def cluster_images(environment: Environment, workload: str) -> dict[str, str]:
     with ClusterClient(environment.cluster) as kube:
         return kube.read_images(environment.namespace, workload)
+
+
+def wait_for(predicate, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -5,7 +5,7 @@ import pytest
 from deployments.engine import request_deployment
 from deployments.models import LogLine
 from deployments.states import DeploymentState, NotificationEvent, StepKind, StepState
-from tests.engine.conftest import cluster_images, register, wait_until_final
+from tests.engine.conftest import cluster_images, register, wait_for, wait_until_final
 
 pytestmark = pytest.mark.worker
 
@@ -33,7 +33,7 @@ def test_promote_to_development_rolls_out_the_release_by_digest(development, web
     ]
 
 
-def test_crashloop_release_rolls_itself_back(development, web, worker):
+def test_crashloop_release_rolls_itself_back(development, web, worker, receiver):
     register(web, "2.1.0-crashloop")
     before = cluster_images(development, "vizora-web")
     deployment = request_deployment("web", "2.1.0-crashloop", "development")
@@ -50,3 +50,5 @@ def test_crashloop_release_rolls_itself_back(development, web, worker):
         NotificationEvent.REQUESTED, NotificationEvent.STARTED,
         NotificationEvent.FAILED, NotificationEvent.ROLLED_BACK,
     ]  # fmt: skip
+    wait_for(lambda: len(receiver.events()) == 4)
+    assert receiver.events() == ["requested", "started", "failed", "rolled_back"]

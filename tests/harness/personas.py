@@ -13,5 +13,6 @@ PERSONAS = {
 def make_persona(username: str, role: str | None) -> User:
     user = User.objects.create_user(username=username, password=f"{username}-password")
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        # get_or_create: transactional tests flush the groups the migration made.
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user

@@ -29,10 +29,14 @@ def database_url() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, log_path: Path, extra_env: dict | None = None, concurrency: int = 2):
+    def __init__(
+        self, log_path: Path, extra_env: dict | None = None, concurrency: int = 2,
+        beat: bool = False,
+    ):  # fmt: skip
         self.log_path = log_path
         self.extra_env = extra_env or {}
         self.concurrency = concurrency
+        self.beat = beat  # embed beat (-B): the reaper and the sweeper run too
         self.process: subprocess.Popen | None = None
 
     def environment(self) -> dict:
@@ -54,6 +58,9 @@ class WorkerProcess:
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
         ]  # fmt: skip
+        if self.beat:
+            schedule = self.log_path.with_suffix(f".beat-{time.monotonic_ns()}")
+            command += ["--beat", "--schedule", str(schedule)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(

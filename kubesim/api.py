@@ -1,0 +1,268 @@
+"""The Kubernetes REST API of one simulated cluster: routing and request handlers."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import yaml
+
+from . import errors, resources
+from .crud import Objects, parse_json, scale_of
+from .errors import ApiError, bad_request, status_object
+from .httpserver import Request, Response, StreamResponse, json_response
+from .resources import Resource
+from .selectors import field_matcher, label_matcher
+from .store import Store, dumps
+from .tables import table, wants_table
+from .watch import watch_response
+
+TRUE = ("true", "1", "True")
+LogReader = Callable[[dict, dict], str]
+
+
+@dataclass
+class Route:
+    resource: Resource
+    namespace: str | None  # None: across all namespaces (or cluster-scoped)
+    name: str = ""
+    subresource: str = ""
+
+
+def error_body(code: int, message: str) -> bytes:
+    return dumps(status_object(code, errors.REASONS.get(code, "Unknown"), message))
+
+
+def _discovery(path: str) -> dict | None:
+    documents = {
+        "/version": resources.version_info,
+        "/version/": resources.version_info,
+        "/api": resources.core_versions,
+        "/apis": resources.group_list,
+        "/api/v1": lambda: resources.resource_list(""),
+    }
+    if path in documents:
+        return documents[path]()
+    for group in resources.GROUPS:
+        if path == f"/apis/{group}":
+            return resources.group(group)
+        if path == f"/apis/{group}/v1":
+            return resources.resource_list(group)
+    return None
+
+
+def parse_route(path: str) -> Route:
+    parts = [p for p in path.split("/") if p]
+    if parts[:2] == ["api", "v1"]:
+        group, rest = "", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis" and parts[2] == "v1":
+        group, rest = parts[1], parts[3:]
+    else:
+        raise ApiError(404, "the server could not find the requested resource")
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        return _route(group, rest[2], rest[1], rest[3:])
+    if rest:
+        return _route(group, rest[0], None, rest[1:])
+    raise ApiError(404, "the server could not find the requested resource")
+
+
+def _route(group: str, plural: str, namespace: str | None, rest: list[str]) -> Route:
+    resource = resources.lookup(group, plural)
+    if resource is None or len(rest) > 2:
+        raise ApiError(404, "the server could not find the requested resource")
+    if namespace is not None and not resource.namespaced:
+        raise ApiError(404, "the server could not find the requested resource")
+    name = rest[0] if rest else ""
+    sub = rest[1] if len(rest) > 1 else ""
+    if sub and sub not in resource.subresources:
+        raise ApiError(404, "the server could not find the requested resource")
+    if not resource.namespaced:
+        namespace = ""
+    return Route(resource, namespace, name, sub)
+
+
+class KubeApi:
+    """Answers every API request of one cluster from its store."""
+
+    def __init__(self, store: Store, objects: Objects, read_log: LogReader):
+        self.store = store
+        self.objects = objects
+        self.read_log = read_log
+
+    async def handle(self, request: Request) -> Response | StreamResponse:
+        try:
+            document = _discovery(request.path)
+            if document is not None:
+                return json_response(200, document)
+            if request.path in ("/healthz", "/livez", "/readyz"):
+                return Response(200, b"ok", "text/plain")
+            return self._resource_request(request, parse_route(request.path))
+        except ApiError as error:
+            return json_response(error.code, error.status())
+
+    def _resource_request(self, request: Request, route: Route) -> Response | StreamResponse:
+        method = request.method
+        if method == "GET":
+            if route.name:
+                return self._get(request, route)
+            return self._list_or_watch(request, route)
+        if method == "POST" and not route.name:
+            return self._create(request, route)
+        if method == "PUT" and route.name:
+            return self._replace(request, route)
+        if method == "PATCH" and route.name:
+            return self._patch(request, route)
+        if method == "DELETE" and route.name:
+            return self._delete(request, route)
+        raise ApiError(
+            405, f"the server does not allow this method on the requested resource ({method})"
+        )
+
+    def _namespace(self, route: Route) -> str:
+        return route.namespace or ""
+
+    def _get(self, request: Request, route: Route) -> Response:
+        entry = self.store.get_entry(route.resource, self._namespace(route), route.name)
+        if entry is None:
+            raise errors.not_found(route.resource, route.name)
+        if route.subresource == "log":
+            return Response(200, self.read_log(entry.obj, request.query).encode(), "text/plain")
+        if route.subresource == "scale":
+            return json_response(200, scale_of(entry.obj))
+        if wants_table(request.headers.get("accept", "")):
+            rows = table(
+                route.resource.plural, [entry.obj], entry.obj["metadata"]["resourceVersion"]
+            )
+            return json_response(200, rows)
+        return Response(200, entry.json)
+
+    def _matcher(self, request: Request, route: Route):
+        labels = label_matcher(request.query.get("labelSelector"))
+        fields = field_matcher(route.resource.plural, request.query.get("fieldSelector"))
+        return lambda obj: labels(obj) and fields(obj)
+
+    def _list_or_watch(self, request: Request, route: Route) -> Response | StreamResponse:
+        matches = self._matcher(request, route)
+        as_table = wants_table(request.headers.get("accept", ""))
+        if request.query.get("watch") in TRUE:
+            return watch_response(
+                self.store, route.resource, route.namespace or None, matches, request, as_table
+            )
+        entries = [
+            e for e in self.store.entries(route.resource, route.namespace or None) if matches(e.obj)
+        ]
+        entries, token = _page(entries, request.query)
+        rv = str(self.store.rv)
+        if as_table:
+            body = table(
+                route.resource.plural,
+                [e.obj for e in entries],
+                rv,
+                request.query.get("includeObject", "Metadata"),
+            )
+            if token:
+                body["metadata"]["continue"] = token
+            return json_response(200, body)
+        metadata = {"resourceVersion": rv, **({"continue": token} if token else {})}
+        head = dumps(
+            {
+                "kind": route.resource.list_kind,
+                "apiVersion": route.resource.api_version,
+                "metadata": metadata,
+            }
+        )
+        return Response(200, head[:-1] + b',"items":[' + b",".join(e.json for e in entries) + b"]}")
+
+    def _body(self, request: Request):
+        content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+        if "protobuf" in content_type:
+            raise ApiError(
+                415,
+                "the body of the request was in an unknown format - accepted media types include: "
+                f"application/json, application/yaml ({content_type})",
+            )
+        if content_type in ("application/yaml", "application/x-yaml"):
+            try:
+                return yaml.safe_load(request.body)
+            except yaml.YAMLError as error:
+                raise bad_request(
+                    f"the body of the request could not be decoded as YAML: {error}"
+                ) from None
+        return parse_json(request.body)
+
+    def _dry_run(self, request: Request) -> bool:
+        return request.query.get("dryRun") == "All"
+
+    def _create(self, request: Request, route: Route) -> Response:
+        if route.namespace is None and route.resource.namespaced:
+            raise ApiError(405, "the server does not allow this method on the requested resource")
+        created = self.objects.create(
+            route.resource, self._body(request), self._namespace(route), self._dry_run(request)
+        )
+        return json_response(201, created)
+
+    def _replace(self, request: Request, route: Route) -> Response:
+        body = self._body(request)
+        if route.subresource == "scale":
+            return json_response(
+                200,
+                self.objects.set_scale(
+                    route.resource, self._namespace(route), route.name, body, self._dry_run(request)
+                ),
+            )
+        replaced = self.objects.replace(
+            route.resource,
+            self._namespace(route),
+            route.name,
+            body,
+            route.subresource,
+            self._dry_run(request),
+        )
+        return json_response(200, replaced)
+
+    def _patch(self, request: Request, route: Route) -> Response:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        patched = self.objects.patch(
+            route.resource,
+            self._namespace(route),
+            route.name,
+            content_type,
+            request.body,
+            route.subresource,
+            self._dry_run(request),
+        )
+        return json_response(200, patched)
+
+    def _delete(self, request: Request, route: Route) -> Response:
+        options = parse_json(request.body) if request.body.strip() else {}
+        if not isinstance(options, dict):
+            raise bad_request("DeleteOptions must be an object")
+        propagation = request.query.get("propagationPolicy") or options.get("propagationPolicy", "")
+        if self._dry_run(request) or options.get("dryRun") == ["All"]:
+            entry = self.store.get_entry(route.resource, self._namespace(route), route.name)
+            if entry is None:
+                raise errors.not_found(route.resource, route.name)
+            return Response(200, entry.json)
+        return json_response(
+            200,
+            self.objects.delete(route.resource, self._namespace(route), route.name, propagation),
+        )
+
+
+def _page(entries: list, query: dict) -> tuple[list, str]:
+    """`limit` and `continue`: the token is the offset of the next item."""
+    start = 0
+    if query.get("continue"):
+        try:
+            start = int(base64.urlsafe_b64decode(query["continue"].encode()).decode())
+        except ValueError:
+            raise bad_request("continue key is not valid") from None
+    try:
+        limit = int(query.get("limit") or 0)
+    except ValueError:
+        raise bad_request("limit must be an integer") from None
+    if limit <= 0 or start + limit >= len(entries):
+        return entries[start:], ""
+    token = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+    return entries[start : start + limit], token

@@ -1,0 +1,119 @@
+"""The Job controller: one pod at a time until the Job completes or hits its backoff limit."""
+
+from __future__ import annotations
+
+import copy
+
+from ..objects import get_condition, timestamp
+from ..resources import lookup
+from .replicasets import new_pod_from_template, pod_ready
+
+JOBS = lookup("batch", "jobs")
+PODS = lookup("", "pods")
+COMPONENT = "job-controller"
+
+
+def job_finished(job: dict) -> bool:
+    return any(
+        (get_condition(job, kind) or {}).get("status") == "True" for kind in ("Complete", "Failed")
+    )
+
+
+class JobController:
+    def __init__(self, controller):
+        self.controller = controller
+        self.retry_after: dict[str, int] = {}  # job uid → tick before which no new pod starts
+
+    def sync_all(self) -> None:
+        for job in self.controller.store.list(JOBS):
+            if not job_finished(job) and not job["spec"].get("suspend"):
+                self.sync(job)
+
+    def sync(self, job: dict) -> None:
+        pods = self.controller.owned(PODS, job)
+        succeeded = sum(1 for p in pods if p.get("status", {}).get("phase") == "Succeeded")
+        failed = sum(1 for p in pods if p.get("status", {}).get("phase") == "Failed")
+        active = [
+            p for p in pods if p.get("status", {}).get("phase") not in ("Succeeded", "Failed")
+        ]
+        status = copy.deepcopy(job.get("status", {}))
+        status.setdefault("startTime", timestamp())
+        spec = job["spec"]
+        if succeeded >= spec.get("completions", 1):
+            self._finish(
+                job,
+                status,
+                "Complete",
+                "CompletionsReached",
+                "Reached expected number of succeeded pods",
+            )
+        elif failed > spec.get("backoffLimit", 6):
+            self._finish(
+                job,
+                status,
+                "Failed",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+            )
+        elif not active and self.controller.ticks >= self.retry_after.get(
+            job["metadata"]["uid"], 0
+        ):
+            active.append(self._start_pod(job))
+            self.retry_after[job["metadata"]["uid"]] = (
+                self.controller.ticks + self.controller.timing.job_retry_ticks
+            )
+        status.update(
+            active=len(active) if not job_finished({"status": status}) else 0,
+            succeeded=succeeded,
+            failed=failed,
+            ready=sum(1 for p in active if pod_ready(p)),
+            terminating=0,
+            uncountedTerminatedPods={},
+        )
+        status = {
+            k: v
+            for k, v in status.items()
+            if v or k in ("ready", "terminating", "uncountedTerminatedPods")
+        }
+        if status != job.get("status"):
+            updated = copy.deepcopy(
+                self.controller.store.get(
+                    JOBS, job["metadata"]["namespace"], job["metadata"]["name"]
+                )
+            )
+            updated["status"] = status
+            self.controller.objects.write(JOBS, updated)
+
+    def _start_pod(self, job: dict) -> dict:
+        pod = new_pod_from_template(job, job["spec"]["template"], job["metadata"]["name"])
+        created = self.controller.objects.create(
+            PODS, pod, job["metadata"]["namespace"], keep_status=True
+        )
+        self.controller.pods.advance(created)
+        message = f"Created pod: {created['metadata']['name']}"
+        self.controller.recorder.record(job, "Normal", "SuccessfulCreate", message, COMPONENT)
+        return created
+
+    def _finish(self, job: dict, status: dict, kind: str, reason: str, message: str) -> None:
+        now = timestamp()
+        target = "SuccessCriteriaMet" if kind == "Complete" else "FailureTarget"
+        status["conditions"] = [
+            _condition(target, reason, message, now),
+            _condition(kind, reason, message, now),
+        ]
+        if kind == "Complete":
+            status["completionTime"] = now
+            self.controller.recorder.record(job, "Normal", "Completed", "Job completed", COMPONENT)
+        else:
+            self.controller.recorder.record(job, "Warning", reason, message, COMPONENT)
+
+
+def _condition(kind: str, reason: str, message: str, now: str) -> dict:
+    return {
+        "type": kind,
+        "status": "True",
+        "lastProbeTime": now,
+        "lastTransitionTime": now,
+        "reason": reason,
+        "message": message,
+    }

@@ -1,0 +1,170 @@
+"""Golden transcripts with the real kubectl: exact lines (AGE and name hashes normalised)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.kubectl
+
+HASH = "[bcdfghjklmnpqrstvwxz2456789]"
+POD_NAME = re.compile(rf"-{HASH}{{10}}-{HASH}{{5}}\b")
+AGE = re.compile(r"(?<=\s)\d+[smhdy](\d+[smh])?$")
+
+
+def normalise(text: str) -> list[str]:
+    lines = []
+    for line in text.splitlines():
+        line = POD_NAME.sub("-HASHHASHHA-PODID", line)
+        lines.append(AGE.sub("AGE", line))
+    return lines
+
+
+def collapse_repeats(lines: list[str]) -> list[str]:
+    return [line for index, line in enumerate(lines) if index == 0 or line != lines[index - 1]]
+
+
+def create_deployment(kubectl, name: str, image: str = "example/app:1.0.0") -> None:
+    created = kubectl("create", "deployment", name, f"--image={image}", "--replicas=3")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout == f"deployment.apps/{name} created\n"
+    assert kubectl("rollout", "status", f"deploy/{name}", "--timeout=20s").returncode == 0
+
+
+def test_get_deployments(kubectl):
+    result = kubectl("get", "deployments", cluster="staging")
+    assert result.returncode == 0, result.stderr
+    assert normalise(result.stdout) == [
+        "NAME                READY   UP-TO-DATE   AVAILABLE   AGE",
+        "vizora-middleware   3/3     3            3           AGE",
+        "vizora-realtime     2/2     2            2           AGE",
+        "vizora-web          3/3     3            3           AGE",
+    ]
+
+
+def test_get_pods(kubectl):
+    result = kubectl("get", "pods", "-l", "app=vizora-realtime", cluster="staging")
+    assert result.returncode == 0, result.stderr
+    assert normalise(result.stdout) == [
+        "NAME                               READY   STATUS    RESTARTS   AGE",
+        "vizora-realtime-HASHHASHHA-PODID   1/1     Running   0          AGE",
+        "vizora-realtime-HASHHASHHA-PODID   1/1     Running   0          AGE",
+    ]
+
+
+def test_get_cronjob(kubectl):
+    result = kubectl("get", "cronjob", "postgres-backup", cluster="staging")
+    assert result.returncode == 0, result.stderr
+    assert normalise(result.stdout) == [
+        "NAME              SCHEDULE    TIMEZONE   SUSPEND   ACTIVE   LAST SCHEDULE   AGE",
+        "postgres-backup   0 2 * * *   <none>     False     0        3h              AGE",
+    ]
+
+
+def test_get_missing_deployment_is_not_found(kubectl):
+    result = kubectl("get", "deploy", "nope")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == 'Error from server (NotFound): deployments.apps "nope" not found\n'
+
+
+def test_set_image_then_rollout_status_reports_progress(kubectl):
+    create_deployment(kubectl, "golden-roll")
+    # A `-slow` image keeps the rollout going long enough for kubectl to report each step.
+    result = kubectl("set", "image", "deploy/golden-roll", "app=example/app:1.1.0-slow")
+    assert (result.returncode, result.stdout) == (0, "deployment.apps/golden-roll image updated\n")
+    status = kubectl("rollout", "status", "deploy/golden-roll", "--timeout=20s")
+    assert status.returncode == 0, status.stderr
+    lines = collapse_repeats(status.stdout.splitlines())
+    waiting = re.compile(
+        r'Waiting for deployment "golden-roll" rollout to finish: '
+        r"(\d+ out of 3 new replicas have been updated|\d+ old replicas are pending termination"
+        r"|\d+ of 3 updated replicas are available)\.\.\.$"
+        r"|Waiting for deployment spec update to be observed\.\.\.$"
+    )
+    assert lines[-1] == 'deployment "golden-roll" successfully rolled out'
+    assert len(lines) >= 2
+    assert all(waiting.match(line) for line in lines[:-1]), lines
+
+
+def test_crashloop_rollout_fails_on_its_progress_deadline(kubectl):
+    create_deployment(kubectl, "golden-crash")
+    kubectl("set", "image", "deploy/golden-crash", "app=example/app:1.1.0-crashloop")
+    status = kubectl("rollout", "status", "deploy/golden-crash", "--timeout=30s")
+    assert status.returncode == 1
+    assert status.stderr == 'error: deployment "golden-crash" exceeded its progress deadline\n'
+    pods = normalise(kubectl("get", "pods", "-l", "app=golden-crash").stdout)
+    crashing = [
+        line
+        for line in pods
+        if "CrashLoopBackOff" in line or (" Running " in line and "0/1" in line)
+    ]
+    assert crashing, pods
+
+
+def test_rollout_history_and_undo(kubectl):
+    create_deployment(kubectl, "golden-history")
+    for version in ("1.1.0", "1.2.0"):
+        kubectl("set", "image", "deploy/golden-history", f"app=example/app:{version}")
+        assert (
+            kubectl("rollout", "status", "deploy/golden-history", "--timeout=20s").returncode == 0
+        )
+    history = kubectl("rollout", "history", "deploy/golden-history")
+    assert history.returncode == 0, history.stderr
+    assert history.stdout.splitlines() == [
+        "deployment.apps/golden-history ",
+        "REVISION  CHANGE-CAUSE",
+        "1         <none>",
+        "2         <none>",
+        "3         <none>",
+        "",
+    ]
+    undo = kubectl("rollout", "undo", "deploy/golden-history")
+    assert (undo.returncode, undo.stdout) == (0, "deployment.apps/golden-history rolled back\n")
+    assert kubectl("rollout", "status", "deploy/golden-history", "--timeout=20s").returncode == 0
+    image = kubectl(
+        "get", "deploy/golden-history", "-o", "jsonpath={.spec.template.spec.containers[0].image}"
+    )
+    assert image.stdout == "example/app:1.1.0"
+    after = kubectl("rollout", "history", "deploy/golden-history")
+    assert after.stdout.splitlines()[2:] == [
+        "1         <none>",
+        "3         <none>",
+        "4         <none>",
+        "",
+    ]
+    to_missing = kubectl("rollout", "undo", "deploy/golden-history", "--to-revision=99")
+    assert to_missing.returncode == 1
+    assert "unable to find specified revision 99 in history" in to_missing.stderr
+
+
+def test_logs_of_a_pod_and_of_a_deployment(kubectl):
+    pod = kubectl(
+        "get",
+        "pods",
+        "-l",
+        "app=vizora-web",
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+        cluster="staging",
+    )
+    logs = kubectl("logs", pod.stdout, cluster="staging")
+    assert logs.returncode == 0, logs.stderr
+    assert logs.stdout.splitlines() == [
+        "> vizora-web@1.0.0 start",
+        "> node dist/main.js",
+        f"[vizora-web] starting version 1.0.0 in pod {pod.stdout}",
+        "[vizora-web] image ghcr.io/your-org/vizora-web:1.0.0",
+        "[vizora-web] connected to PostgreSQL",
+        "[vizora-web] connected to Redis",
+        "[vizora-web] listening on port 3000",
+        "[vizora-web] ready",
+    ]
+    by_deployment = kubectl("logs", "deploy/vizora-web", "--tail=2", cluster="staging")
+    assert by_deployment.returncode == 0, by_deployment.stderr
+    assert by_deployment.stdout.splitlines() == [
+        "[vizora-web] listening on port 3000",
+        "[vizora-web] ready",
+    ]
+    assert re.fullmatch(r"Found 3 pods, using pod/vizora-web-\S+\n", by_deployment.stderr)
