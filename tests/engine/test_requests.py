@@ -33,7 +33,7 @@ def test_a_request_naming_something_unknown_is_refused_and_records_nothing(
 
 def test_a_release_that_is_not_ready_is_refused(development, web):
     Release.objects.create(service=web, version="1.1.0", state=ReleaseState.BUILDING)
-    with pytest.raises(DeploymentRequestError, match="web 1.1.0 is building, not ready"):
+    with pytest.raises(DeploymentRequestError, match=r"web 1\.1\.0 is building, not ready"):
         request_deployment("web", "1.1.0", "development")
     assert not Deployment.objects.exists()
 
