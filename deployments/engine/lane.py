@@ -22,11 +22,15 @@ def enter_queue(deployment: Deployment) -> None:
     """Move a deployment whose gates passed to `queued`, superseding what it replaces.
 
     A newer request supersedes older queued ones (and an older one whose gates
-    passed late is superseded by the newer one already queued); a rollback
+    passed late is superseded by the newer one already queued or running); a rollback
     supersedes the promotions queued before it, and no promotion supersedes a
     rollback: it queues behind it.
     """
     lock_lane(deployment)
+    newer_running = _running_in_lane(deployment)
+    if newer_running is not None and _replaces(newer_running, deployment):
+        supersede(deployment, by=newer_running)  # never deploy an older request over a newer one
+        return
     for other in _queued_in_lane(deployment):
         if _replaces(deployment, other):
             supersede(other, by=deployment)
@@ -46,6 +50,12 @@ def _replaces(newer: Deployment, older: Deployment) -> bool:
     if older.trigger == Trigger.ROLLBACK and newer.trigger != Trigger.ROLLBACK:
         return False  # a promotion asked for after a rollback waits behind it
     return newer.created_at > older.created_at
+
+
+def _running_in_lane(deployment: Deployment) -> Deployment | None:
+    return Deployment.objects.filter(
+        lane_id=deployment.lane_id, state=DeploymentState.RUNNING
+    ).first()
 
 
 def _queued_in_lane(deployment: Deployment):
