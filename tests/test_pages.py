@@ -99,3 +99,28 @@ def test_pages_send_a_strict_content_security_policy(client, alice, catalog):
     policy = client.get("/")["Content-Security-Policy"]
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
+
+
+def test_deployment_page_shows_who_what_where_steps_and_log(client, oscar, catalog, alice):
+    from deployments.events import emit
+    from deployments.models import Step
+
+    web, development, _ = catalog
+    deployment = make_deployment(
+        make_release(web, "3.0.0"), development, requested_by=alice,
+        state=DeploymentState.ROLLED_BACK, reason="Rollout failed: progress deadline exceeded.",
+    )  # fmt: skip
+    Step.objects.create(deployment=deployment, kind="rollout", position=1, state="failed")
+    emit(deployment.pk, None, "Waiting for deployment <b>web</b> rollout")
+    client.force_login(oscar)
+    page = client.get(f"/deployments/{deployment.pk}/").content.decode()
+    assert "Rolled back" in page and "Rollout failed: progress deadline exceeded." in page
+    assert "alice" in page and "3.0.0" in page and "development" in page
+    assert "Roll out" in page
+    assert "Waiting for deployment &lt;b&gt;web&lt;/b&gt; rollout" in page  # escaped
+
+
+def test_deployment_page_needs_sign_in_and_404s_for_unknown_ids(client, alice):
+    assert client.get("/deployments/1/").status_code == 302
+    client.force_login(alice)
+    assert client.get("/deployments/999999/").status_code == 404
