@@ -22,21 +22,23 @@ def follow(
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         deployment = Deployment.objects.get(pk=deployment_id)
+        # Log lines first: a step's last lines belong before the line saying it ended.
+        for seq, text in _lines_after(deployment_id, last_seq):
+            write(f"  {text}")
+            last_seq = seq
         for step in deployment.steps.order_by("position"):
             if seen_steps.get(step.pk) != step.state:
                 seen_steps[step.pk] = step.state
                 reason = f": {step.reason}" if step.reason else ""
                 write(f"[{step.get_kind_display()}] {step.get_state_display().lower()}{reason}")
-        for seq, text in (
-            LogLine.objects.filter(deployment_id=deployment_id, seq__gt=last_seq)
-            .order_by("seq")
-            .values_list("seq", "text")
-        ):
-            write(f"  {text}")
-            last_seq = seq
         if deployment.is_final or (deadline and time.monotonic() > deadline):
             return deployment
         time.sleep(poll_seconds)
+
+
+def _lines_after(deployment_id: int, seq: int):
+    lines = LogLine.objects.filter(deployment_id=deployment_id, seq__gt=seq).order_by("seq")
+    return lines.values_list("seq", "text")
 
 
 def summary(deployment: Deployment) -> str:

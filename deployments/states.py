@@ -60,6 +60,10 @@ class StepKind(models.TextChoices):
     ROLLBACK = "rollback", "Roll back"
 
 
+# Steps that wait for people and are decided by the engine itself, never by a worker.
+GATE_STEP_KINDS = frozenset({StepKind.PRE_CHECKS, StepKind.APPROVAL})
+
+
 class StepState(models.TextChoices):
     PENDING = "pending", "Pending"
     WAITING = "waiting", "Waiting for people"

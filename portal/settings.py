@@ -143,7 +143,7 @@ if REDIS_URL:
         "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
     }
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"
     for folder in ("queue", "processed"):
         (CELERY_BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -155,6 +155,9 @@ else:
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Threads, not prefork: steps mostly wait on HTTP (Kubernetes, webhooks), and one
+# process per worker keeps its memory to one copy of Django and the clients.
+CELERY_WORKER_POOL = env.string("CELERY_WORKER_POOL", "threads")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -174,7 +177,9 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_ROUTES["deployments.tasks.reap_stale_steps"] = {"queue": CELERY_QUEUES["maintenance"]}
 CELERY_TASK_ROUTES["deployments.tasks.sweep"] = {"queue": CELERY_QUEUES["maintenance"]}
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat keeps its schedule in memory: the jobs are plain intervals, so nothing is
+# lost on a restart, and no shelve file can be corrupted by a killed process.
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 
 # The engine's timing. Tests shorten these; production keeps the defaults.
 PORTAL_LEASE_TTL_SECONDS = env.integer("PORTAL_LEASE_TTL_SECONDS", 30, minimum=1)

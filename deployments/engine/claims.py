@@ -9,19 +9,19 @@ from django.utils import timezone
 
 from deployments import audit
 from deployments.engine import lane
+from deployments.engine.outcomes import conclude
 from deployments.engine.transitions import finish
 from deployments.gates import evaluate_gate
 from deployments.models import Deployment, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
+    GATE_STEP_KINDS,
     DeploymentState,
     NotificationEvent,
     StepKind,
     StepState,
 )
 from deployments.steps import deadline_for
-
-GATE_KINDS = frozenset({StepKind.PRE_CHECKS, StepKind.APPROVAL})
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def claim_next_step(deployment_id: int, worker: str) -> Claim | None:
 
 def _pass_gates(deployment: Deployment) -> bool:
     """Evaluate gate steps in order; True when all passed."""
-    for step in deployment.steps.filter(kind__in=GATE_KINDS).exclude(
+    for step in deployment.steps.filter(kind__in=GATE_STEP_KINDS).exclude(
         state__in=(StepState.SUCCEEDED, StepState.SKIPPED)
     ):
         result = evaluate_gate(step.kind, deployment)
@@ -107,13 +107,11 @@ def _cancel(deployment: Deployment) -> None:
 
 
 def _claim_runnable_step(deployment: Deployment, worker: str) -> Claim | None:
-    steps = list(deployment.steps.exclude(kind__in=GATE_KINDS).order_by("position"))
+    steps = list(deployment.steps.exclude(kind__in=GATE_STEP_KINDS).order_by("position"))
     if any(step.state == StepState.RUNNING for step in steps):
         return None  # a worker holds it; the reaper takes it back if that worker died
     step = next((s for s in steps if s.state == StepState.PENDING), None)
     if step is None:
-        from deployments.engine.outcomes import conclude
-
         conclude(deployment, steps)
         return None
     if deployment.cancel_requested:

@@ -11,7 +11,13 @@ from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.transitions import finish
 from deployments.models import Deployment, Step
 from deployments.notifications.outbox import notify
-from deployments.states import DeploymentState, NotificationEvent, StepKind, StepState
+from deployments.states import (
+    GATE_STEP_KINDS,
+    DeploymentState,
+    NotificationEvent,
+    StepKind,
+    StepState,
+)
 from deployments.steps import StepOutcome
 
 log = logging.getLogger(__name__)
@@ -44,7 +50,19 @@ def record_outcome(deployment_id: int, step_id: int, attempt: int, outcome: Step
         audit.record(f"step.{state}", deployment=deployment, step=step.kind, reason=outcome.reason)
         if not outcome.ok:
             handle_failure(deployment, step, outcome.reason)
-        advance_after_commit(deployment_id)
+        if not deployment.is_final and not _conclude_if_done(deployment):
+            advance_after_commit(deployment_id)
+    return True
+
+
+def _conclude_if_done(deployment: Deployment) -> bool:
+    """End the deployment now when no step is left, saving a round trip through the broker."""
+    if deployment.cancel_requested:
+        return False  # the next claim ends it as cancelled
+    steps = list(deployment.steps.order_by("position"))
+    if any(step.state in (StepState.PENDING, StepState.RUNNING) for step in steps):
+        return False
+    conclude(deployment, [s for s in steps if s.kind not in GATE_STEP_KINDS])
     return True
 
 

@@ -10,7 +10,15 @@ from deployments.engine import request_deployment, request_rollback
 from deployments.engine.claims import claim_next_step
 from deployments.models import Deployment
 from deployments.states import DeploymentState, Trigger
+from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.engine.conftest import register, wait_for
+
+
+@pytest.fixture
+def kubesim(tmp_path):
+    """At normal speed, so the first -slow rollout is still running when all twenty queued."""
+    with KubeSim(VIZORA_CONFIG, speed=1, workdir=tmp_path / "kubesim") as sim:
+        yield sim
 
 
 @pytest.mark.worker
@@ -45,7 +53,10 @@ def test_twenty_concurrent_promotions_leave_one_running_one_queued_and_the_rest_
         expected = {"running": 1, "superseded": 19}
     else:
         expected = {"running": 1, "queued": 1, "superseded": 18}
-    wait_for(lambda: _states() == expected, timeout=30)
+    try:
+        wait_for(lambda: _states() == expected, timeout=30)
+    except AssertionError:
+        raise AssertionError(f"expected {expected}, found {_states()}") from None
     if running.pk != newest.pk:
         assert Deployment.objects.get(state=DeploymentState.QUEUED).pk == newest.pk
     for superseded in Deployment.objects.filter(state=DeploymentState.SUPERSEDED):

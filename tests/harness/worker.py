@@ -59,8 +59,7 @@ class WorkerProcess:
             "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
         ]  # fmt: skip
         if self.beat:
-            schedule = self.log_path.with_suffix(f".beat-{time.monotonic_ns()}")
-            command += ["--beat", "--schedule", str(schedule)]
+            command.append("--beat")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -94,6 +93,6 @@ class WorkerProcess:
             return
         os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            self.process.wait(timeout=15)
+            self.process.wait(timeout=5)  # a warm shutdown waits for running steps
         except subprocess.TimeoutExpired:
             self.kill()
