@@ -104,3 +104,14 @@ def _children(pid: int) -> list[int]:
     for child in list(result):
         result += _children(child)
     return result
+
+
+def purge_queues() -> None:
+    """Drop messages sent while the benchmark ran the engine in-process."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for name in settings.CELERY_QUEUES.values():
+        client.delete(name)
+    client.close()

@@ -1,12 +1,53 @@
-"""Writing the audit trail: one append-only row per action."""
+"""Writing the audit trail: one append-only row per action.
+
+Inside `batched()`, rows are collected and written in one INSERT when the block
+ends, still inside the caller's transaction (the engine's hot paths use it).
+"""
+
+import threading
+from contextlib import contextmanager
 
 from deployments.models import AuditEvent
+
+_pending = threading.local()
 
 
 def record(action: str, *, actor=None, deployment=None, target: str = "", **detail) -> AuditEvent:
     """Append an AuditEvent; `actor` None means the system did it."""
     if actor is not None and not actor.is_authenticated:
         actor = None
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor=actor, action=action, deployment=deployment, target=target, detail=detail
     )
+    batch = getattr(_pending, "events", None)
+    if batch is not None:
+        batch.append(event)
+        return event
+    event.save()
+    return event
+
+
+def record_many(actions: list[str], *, actor=None, deployment=None, target: str = "") -> None:
+    """Append several events of one moment."""
+    for action in actions:
+        record(action, actor=actor, deployment=deployment, target=target)
+
+
+@contextmanager
+def batched():
+    """Write every event recorded in the block with one INSERT at its end.
+
+    Use it inside `transaction.atomic()`: the rows commit or roll back with the
+    transition they describe.
+    """
+    outer = getattr(_pending, "events", None)
+    if outer is not None:  # already batching: the outermost block writes
+        yield
+        return
+    _pending.events = []
+    try:
+        yield
+        if _pending.events:
+            AuditEvent.objects.bulk_create(_pending.events)
+    finally:
+        _pending.events = None

@@ -1,9 +1,7 @@
 """Claiming work: what should happen next to a deployment, decided under its row lock."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,7 +36,8 @@ class Claim:
 def claim_next_step(deployment_id: int, worker: str) -> Claim | None:
     """Move the deployment as far as it can go without running anything, then claim
     the next runnable step for `worker`; None when it parks, waits or has ended."""
-    with transaction.atomic():
+    with transaction.atomic(), audit.batched():
+        lane.lock_lane_of(deployment_id)
         deployment = (
             Deployment.objects.select_for_update(of=("self",))
             .select_related("environment", "release")
@@ -49,22 +48,20 @@ def claim_next_step(deployment_id: int, worker: str) -> Claim | None:
         if deployment.cancel_requested and deployment.state != DeploymentState.RUNNING:
             _cancel(deployment)
             return None
-        if deployment.state == DeploymentState.PENDING and not _pass_gates(deployment):
-            return None
+        steps = list(deployment.steps.order_by("position"))
         if deployment.state == DeploymentState.PENDING:
-            lane.enter_queue(deployment)
-        if deployment.state == DeploymentState.QUEUED and not lane.try_start(deployment):
+            if not _pass_gates(deployment, steps) or not lane.join_lane(deployment):
+                return None
+        elif deployment.state == DeploymentState.QUEUED and not lane.try_start(deployment):
             return None
-        if deployment.state != DeploymentState.RUNNING:
-            return None
-        return _claim_runnable_step(deployment, worker)
+        return _claim_runnable_step(deployment, steps, worker)
 
 
-def _pass_gates(deployment: Deployment) -> bool:
+def _pass_gates(deployment: Deployment, steps: list[Step]) -> bool:
     """Evaluate gate steps in order; True when all passed."""
-    for step in deployment.steps.filter(kind__in=GATE_STEP_KINDS).exclude(
-        state__in=(StepState.SUCCEEDED, StepState.SKIPPED)
-    ):
+    for step in steps:
+        if step.kind not in GATE_STEP_KINDS or step.state == StepState.SUCCEEDED:
+            continue
         result = evaluate_gate(step.kind, deployment)
         if result.verdict == "passed":
             _end_gate(deployment, step, StepState.SUCCEEDED, "")
@@ -80,9 +77,9 @@ def _pass_gates(deployment: Deployment) -> bool:
 
 def _end_gate(deployment: Deployment, step: Step, state: str, reason: str) -> None:
     now = timezone.now()
-    Step.objects.filter(pk=step.pk).update(
-        state=state, reason=reason, finished_at=now, started_at=step.started_at or now
-    )
+    step.state, step.reason, step.finished_at = state, reason, now
+    step.started_at = step.started_at or now
+    step.save(update_fields=["state", "reason", "finished_at", "started_at"])
     audit.record(f"step.{state}", deployment=deployment, step=step.kind, reason=reason)
 
 
@@ -106,16 +103,16 @@ def _cancel(deployment: Deployment) -> None:
     finish(deployment, DeploymentState.CANCELLED, f"Cancelled by {name}.", actor=who)
 
 
-def _claim_runnable_step(deployment: Deployment, worker: str) -> Claim | None:
-    steps = list(deployment.steps.exclude(kind__in=GATE_STEP_KINDS).order_by("position"))
-    if any(step.state == StepState.RUNNING for step in steps):
+def _claim_runnable_step(deployment: Deployment, steps: list[Step], worker: str) -> Claim | None:
+    work = [step for step in steps if step.kind not in GATE_STEP_KINDS]
+    if any(step.state == StepState.RUNNING for step in work):
         return None  # a worker holds it; the reaper takes it back if that worker died
-    step = next((s for s in steps if s.state == StepState.PENDING), None)
+    step = next((s for s in work if s.state == StepState.PENDING), None)
     if step is None:
-        conclude(deployment, steps)
+        conclude(deployment, work)
         return None
     if deployment.cancel_requested:
-        _cancel(deployment)
+        _cancel(deployment)  # a safe point: between two steps
         return None
     return _claim(deployment, step, worker)
 
@@ -131,7 +128,3 @@ def _claim(deployment: Deployment, step: Step, worker: str) -> Claim:
         "step.claimed", deployment=deployment, step=step.kind, attempt=attempt, worker=worker
     )
     return Claim(deployment.pk, step.pk, step.kind, attempt, worker)
-
-
-def lease_ttl() -> timedelta:
-    return timedelta(seconds=settings.PORTAL_LEASE_TTL_SECONDS)

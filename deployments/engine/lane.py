@@ -1,10 +1,15 @@
-"""The lane (service, environment): queueing, superseding and claiming, decided under
+"""The lane (service, environment): queueing, superseding and starting, decided under
 a `select_for_update` of the lane's row so concurrent decisions are serialised.
+
+Lock order: the lane first, then a deployment. A claim may end *another*
+deployment of its lane (superseding it); taking the lane lock before any
+deployment row means two claims in one lane queue up instead of deadlocking.
 
 The partial unique constraint `one_running_deployment_per_lane` is the last line of
 defence; with the lane lock held, no caller ever meets its IntegrityError.
 """
 
+from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from deployments import audit
@@ -13,55 +18,76 @@ from deployments.models import Deployment, Lane
 from deployments.notifications.outbox import notify
 from deployments.states import DeploymentState, NotificationEvent, Trigger
 
-
-def lock_lane(deployment: Deployment) -> Lane:
-    return Lane.objects.select_for_update().get(pk=deployment.lane_id)
+QUEUED, RUNNING = DeploymentState.QUEUED, DeploymentState.RUNNING
 
 
-def enter_queue(deployment: Deployment) -> None:
-    """Move a deployment whose gates passed to `queued`, superseding what it replaces.
+def join_lane(deployment: Deployment) -> bool:
+    """Queue a deployment whose gates passed, superseding what it replaces, and start
+    it at once when the lane is free and it is next; True when it now runs. The
+    caller holds the lane lock (`lock_lane_of`).
 
     A newer request supersedes older queued ones (and an older one whose gates
-    passed late is superseded by the newer one already queued or running); a rollback
-    supersedes the promotions queued before it, and no promotion supersedes a
-    rollback: it queues behind it.
+    passed late is superseded by the newer one already queued or running); a
+    rollback supersedes the promotions queued before it, and no promotion
+    supersedes a rollback: it queues behind it.
     """
-    lock_lane(deployment)
-    newer_running = _running_in_lane(deployment)
-    if newer_running is not None and _replaces(newer_running, deployment):
-        supersede(deployment, by=newer_running)  # never deploy an older request over a newer one
-        return
-    for other in _queued_in_lane(deployment):
+    members = _active_members(deployment)
+    running = next((m for m in members if m.state == RUNNING), None)
+    if running is not None and _replaces(running, deployment):
+        supersede(deployment, by=running)  # never deploy an older request over a newer one
+        return False
+    waiting = []
+    for other in (m for m in members if m.state == QUEUED):
         if _replaces(deployment, other):
             supersede(other, by=deployment)
         elif _replaces(other, deployment):
             supersede(deployment, by=other)
-            return
+            return False
+        else:
+            waiting.append(other)
     now = timezone.now()
-    Deployment.objects.filter(pk=deployment.pk).update(
-        state=DeploymentState.QUEUED, queued_at=now, reason=""
-    )
-    deployment.state, deployment.queued_at, deployment.reason = DeploymentState.QUEUED, now, ""
+    deployment.queued_at = now
+    if running is None and _first([*waiting, deployment]) is deployment:
+        _start(deployment, now, actions=["deployment.queued", "deployment.started"])
+        return True
+    _set(deployment, state=QUEUED, queued_at=now, reason=_waiting_reason(running))
     audit.record("deployment.queued", deployment=deployment)
+    return False
 
 
-def _replaces(newer: Deployment, older: Deployment) -> bool:
-    """Whether `newer` supersedes `older` (both queued in one lane)."""
-    if older.trigger == Trigger.ROLLBACK and newer.trigger != Trigger.ROLLBACK:
-        return False  # a promotion asked for after a rollback waits behind it
-    return newer.created_at > older.created_at
+def try_start(deployment: Deployment) -> bool:
+    """Take the lane for this queued deployment when nothing runs there and it is next."""
+    members = _active_members(deployment)
+    running = next((m for m in members if m.state == RUNNING), None)
+    if running is not None:
+        _set(deployment, reason=_waiting_reason(running))
+        return False
+    first = _first([m for m in members if m.state == QUEUED] + [deployment])
+    if first is not deployment:
+        advance_after_commit(first.pk)  # the lane is free: wake whoever is next
+        return False
+    _start(deployment, timezone.now(), actions=["deployment.started"])
+    return True
 
 
-def _running_in_lane(deployment: Deployment) -> Deployment | None:
-    return Deployment.objects.filter(
-        lane_id=deployment.lane_id, state=DeploymentState.RUNNING
-    ).first()
+def start_next_in_lane(lane_id: int) -> None:
+    """After a lane is freed, wake the deployment that should take it."""
+    follower = next_in_lane(lane_id)
+    if follower is not None:
+        advance_after_commit(follower)
 
 
-def _queued_in_lane(deployment: Deployment):
-    return Deployment.objects.filter(
-        lane_id=deployment.lane_id, state=DeploymentState.QUEUED
-    ).exclude(pk=deployment.pk)
+def next_in_lane(lane_id: int) -> int | None:
+    """The id of the queued deployment that takes the lane next: rollbacks first."""
+    rollbacks_first = Case(
+        When(trigger=Trigger.ROLLBACK, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return (
+        Deployment.objects.filter(lane_id=lane_id, state=QUEUED)
+        .order_by(rollbacks_first, "queued_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def supersede(deployment: Deployment, *, by: Deployment) -> None:
@@ -75,51 +101,51 @@ def supersede(deployment: Deployment, *, by: Deployment) -> None:
     )
 
 
-def try_start(deployment: Deployment) -> bool:
-    """Take the lane for this queued deployment when nothing runs there and it is next."""
-    lock_lane(deployment)
-    lane_busy = Deployment.objects.filter(
-        lane_id=deployment.lane_id, state=DeploymentState.RUNNING
-    ).exists()
-    next_up = next_in_lane(deployment.lane_id)
-    if lane_busy or next_up is None or next_up.pk != deployment.pk:
-        if not lane_busy and next_up is not None:
-            advance_after_commit(next_up.pk)
-        _set_waiting_reason(deployment, lane_busy)
-        return False
-    now = timezone.now()
-    Deployment.objects.filter(pk=deployment.pk).update(
-        state=DeploymentState.RUNNING, started_at=now, reason=""
-    )
-    deployment.state, deployment.started_at, deployment.reason = DeploymentState.RUNNING, now, ""
-    audit.record("deployment.started", deployment=deployment)
-    notify(deployment, NotificationEvent.STARTED)
-    return True
-
-
-def next_in_lane(lane_id: int) -> Deployment | None:
-    """Rollbacks go first; otherwise the oldest queued (normally the only one)."""
-    queued = Deployment.objects.filter(lane_id=lane_id, state=DeploymentState.QUEUED)
-    rollback = queued.filter(trigger=Trigger.ROLLBACK).order_by("queued_at").first()
-    return rollback or queued.order_by("queued_at").first()
-
-
-def start_next_in_lane(lane_id: int) -> None:
-    """After a lane is freed, wake the deployment that should take it."""
-    follower = next_in_lane(lane_id)
-    if follower is not None:
-        advance_after_commit(follower.pk)
-
-
-def _set_waiting_reason(deployment: Deployment, lane_busy: bool) -> None:
-    if not lane_busy:
-        return
-    running = Deployment.objects.filter(
-        lane_id=deployment.lane_id, state=DeploymentState.RUNNING
+def lock_lane_of(deployment_id: int) -> None:
+    """Lock the lane row of a deployment (one statement); callers of join_lane and
+    try_start hold it."""
+    Lane.objects.select_for_update(of=("self",)).filter(deployments=deployment_id).values_list(
+        "pk", flat=True
     ).first()
-    if running is None:
+
+
+def _active_members(deployment: Deployment) -> list[Deployment]:
+    return list(
+        Deployment.objects.filter(lane_id=deployment.lane_id, state__in=(QUEUED, RUNNING))
+        .exclude(pk=deployment.pk)
+        .select_related("release")
+    )
+
+
+def _replaces(newer: Deployment, older: Deployment) -> bool:
+    """Whether `newer` supersedes `older`."""
+    if older.trigger == Trigger.ROLLBACK and newer.trigger != Trigger.ROLLBACK:
+        return False  # a promotion asked for after a rollback waits behind it
+    return newer.created_at > older.created_at
+
+
+def _first(queued: list[Deployment]) -> Deployment:
+    """Who takes a free lane: rollbacks first, then the longest waiting."""
+    return min(queued, key=lambda d: (d.trigger != Trigger.ROLLBACK, d.queued_at))
+
+
+def _start(deployment: Deployment, now, actions: list[str]) -> None:
+    _set(
+        deployment, state=RUNNING, queued_at=deployment.queued_at or now, started_at=now, reason=""
+    )
+    audit.record_many(actions, deployment=deployment)
+    notify(deployment, NotificationEvent.STARTED)
+
+
+def _set(deployment: Deployment, **fields) -> None:
+    if all(getattr(deployment, name) == value for name, value in fields.items()):
         return
-    reason = f"Waiting for #{running.pk} ({running.release.version}) to finish in this lane."
-    if deployment.reason != reason:
-        Deployment.objects.filter(pk=deployment.pk).update(reason=reason)
-        deployment.reason = reason
+    Deployment.objects.filter(pk=deployment.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(deployment, name, value)
+
+
+def _waiting_reason(running: Deployment | None) -> str:
+    if running is None:
+        return "Waiting for its turn in this lane."
+    return f"Waiting for #{running.pk} ({running.release.version}) to finish in this lane."

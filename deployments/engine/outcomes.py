@@ -23,7 +23,9 @@ from deployments.steps import StepOutcome
 log = logging.getLogger(__name__)
 
 
-def record_outcome(deployment_id: int, step_id: int, attempt: int, outcome: StepOutcome) -> bool:
+def record_outcome(
+    deployment_id: int, step_id: int, attempt: int, outcome: StepOutcome, kind: str = ""
+) -> bool:
     """Write a step's outcome if this attempt still owns it; False when fenced off.
 
     The filter on `attempt` is the fence: a worker whose lease was taken away (the
@@ -46,10 +48,10 @@ def record_outcome(deployment_id: int, step_id: int, attempt: int, outcome: Step
                 "step %s attempt %s was taken away; its outcome is dropped", step_id, attempt
             )
             return False
-        step = Step.objects.get(pk=step_id)
-        audit.record(f"step.{state}", deployment=deployment, step=step.kind, reason=outcome.reason)
+        kind = kind or Step.objects.values_list("kind", flat=True).get(pk=step_id)
+        audit.record(f"step.{state}", deployment=deployment, step=kind, reason=outcome.reason)
         if not outcome.ok:
-            handle_failure(deployment, step, outcome.reason)
+            handle_failure(deployment, Step.objects.get(pk=step_id), outcome.reason)
         if not deployment.is_final and not _conclude_if_done(deployment):
             advance_after_commit(deployment_id)
     return True
@@ -103,9 +105,10 @@ def conclude(deployment: Deployment, steps: list[Step]) -> None:
     """Every step has ended: the deployment's final state follows from them."""
     rollback = next((s for s in reversed(steps) if s.kind == StepKind.ROLLBACK), None)
     if rollback is not None and rollback.state == StepState.SUCCEEDED:
-        finish(deployment, DeploymentState.ROLLED_BACK, deployment.reason)
+        finish(deployment, DeploymentState.ROLLED_BACK, deployment.reason, steps_open=False)
     elif any(step.state == StepState.FAILED for step in steps):
         failed = next(s for s in steps if s.state == StepState.FAILED)
-        finish(deployment, DeploymentState.FAILED, deployment.reason or failed.reason)
+        reason = deployment.reason or failed.reason
+        finish(deployment, DeploymentState.FAILED, reason, steps_open=False)
     else:
-        finish(deployment, DeploymentState.SUCCEEDED, "")
+        finish(deployment, DeploymentState.SUCCEEDED, "", steps_open=False)

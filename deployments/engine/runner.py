@@ -37,7 +37,7 @@ def advance(deployment_id: int, worker: str | None = None) -> bool:
         return False
     outcome = run_claimed(claim)
     if outcome is not None:
-        record_outcome(claim.deployment_id, claim.step_id, claim.attempt, outcome)
+        record_outcome(claim.deployment_id, claim.step_id, claim.attempt, outcome, claim.kind)
     return True
 
 

@@ -21,10 +21,14 @@ EVENT_FOR_FINAL_STATE = {
 }
 
 
-def finish(deployment: Deployment, state: str, reason: str, *, actor=None, **fields) -> None:
+def finish(
+    deployment: Deployment, state: str, reason: str, *, actor=None, steps_open: bool = True,
+    **fields,
+) -> None:  # fmt: skip
     """Move a deployment (row-locked by the caller) to a final state, atomically.
 
-    Steps that never ran end `skipped` (`cancelled` for a cancellation); a lane it
+    Steps that never ran end `skipped` (`cancelled` for a cancellation; pass
+    `steps_open=False` when every step has ended); a lane it
     held is handed to the next queued deployment after commit.
     """
     assert state in FINAL_DEPLOYMENT_STATES, state
@@ -36,10 +40,13 @@ def finish(deployment: Deployment, state: str, reason: str, *, actor=None, **fie
     if not updated:  # someone else ended it first; their write stands
         return
     deployment.state, deployment.reason, deployment.finished_at = state, reason, now
-    unfinished = StepState.CANCELLED if state == DeploymentState.CANCELLED else StepState.SKIPPED
-    deployment.steps.exclude(state__in=FINAL_STEP_STATES).update(
-        state=unfinished, finished_at=now, lease_owner=""
-    )
+    if steps_open:  # the caller may know every step has ended already
+        unfinished = (
+            StepState.CANCELLED if state == DeploymentState.CANCELLED else StepState.SKIPPED
+        )
+        deployment.steps.exclude(state__in=FINAL_STEP_STATES).update(
+            state=unfinished, finished_at=now, lease_owner=""
+        )
     audit.record(f"deployment.{state}", actor=actor, deployment=deployment, reason=reason)
     if state in EVENT_FOR_FINAL_STATE:
         notify(deployment, EVENT_FOR_FINAL_STATE[state])

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -51,20 +51,28 @@ def notify(deployment: Deployment, event: NotificationEvent | str) -> Notificati
     duplicate; a broker failure at commit is logged, not raised.
     """
     event = NotificationEvent(event)
-    try:
-        # get_or_create inserts inside its own savepoint: a concurrent duplicate
-        # rolls back only that savepoint, and it then returns the other row.
-        notification, created = Notification.objects.get_or_create(
-            deployment=deployment, event=event
-        )
-    except IntegrityError:
-        # Under REPEATABLE READ the winner's row is outside our snapshot, so
-        # get_or_create cannot fetch it and re-raises: the event is recorded anyway.
-        return None
-    if not created:
-        return None
+    notification_id = _insert_once(deployment.pk, event)
+    if notification_id is None:
+        return None  # recorded already, by an earlier transition or a racer
+    notification = Notification(pk=notification_id, deployment=deployment, event=event)
     transaction.on_commit(partial(_enqueue, notification.pk))
     return notification
+
+
+def _insert_once(deployment_id: int, event: str) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING: one statement on the engine's hot path, no
+    savepoint, and a duplicate never aborts the caller's transaction (PostgreSQL
+    and SQLite >= 3.35 both speak it)."""
+    table = Notification._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (deployment_id, event, state, attempts, delivered_to, "
+            "last_error, created_at) VALUES (%s, %s, %s, 0, %s, '', %s) "
+            "ON CONFLICT (deployment_id, event) DO NOTHING RETURNING id",
+            [deployment_id, event, NotificationState.PENDING, "[]", timezone.now()],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def deliver(notification_id: int) -> float | None:

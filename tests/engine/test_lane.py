@@ -90,4 +90,4 @@ def test_a_rollback_supersedes_queued_promotions_and_goes_first(development, web
     assert late.state == DeploymentState.QUEUED, "a promotion never supersedes a rollback"
     from deployments.engine.lane import next_in_lane
 
-    assert next_in_lane(rollback.lane_id).pk == rollback.pk
+    assert next_in_lane(rollback.lane_id) == rollback.pk
