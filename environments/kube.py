@@ -18,6 +18,10 @@ from urllib3.exceptions import HTTPError as TransportError
 
 from environments.models import Cluster
 
+# kubernetes 37 imports its API classes and models lazily, about half a second on
+# first use; naming them here makes a worker pay that at start, not mid-deployment.
+AppsV1Api, CoreV1Api, BatchV1Api = client.AppsV1Api, client.CoreV1Api, client.BatchV1Api
+
 REQUEST_TIMEOUT = (5, 30)  # seconds: connect, read
 WATCH_CHUNK_SECONDS = 5  # each watch ends this often, so callers can heartbeat and check
 
@@ -67,9 +71,9 @@ class ClusterClient:
     def __init__(self, cluster: Cluster):
         self.cluster = cluster
         self.api_client = _api_client(cluster)
-        self.apps = client.AppsV1Api(self.api_client)
-        self.core = client.CoreV1Api(self.api_client)
-        self.batch = client.BatchV1Api(self.api_client)
+        self.apps = AppsV1Api(self.api_client)
+        self.core = CoreV1Api(self.api_client)
+        self.batch = BatchV1Api(self.api_client)
 
     def __enter__(self) -> "ClusterClient":
         return self

@@ -17,7 +17,8 @@ from deployments.engine.claims import Claim, claim_next_step
 from deployments.engine.outcomes import record_outcome
 from deployments.models import Deployment, Step
 from deployments.states import StepState
-from deployments.steps import StepContext, StepOutcome, StepStopped, runner_for
+from deployments.steps import StepContext, StepOutcome, StepStopped
+from deployments.steps.registry import runner_for
 
 log = logging.getLogger(__name__)
 

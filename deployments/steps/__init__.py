@@ -60,9 +60,3 @@ def deadline_for(kind: str, deployment: Deployment) -> timedelta:
     if kind in (StepKind.ROLLOUT, StepKind.ROLLBACK):
         return deployment.environment.rollout_timeout + DEADLINE_MARGIN
     return timedelta(minutes=10)
-
-
-def runner_for(kind: str):
-    from deployments.steps import rollback, rollout
-
-    return {StepKind.ROLLOUT: rollout.run, StepKind.ROLLBACK: rollback.run}[kind]
