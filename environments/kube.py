@@ -27,7 +27,14 @@ WATCH_CHUNK_SECONDS = 5  # each watch ends this often, so callers can heartbeat 
 
 
 class ClusterError(RuntimeError):
-    """The cluster refused or could not be reached; the message is for people."""
+    """The cluster refused or could not be reached; the message is for people.
+
+    `status` is the API's HTTP status when it answered (404, 409, …), else None.
+    """
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ class ClusterClient:
         self.api_client.close()
 
     def read_deployment(self, namespace: str, name: str) -> client.V1Deployment:
-        return self._call(
+        return self.call(
             f"read deployment {namespace}/{name}",
             self.apps.read_namespaced_deployment, name, namespace,
         )  # fmt: skip
@@ -104,7 +111,7 @@ class ClusterClient:
                 }
             }
         }
-        patched = self._call(
+        patched = self.call(
             f"patch deployment {namespace}/{name}",
             self.apps.patch_namespaced_deployment, name, namespace, body,
         )  # fmt: skip
@@ -166,24 +173,23 @@ class ClusterClient:
         except ApiException as exc:
             if exc.status == 410:
                 return None, None
-            raise ClusterError(
-                self._describe(exc, f"watch deployment {namespace}/{name}")
-            ) from None
+            raise ClusterError(self.describe(exc, f"watch deployment {namespace}/{name}")) from None
         except TransportError as exc:
             raise ClusterError(self._unreachable(exc)) from None
         finally:
             stream.stop()
         return None, resource_version
 
-    def _call(self, what: str, method, *args):
+    def call(self, what: str, method, *args, **kwargs):
+        """Call the API; any refusal or transport failure becomes a ClusterError saying `what`."""
         try:
-            return method(*args, _request_timeout=REQUEST_TIMEOUT)
+            return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         except ApiException as exc:
-            raise ClusterError(self._describe(exc, what)) from None
+            raise ClusterError(self.describe(exc, what), exc.status) from None
         except TransportError as exc:
             raise ClusterError(self._unreachable(exc)) from None
 
-    def _describe(self, exc: ApiException, what: str) -> str:
+    def describe(self, exc: ApiException, what: str) -> str:
         reason = _status_message(exc)
         return f"{self.cluster.name}: cannot {what}: {exc.status} {reason}"
 

@@ -186,6 +186,12 @@ PORTAL_LEASE_TTL_SECONDS = env.integer("PORTAL_LEASE_TTL_SECONDS", 30, minimum=1
 PORTAL_HEARTBEAT_SECONDS = env.decimal("PORTAL_HEARTBEAT_SECONDS", 5.0, minimum=0.05)
 PORTAL_STEP_MAX_ATTEMPTS = env.integer("PORTAL_STEP_MAX_ATTEMPTS", 3, minimum=1)
 PORTAL_SWEEP_SECONDS = env.decimal("PORTAL_SWEEP_SECONDS", 15.0, minimum=0.1)
+PORTAL_MIGRATION_TIMEOUT_SECONDS = env.integer("PORTAL_MIGRATION_TIMEOUT_SECONDS", 600, minimum=1)
+PORTAL_SMOKE_ATTEMPTS = env.integer("PORTAL_SMOKE_ATTEMPTS", 5, minimum=1)
+PORTAL_SMOKE_TIMEOUT_SECONDS = env.decimal("PORTAL_SMOKE_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+PORTAL_SMOKE_RETRY_SECONDS = env.decimal("PORTAL_SMOKE_RETRY_SECONDS", 2.0, minimum=0.0)
+# A CA bundle trusted for smoke tests besides the system's (an internal CA).
+PORTAL_EXTRA_CA_FILE = env.string("PORTAL_EXTRA_CA_FILE", "")
 PORTAL_REAP_SECONDS = env.decimal("PORTAL_REAP_SECONDS", 10.0, minimum=0.1)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-steps": {

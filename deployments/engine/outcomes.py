@@ -7,6 +7,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from deployments import audit
+from deployments.checklist import answer_step_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.transitions import finish
 from deployments.models import Deployment, Step
@@ -17,6 +18,7 @@ from deployments.states import (
     NotificationEvent,
     StepKind,
     StepState,
+    Trigger,
 )
 from deployments.steps import StepOutcome
 
@@ -50,6 +52,7 @@ def record_outcome(
             return False
         kind = kind or Step.objects.values_list("kind", flat=True).get(pk=step_id)
         audit.record(f"step.{state}", deployment=deployment, step=kind, reason=outcome.reason)
+        answer_step_items(deployment, kind, outcome.ok, outcome.reason or _passed(kind))
         if not outcome.ok:
             handle_failure(deployment, Step.objects.get(pk=step_id), outcome.reason)
         if not deployment.is_final and not _conclude_if_done(deployment):
@@ -78,7 +81,10 @@ def handle_failure(deployment: Deployment, step: Step, reason: str) -> None:
     deployment.steps.filter(state=StepState.PENDING).update(
         state=StepState.SKIPPED, finished_at=timezone.now()
     )
-    if needs_rollback(deployment) and deployment.environment.auto_rollback:
+    # A manual rollback that fails is not rolled back again (that would restore the
+    # release people are escaping from); it ends failed and says why.
+    automatic = deployment.environment.auto_rollback and deployment.trigger != Trigger.ROLLBACK
+    if needs_rollback(deployment) and automatic:
         plan_rollback(deployment, reason)
     else:
         finish(deployment, DeploymentState.FAILED, reason)
@@ -112,3 +118,7 @@ def conclude(deployment: Deployment, steps: list[Step]) -> None:
         finish(deployment, DeploymentState.FAILED, reason, steps_open=False)
     else:
         finish(deployment, DeploymentState.SUCCEEDED, "", steps_open=False)
+
+
+def _passed(kind: str) -> str:
+    return f"{StepKind(kind).label}: succeeded."

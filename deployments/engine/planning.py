@@ -3,6 +3,7 @@
 from django.db import transaction
 
 from deployments import audit
+from deployments.checklist import answer_release_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
 from deployments.notifications.outbox import notify
@@ -53,7 +54,7 @@ def request_rollback(
         if to_version
         else _previous_good_release(service, environment)
     )
-    return _record(release, environment, actor, Trigger.ROLLBACK, [StepKind.ROLLOUT])
+    return _record(release, environment, actor, Trigger.ROLLBACK, plan_rollback(service))
 
 
 def plan_promotion(service: Service, environment: Environment) -> list[str]:
@@ -63,8 +64,17 @@ def plan_promotion(service: Service, environment: Environment) -> list[str]:
         steps.append(StepKind.PRE_CHECKS)
     if environment.required_approvals:
         steps.append(StepKind.APPROVAL)
+    if service.migration_command:
+        steps.append(StepKind.MIGRATE)
     steps.append(StepKind.ROLLOUT)
+    if service.smoke_checks:
+        steps.append(StepKind.SMOKE)
     return steps
+
+
+def plan_rollback(service: Service) -> list[str]:
+    """A manual rollback's fixed plan: no gates, no migration; roll out, then smoke-test."""
+    return [StepKind.ROLLOUT, StepKind.SMOKE] if service.smoke_checks else [StepKind.ROLLOUT]
 
 
 def _record(release, environment, actor, trigger, step_kinds) -> Deployment:
@@ -81,6 +91,7 @@ def _record(release, environment, actor, trigger, step_kinds) -> Deployment:
         )
         if trigger != Trigger.ROLLBACK:
             _copy_checklist(deployment, environment)
+            answer_release_items(deployment)
         audit.record(
             "deployment.requested", actor=person, deployment=deployment,
             target=f"{release.service.name}:{release.version}→{environment.name}",

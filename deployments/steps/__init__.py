@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from deployments.events import emit
@@ -59,4 +60,12 @@ def deadline_for(kind: str, deployment: Deployment) -> timedelta:
     """A hard limit per step kind, after which the reaper fails the step."""
     if kind in (StepKind.ROLLOUT, StepKind.ROLLBACK):
         return deployment.environment.rollout_timeout + DEADLINE_MARGIN
+    if kind == StepKind.MIGRATE:
+        return timedelta(seconds=settings.PORTAL_MIGRATION_TIMEOUT_SECONDS) + DEADLINE_MARGIN
+    if kind == StepKind.SMOKE:
+        checks = max(1, len(deployment.service.smoke_checks))
+        per_check = settings.PORTAL_SMOKE_ATTEMPTS * (
+            settings.PORTAL_SMOKE_TIMEOUT_SECONDS + settings.PORTAL_SMOKE_RETRY_SECONDS
+        )
+        return timedelta(seconds=checks * per_check) + DEADLINE_MARGIN
     return timedelta(minutes=10)

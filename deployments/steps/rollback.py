@@ -13,7 +13,7 @@ def run(ctx: StepContext) -> StepOutcome:
     try:
         with ClusterClient(ctx.deployment.environment.cluster) as kube:
             apply_images(ctx, kube, previous)
-            status = wait_for_rollouts(ctx, kube, list(previous))
+            _, status = wait_for_rollouts(ctx, kube, list(previous))
     except ClusterError as error:
         return StepOutcome(False, str(error))
     if status.failed:

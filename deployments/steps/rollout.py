@@ -1,8 +1,10 @@
-"""The rollout step: record what runs now, apply the release's image, wait for kubectl's verdict."""
+"""The rollout step: record what runs now (and any drift from what the portal last
+deployed), apply the release's image, wait for kubectl's verdict, explain a failure."""
 
-from deployments.models import Deployment
 from deployments.steps import StepContext, StepOutcome
+from deployments.steps.drift import record_previous_images
 from deployments.steps.workloads import apply_images, desired_images, wait_for_rollouts
+from environments.diagnostics import diagnose_workload
 from environments.kube import ClusterClient, ClusterError
 
 
@@ -14,30 +16,26 @@ def run(ctx: StepContext) -> StepOutcome:
             images = desired_images(ctx)
             ctx.save_result(applied=True)  # from here on, a failure needs a rollback
             apply_images(ctx, kube, images)
-            status = wait_for_rollouts(ctx, kube, list(images))
+            workload, status = wait_for_rollouts(ctx, kube, list(images))
+            if status.failed:
+                return _failed(ctx, kube, workload, status.message)
     except ClusterError as error:
         return StepOutcome(False, str(error), {"applied": ctx.step.result.get("applied", False)})
-    if status.failed:
-        return StepOutcome(False, f"Rollout failed: {status.message}.", {"applied": True})
-    return StepOutcome(True, "", {"applied": True, "images": images})
+    return StepOutcome(True, "", {"applied": True, "images": images, **_drift(ctx)})
 
 
-def record_previous_images(ctx: StepContext, kube: ClusterClient) -> None:
-    """Read what each workload runs before we change it, once per deployment.
+def _failed(ctx: StepContext, kube: ClusterClient, workload: str, message: str) -> StepOutcome:
+    namespace = ctx.deployment.environment.namespace
+    diagnosis = diagnose_workload(kube, namespace, workload, ctx.deployment.release.image)
+    for line in diagnosis.lines:
+        ctx.emit(line)
+    why = f": {diagnosis.summary}" if diagnosis.summary else ""
+    reason = f"Rollout failed: {message}{why}."
+    return StepOutcome(
+        False, reason, {"applied": True, "diagnosis": diagnosis.lines, **_drift(ctx)}
+    )
 
-    A retried rollout must not record our own half-applied images as "previous",
-    so the first recording wins (the update only matches an empty value).
-    """
-    deployment = ctx.deployment
-    if deployment.previous_images:
-        return
-    namespace = deployment.environment.namespace
-    previous = {
-        workload: kube.read_images(namespace, workload)
-        for workload in deployment.service.workload_names
-    }
-    Deployment.objects.filter(pk=deployment.pk, previous_images={}).update(previous_images=previous)
-    deployment.refresh_from_db(fields=["previous_images"])
-    for workload, containers in deployment.previous_images.items():
-        listed = ", ".join(f"{c}={i}" for c, i in containers.items())
-        ctx.emit(f"{workload} runs {listed} before this deployment")
+
+def _drift(ctx: StepContext) -> dict:
+    drift = ctx.step.result.get("drift")
+    return {"drift": drift} if drift else {}

@@ -14,16 +14,19 @@ def apply_images(ctx: StepContext, kube: ClusterClient, images: dict[str, dict[s
         ctx.emit(f"deployment.apps/{workload} image updated: {listed}")
 
 
-def wait_for_rollouts(ctx: StepContext, kube: ClusterClient, workloads: list[str]) -> RolloutStatus:
-    """Wait for every workload in turn within the environment's rollout timeout."""
+def wait_for_rollouts(
+    ctx: StepContext, kube: ClusterClient, workloads: list[str]
+) -> tuple[str, RolloutStatus]:
+    """Wait for every workload in turn within the environment's rollout timeout;
+    returns the last workload waited for (the failing one, if any) and its status."""
     namespace = ctx.deployment.environment.namespace
     timeout = ctx.deployment.environment.rollout_timeout.total_seconds()
-    status = None
+    workload, status = "", None
     for workload in workloads:
         status = kube.wait_for_rollout(namespace, workload, timeout, ctx.emit, ctx.check)
         if status.failed:
-            return status
-    return status
+            break
+    return workload, status
 
 
 def desired_images(ctx: StepContext) -> dict[str, dict[str, str]]:

@@ -110,3 +110,36 @@ def wait_for(predicate, timeout: float = 20.0):
             return result
         time.sleep(0.05)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture
+def development_with_urls(development, kubesim):
+    """Development with the seed's URLs, resolved to kubesim's front door (like curl --resolve)."""
+    front_door = kubesim.cluster("development").front_door_url.split("://", 1)[1]
+    hosts = {"api": "api.dev.vizora.com", "app": "app.dev.vizora.com"}
+    development.urls = {name: f"http://{host}" for name, host in hosts.items()}
+    development.resolve = {host: front_door for host in hosts.values()}
+    development.save()
+    return development
+
+
+@pytest.fixture
+def middleware(transactional_db):
+    return Service.objects.create(
+        name="middleware", image_repository="ghcr.io/your-org/vizora-middleware",
+        workloads=[{"deployment": "vizora-middleware", "containers": ["middleware"]}],
+        smoke_checks=[{"url": "api", "path": "/health", "expect_status": 200}],
+        migration_command=["npx", "prisma", "migrate", "deploy"],
+    )  # fmt: skip
+
+
+def run_in_process(deployment_id: int, worker: str = "test") -> None:
+    """Advance a deployment to its end in this process, as a worker would."""
+    from deployments.engine import advance
+    from deployments.models import Deployment
+
+    for _ in range(50):
+        if Deployment.objects.get(pk=deployment_id).is_final:
+            return
+        advance(deployment_id, worker)
+    raise AssertionError(f"deployment {deployment_id} did not end in 50 advances")

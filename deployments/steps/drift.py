@@ -1,0 +1,63 @@
+"""What ran before a rollout, and whether someone changed it behind the portal's back."""
+
+from deployments import audit
+from deployments.models import Deployment
+from deployments.states import DeploymentState
+from deployments.steps import StepContext
+from environments.kube import ClusterClient
+
+
+def record_previous_images(ctx: StepContext, kube: ClusterClient) -> None:
+    """Read what each workload runs before we change it, once per deployment.
+
+    A retried rollout must not record our own half-applied images as "previous",
+    so the first recording wins (the update only matches an empty value).
+    """
+    deployment = ctx.deployment
+    if deployment.previous_images:
+        return
+    namespace = deployment.environment.namespace
+    previous = {
+        workload: kube.read_images(namespace, workload)
+        for workload in deployment.service.workload_names
+    }
+    recorded = Deployment.objects.filter(pk=deployment.pk, previous_images={}).update(
+        previous_images=previous
+    )
+    deployment.refresh_from_db(fields=["previous_images"])
+    for workload, containers in deployment.previous_images.items():
+        listed = ", ".join(f"{c}={i}" for c, i in containers.items())
+        ctx.emit(f"{workload} runs {listed} before this deployment")
+    if recorded:
+        detect_drift(ctx, deployment.previous_images)
+
+
+def detect_drift(ctx: StepContext, running: dict[str, dict[str, str]]) -> None:
+    """Compare the cluster with the last release the portal deployed in this lane;
+    a difference (a `kubectl set image` by hand) is logged, audited and kept."""
+    last = (
+        Deployment.objects.filter(lane_id=ctx.deployment.lane_id, state=DeploymentState.SUCCEEDED)
+        .exclude(pk=ctx.deployment.pk)
+        .order_by("-finished_at")
+        .select_related("release")
+        .first()
+    )
+    if last is None:
+        return
+    drift = [
+        {"workload": workload, "container": container, "running": image,
+         "deployed": last.release.image, "deployment": last.pk}
+        for workload, containers in running.items()
+        for container, image in containers.items()
+        if image != last.release.image
+    ]  # fmt: skip
+    if not drift:
+        return
+    for item in drift:
+        ctx.emit(
+            f"DRIFT: {item['workload']}/{item['container']} runs {item['running']}, but the "
+            f"portal last deployed {item['deployed']} (#{item['deployment']}); "
+            "this deployment replaces it"
+        )
+    ctx.save_result(drift=drift)
+    audit.record("deployment.drift_detected", deployment=ctx.deployment, drift=drift)

@@ -1,0 +1,157 @@
+"""The whole pipeline: migrate, roll out, smoke-test, explain failures, detect drift.
+Steps run in this process exactly as a worker runs them (advance), against kubesim."""
+
+import pytest
+
+from deployments.engine import request_deployment
+from deployments.engine.claims import claim_next_step
+from deployments.engine.maintenance import reap_stale_steps
+from deployments.engine.runner import run_claimed
+from deployments.models import AuditEvent, Deployment
+from deployments.states import DeploymentState, StepKind, StepState
+from environments.kube import ClusterClient
+from tests.engine.conftest import cluster_images, register, run_in_process
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def steps_of(deployment) -> list[tuple[str, str]]:
+    return [(s.kind, s.state) for s in deployment.steps.order_by("position")]
+
+
+def log_of(deployment) -> str:
+    return "\n".join(deployment.log.order_by("seq").values_list("text", flat=True))
+
+
+def migration_jobs(environment) -> list[str]:
+    with ClusterClient(environment.cluster) as kube:
+        jobs = kube.batch.list_namespaced_job(environment.namespace).items
+    return [job.metadata.name for job in jobs]
+
+
+def test_a_release_with_a_migration_runs_it_then_rolls_out_and_smoke_tests(
+    development_with_urls, middleware
+):
+    release = register(middleware, "2.0.0")
+    deployment = request_deployment("middleware", "2.0.0", "development")
+    run_in_process(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.SUCCEEDED, deployment.reason
+    assert steps_of(deployment) == [
+        (StepKind.MIGRATE, StepState.SUCCEEDED),
+        (StepKind.ROLLOUT, StepState.SUCCEEDED),
+        (StepKind.SMOKE, StepState.SUCCEEDED),
+    ]
+    log = log_of(deployment)
+    assert "migrate | + npx prisma migrate deploy" in log
+    assert "GET http://api.dev.vizora.com/health answered 200 from version 2.0.0" in log
+    assert migration_jobs(development_with_urls) == [f"middleware-migrate-{deployment.pk}"]
+    assert cluster_images(development_with_urls, "vizora-middleware") == {
+        "middleware": release.image
+    }
+
+
+def test_a_retried_migration_step_reattaches_to_its_job_instead_of_starting_another(
+    development_with_urls, middleware
+):
+    register(middleware, "2.1.0")
+    deployment = request_deployment("middleware", "2.1.0", "development")
+    first = claim_next_step(deployment.pk, "worker-a")
+    run_claimed(first)  # the worker ran the Job, then died before recording the outcome
+    Deployment.objects.filter(pk=deployment.pk)  # (nothing recorded)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    deployment.steps.filter(pk=first.step_id).update(
+        heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    reap_stale_steps()
+    run_in_process(deployment.pk, "worker-b")
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.SUCCEEDED, deployment.reason
+    assert deployment.steps.get(kind=StepKind.MIGRATE).attempt == 2
+    assert migration_jobs(development_with_urls) == [f"middleware-migrate-{deployment.pk}"]
+    log = log_of(deployment)
+    assert "already exists: re-attaching to it, not starting another migration" in log
+    assert log.count("migrate | + npx prisma migrate deploy") == 1, "log lines shown once"
+
+
+def test_a_failing_migration_ends_the_deployment_before_the_rollout(
+    development_with_urls, middleware
+):
+    register(middleware, "2.2.0-migrationfail")
+    before = cluster_images(development_with_urls, "vizora-middleware")
+    deployment = request_deployment("middleware", "2.2.0-migrationfail", "development")
+    run_in_process(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.FAILED
+    assert deployment.reason.startswith("Migration failed: job ")
+    assert steps_of(deployment) == [
+        (StepKind.MIGRATE, StepState.FAILED),
+        (StepKind.ROLLOUT, StepState.SKIPPED),
+        (StepKind.SMOKE, StepState.SKIPPED),
+    ]
+    assert "migrate | " in log_of(deployment)
+    assert cluster_images(development_with_urls, "vizora-middleware") == before
+
+
+def test_an_unhealthy_release_fails_its_smoke_test_and_is_rolled_back(
+    development_with_urls, middleware, settings
+):
+    settings.PORTAL_SMOKE_ATTEMPTS, settings.PORTAL_SMOKE_RETRY_SECONDS = 2, 0.1
+    register(middleware, "2.3.0-unhealthy")
+    before = cluster_images(development_with_urls, "vizora-middleware")
+    deployment = request_deployment("middleware", "2.3.0-unhealthy", "development")
+    run_in_process(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.ROLLED_BACK
+    assert deployment.reason == (
+        "Smoke test failed: GET http://api.dev.vizora.com/health answered 500, expected 200."
+    )
+    assert steps_of(deployment)[-2:] == [
+        (StepKind.SMOKE, StepState.FAILED),
+        (StepKind.ROLLBACK, StepState.SUCCEEDED),
+    ]
+    assert cluster_images(development_with_urls, "vizora-middleware") == before
+
+
+@pytest.mark.parametrize(
+    ("tag", "reason", "evidence"),
+    [
+        ("crashloop", "CrashLoopBackOff", "log of "),
+        ("pullerror", "ImagePullBackOff", "event Warning"),
+    ],
+)
+def test_a_failed_rollout_says_why_with_pod_states_events_and_logs(
+    development, web, tag, reason, evidence
+):
+    register(web, f"2.4.0-{tag}")
+    deployment = request_deployment("web", f"2.4.0-{tag}", "development")
+    run_in_process(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.ROLLED_BACK
+    assert "exceeded its progress deadline" in deployment.reason
+    assert reason in deployment.reason
+    log = log_of(deployment)
+    assert f"pod vizora-web-" in log and reason in log
+    assert evidence in log
+
+
+def test_drift_from_a_kubectl_set_image_by_hand_is_logged_audited_and_kept(development, web):
+    first = register(web, "3.0.0")
+    register(web, "3.1.0")
+    run_in_process(request_deployment("web", "3.0.0", "development").pk)
+    with ClusterClient(development.cluster) as kube:
+        kube.set_images("vizora-dev", "vizora-web", {"web": "ghcr.io/your-org/vizora-web:hotfix"})
+    deployment = request_deployment("web", "3.1.0", "development")
+    run_in_process(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.SUCCEEDED
+    assert (
+        "DRIFT: vizora-web/web runs ghcr.io/your-org/vizora-web:hotfix, but the portal last "
+        f"deployed {first.image}"
+    ) in log_of(deployment)
+    drift = deployment.steps.get(kind=StepKind.ROLLOUT).result["drift"]
+    assert drift[0]["running"] == "ghcr.io/your-org/vizora-web:hotfix"
+    assert AuditEvent.objects.filter(action="deployment.drift_detected", deployment=deployment)
