@@ -174,8 +174,10 @@ class ClusterClient:
             if exc.status == 410:
                 return None, None
             raise ClusterError(self.describe(exc, f"watch deployment {namespace}/{name}")) from None
-        except TransportError as exc:
-            raise ClusterError(self._unreachable(exc)) from None
+        except TransportError:
+            # A dropped watch is not a failed rollout (kubectl watches again): re-read;
+            # if the cluster is really gone, that read raises ClusterError.
+            return None, None
         finally:
             stream.stop()
         return None, resource_version
@@ -235,5 +237,9 @@ def _api_client(cluster: Cluster) -> client.ApiClient:
         raise ClusterError(f"cluster {cluster.name}: kubeconfig {path} does not exist")
     try:
         return config.new_client_from_config(config_file=str(path), context=cluster.context or None)
-    except config.ConfigException as exc:
-        raise ClusterError(f"cluster {cluster.name}: kubeconfig {path}: {exc}") from None
+    except Exception as exc:
+        # The loader's message can quote the file (tokens included): name the kind only.
+        raise ClusterError(
+            f"cluster {cluster.name}: kubeconfig {path} cannot be used "
+            f"({type(exc).__name__}; check the file and the context {cluster.context!r})"
+        ) from None

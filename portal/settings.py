@@ -19,6 +19,8 @@ VAR_DIR = Path(env.string("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
 # PORTAL_DEV=true is what `make run` sets: a local demo with DEBUG and a throw-away key.
 DEV_MODE = env.boolean("PORTAL_DEV", False)
 DEBUG = env.boolean("DEBUG", DEV_MODE)
+if DEBUG and not DEV_MODE:
+    raise ImproperlyConfigured("DEBUG=true is for local development only; set PORTAL_DEV=true too.")
 DEV_SECRET_KEY = "dev-only-insecure-key-not-for-production-use-0123456789"
 SECRET_KEY = env.string("SECRET_KEY", DEV_SECRET_KEY if DEV_MODE else None)  # dev: PORTAL_DEV=true
 if not DEV_MODE and SECRET_KEY == DEV_SECRET_KEY:
@@ -184,6 +186,11 @@ CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 # The engine's timing. Tests shorten these; production keeps the defaults.
 PORTAL_LEASE_TTL_SECONDS = env.integer("PORTAL_LEASE_TTL_SECONDS", 30, minimum=1)
 PORTAL_HEARTBEAT_SECONDS = env.decimal("PORTAL_HEARTBEAT_SECONDS", 5.0, minimum=0.05)
+if PORTAL_HEARTBEAT_SECONDS >= PORTAL_LEASE_TTL_SECONDS:
+    raise ImproperlyConfigured(
+        "PORTAL_HEARTBEAT_SECONDS must be shorter than PORTAL_LEASE_TTL_SECONDS, "
+        "or every running step looks dead to the reaper."
+    )
 PORTAL_STEP_MAX_ATTEMPTS = env.integer("PORTAL_STEP_MAX_ATTEMPTS", 3, minimum=1)
 PORTAL_SWEEP_SECONDS = env.decimal("PORTAL_SWEEP_SECONDS", 15.0, minimum=0.1)
 PORTAL_MIGRATION_TIMEOUT_SECONDS = env.integer("PORTAL_MIGRATION_TIMEOUT_SECONDS", 600, minimum=1)
@@ -218,6 +225,10 @@ NOTIFY_WEBHOOK_URL = env.raw("NOTIFY_WEBHOOK_URL") or ""
 PORTAL_NOTIFY_MAX_ATTEMPTS = env.integer("PORTAL_NOTIFY_MAX_ATTEMPTS", 8, minimum=1)
 PORTAL_NOTIFY_BACKOFF_SECONDS = env.decimal("PORTAL_NOTIFY_BACKOFF_SECONDS", 2.0, minimum=0.01)
 PORTAL_NOTIFY_TIMEOUT_SECONDS = env.decimal("PORTAL_NOTIFY_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+PORTAL_NOTIFY_LEASE_SECONDS = env.decimal("PORTAL_NOTIFY_LEASE_SECONDS", 60.0, minimum=0.1)
+PORTAL_NOTIFY_LOST_AFTER_SECONDS = env.decimal(
+    "PORTAL_NOTIFY_LOST_AFTER_SECONDS", 60.0, minimum=0.1
+)
 
 LOGGING = {
     "version": 1,

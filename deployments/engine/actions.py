@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from deployments import audit
 from deployments.engine.enqueue import advance_after_commit
 from deployments.models import Approval, Deployment
-from deployments.states import Decision
+from deployments.states import FINAL_STEP_STATES, Decision, DeploymentState, StepKind
 from portal import roles
 
 
@@ -15,8 +15,15 @@ class ActionRefused(PermissionError):
 
 def decide(deployment_id: int, user, decision: str, comment: str = "") -> Approval:
     """Record one person's approval or rejection and let the engine re-evaluate the gate."""
+    if decision not in Decision.values:
+        raise ActionRefused(f"{decision!r} is not a decision; use approve or reject.")
     with transaction.atomic():
         deployment = _locked(deployment_id)
+        if not _waits_for_approval(deployment):
+            raise ActionRefused(
+                f"Deployment #{deployment.pk} is not waiting for approval "
+                f"({deployment.get_state_display().lower()})."
+            )
         if deployment.requested_by_id == user.pk:
             raise ActionRefused("Nobody approves their own deployment; ask another lead.")
         if not roles.can_approve(user, deployment):
@@ -67,6 +74,15 @@ def resume(deployment_id: int) -> None:
     """Re-evaluate a parked deployment (an answer or a setting changed)."""
     with transaction.atomic():
         advance_after_commit(deployment_id)
+
+
+def _waits_for_approval(deployment: Deployment) -> bool:
+    return (
+        deployment.state == DeploymentState.PENDING
+        and deployment.steps.filter(kind=StepKind.APPROVAL)
+        .exclude(state__in=FINAL_STEP_STATES)
+        .exists()
+    )
 
 
 def _locked(deployment_id: int) -> Deployment:

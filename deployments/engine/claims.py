@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from deployments import audit
 from deployments.engine import lane
-from deployments.engine.outcomes import conclude
+from deployments.engine.outcomes import conclude, needs_rollback, plan_rollback
 from deployments.engine.transitions import finish
 from deployments.gates import evaluate_gate
 from deployments.models import Deployment, Step
@@ -111,10 +111,23 @@ def _claim_runnable_step(deployment: Deployment, steps: list[Step], worker: str)
     if step is None:
         conclude(deployment, work)
         return None
-    if deployment.cancel_requested:
-        _cancel(deployment)  # a safe point: between two steps
-        return None
+    if deployment.cancel_requested and step.kind != StepKind.ROLLBACK:
+        if not needs_rollback(deployment):
+            _cancel(deployment)  # a safe point: between two steps, nothing to undo
+            return None
+        # The cluster may run the new release: cancelling now means rolling back.
+        step = _roll_back_for_cancel(deployment)
     return _claim(deployment, step, worker)
+
+
+def _roll_back_for_cancel(deployment: Deployment) -> Step:
+    who = deployment.cancel_requested_by
+    name = who.get_username() if who else "the system"
+    deployment.steps.filter(state=StepState.PENDING).update(
+        state=StepState.CANCELLED, finished_at=timezone.now()
+    )
+    plan_rollback(deployment, f"Cancelled by {name} after the rollout began; rolled back.")
+    return deployment.steps.get(kind=StepKind.ROLLBACK, state=StepState.PENDING)
 
 
 def _claim(deployment: Deployment, step: Step, worker: str) -> Claim:

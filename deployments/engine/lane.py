@@ -47,9 +47,12 @@ def join_lane(deployment: Deployment) -> bool:
             waiting.append(other)
     now = timezone.now()
     deployment.queued_at = now
-    if running is None and _first([*waiting, deployment]) is deployment:
+    first = _first([*waiting, deployment])
+    if running is None and first is deployment:
         _start(deployment, now, actions=["deployment.queued", "deployment.started"])
         return True
+    if running is None:
+        advance_after_commit(first.pk)  # the lane is free: wake whoever is next
     _set(deployment, state=QUEUED, queued_at=now, reason=_waiting_reason(running))
     audit.record("deployment.queued", deployment=deployment)
     return False

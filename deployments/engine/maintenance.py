@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from deployments import audit
 from deployments.engine.enqueue import advance_after_commit
+from deployments.engine.lane import lock_lane_of
 from deployments.engine.outcomes import handle_failure
 from deployments.events import emit
 from deployments.models import Deployment, Step
@@ -40,6 +41,7 @@ def reap_stale_steps(now=None) -> int:
 
 def _reap(deployment_id: int, step_id: int, attempt: int, now, stale_before) -> int:
     with transaction.atomic():
+        lock_lane_of(deployment_id)  # lane before deployment, as every claim does
         deployment = (
             Deployment.objects.select_for_update(of=("self",))
             .select_related("environment")

@@ -9,7 +9,9 @@ from django.utils import timezone
 from deployments import audit
 from deployments.checklist import answer_step_items
 from deployments.engine.enqueue import advance_after_commit
+from deployments.engine.lane import lock_lane_of
 from deployments.engine.transitions import finish
+from deployments.masking import mask_secrets
 from deployments.models import Deployment, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -34,7 +36,9 @@ def record_outcome(
     reaper re-queued its step, another worker claimed it) updates zero rows and
     its late result is dropped.
     """
-    with transaction.atomic():
+    outcome = StepOutcome(outcome.ok, mask_secrets(outcome.reason), outcome.result)
+    with transaction.atomic(), audit.batched():
+        lock_lane_of(deployment_id)  # lane before deployment, as every claim does
         deployment = (
             Deployment.objects.select_for_update(of=("self",))
             .select_related("environment")

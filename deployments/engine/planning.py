@@ -54,7 +54,16 @@ def request_rollback(
         if to_version
         else _previous_good_release(service, environment)
     )
-    return _record(release, environment, actor, Trigger.ROLLBACK, plan_rollback(service))
+    current = (
+        Deployment.objects.filter(
+            service=service, environment=environment, state=DeploymentState.SUCCEEDED
+        )
+        .order_by("-finished_at")
+        .first()
+    )
+    return _record(
+        release, environment, actor, Trigger.ROLLBACK, plan_rollback(service), rollback_of=current
+    )
 
 
 def plan_promotion(service: Service, environment: Environment) -> list[str]:
@@ -77,13 +86,14 @@ def plan_rollback(service: Service) -> list[str]:
     return [StepKind.ROLLOUT, StepKind.SMOKE] if service.smoke_checks else [StepKind.ROLLOUT]
 
 
-def _record(release, environment, actor, trigger, step_kinds) -> Deployment:
+def _record(release, environment, actor, trigger, step_kinds, rollback_of=None) -> Deployment:
     person = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
         lane, _ = Lane.objects.get_or_create(service=release.service, environment=environment)
         deployment = Deployment.objects.create(
             release=release, service=release.service, environment=environment, lane=lane,
             requested_by=person, trigger=trigger, state=DeploymentState.PENDING,
+            rollback_of=rollback_of,
         )  # fmt: skip
         Step.objects.bulk_create(
             Step(deployment=deployment, kind=kind, position=position)

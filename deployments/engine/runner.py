@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -85,16 +86,26 @@ class Heartbeat:
 
     def _beat(self) -> None:
         interval = settings.PORTAL_HEARTBEAT_SECONDS
+        last_beat = time.monotonic()
         try:
             while not self.stopped.wait(interval):
-                close_old_connections()
-                alive = Step.objects.filter(
-                    pk=self.claim.step_id, attempt=self.claim.attempt, state=StepState.RUNNING
-                ).update(heartbeat_at=timezone.now())
+                try:
+                    alive = self._refresh_lease()
+                    last_beat = time.monotonic()
+                except Exception as exc:  # a database blip: keep trying until the lease ends
+                    log.warning("heartbeat of step %s failed: %s", self.claim.step_id, exc)
+                    connection.close()
+                    alive = time.monotonic() - last_beat < settings.PORTAL_LEASE_TTL_SECONDS
                 if not alive:
-                    self.lost.set()
+                    self.lost.set()  # the step stops at its next check and writes nothing
                     return
-        except Exception:
-            log.exception("heartbeat of step %s failed", self.claim.step_id)
         finally:
             connection.close()  # this thread's own connection
+
+    def _refresh_lease(self) -> bool:
+        close_old_connections()
+        return bool(
+            Step.objects.filter(
+                pk=self.claim.step_id, attempt=self.claim.attempt, state=StepState.RUNNING
+            ).update(heartbeat_at=timezone.now())
+        )

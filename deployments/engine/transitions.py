@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from deployments import audit
 from deployments.engine.lane import start_next_in_lane
+from deployments.masking import mask_secrets
 from deployments.models import Deployment
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -32,7 +33,8 @@ def finish(
     held is handed to the next queued deployment after commit.
     """
     assert state in FINAL_DEPLOYMENT_STATES, state
-    held_lane = deployment.state == DeploymentState.RUNNING
+    reason = mask_secrets(reason)  # reasons reach pages and Slack
+    was_in_lane = deployment.state in (DeploymentState.RUNNING, DeploymentState.QUEUED)
     now = timezone.now()
     updated = Deployment.objects.filter(pk=deployment.pk, state=deployment.state).update(
         state=state, reason=reason, finished_at=now, **fields
@@ -50,5 +52,5 @@ def finish(
     audit.record(f"deployment.{state}", actor=actor, deployment=deployment, reason=reason)
     if state in EVENT_FOR_FINAL_STATE:
         notify(deployment, EVENT_FOR_FINAL_STATE[state])
-    if held_lane:
+    if was_in_lane:  # it held the lane, or was first in line for it
         start_next_in_lane(deployment.lane_id)

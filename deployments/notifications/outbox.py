@@ -34,13 +34,13 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600.0
 JITTER = 0.1  # ± 10 %, so rows that failed together do not retry in lock-step
-# How long a claimed try may take before another message may take the row over
-# (a worker that died mid-try). Above the HTTP timeouts of every channel.
-LEASE_MARGIN_SECONDS = 60.0
-# A pending row younger than this with no next_attempt_at has its first enqueue
-# still in flight (on_commit just ran); the sweeper leaves it alone.
-LOST_AFTER = timedelta(minutes=1)
+# settings.PORTAL_NOTIFY_LEASE_SECONDS: how long a claimed try may take before another
+# message may take the row over (a worker that died mid-try), on top of the HTTP
+# timeouts. settings.PORTAL_NOTIFY_LOST_AFTER_SECONDS: a pending row younger than
+# this with no next_attempt_at has its first enqueue still in flight; the sweeper
+# leaves it alone.
 SWEEP_BATCH = 500
+ORDER_WAIT_SECONDS = 0.5  # how soon a row held behind an older one tries again
 
 
 def notify(deployment: Deployment, event: NotificationEvent | str) -> Notification | None:
@@ -81,6 +81,8 @@ def deliver(notification_id: int) -> float | None:
     Returns the seconds until the next try when a channel failed, else None:
     sent, given up, already handled, missing, or held by another try.
     """
+    if _earlier_event_pending(notification_id):
+        return ORDER_WAIT_SECONDS  # "started" must not reach Slack after "failed"
     notification = _claim(notification_id)
     if notification is None:
         return None
@@ -108,7 +110,7 @@ def enqueue_due(now: datetime | None = None) -> int:
     now = now or timezone.now()
     due = Notification.objects.filter(state=NotificationState.PENDING).filter(
         Q(next_attempt_at__lte=now)
-        | Q(next_attempt_at__isnull=True, created_at__lte=now - LOST_AFTER)
+        | Q(next_attempt_at__isnull=True, created_at__lte=now - _lost_after())
     )
     ids = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:SWEEP_BATCH])
     enqueued = 0
@@ -140,6 +142,20 @@ def _enqueue(notification_id: int) -> bool:
         )
         return False
     return True
+
+
+def _earlier_event_pending(notification_id: int) -> bool:
+    """Whether an older event of the same deployment is still waiting to be sent.
+
+    Each row is its own task in a thread pool, retried with backoff; without this a
+    fast failure could be announced before the start it follows.
+    """
+    row = Notification.objects.filter(pk=notification_id).values("deployment_id", "pk").first()
+    if row is None:
+        return False
+    return Notification.objects.filter(
+        deployment_id=row["deployment_id"], pk__lt=row["pk"], state=NotificationState.PENDING
+    ).exists()
 
 
 def _claim(notification_id: int) -> Notification | None:
@@ -235,7 +251,7 @@ def _give_up(notification: Notification, reason: str) -> None:
 
 def _lease() -> timedelta:
     per_channel = 4 * float(settings.PORTAL_NOTIFY_TIMEOUT_SECONDS)  # connect, write, read, pool
-    return timedelta(seconds=LEASE_MARGIN_SECONDS + 2 * per_channel)
+    return timedelta(seconds=settings.PORTAL_NOTIFY_LEASE_SECONDS + 2 * per_channel)
 
 
 def _still_ours(notification: Notification):
@@ -247,3 +263,7 @@ def _still_ours(notification: Notification):
 
 def _locked_if_still_ours(notification: Notification) -> Notification | None:
     return _still_ours(notification).select_for_update().order_by().first()
+
+
+def _lost_after() -> timedelta:
+    return timedelta(seconds=settings.PORTAL_NOTIFY_LOST_AFTER_SECONDS)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from deployments.events import emit
 from deployments.models import Deployment, Step
-from deployments.states import StepKind
+from deployments.states import StepKind, StepState
 
 # Margin beyond the environment's rollout timeout before the reaper calls a step hung.
 DEADLINE_MARGIN = timedelta(seconds=60)
@@ -50,7 +50,9 @@ class StepContext:
     def save_result(self, **values) -> bool:
         """Merge values into the step's result, fenced; False if the step was taken away."""
         result = {**self.step.result, **values}
-        updated = Step.objects.filter(pk=self.step.pk, attempt=self.attempt).update(result=result)
+        updated = Step.objects.filter(
+            pk=self.step.pk, attempt=self.attempt, state=StepState.RUNNING
+        ).update(result=result)
         if updated:
             self.step.result = result
         return bool(updated)

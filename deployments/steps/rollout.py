@@ -1,7 +1,7 @@
 """The rollout step: record what runs now (and any drift from what the portal last
 deployed), apply the release's image, wait for kubectl's verdict, explain a failure."""
 
-from deployments.steps import StepContext, StepOutcome
+from deployments.steps import StepContext, StepOutcome, StepStopped
 from deployments.steps.drift import record_previous_images
 from deployments.steps.workloads import apply_images, desired_images, wait_for_rollouts
 from environments.diagnostics import diagnose_workload
@@ -14,7 +14,8 @@ def run(ctx: StepContext) -> StepOutcome:
         with ClusterClient(deployment.environment.cluster) as kube:
             record_previous_images(ctx, kube)
             images = desired_images(ctx)
-            ctx.save_result(applied=True)  # from here on, a failure needs a rollback
+            if not ctx.save_result(applied=True):  # from here on, a failure needs a rollback
+                raise StepStopped("the step was taken away before it changed the cluster")
             apply_images(ctx, kube, images)
             workload, status = wait_for_rollouts(ctx, kube, list(images))
             if status.failed:

@@ -1,5 +1,7 @@
 """Applying images to a service's workloads and waiting for their rollouts."""
 
+import time
+
 from deployments.steps import StepContext
 from environments.kube import ClusterClient, RolloutStatus
 
@@ -20,10 +22,13 @@ def wait_for_rollouts(
     """Wait for every workload in turn within the environment's rollout timeout;
     returns the last workload waited for (the failing one, if any) and its status."""
     namespace = ctx.deployment.environment.namespace
-    timeout = ctx.deployment.environment.rollout_timeout.total_seconds()
+    deadline = time.monotonic() + ctx.deployment.environment.rollout_timeout.total_seconds()
     workload, status = "", None
     for workload in workloads:
-        status = kube.wait_for_rollout(namespace, workload, timeout, ctx.emit, ctx.check)
+        # One timeout for the whole service, as `kubectl rollout status --timeout` per
+        # workload would exceed the step's deadline with several workloads.
+        remaining = max(0.0, deadline - time.monotonic())
+        status = kube.wait_for_rollout(namespace, workload, remaining, ctx.emit, ctx.check)
         if status.failed:
             break
     return workload, status

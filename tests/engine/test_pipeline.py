@@ -134,7 +134,7 @@ def test_a_failed_rollout_says_why_with_pod_states_events_and_logs(
     assert "exceeded its progress deadline" in deployment.reason
     assert reason in deployment.reason
     log = log_of(deployment)
-    assert f"pod vizora-web-" in log and reason in log
+    assert "pod vizora-web-" in log and reason in log
     assert evidence in log
 
 
