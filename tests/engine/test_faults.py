@@ -39,7 +39,11 @@ def test_a_worker_killed_during_a_rollout_is_replaced_and_nothing_is_sent_twice(
     rollout = final.steps.get(kind="rollout")
     assert rollout.attempt == 2
     assert cluster_images(development, "vizora-web") == {"web": release.image}
-    wait_for(lambda: "succeeded" in receiver.events())
+    try:
+        wait_for(lambda: "succeeded" in receiver.events(), timeout=30)
+    except AssertionError:
+        rows = list(final.notifications.values_list("event", "state", "attempts", "last_error"))
+        raise AssertionError(f"received {receiver.events()}; outbox {rows}") from None
     assert Counter(receiver.events()) == {"requested": 1, "started": 1, "succeeded": 1}
 
 
