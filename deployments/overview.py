@@ -101,3 +101,47 @@ def deployment_context(deployment: Deployment) -> dict:
         "log_lines": list(deployment.log.order_by("seq").values_list("seq", "text")),
         "notifications": list(deployment.notifications.order_by("created_at")),
     }
+
+
+@dataclass(frozen=True)
+class RollbackChoice:
+    environment: Environment
+    releases: list[Release]  # earlier releases that succeeded there, newest first
+    allowed: bool  # may this person press the button
+
+
+def rollback_choices(service: Service, cells: list[Cell], user, limit: int = 3):
+    """Per environment, the releases one may roll back to (those that ran there before)."""
+    from portal import roles
+
+    succeeded = (
+        Deployment.objects.filter(service=service, state=DeploymentState.SUCCEEDED)
+        .select_related("release")
+        .order_by("-finished_at")
+    )
+    earlier: dict[int, list[Release]] = {}
+    for deployment in succeeded:
+        releases = earlier.setdefault(deployment.environment_id, [])
+        if deployment.release not in releases:
+            releases.append(deployment.release)
+    choices = []
+    for cell in cells:
+        current = cell.current.release if cell.current else None
+        options = [r for r in earlier.get(cell.environment.pk, []) if r != current][:limit]
+        allowed = roles.can_rollback(user, cell.environment)
+        choices.append(RollbackChoice(cell.environment, options, allowed))
+    return choices
+
+
+def recent_drift(service: Service, limit: int = 5) -> list[tuple[Deployment, list[dict]]]:
+    """Deployments of this service whose rollout found the cluster changed by hand."""
+    from deployments.models import Step
+    from deployments.states import StepKind
+
+    steps = (
+        Step.objects.filter(deployment__service=service, kind=StepKind.ROLLOUT)
+        .filter(result__has_key="drift")
+        .select_related("deployment__environment")
+        .order_by("-deployment__created_at")[:limit]
+    )
+    return [(step.deployment, step.result["drift"]) for step in steps]

@@ -1,10 +1,11 @@
 """Pages. Views parse the request, check permission, call one domain function, render."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
-from deployments import overview
+from deployments import engine, overview
 from environments.models import Service
 
 
@@ -20,14 +21,34 @@ def dashboard(request):
 def service_detail(request, name: str):
     service = get_object_or_404(Service, name=name)
     environments, rows = overview.dashboard_rows(services=[service])
+    cells = rows[0].cells if rows else []
     context = {
         "service": service,
         "environments": environments,
-        "cells": rows[0].cells,
+        "cells": cells,
+        "rollback_choices": overview.rollback_choices(service, cells, request.user),
+        "drift": overview.recent_drift(service),
         "releases": overview.service_releases(service),
         "deployments": overview.service_deployments(service),
     }
     return render(request, "service.html", context)
+
+
+@require_POST
+@login_required
+def roll_back(request, name: str):
+    """The "Roll back to this release" button: a manual rollback with the fixed plan."""
+    environment = request.POST.get("environment", "")
+    version = request.POST.get("version", "")
+    try:
+        deployment = engine.request_rollback(
+            name, environment, to_version=version, actor=request.user
+        )
+    except engine.DeploymentRequestError as error:
+        messages.error(request, str(error))
+        return redirect("service-detail", name=name)
+    messages.success(request, f"Rolling back {name} in {environment} to {version}.")
+    return redirect("deployment-detail", pk=deployment.pk)
 
 
 @require_GET
