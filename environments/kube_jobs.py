@@ -93,3 +93,15 @@ def pod_log(kube: ClusterClient, namespace: str, pod: str, **options) -> list[st
             return []
         raise
     return text.splitlines()
+
+
+def delete_job(kube: ClusterClient, namespace: str, name: str) -> None:
+    """Delete a Job and its pods (background propagation); a Job already gone is fine."""
+    try:
+        kube.call(
+            f"delete job {namespace}/{name}", kube.batch.delete_namespaced_job, name, namespace,
+            propagation_policy="Background",
+        )  # fmt: skip
+    except ClusterError as error:
+        if error.status != 404:
+            raise

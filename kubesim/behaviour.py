@@ -2,7 +2,8 @@
 
 - `…-crashloop`: runs briefly, exits 1, restarts with back-off; never Ready.
 - `…-pullerror`: ErrImagePull, then ImagePullBackOff; never starts.
-- `…-slow`: becomes Ready `Timing.slow_factor` times later than usual.
+- `…-slow`: becomes Ready `Timing.slow_factor` times later than usual (a Job's
+  container runs that many times longer).
 - `…-unhealthy`: Ready, but the front door's `/health` answers 500.
 - `…-migrationfail` (or a Job whose command/args hold the word `fail` as a
   separate token): the Job's pod exits 1, so the Job ends Failed.
@@ -86,7 +87,7 @@ def view_at(age: int, mode: Mode, is_job: bool, fails: bool, timing: Timing) -> 
     if mode is Mode.PULLERROR:
         return _pull_error(since_start, timing)
     if is_job:
-        return _job(since_start, fails, timing)
+        return _job(since_start, fails, timing, slow=mode is Mode.SLOW)
     if mode is Mode.CRASHLOOP:
         return _crash_loop(since_start, timing)
     ready_after = timing.ready_ticks - timing.start_ticks
@@ -132,8 +133,10 @@ def _crash_loop(since_start: int, timing: Timing) -> PodView:
         attempt += 1
 
 
-def _job(since_start: int, fails: bool, timing: Timing) -> PodView:
-    if since_start < timing.job_run_ticks:
+def _job(since_start: int, fails: bool, timing: Timing, slow: bool = False) -> PodView:
+    # A `-slow` image makes a Job (a migration) run `slow_factor` times longer too.
+    run_ticks = timing.job_run_ticks * (timing.slow_factor if slow else 1)
+    if since_start < run_ticks:
         return PodView("started", "Running", True, running=True, ready=True)
     if fails:
         return PodView("failed", "Failed", True, terminated="Error", exit_code=1)

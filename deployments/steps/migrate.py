@@ -12,7 +12,14 @@ from django.conf import settings
 
 from deployments.steps import StepContext, StepOutcome
 from environments.kube import ClusterClient, ClusterError
-from environments.kube_jobs import JobState, create_or_attach, job_pod_log, job_state, migration_job
+from environments.kube_jobs import (
+    JobState,
+    create_or_attach,
+    delete_job,
+    job_pod_log,
+    job_state,
+    migration_job,
+)
 
 POLL_SECONDS = 0.5
 REATTACHED = "already exists: re-attaching to it, not starting another migration"
@@ -56,6 +63,8 @@ def follow_job(
         if state.finished:
             return state
         if time.monotonic() > deadline:
+            delete_job(kube, namespace, name)  # leave nothing running behind the failure
+            ctx.emit(f"job.batch/{name} deleted: it did not finish within {timeout:.0f}s")
             return JobState(True, False, f'job "{name}" did not finish within {timeout:.0f}s')
         time.sleep(POLL_SECONDS)
 

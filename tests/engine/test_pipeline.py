@@ -155,3 +155,42 @@ def test_drift_from_a_kubectl_set_image_by_hand_is_logged_audited_and_kept(devel
     drift = deployment.steps.get(kind=StepKind.ROLLOUT).result["drift"]
     assert drift[0]["running"] == "ghcr.io/your-org/vizora-web:hotfix"
     assert AuditEvent.objects.filter(action="deployment.drift_detected", deployment=deployment)
+
+
+def test_drift_is_shown_on_the_service_page(development, web, alice, client):
+    register(web, "3.0.0")
+    register(web, "3.1.0")
+    run_in_process(request_deployment("web", "3.0.0", "development").pk)
+    with ClusterClient(development.cluster) as kube:
+        kube.set_images("vizora-dev", "vizora-web", {"web": "ghcr.io/your-org/vizora-web:hotfix"})
+    run_in_process(request_deployment("web", "3.1.0", "development").pk)
+    client.force_login(alice)
+    page = client.get("/services/web/").content.decode()
+    assert "<h2>Drift</h2>" in page
+    assert "ghcr.io/your-org/vizora-web:hotfix" in page
+
+
+def test_deployment_checklist_items_are_filled_from_the_steps(development_with_urls, middleware):
+    from environments.models import ChecklistTemplate
+
+    template = ChecklistTemplate.objects.create(name="release")
+    items = [
+        ("Build Docker images", "release_built", {}),
+        ("Run database migrations", "step", {"step": "migrate"}),
+        ("Deploy to Kubernetes", "step", {"step": "rollout"}),
+        ("Run smoke tests", "step", {"step": "smoke"}),
+    ]
+    for position, (text, check, params) in enumerate(items):
+        template.items.create(
+            position=position, phase="deploy", text=text, mode="automatic",
+            check_kind=check, params=params,
+        )  # fmt: skip
+    development_with_urls.checklist_template = template
+    development_with_urls.save()
+    register(middleware, "4.0.0")
+    deployment = request_deployment("middleware", "4.0.0", "development")
+    run_in_process(deployment.pk)
+    answered = list(deployment.checklist.values_list("text", "state", "evidence"))
+    assert [(text, state) for text, state, _ in answered] == [(t, "passed") for t, _, _ in items]
+    assert answered[0][2] == "Release 4.0.0 is ready."
+    assert answered[2][2] == "Roll out: succeeded."
