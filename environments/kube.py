@@ -23,6 +23,7 @@ from environments.models import Cluster
 AppsV1Api, CoreV1Api, BatchV1Api = client.AppsV1Api, client.CoreV1Api, client.BatchV1Api
 
 REQUEST_TIMEOUT = (5, 30)  # seconds: connect, read
+TRANSPORT_RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0)  # seconds between tries of an unreachable API
 WATCH_CHUNK_SECONDS = 5  # each watch ends this often, so callers can heartbeat and check
 
 
@@ -183,13 +184,17 @@ class ClusterClient:
         return None, resource_version
 
     def call(self, what: str, method, *args, **kwargs):
-        """Call the API; any refusal or transport failure becomes a ClusterError saying `what`."""
-        try:
-            return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
-        except ApiException as exc:
-            raise ClusterError(self.describe(exc, what), exc.status) from None
-        except TransportError as exc:
-            raise ClusterError(self._unreachable(exc)) from None
+        """Call the API; a refusal, or a transport failure that outlasts a few retries
+        (an API server restarting), becomes a ClusterError saying `what`."""
+        for pause in (*TRANSPORT_RETRY_PAUSES, None):
+            try:
+                return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+            except ApiException as exc:
+                raise ClusterError(self.describe(exc, what), exc.status) from None
+            except TransportError as exc:
+                if pause is None:
+                    raise ClusterError(self._unreachable(exc)) from None
+                time.sleep(pause)
 
     def describe(self, exc: ApiException, what: str) -> str:
         reason = _status_message(exc)

@@ -11,7 +11,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 
 from deployments.engine.claims import Claim, claim_next_step
@@ -39,8 +39,23 @@ def advance(deployment_id: int, worker: str | None = None) -> bool:
         return False
     outcome = run_claimed(claim)
     if outcome is not None:
-        record_outcome(claim.deployment_id, claim.step_id, claim.attempt, outcome, claim.kind)
+        record_with_retries(claim, outcome)
     return True
+
+
+def record_with_retries(claim: Claim, outcome: StepOutcome, attempts: int = 3) -> None:
+    """Record an outcome through a dropped database connection (PostgreSQL restarted,
+    a connection killed). If the database stays away, the step keeps its claim, its
+    heartbeat has stopped, and the reaper re-runs it (steps are idempotent)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            record_outcome(claim.deployment_id, claim.step_id, claim.attempt, outcome, claim.kind)
+            return
+        except (InterfaceError, OperationalError):
+            connection.close()
+            if attempt == attempts:
+                raise
+            time.sleep(attempt)
 
 
 def run_claimed(claim: Claim) -> StepOutcome | None:

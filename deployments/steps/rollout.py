@@ -16,13 +16,35 @@ def run(ctx: StepContext) -> StepOutcome:
             images = desired_images(ctx)
             if not ctx.save_result(applied=True):  # from here on, a failure needs a rollback
                 raise StepStopped("the step was taken away before it changed the cluster")
-            apply_images(ctx, kube, images)
-            workload, status = wait_for_rollouts(ctx, kube, list(images))
-            if status.failed:
-                return _failed(ctx, kube, workload, status.message)
+            for _ in range(APPLY_ATTEMPTS):
+                apply_images(ctx, kube, images)
+                workload, status = wait_for_rollouts(ctx, kube, list(images))
+                if status.failed:
+                    return _failed(ctx, kube, workload, status.message)
+                if still_applied(ctx, kube, images):
+                    break
+            else:
+                return StepOutcome(False, CHANGED_UNDER_US, {"applied": True})
     except ClusterError as error:
         return StepOutcome(False, str(error), {"applied": ctx.step.result.get("applied", False)})
     return StepOutcome(True, "", {"applied": True, "images": images, **_drift(ctx)})
+
+
+APPLY_ATTEMPTS = 3
+CHANGED_UNDER_US = (
+    "Rollout failed: the workloads kept changing to other images while the portal rolled "
+    "out (someone else is deploying, or the cluster lost its state)."
+)
+
+
+def still_applied(ctx: StepContext, kube: ClusterClient, images: dict) -> bool:
+    """After "successfully rolled out", check it is *our* template that rolled out: a
+    restarted API server or a `kubectl set image` meanwhile means applying again."""
+    namespace = ctx.deployment.environment.namespace
+    changed = [w for w, wanted in images.items() if kube.read_images(namespace, w) != wanted]
+    for workload in changed:
+        ctx.emit(f"{workload} no longer runs this release (changed meanwhile): applying it again")
+    return not changed
 
 
 def _failed(ctx: StepContext, kube: ClusterClient, workload: str, message: str) -> StepOutcome:
