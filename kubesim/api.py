@@ -92,6 +92,7 @@ class KubeApi:
 
     async def handle(self, request: Request) -> Response | StreamResponse:
         try:
+            check_credentials(request)
             document = _discovery(request.path)
             if document is not None:
                 return json_response(200, document)
@@ -266,3 +267,15 @@ def _page(entries: list, query: dict) -> tuple[list, str]:
         return entries[start:], ""
     token = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
     return entries[start : start + limit], token
+
+
+# The only bearer token kubesim accepts: the one it writes into its kubeconfig.
+# A request without credentials is let through (tests and curl); a wrong token is
+# refused like a real API server refuses it.
+ACCEPTED_TOKEN = "kubesim"
+
+
+def check_credentials(request: Request) -> None:
+    authorization = request.headers.get("authorization", "")
+    if authorization and authorization != f"Bearer {ACCEPTED_TOKEN}":
+        raise ApiError(401, "Unauthorized")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from .api import ACCEPTED_TOKEN
+
 
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -23,7 +25,7 @@ def kubeconfig(clusters: list[dict]) -> dict:
         "kind": "Config",
         "preferences": {},
         "clusters": [{"name": c["name"], "cluster": {"server": c["api_url"]}} for c in clusters],
-        "users": [{"name": "kubesim", "user": {"token": "kubesim"}}],
+        "users": [{"name": "kubesim", "user": {"token": ACCEPTED_TOKEN}}],
         "contexts": [
             {
                 "name": c["context"],

@@ -101,3 +101,18 @@ def test_a_migration_that_never_ends_fails_at_its_timeout_and_leaves_workloads_a
     with ClusterClient(development_with_urls.cluster) as kube:
         assert kube.batch.list_namespaced_job("vizora-dev").items == [], "nothing left running"
     assert deployment.finished_at - deployment.started_at < timedelta(seconds=30)
+
+
+def test_a_kubeconfig_whose_credentials_are_refused_fails_saying_so(development, web, tmp_path):
+    kubeconfig = tmp_path / "wrong-token-kubeconfig"
+    text = Path(development.cluster.kubeconfig_path).read_text()
+    kubeconfig.write_text(text.replace("token: kubesim", "token: stolen-and-revoked"))
+    development.cluster.kubeconfig_path = str(kubeconfig)
+    development.cluster.save()
+    register(web, "5.5.0")
+    deployment = request_deployment("web", "5.5.0", "development")
+    run_in_process(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.FAILED
+    assert "cannot read deployment vizora-dev/vizora-web: 401 Unauthorized" in deployment.reason
+    assert "stolen-and-revoked" not in deployment.reason

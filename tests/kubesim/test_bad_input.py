@@ -135,3 +135,10 @@ def test_garbage_on_the_wire_does_not_stop_the_server(kubesim, http):
         sock.sendall(b"\x00\x01 NOT HTTP\r\n\r\n")
         assert sock.recv(1024).startswith(b"HTTP/1.1 400")
     assert http.get("/version").json()["minor"] == "31"
+
+
+def test_a_wrong_bearer_token_is_401_and_the_written_one_is_accepted(http):
+    refused = http.get(DEPLOYMENTS, headers={"Authorization": "Bearer not-the-token"})
+    assert_status(refused, 401, "Unauthorized")
+    accepted = http.get(DEPLOYMENTS, headers={"Authorization": "Bearer kubesim"})
+    assert accepted.status_code == 200
