@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from deployments import audit
 from deployments.models import Release
 from deployments.states import ReleaseState
+from environments.lookups import active_service
 from environments.models import Service
 
 # registry[:port]/path/name : tag @ sha256:64-hex, as the Docker reference grammar has it.
@@ -106,13 +107,7 @@ def register_release(
 
 
 def _active_service(name: str) -> Service:
-    service = Service.objects.filter(name=name).first()
-    if service is None:
-        known = ", ".join(Service.objects.active().values_list("name", flat=True)) or "none"
-        raise ReleaseError(f"There is no service {name!r}; known services: {known}.")
-    if service.is_archived:
-        raise ReleaseError(f"Service {name!r} is archived; restore it in the catalog first.")
-    return service
+    return active_service(name, ReleaseError)
 
 
 def _check_version(version: str) -> None:

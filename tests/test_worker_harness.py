@@ -1,6 +1,5 @@
 """The harness later engine tests stand on: a real worker process on this run's queues."""
 
-import time
 import uuid
 
 import pytest
@@ -8,15 +7,7 @@ from django.conf import settings
 
 from deployments.models import AuditEvent
 from portal.tasks import probe_worker
-
-
-def wait_for(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
+from tests.harness.waiting import wait_for
 
 
 @pytest.mark.worker

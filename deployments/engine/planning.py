@@ -14,6 +14,7 @@ from deployments.states import (
     StepKind,
     Trigger,
 )
+from environments.lookups import active_environment, active_service
 from environments.models import ChecklistPhase, Environment, Service
 from portal import roles
 
@@ -136,25 +137,11 @@ def _template_items(environment: Environment, phase: str):
 
 
 def _active_service(name: str) -> Service:
-    service = Service.objects.filter(name=name).first()
-    if service is None:
-        known = ", ".join(Service.objects.active().values_list("name", flat=True)) or "none"
-        raise DeploymentRequestError(f"There is no service {name!r}; known services: {known}.")
-    if service.is_archived:
-        raise DeploymentRequestError(f"Service {name!r} is archived; it cannot be deployed.")
-    return service
+    return active_service(name, DeploymentRequestError)
 
 
 def _active_environment(name: str) -> Environment:
-    environment = Environment.objects.filter(name=name).select_related("cluster").first()
-    if environment is None:
-        known = ", ".join(Environment.objects.active().values_list("name", flat=True)) or "none"
-        raise DeploymentRequestError(
-            f"There is no environment {name!r}; known environments: {known}."
-        )
-    if environment.is_archived:
-        raise DeploymentRequestError(f"Environment {name!r} is archived; it takes no deployments.")
-    return environment
+    return active_environment(name, DeploymentRequestError)
 
 
 def _deployable_release(service: Service, version: str) -> Release:

@@ -11,6 +11,7 @@ from environments.models import Cluster, Environment, Service
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.factories import digest_for
 from tests.harness.receiver import WebhookReceiver
+from tests.harness.waiting import wait_for  # noqa: F401 (re-exported for the engine tests)
 from tests.harness.worker import WorkerProcess
 
 # Short timings so faults resolve in seconds; production keeps the defaults.
@@ -104,15 +105,6 @@ def wait_until_final(deployment_id: int, timeout: float = 60.0):
 def cluster_images(environment: Environment, workload: str) -> dict[str, str]:
     with ClusterClient(environment.cluster) as kube:
         return kube.read_images(environment.namespace, workload)
-
-
-def wait_for(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @pytest.fixture
