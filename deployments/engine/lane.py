@@ -17,6 +17,7 @@ from deployments.engine.enqueue import advance_after_commit
 from deployments.models import Deployment, Lane
 from deployments.notifications.outbox import notify
 from deployments.states import DeploymentState, NotificationEvent, Trigger
+from environments.freeze import active_freeze, describe
 
 QUEUED, RUNNING = DeploymentState.QUEUED, DeploymentState.RUNNING
 
@@ -48,12 +49,13 @@ def join_lane(deployment: Deployment) -> bool:
     now = timezone.now()
     deployment.queued_at = now
     first = _first([*waiting, deployment])
-    if running is None and first is deployment:
+    blocker = lane_blocker(deployment)
+    if running is None and first is deployment and not blocker:
         _start(deployment, now, actions=["deployment.queued", "deployment.started"])
         return True
-    if running is None:
+    if running is None and first is not deployment:
         advance_after_commit(first.pk)  # the lane is free: wake whoever is next
-    _set(deployment, state=QUEUED, queued_at=now, reason=_waiting_reason(running))
+    _set(deployment, state=QUEUED, queued_at=now, reason=blocker or _waiting_reason(running))
     audit.record("deployment.queued", deployment=deployment)
     return False
 
@@ -69,8 +71,29 @@ def try_start(deployment: Deployment) -> bool:
     if first is not deployment:
         advance_after_commit(first.pk)  # the lane is free: wake whoever is next
         return False
+    if blocker := lane_blocker(deployment):
+        _set(deployment, reason=blocker)  # the sweeper asks again until it clears
+        return False
     _start(deployment, timezone.now(), actions=["deployment.started"])
     return True
+
+
+def lane_blocker(deployment: Deployment) -> str:
+    """Why this deployment may not take the lane now, checked at the last moment
+    (approval may have come hours after the request); "" when nothing stops it.
+
+    A lock stops everything but break-glass; a freeze stops promotions only.
+    """
+    environment = deployment.environment
+    if environment.locked and deployment.trigger != Trigger.BREAK_GLASS:
+        why = f": {environment.lock_reason}" if environment.lock_reason else ""
+        return f"Environment {environment.name} is locked{why}; it starts once unlocked."
+    if deployment.trigger in (Trigger.ROLLBACK, Trigger.BREAK_GLASS):
+        return ""
+    window = active_freeze(environment.freeze_windows, timezone.now())
+    if window is not None:
+        return f"Deployment freeze {describe(window)}; it starts when the freeze ends."
+    return ""
 
 
 def start_next_in_lane(lane_id: int) -> None:

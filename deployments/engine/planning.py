@@ -35,7 +35,7 @@ def request_deployment(
     service = _active_service(service_name)
     environment = _active_environment(environment_name)
     release = _deployable_release(service, version)
-    _check_allowed(actor, environment)
+    _check_allowed(actor, environment, trigger)
     return _record(release, environment, actor, trigger, plan_promotion(service, environment))
 
 
@@ -179,6 +179,12 @@ def _previous_good_release(service: Service, environment: Environment) -> Releas
     )
 
 
-def _check_allowed(actor, environment: Environment) -> None:
-    if actor is not None and not roles.can_deploy(actor, environment):
+def _check_allowed(actor, environment: Environment, trigger: str) -> None:
+    if actor is None:
+        return
+    if not roles.can_deploy(actor, environment):
         raise DeploymentRequestError(f"{actor} may not deploy to {environment.name}.")
+    if trigger == Trigger.BREAK_GLASS and not roles.can_break_glass(actor, environment):
+        raise DeploymentRequestError(
+            f"{actor} may not break glass in {environment.name}; only admins deploy through a lock."
+        )
