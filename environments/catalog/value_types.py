@@ -6,6 +6,7 @@ reports every problem in the file.
 """
 
 import copy
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,11 +54,12 @@ def no_problem(text: str) -> str | None:
     return None
 
 
-class Type:
+class Type(ABC):
     description = "a value"
 
+    @abstractmethod
     def check(self, node: Node, path: str, ctx: Context) -> Any:
-        raise NotImplementedError
+        """The value of `node` converted, or INVALID after reporting what is wrong."""
 
     def wrong_type(self, node: Node, path: str, ctx: Context) -> Any:
         ctx.error(node, path, f"expected {self.description}, got {describe(node)}")
