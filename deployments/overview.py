@@ -4,9 +4,10 @@ from dataclasses import dataclass
 
 from django.db.models import OuterRef, Subquery
 
-from deployments.models import Deployment, Lane, Release
-from deployments.states import ACTIVE_DEPLOYMENT_STATES, DeploymentState
+from deployments.models import Deployment, Lane, Release, Step
+from deployments.states import ACTIVE_DEPLOYMENT_STATES, DeploymentState, StepKind
 from environments.models import Environment, Service
+from portal import roles
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,6 @@ class RollbackChoice:
 
 def rollback_choices(service: Service, cells: list[Cell], user, limit: int = 3):
     """Per environment, the releases one may roll back to (those that ran there before)."""
-    from portal import roles
-
     succeeded = (
         Deployment.objects.filter(service=service, state=DeploymentState.SUCCEEDED)
         .select_related("release")
@@ -135,9 +134,6 @@ def rollback_choices(service: Service, cells: list[Cell], user, limit: int = 3):
 
 def recent_drift(service: Service, limit: int = 5) -> list[tuple[Deployment, list[dict]]]:
     """Deployments of this service whose rollout found the cluster changed by hand."""
-    from deployments.models import Step
-    from deployments.states import StepKind
-
     steps = (
         Step.objects.filter(deployment__service=service, kind=StepKind.ROLLOUT)
         .filter(result__has_key="drift")

@@ -117,6 +117,7 @@ def next_in_lane(lane_id: int) -> int | None:
 
 
 def supersede(deployment: Deployment, *, by: Deployment) -> None:
+    # Imported here: transitions hands a freed lane back to this module.
     from deployments.engine.transitions import finish
 
     finish(
