@@ -3,14 +3,10 @@
 import time
 from collections.abc import Callable
 
-from django.conf import settings
-from django.urls import reverse
-
 from deployments.models import Deployment, LogLine
+from deployments.notifications.messages import deployment_url
 
-
-def deployment_url(deployment: Deployment) -> str:
-    return settings.PORTAL_BASE_URL + reverse("deployment-detail", args=[deployment.pk])
+__all__ = ["deployment_url", "follow", "summary"]
 
 
 def follow(

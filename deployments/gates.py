@@ -6,11 +6,9 @@ deployment parks with a reason saying for what), or stops the deployment.
 
 from dataclasses import dataclass
 
-from django.utils import timezone
-
-from deployments.models import ChecklistItem, Deployment
+from deployments.models import Deployment
 from deployments.states import ChecklistState, Decision, StepKind
-from environments.models import ChecklistPhase, CheckMode
+from environments.models import ChecklistPhase
 
 
 @dataclass(frozen=True)
@@ -36,10 +34,9 @@ def evaluate_gate(kind: str, deployment: Deployment) -> GateResult:
 
 
 def pre_checks_gate(deployment: Deployment) -> GateResult:
+    # Automatic items the portal can decide itself are answered when the deployment
+    # is recorded (deployments/checklist.py); the rest wait for their checks.
     items = list(deployment.checklist.filter(phase=ChecklistPhase.PRE))
-    for item in items:
-        if item.mode == CheckMode.AUTOMATIC and item.state == ChecklistState.PENDING:
-            run_automatic_check(item, deployment)
     failed = [item.text for item in items if item.state == ChecklistState.FAILED]
     if failed:
         return stopped("failed", f"Pre-deployment check failed: {', '.join(failed)}.")
@@ -66,31 +63,3 @@ def approval_gate(deployment: Deployment) -> GateResult:
 
 
 GATES = {StepKind.PRE_CHECKS: pre_checks_gate, StepKind.APPROVAL: approval_gate}
-
-
-def run_automatic_check(item: ChecklistItem, deployment: Deployment) -> None:
-    """Answer an automatic item whose check can be decided from what the portal knows.
-
-    Checks that need the cluster or CI are answered by later steps; until then the
-    item stays pending and the gate says it is waiting for it.
-    """
-    check = RELEASE_CHECKS.get(item.check_kind)
-    if check is None:
-        return
-    passed, evidence = check(deployment)
-    item.state = ChecklistState.PASSED if passed else ChecklistState.FAILED
-    item.evidence, item.answered_at = evidence, timezone.now()
-    item.save(update_fields=["state", "evidence", "answered_at"])
-
-
-def _release_built(deployment: Deployment) -> tuple[bool, str]:
-    release = deployment.release
-    return release.is_deployable, f"Release {release.version} is {release.state}."
-
-
-def _image_pushed(deployment: Deployment) -> tuple[bool, str]:
-    image = deployment.release.image
-    return "@sha256:" in image, f"Image pinned by digest: {image}"
-
-
-RELEASE_CHECKS = {"release_built": _release_built, "image_pushed": _image_pushed}

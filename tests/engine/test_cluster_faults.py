@@ -24,17 +24,25 @@ def kubesim(tmp_path):
         yield sim
 
 
-def test_an_unreachable_cluster_fails_the_rollout_naming_it(development, web, tmp_path):
-    kubeconfig = tmp_path / "dead-kubeconfig"
-    text = Path(development.cluster.kubeconfig_path).read_text()
-    port = free_port()  # nothing listens there
-    kubeconfig.write_text(re.sub(r"http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{port}", text))
-    development.cluster.kubeconfig_path = str(kubeconfig)
-    development.cluster.save()
-    register(web, "5.0.0")
-    deployment = request_deployment("web", "5.0.0", "development")
+def deploy_with_kubeconfig(environment, service, version: str, edit, path: Path):
+    """Deploy through a copy of the kubeconfig changed by `edit`; returns it ended."""
+    path.write_text(edit(Path(environment.cluster.kubeconfig_path).read_text()))
+    environment.cluster.kubeconfig_path = str(path)
+    environment.cluster.save()
+    register(service, version)
+    deployment = request_deployment(service.name, version, environment.name)
     run_in_process(deployment.pk)
     deployment.refresh_from_db()
+    return deployment
+
+
+def test_an_unreachable_cluster_fails_the_rollout_naming_it(development, web, tmp_path):
+    port = free_port()  # nothing listens there
+    deployment = deploy_with_kubeconfig(
+        development, web, "5.0.0",
+        lambda text: re.sub(r"http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{port}", text),
+        tmp_path / "dead-kubeconfig",
+    )  # fmt: skip
     assert deployment.state == DeploymentState.FAILED
     assert f"cluster development at http://127.0.0.1:{port} is unreachable" in deployment.reason
     assert deployment.steps.get().state == StepState.FAILED
@@ -104,15 +112,11 @@ def test_a_migration_that_never_ends_fails_at_its_timeout_and_leaves_workloads_a
 
 
 def test_a_kubeconfig_whose_credentials_are_refused_fails_saying_so(development, web, tmp_path):
-    kubeconfig = tmp_path / "wrong-token-kubeconfig"
-    text = Path(development.cluster.kubeconfig_path).read_text()
-    kubeconfig.write_text(text.replace("token: kubesim", "token: stolen-and-revoked"))
-    development.cluster.kubeconfig_path = str(kubeconfig)
-    development.cluster.save()
-    register(web, "5.5.0")
-    deployment = request_deployment("web", "5.5.0", "development")
-    run_in_process(deployment.pk)
-    deployment.refresh_from_db()
+    deployment = deploy_with_kubeconfig(
+        development, web, "5.5.0",
+        lambda text: text.replace("token: kubesim", "token: stolen-and-revoked"),
+        tmp_path / "wrong-token-kubeconfig",
+    )  # fmt: skip
     assert deployment.state == DeploymentState.FAILED
     assert "cannot read deployment vizora-dev/vizora-web: 401 Unauthorized" in deployment.reason
     assert "stolen-and-revoked" not in deployment.reason

@@ -51,7 +51,7 @@ def test_credentials_are_masked(deployment, step, line, shown):
 def test_configured_secret_values_are_masked(deployment, step, settings):
     from deployments import masking
 
-    settings.SLACK_WEBHOOK_URL = "https://hooks.slack.example/T000/B000/XXXXSECRET"
+    settings.SLACK_WEBHOOK_URL = "https://hooks.slack.example/T000/B000/webhook-secret-value"
     masking.configured_secrets.cache_clear()
     try:
         emit(deployment.pk, step.pk, f"posting to {settings.SLACK_WEBHOOK_URL} now")

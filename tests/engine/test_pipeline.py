@@ -1,13 +1,16 @@
 """The whole pipeline: migrate, roll out, smoke-test, explain failures, detect drift.
 Steps run in this process exactly as a worker runs them (advance), against kubesim."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from deployments.engine import request_deployment
 from deployments.engine.claims import claim_next_step
 from deployments.engine.maintenance import reap_stale_steps
 from deployments.engine.runner import run_claimed
-from deployments.models import AuditEvent, Deployment
+from deployments.models import AuditEvent
 from deployments.states import DeploymentState, StepKind, StepState
 from environments.kube import ClusterClient
 from tests.engine.conftest import cluster_images, register, run_in_process
@@ -58,11 +61,6 @@ def test_a_retried_migration_step_reattaches_to_its_job_instead_of_starting_anot
     deployment = request_deployment("middleware", "2.1.0", "development")
     first = claim_next_step(deployment.pk, "worker-a")
     run_claimed(first)  # the worker ran the Job, then died before recording the outcome
-    Deployment.objects.filter(pk=deployment.pk)  # (nothing recorded)
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     deployment.steps.filter(pk=first.step_id).update(
         heartbeat_at=timezone.now() - timedelta(minutes=5)
     )
