@@ -86,7 +86,15 @@ class DeploymentController:
         for rs in all_rs:
             if templates_equal(rs["spec"]["template"], template):
                 if revision_of(rs) < max_revision:
+                    # The template went back to an older ReplicaSet: a new rollout, so
+                    # the progress deadline counts from now (as FoundNewReplicaSet does
+                    # on a cluster), not from when that ReplicaSet last progressed.
                     rs = self._bump_revision(rs, max_revision + 1)
+                    self._progress(
+                        deployment,
+                        "FoundNewReplicaSet",
+                        f'Found new replica set "{rs["metadata"]["name"]}"',
+                    )
                 self._annotate_deployment(deployment, revision_of(rs))
                 return rs
         rs = self._create_replicaset(deployment, max_revision + 1)

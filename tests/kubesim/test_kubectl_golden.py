@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import time
 
 import pytest
+
+from kubesim.timing import Timing
+
+from .conftest import KUBECTL
 
 pytestmark = pytest.mark.kubectl
 
@@ -168,3 +174,37 @@ def test_logs_of_a_pod_and_of_a_deployment(kubectl):
         "[vizora-web] ready",
     ]
     assert re.fullmatch(r"Found 3 pods, using pod/vizora-web-\S+\n", by_deployment.stderr)
+
+
+def test_rolling_back_and_forth_after_the_progress_deadline_succeeds_every_time(
+    kubectl, kubesim, tmp_path
+):
+    """Re-using an old ReplicaSet is progress: the deadline counts from this rollout,
+    not from when that ReplicaSet last progressed (issue 8). `kubectl get --watch`
+    sees every condition the rollouts went through."""
+    name = "golden-back-forth"
+    create_deployment(kubectl, name)
+    patched = kubectl("patch", f"deploy/{name}", "-p", '{"spec":{"progressDeadlineSeconds":60}}')
+    assert patched.returncode == 0, patched.stderr
+    reason = '{.status.conditions[?(@.type=="Progressing")].reason}{"\\n"}'
+    watcher = subprocess.Popen(
+        [KUBECTL, *kubesim.kubectl_args("production", tmp_path / "watch-cache"),
+         "get", f"deploy/{name}", "--watch", "-o", f"jsonpath={reason}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    pause = 1.5 * Timing(speed=kubesim.speed).deadline_seconds(60)
+    try:
+        for version in ("1.2.0", "1.1.0", "1.2.0", "1.1.0", "1.2.0", "1.1.0"):
+            time.sleep(pause)  # longer than the deadline since that ReplicaSet last progressed
+            kubectl("set", "image", f"deploy/{name}", f"app=example/app:{version}")
+            status = kubectl("rollout", "status", f"deploy/{name}", "--timeout=30s")
+            assert status.returncode == 0, (version, status.stderr)
+            assert status.stdout.splitlines()[-1] == f'deployment "{name}" successfully rolled out'
+        time.sleep(0.5)  # let the watch print the last events
+    finally:
+        watcher.terminate()
+        seen, _ = watcher.communicate(timeout=10)
+    reasons = collapse_repeats([line for line in seen.splitlines() if line])
+    assert "ProgressDeadlineExceeded" not in reasons
+    assert "FoundNewReplicaSet" in reasons
+    assert reasons[-1] == "NewReplicaSetAvailable"

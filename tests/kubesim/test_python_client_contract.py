@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from kubernetes import client, watch
+
+from kubesim.timing import Timing
 
 from .helpers import NAMESPACE, deployment_manifest, job_manifest, rollout_done, wait_for
 
@@ -261,3 +265,36 @@ def test_slow_image_becomes_ready_long_after_a_normal_one(apps):
     wait_for(lambda: rollout_done(apps.read_namespaced_deployment("contract-fast", NAMESPACE)))
     assert not apps.read_namespaced_deployment("contract-slow", NAMESPACE).status.ready_replicas
     wait_for(lambda: rollout_done(apps.read_namespaced_deployment("contract-slow", NAMESPACE)))
+
+
+def test_reusing_an_old_replicaset_is_progress_not_a_missed_deadline(apps):
+    """Every template change refreshes Progressing (FoundNewReplicaSet for a re-used
+    ReplicaSet): no watch event of a rollback to an earlier image says the deadline
+    passed, however long ago that ReplicaSet last progressed."""
+    name = "contract-back-forth"
+    apps.create_namespaced_deployment(
+        NAMESPACE,
+        deployment_manifest(name, "example/app:1.0.0", 3, progressDeadlineSeconds=60),
+    )
+    wait_for(lambda: rollout_done(apps.read_namespaced_deployment(name, NAMESPACE)))
+    pause = 1.5 * Timing(speed=10).deadline_seconds(60)
+    reasons = []
+    for version in ("1.1.0", "1.0.0", "1.1.0", "1.0.0", "1.1.0"):
+        time.sleep(pause)
+        since = apps.read_namespaced_deployment(name, NAMESPACE).metadata.resource_version
+        containers = [{"name": "app", "image": f"example/app:{version}"}]
+        patch = {"spec": {"template": {"spec": {"containers": containers}}}}
+        apps.patch_namespaced_deployment(name, NAMESPACE, patch)
+        for event in watch.Watch().stream(
+            apps.list_namespaced_deployment, NAMESPACE, field_selector=f"metadata.name={name}",
+            resource_version=since, timeout_seconds=10,
+        ):  # fmt: skip
+            deployment = event["object"]
+            progressing = [c for c in deployment.status.conditions or [] if c.type == "Progressing"]
+            reasons.extend(c.reason for c in progressing)
+            image = deployment.spec.template.spec.containers[0].image
+            if rollout_done(deployment) and image.endswith(version):
+                break
+    assert "ProgressDeadlineExceeded" not in reasons
+    assert "FoundNewReplicaSet" in reasons
+    assert reasons[-1] == "NewReplicaSetAvailable"
