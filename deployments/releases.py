@@ -15,11 +15,11 @@ from environments.models import Service
 REPOSITORY = r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+"
 TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 IMAGE_REFERENCE = re.compile(
-    rf"^(?P<repository>{REPOSITORY})(?::(?P<tag>{TAG}))?(?:@(?P<digest>[^@]*))?$"
+    rf"^(?P<repository>{REPOSITORY})(?::(?P<tag>{TAG}))?(?:@(?P<digest>[^@]*))?\Z"
 )
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-GIT_SHA = re.compile(r"^[0-9a-f]{7,40}$")
-VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$")
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
+GIT_SHA = re.compile(r"^[0-9a-f]{7,40}\Z")
+VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}\Z")
 
 
 class ReleaseError(ValueError):
@@ -104,6 +104,23 @@ def register_release(
         # Two registrations of one version can race; the unique constraint decides.
         raise ReleaseError(_duplicate_message(service, version)) from None
     return release
+
+
+def tag_mismatch_warning(release: Release) -> str | None:
+    """A warning when the image tag does not contain the release's version, else None.
+
+    Not a refusal: tags like `latest-amd64` are legitimate, but `web 2.2.0` built
+    as `web:2.1.0` is usually a copy-paste slip worth a second look.
+    """
+    tag = parse_image_reference(release.image).tag
+    # Image tags cannot hold `+`, so `2.1.0+5` is usually tagged 2.1.0_5 or 2.1.0-5.
+    spellings = {release.version.replace("+", plus) for plus in ("+", "_", "-")}
+    if any(spelling in tag for spelling in spellings):
+        return None
+    return (
+        f"the image tag {tag!r} does not contain the version {release.version!r}; check that "
+        f"{release.image} is the image of {release.service.name} {release.version}."
+    )
 
 
 def _active_service(name: str) -> Service:

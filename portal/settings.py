@@ -218,6 +218,8 @@ PORTAL_LOG_LINE_MAX_CHARS = env.integer("PORTAL_LOG_LINE_MAX_CHARS", 4000, minim
 PORTAL_LOG_STEP_MAX_BYTES = env.integer("PORTAL_LOG_STEP_MAX_BYTES", 512 * 1024, minimum=1024)
 # Extra values to mask in every log line (comma-separated), besides the portal's own secrets.
 PORTAL_MASKED_VALUES = env.word_list("PORTAL_MASKED_VALUES")
+# sync_catalog refuses a bigger file without reading it whole (a catalog is a few hundred lines).
+PORTAL_CATALOG_MAX_BYTES = env.integer("PORTAL_CATALOG_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 # Notifications: Slack incoming webhook and a generic JSON webhook (secrets).
 SLACK_WEBHOOK_URL = env.raw("SLACK_WEBHOOK_URL") or ""

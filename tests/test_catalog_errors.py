@@ -4,11 +4,14 @@ Each case breaks one line of tests/catalogs/minimal.yaml; the broken line ends
 with the marker `  #!`, and the error must name exactly that line.
 """
 
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from environments.catalog import CatalogInvalid, load_catalog, parse_catalog
+from environments.models import ChecklistTemplateItem
 
 MINIMAL = (Path(__file__).parent / "catalogs" / "minimal.yaml").read_text()
 MARK = "  #!"
@@ -374,3 +377,152 @@ def test_an_empty_file_is_an_error_not_an_empty_catalog():
     assert errors_of("# nothing here\n") == [
         "bad.yaml:1: the file is empty (expected clusters, services and environments)"
     ]
+
+
+# Input that is not a catalog is refused before the node tree is built, with its line.
+CODE_REVIEW = "        text: Code review approved\n"
+
+
+def test_a_raw_nul_is_refused_with_its_line_and_column():
+    text = broken(CODE_REVIEW, "        text: Code review\0 approved  #!\n")
+    (error,) = errors_of(text)
+    assert error == (
+        f"bad.yaml:{marked_line(text)}: column 26: the control character U+0000 (NUL) is not "
+        "allowed in a catalog; remove it (is this a binary or damaged file?)"
+    )
+
+
+def test_every_line_with_a_raw_control_character_is_reported():
+    text = broken(CODE_REVIEW, "        text: Code review\x1b[31m approved\n")
+    text = broken("    namespace: vizora-dev\n", "    namespace: vizora-dev\x07\n", text)
+    errors = errors_of(text)
+    assert [int(error.split(":")[1]) for error in errors] == [
+        line_of(text, "Code review"),
+        line_of(text, "vizora-dev"),
+    ]
+    assert "U+001B (ESC)" in errors[0]
+    assert "U+0007" in errors[1]
+
+
+def test_a_binary_file_is_refused_in_eleven_lines_not_one_per_line():
+    errors = errors_of("\x00\x01 binary\n" * 1000)
+    assert len(errors) == 11
+    assert errors[0].startswith("bad.yaml:1: column 1: the control character U+0000 (NUL) ")
+    assert errors[-1] == "bad.yaml:11: and more lines with control characters; is this the catalog?"
+
+
+@pytest.mark.parametrize(
+    ("escape", "shown"), [("\\0", "U+0000 (NUL)"), ("\\e[31m", "U+001B (ESC)"), ("\\r", "U+000D")]
+)
+def test_a_control_character_written_as_an_escape_is_refused_with_its_line(escape, shown):
+    text = broken(CODE_REVIEW, f'        text: "Code review{escape} approved"  #!\n')
+    assert errors_of(text) == [
+        f"bad.yaml:{marked_line(text)}: a value contains the control character {shown} "
+        "(written as an escape); remove it"
+    ]
+
+
+def test_tabs_and_line_breaks_in_values_are_not_control_characters():
+    text = broken(CODE_REVIEW, '        text: "Code\\treview\\napproved"\n')
+    catalog = parse_catalog(text)
+    assert catalog.checklists[0]["items"][0]["text"] == "Code\treview\napproved"
+
+
+def test_a_name_with_a_trailing_newline_is_not_a_name():
+    text = broken("  - name: web\n", '  - name: "web\\n"  #!\n')
+    assert_reported(text, f"services[0].name: invalid name 'web\\n' {SLUG_HINT}")
+
+
+def test_a_catalog_over_the_size_limit_is_refused_before_it_is_read_whole(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(MINIMAL.encode() + b"#" * (5 * 1024 * 1024))
+    with pytest.raises(CatalogInvalid) as raised:
+        load_catalog(path)
+    assert raised.value.lines == [
+        f"{path}: the file is larger than the limit of 5,242,880 bytes "
+        "(PORTAL_CATALOG_MAX_BYTES); check that it is the catalog, or raise the limit"
+    ]
+
+
+def test_the_size_limit_is_the_setting(tmp_path, settings):
+    path = tmp_path / "catalog.yaml"
+    path.write_text(MINIMAL)
+    settings.PORTAL_CATALOG_MAX_BYTES = len(MINIMAL.encode())
+    assert load_catalog(path).services[0]["name"] == "web"
+    settings.PORTAL_CATALOG_MAX_BYTES -= 1
+    with pytest.raises(CatalogInvalid, match="larger than the limit of"):
+        load_catalog(path)
+    with pytest.raises(CatalogInvalid, match="larger than the limit of"):
+        parse_catalog(MINIMAL)
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(broken(CODE_REVIEW, "        text: Code révue\n").encode("latin-1"))
+    with pytest.raises(CatalogInvalid) as raised:
+        load_catalog(path)
+    (error,) = raised.value.lines
+    assert error.startswith(f"{path}:{line_of(MINIMAL, 'Code review')}: not UTF-8 text")
+
+
+def test_deep_nesting_is_refused_at_the_level_past_the_limit():
+    text = MINIMAL + "deep: " + "[" * 10_000 + "]" * 10_000 + "\n"
+    assert errors_of(text) == [
+        f"bad.yaml:{line_of(text, 'deep: ')}: nested more than 32 levels deep "
+        "(the example catalog needs 7); is this the catalog?"
+    ]
+
+
+def test_a_catalog_with_too_many_values_is_refused():
+    text = MINIMAL + "many: [" + ",".join(["0"] * 50_000) + "]\n"
+    assert errors_of(text) == [
+        f"bad.yaml:{line_of(text, 'many: ')}: more than 50,000 values "
+        "(a catalog of a hundred services has about 10,000); is this the catalog?"
+    ]
+
+
+def test_aliases_that_expand_hugely_are_refused_at_the_alias():
+    laughs = ["lol0: &lol0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    laughs += [f"lol{n}: &lol{n} [{', '.join([f'*lol{n - 1}'] * 10)}]" for n in range(1, 10)]
+    text = MINIMAL + "laughs:\n" + "".join(f"  {line}\n" for line in laughs)
+    assert errors_of(text) == [
+        f"bad.yaml:{line_of(text, 'lol4: ')}: the alias *lol3 makes the file expand to more "
+        "than 50,000 values; write the values out instead of nesting aliases"
+    ]
+
+
+def test_an_alias_inside_the_value_it_names_is_refused():
+    text = MINIMAL + "loop: &loop [a, *loop]  #!\n"
+    assert_reported(
+        text, "the alias *loop is inside the value it names; a catalog cannot be recursive"
+    )
+
+
+def test_an_alias_that_nests_past_the_depth_limit_is_refused():
+    deep = "[" * 20 + "]" * 20
+    text = MINIMAL + f"deep: &deep {deep}\ndeeper: {'[' * 20}*deep{']' * 20}  #!\n"
+    assert_reported(
+        text, "nested more than 32 levels deep (the example catalog needs 7); is this the catalog?"
+    )
+
+
+def test_plain_aliases_are_still_allowed():
+    text = broken("        containers: [web]\n", "        containers: &containers [web]\n")
+    text = broken("    namespace: vizora-dev\n", "    namespace: &ns vizora-dev\n", text)
+    assert parse_catalog(text).services[0]["workloads"][0]["containers"] == ["web"]
+
+
+@pytest.mark.django_db
+def test_a_refused_sync_names_the_line_and_changes_nothing(tmp_path):
+    good = tmp_path / "catalog.yaml"
+    good.write_text(MINIMAL)
+    call_command("sync_catalog", str(good), stdout=StringIO())
+    before = list(ChecklistTemplateItem.objects.values_list("text", flat=True))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(broken(CODE_REVIEW, '        text: "Code review\\0 approved"  #!\n'))
+    for args in ([str(bad), "--check"], [str(bad)]):
+        with pytest.raises(CommandError) as raised:
+            call_command("sync_catalog", *args, stdout=StringIO())
+        assert f"{bad}:{marked_line(bad.read_text())}: a value contains" in str(raised.value)
+        assert "1 error, nothing changed" in str(raised.value)
+    assert list(ChecklistTemplateItem.objects.values_list("text", flat=True)) == before

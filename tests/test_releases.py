@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from deployments.models import AuditEvent, Release
+from deployments.releases import ReleaseError, register_release
 from deployments.states import ReleaseState
 from tests.factories import make_service
 
@@ -78,3 +79,42 @@ def test_register_release_refuses_a_malformed_version_or_git_sha(web, version, g
     with pytest.raises(CommandError, match=r"is not a valid version|is not a git sha"):
         register(*args)
     assert not Release.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("version", "git_sha"),
+    [("5.0.4\n", ""), ("2.1.0", "abc1234\n"), ("\n2.1.0", ""), ("2.1.0", "\nabc1234")],
+    ids=["version-newline", "git-sha-newline", "version-leading-newline", "git-sha-leading"],
+)
+def test_register_release_refuses_a_line_break_in_the_version_or_git_sha(web, version, git_sha):
+    with pytest.raises(ReleaseError, match=r"is not a valid version|is not a git sha"):
+        register_release("web", version, IMAGE, git_sha=git_sha)
+    assert not Release.objects.exists()
+
+
+def test_register_release_refuses_an_image_reference_with_a_line_break_inside(web):
+    image = IMAGE.replace("@sha256:", "\n@sha256:")
+    with pytest.raises(CommandError, match="is not an image reference"):
+        register("web", "2.1.0", "--image", image)
+    assert not Release.objects.exists()
+
+
+def test_register_release_warns_when_the_image_tag_does_not_contain_the_version(web, capsys):
+    register("web", "2.2.0", "--image", IMAGE)
+    out, err = capsys.readouterr()
+    assert "registered web 2.2.0" in out
+    assert err == (
+        "warning: the image tag '2.1.0' does not contain the version '2.2.0'; check that "
+        f"{IMAGE} is the image of web 2.2.0.\n"
+    )
+    assert Release.objects.get(version="2.2.0").image == IMAGE
+
+
+@pytest.mark.parametrize(
+    ("version", "tag"), [("2.1.0", "2.1.0"), ("2.1.0", "v2.1.0-alpine"), ("2.1.0+5", "2.1.0_5")]
+)
+def test_register_release_does_not_warn_when_the_tag_contains_the_version(
+    web, capsys, version, tag
+):
+    register("web", version, "--image", IMAGE.replace(":2.1.0@", f":{tag}@"))
+    assert capsys.readouterr().err == ""

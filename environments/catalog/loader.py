@@ -1,14 +1,16 @@
-"""Reading a catalog file: compose the YAML node tree, check it, collect every error."""
+"""Reading a catalog file: screen it, compose its YAML node tree, check it, collect every error."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from django.conf import settings
 
 from environments.catalog.errors import CatalogError, CatalogInvalid
 from environments.catalog.nodes import Context, Entry
 from environments.catalog.references import check_references
 from environments.catalog.schema import CATALOG
+from environments.catalog.screening import Refused, compose_screened, screen_text, too_large
 
 
 @dataclass(frozen=True)
@@ -34,15 +36,32 @@ class Catalog:
 
 
 def load_catalog(path: str | Path) -> Catalog:
-    """Read and validate a catalog file; raise CatalogInvalid listing every error."""
+    """Read and validate a catalog file; raise CatalogInvalid listing every error.
+
+    A file over PORTAL_CATALOG_MAX_BYTES is refused without being read whole.
+    """
     filename = str(path)
+    limit = settings.PORTAL_CATALOG_MAX_BYTES
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as file:
+            data = file.read(limit + 1)
     except FileNotFoundError:
         raise CatalogInvalid(filename, [CatalogError(0, "", "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise CatalogInvalid(filename, [CatalogError(0, "", f"cannot read: {error}")]) from None
+    if len(data) > limit:
+        raise CatalogInvalid(filename, [too_large(limit)])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CatalogInvalid(filename, [not_utf8(data, error)]) from None
     return parse_catalog(text, filename)
+
+
+def not_utf8(data: bytes, error: UnicodeDecodeError) -> CatalogError:
+    line = data.count(b"\n", 0, error.start) + 1
+    byte = data[error.start : error.start + 1].hex()
+    return CatalogError(line, "", f"not UTF-8 text (byte 0x{byte}); save the file as UTF-8")
 
 
 def parse_catalog(text: str, filename: str = "<catalog>") -> Catalog:
@@ -60,9 +79,16 @@ def parse_catalog(text: str, filename: str = "<catalog>") -> Catalog:
 
 
 def check_document(text: str, ctx: Context) -> Entry | None:
-    """The checked top-level mapping, after the checks across sections; errors go to ctx."""
+    """The checked top-level mapping, after the checks across sections; errors go to ctx.
+
+    Text refused by the screening is not checked further: its values would be
+    echoed in the messages, control characters and all.
+    """
+    screen_text(text, ctx)
+    if ctx.errors:
+        return None
     root = compose(text, ctx)
-    if root is None:
+    if root is None or ctx.errors:
         return None
     checked = CATALOG.check(root, "", ctx)
     if not isinstance(checked, Entry):
@@ -72,9 +98,13 @@ def check_document(text: str, ctx: Context) -> Entry | None:
 
 
 def compose(text: str, ctx: Context) -> yaml.Node | None:
-    """The document's node tree; None (with the error recorded) if it is empty or not YAML."""
+    """The document's node tree; None (with the error recorded) if it is empty, not YAML,
+    or past a limit of the screening."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_screened(text, ctx)
+    except Refused as refused:
+        ctx.error(refused.line, "", refused.message)
+        return None
     except yaml.MarkedYAMLError as error:
         ctx.error(syntax_error_line(error), "", f"invalid YAML: {syntax_problem(error)}")
         return None

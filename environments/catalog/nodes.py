@@ -25,7 +25,7 @@ TAG_DESCRIPTIONS = {
     TAG + "timestamp": "a date",
     TAG + "binary": "binary data",
 }
-PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
 class Invalid:

@@ -1,6 +1,8 @@
-"""Checks and parsers for the catalog's text values: names, durations, URLs, times.
+r"""Checks and parsers for the catalog's text values: names, durations, URLs, times.
 
-Each `*_problem(text)` returns a message saying what is wrong, or None.
+Each `*_problem(text)` returns a message saying what is wrong, or None. Patterns end
+with `\Z`, not `$`, which also matches before a final newline (`"web\n"`); a refused
+value is shown with repr() so that a newline in it is visible.
 """
 
 import re
@@ -8,11 +10,11 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-SLUG = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+SLUG = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
 LABEL = r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
-HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){LABEL}(\.{LABEL})*$")
-WEEKLY_TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)$")
+HOSTNAME = re.compile(rf"^(?=.{{1,253}}\Z){LABEL}(\.{LABEL})*\Z")
+WEEKLY_TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)\Z")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DURATION_HINT = "a number and unit like 30s, 5m, 1h30m, 26h or 2d"
 FREEZE_TIME_HINT = "a weekday and time like 'fri 16:00', or an ISO datetime like '2026-12-24T18:00'"
@@ -22,7 +24,7 @@ def slug_problem(text: str) -> str | None:
     if len(text) <= 63 and SLUG.match(text):
         return None
     return (
-        f"invalid name '{text}' (a slug: lowercase letters, digits and inner hyphens, "
+        f"invalid name {text!r} (a slug: lowercase letters, digits and inner hyphens, "
         "at most 63 characters)"
     )
 
@@ -31,11 +33,11 @@ def parse_duration(text: str) -> timedelta:
     """`30s`, `5m`, `1h30m`, `26h`, `2d` as a timedelta; ValueError for anything else."""
     match = DURATION.match(text)
     if not text or not match:
-        raise ValueError(f"bad duration '{text}' ({DURATION_HINT})")
+        raise ValueError(f"bad duration {text!r} ({DURATION_HINT})")
     days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
     duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     if not duration:
-        raise ValueError(f"bad duration '{text}' (must be longer than zero)")
+        raise ValueError(f"bad duration {text!r} (must be longer than zero)")
     return duration
 
 
@@ -60,7 +62,7 @@ def http_url_problem(text: str) -> str | None:
 
 
 def hostname_problem(text: str) -> str | None:
-    return None if HOSTNAME.match(text) else f"invalid host name '{text}'"
+    return None if HOSTNAME.match(text) else f"invalid host name {text!r}"
 
 
 def host_port_problem(text: str) -> str | None:
@@ -99,7 +101,7 @@ def parse_freeze_time(text: str) -> tuple[int, int, int] | datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"bad freeze window time '{text}' (expected {FREEZE_TIME_HINT})") from None
+        raise ValueError(f"bad freeze window time {text!r} (expected {FREEZE_TIME_HINT})") from None
 
 
 def freeze_time_problem(text: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from deployments.releases import ReleaseError, register_release
+from deployments.releases import ReleaseError, register_release, tag_mismatch_warning
 
 
 class Command(BaseCommand):
@@ -27,3 +27,6 @@ class Command(BaseCommand):
         except ReleaseError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"registered {release.service.name} {release.version}: {release.image}")
+        warning = tag_mismatch_warning(release)
+        if warning:
+            self.stderr.write(f"warning: {warning}", self.style.WARNING)
