@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import OuterRef, Subquery
 
+from deployments.lane_history import rollback_targets
 from deployments.models import Deployment, Lane, Release, Step
 from deployments.states import ACTIVE_DEPLOYMENT_STATES, DeploymentState, StepKind
 from environments.models import Environment, Service
@@ -112,24 +113,15 @@ class RollbackChoice:
 
 
 def rollback_choices(service: Service, cells: list[Cell], user, limit: int = 3):
-    """Per environment, the releases one may roll back to (those that ran there before)."""
-    succeeded = (
-        Deployment.objects.filter(service=service, state=DeploymentState.SUCCEEDED)
-        .select_related("release")
-        .order_by("-finished_at")
-    )
-    earlier: dict[int, list[Release]] = {}
-    for deployment in succeeded:
-        releases = earlier.setdefault(deployment.environment_id, [])
-        if deployment.release not in releases:
-            releases.append(deployment.release)
-    choices = []
-    for cell in cells:
-        current = cell.current.release if cell.current else None
-        options = [r for r in earlier.get(cell.environment.pk, []) if r != current][:limit]
-        allowed = roles.can_rollback(user, cell.environment)
-        choices.append(RollbackChoice(cell.environment, options, allowed))
-    return choices
+    """Per environment, the releases one may roll back to (the engine's own rule)."""
+    return [
+        RollbackChoice(
+            cell.environment,
+            rollback_targets(service, cell.environment)[:limit],
+            roles.can_rollback(user, cell.environment),
+        )
+        for cell in cells
+    ]
 
 
 def recent_drift(service: Service, limit: int = 5) -> list[tuple[Deployment, list[dict]]]:

@@ -98,6 +98,22 @@ class NotificationEvent(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     ROLLED_BACK = "rolled_back", "Rolled back"
+    ROLLBACK_FAILED = "rollback_failed", "Rollback failed"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"  # superseded ones too: each announces one ending
+
+
+# Exactly one of these is sent per deployment, when it ends.
+ENDING_EVENTS = frozenset(
+    {
+        NotificationEvent.SUCCEEDED,
+        NotificationEvent.FAILED,
+        NotificationEvent.ROLLED_BACK,
+        NotificationEvent.ROLLBACK_FAILED,
+        NotificationEvent.REJECTED,
+        NotificationEvent.CANCELLED,
+    }
+)
 
 
 class NotificationState(models.TextChoices):

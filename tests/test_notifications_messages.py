@@ -96,11 +96,13 @@ def test_a_rolled_back_deployment_reads_as_one_line_with_reason_and_previous_ver
     make_notification, lane, finished
 ):
     service, environment = lane
-    make_deployment(make_release(service, "2.0.3"), environment, state=DeploymentState.SUCCEEDED)
+    older = make_release(service, "2.0.3")
+    make_deployment(older, environment, state=DeploymentState.SUCCEEDED)
     notification = make_notification(
         NotificationEvent.ROLLED_BACK,
         state=DeploymentState.ROLLED_BACK,
         reason=DEADLINE,
+        previous_images={"vizora-web": {"web": older.image}},
         **finished,
     )
 
@@ -167,11 +169,13 @@ def test_webhook_payload_has_the_same_facts_as_plain_json(
 ):
     settings.PORTAL_BASE_URL = "http://127.0.0.1:8000"
     service, environment = lane
-    make_deployment(make_release(service, "2.0.3"), environment, state=DeploymentState.SUCCEEDED)
+    older = make_release(service, "2.0.3")
+    make_deployment(older, environment, state=DeploymentState.SUCCEEDED)
     notification = make_notification(
         NotificationEvent.ROLLED_BACK,
         state=DeploymentState.ROLLED_BACK,
         reason=DEADLINE,
+        previous_images={"vizora-web": {"web": older.image}},
         **finished,
     )
     deployment = notification.deployment

@@ -81,3 +81,41 @@ def test_the_button_needs_a_post_with_a_csrf_token(alice, history):
     assert client.post("/services/web/rollback/", {"environment": "development"}).status_code == 403
     assert client.get("/services/web/rollback/").status_code == 405
     assert not Deployment.objects.filter(trigger=Trigger.ROLLBACK).exists()
+
+
+@pytest.fixture
+def production_history(history):
+    """web 1.0.0 runs in production; 1.1.0 ran only in development; 1.2.0 ran nowhere."""
+    web, development, old = history
+    production = make_environment("production")
+    make_deployment(old, production, state=DeploymentState.SUCCEEDED, finished_at=timezone.now())
+    make_release(web, "1.2.0")
+    return production
+
+
+@pytest.mark.parametrize(
+    ("version", "problem"),
+    [
+        ("1.1.0", "web 1.1.0 never succeeded in production, so it is not a rollback"),
+        ("1.2.0", "web 1.2.0 never succeeded in production, so it is not a rollback"),
+        ("1.0.0", "web 1.0.0 is what runs in production now"),
+    ],
+)
+def test_a_forged_post_for_a_release_that_is_no_rollback_is_refused_on_the_server(
+    client, alice, production_history, version, problem
+):
+    client.force_login(alice)
+    response = press(client, version=version, environment="production")
+    assert response.status_code == 302 and response.url == "/services/web/"
+    assert not Deployment.objects.filter(trigger=Trigger.ROLLBACK).exists()
+    page = client.get("/services/web/").content.decode()
+    assert problem in page
+    assert "promote it instead" in page or "runs in production now" in page
+
+
+def test_production_offers_no_release_that_never_ran_there(client, alice, production_history):
+    client.force_login(alice)
+    page = client.get("/services/web/").content.decode()
+    forms = page.split('name="environment" value="production"')
+    assert len(forms) == 1  # nothing to roll back to in production yet
+    assert "Roll back to 1.0.0" in page  # development still offers it

@@ -13,7 +13,6 @@ from deployments.engine.lane import lock_lane_of
 from deployments.engine.transitions import finish
 from deployments.masking import mask_secrets
 from deployments.models import Deployment, Step
-from deployments.notifications.outbox import notify
 from deployments.states import (
     GATE_STEP_KINDS,
     DeploymentState,
@@ -76,22 +75,29 @@ def _conclude_if_done(deployment: Deployment) -> bool:
 
 
 def handle_failure(deployment: Deployment, step: Step, reason: str) -> None:
-    """After a failed step: roll back when the cluster was changed and the environment
-    allows it, else end the deployment failed. Called under the deployment's row lock."""
+    """After a failed step: roll back when the cluster was changed and rolling back is
+    wanted, else end the deployment failed. Called under the deployment's row lock."""
     if step.kind == StepKind.ROLLBACK:
         original = deployment.reason or "the deployment failed"
-        finish(deployment, DeploymentState.FAILED, f"{original} The rollback failed too: {reason}")
+        finish(
+            deployment, DeploymentState.FAILED, f"{original} The rollback failed too: {reason}",
+            event=NotificationEvent.ROLLBACK_FAILED,
+        )  # fmt: skip
         return
     deployment.steps.filter(state=StepState.PENDING).update(
         state=StepState.SKIPPED, finished_at=timezone.now()
     )
-    # A manual rollback that fails is not rolled back again (that would restore the
-    # release people are escaping from); it ends failed and says why.
-    automatic = deployment.environment.auto_rollback and deployment.trigger != Trigger.ROLLBACK
-    if needs_rollback(deployment) and automatic:
+    if needs_rollback(deployment) and _rolls_back_on_failure(deployment):
         plan_rollback(deployment, reason)
     else:
         finish(deployment, DeploymentState.FAILED, reason)
+
+
+def _rolls_back_on_failure(deployment: Deployment) -> bool:
+    """A promotion follows the environment's auto-rollback setting; a manual rollback
+    that fails always restores what ran before it, so the cluster is never left on a
+    release nobody chose because the way back failed."""
+    return deployment.trigger == Trigger.ROLLBACK or deployment.environment.auto_rollback
 
 
 def needs_rollback(deployment: Deployment) -> bool:
@@ -107,8 +113,8 @@ def plan_rollback(deployment: Deployment, reason: str) -> None:
     Step.objects.create(deployment=deployment, kind=StepKind.ROLLBACK, position=position)
     Deployment.objects.filter(pk=deployment.pk).update(reason=reason)
     deployment.reason = reason
+    # Announced when it ends (rolled back, or the rollback failed too), not now.
     audit.record("deployment.rolling_back", deployment=deployment, reason=reason)
-    notify(deployment, NotificationEvent.FAILED)
 
 
 def conclude(deployment: Deployment, steps: list[Step]) -> None:

@@ -5,6 +5,7 @@ from django.db import transaction
 from deployments import audit
 from deployments.checklist import answer_release_items
 from deployments.engine.enqueue import advance_after_commit
+from deployments.lane_history import rollback_targets
 from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -42,19 +43,18 @@ def request_deployment(
 def request_rollback(
     service_name: str, environment_name: str, *, to_version: str | None = None, actor=None
 ) -> Deployment:
-    """Re-apply a release (by default the one that last succeeded before the current one).
+    """Re-apply a release that succeeded earlier in this environment (by default the
+    newest such release that is not running now).
 
     The fixed plan of DESIGN.md: no approval, no migration, goes first in its lane.
+    Any other target is refused with the reason, whatever a form offered.
     """
     service = _active_service(service_name)
     environment = _active_environment(environment_name)
     if actor is not None and not roles.can_rollback(actor, environment):
         raise DeploymentRequestError(f"{actor} may not roll back in {environment.name}.")
-    release = (
-        _deployable_release(service, to_version)
-        if to_version
-        else _previous_good_release(service, environment)
-    )
+    targets = rollback_targets(service, environment)
+    release = _rollback_target(service, environment, to_version, targets)
     current = (
         Deployment.objects.filter(
             service=service, environment=environment, state=DeploymentState.SUCCEEDED
@@ -64,6 +64,33 @@ def request_rollback(
     )
     return _record(
         release, environment, actor, Trigger.ROLLBACK, plan_rollback(service), rollback_of=current
+    )
+
+
+def _rollback_target(service, environment, version: str | None, targets) -> Release:
+    if version is None:
+        if not targets:
+            raise DeploymentRequestError(
+                f"{service.name} has no earlier successful release in {environment.name} "
+                "to roll back to."
+            )
+        return targets[0]
+    release = _deployable_release(service, version)
+    if release in targets:
+        return release
+    choices = ", ".join(r.version for r in targets) or "none yet"
+    if Deployment.objects.filter(
+        release=release, environment=environment, state=DeploymentState.SUCCEEDED
+    ).exists():
+        problem = f"{service.name} {version} is what runs in {environment.name} now"
+    else:
+        problem = (
+            f"{service.name} {version} never succeeded in {environment.name}, so it is not a "
+            f"rollback; promote it instead"
+        )
+    raise DeploymentRequestError(
+        f"{problem}. A rollback goes back to a release that succeeded there before "
+        f"(choices: {choices})."
     )
 
 
@@ -157,26 +184,6 @@ def _deployable_release(service: Service, version: str) -> Release:
             "only a ready release can be deployed."
         )
     return release
-
-
-def _previous_good_release(service: Service, environment: Environment) -> Release:
-    succeeded = (
-        Deployment.objects.filter(
-            service=service, environment=environment, state=DeploymentState.SUCCEEDED
-        )
-        .order_by("-finished_at")
-        .select_related("release")
-    )
-    releases = []
-    for deployment in succeeded:
-        if deployment.release not in releases:
-            releases.append(deployment.release)
-        if len(releases) == 2:
-            return releases[1]
-    raise DeploymentRequestError(
-        f"{service.name} has no earlier successful release in {environment.name} to roll back "
-        "to; name one with --to VERSION."
-    )
 
 
 def _check_allowed(actor, environment: Environment, trigger: str) -> None:

@@ -19,18 +19,22 @@ EVENT_FOR_FINAL_STATE = {
     DeploymentState.SUCCEEDED: NotificationEvent.SUCCEEDED,
     DeploymentState.FAILED: NotificationEvent.FAILED,
     DeploymentState.ROLLED_BACK: NotificationEvent.ROLLED_BACK,
+    DeploymentState.REJECTED: NotificationEvent.REJECTED,
+    DeploymentState.CANCELLED: NotificationEvent.CANCELLED,
+    DeploymentState.SUPERSEDED: NotificationEvent.CANCELLED,
 }
 
 
 def finish(
     deployment: Deployment, state: str, reason: str, *, actor=None, steps_open: bool = True,
-    **fields,
+    event: NotificationEvent | None = None, **fields,
 ) -> None:  # fmt: skip
     """Move a deployment (row-locked by the caller) to a final state, atomically.
 
     Steps that never ran end `skipped` (`cancelled` for a cancellation; pass
     `steps_open=False` when every step has ended); a lane it
-    held is handed to the next queued deployment after commit.
+    held is handed to the next queued deployment after commit. Its one ending is
+    announced: `event`, else the one for `state`.
     """
     assert state in FINAL_DEPLOYMENT_STATES, state
     reason = mask_secrets(reason)  # reasons reach pages and Slack
@@ -50,7 +54,6 @@ def finish(
             state=unfinished, finished_at=now, lease_owner=""
         )
     audit.record(f"deployment.{state}", actor=actor, deployment=deployment, reason=reason)
-    if state in EVENT_FOR_FINAL_STATE:
-        notify(deployment, EVENT_FOR_FINAL_STATE[state])
+    notify(deployment, event or EVENT_FOR_FINAL_STATE[state])
     if was_in_lane:  # it held the lane, or was first in line for it
         start_next_in_lane(deployment.lane_id)

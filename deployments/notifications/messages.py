@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.urls import reverse
 
-from deployments.models import Deployment, Notification
+from deployments.models import Deployment, Notification, Release
 from deployments.states import DeploymentState, NotificationEvent, Trigger
 
 EMOJI = {
@@ -23,19 +23,25 @@ EMOJI = {
     NotificationEvent.SUCCEEDED: "✅",
     NotificationEvent.FAILED: "❌",
     NotificationEvent.ROLLED_BACK: "↩️",
+    NotificationEvent.ROLLBACK_FAILED: "🚨",
+    NotificationEvent.REJECTED: "🛑",
+    NotificationEvent.CANCELLED: "⏹️",
 }
 # The events whose message says why (the deployment's reason).
 EXPLAINED_EVENTS = {
     NotificationEvent.AWAITING_APPROVAL,
     NotificationEvent.FAILED,
     NotificationEvent.ROLLED_BACK,
+    NotificationEvent.ROLLBACK_FAILED,
+    NotificationEvent.REJECTED,
+    NotificationEvent.CANCELLED,
 }
 TRIGGER_NOTES = {
     Trigger.ROLLBACK: "rollback",
     Trigger.BREAK_GLASS: "break-glass",
     Trigger.API: "API",
 }
-IMAGE_TAG = re.compile(r":([^:@/]+)(?:@sha256:[0-9a-f]+)?$")
+IMAGE_TAG = re.compile(r":([^:@/]+)(?:@sha256:[0-9a-f]+)?\Z")
 # Slack refuses a header over 150 characters and a text object over 3,000.
 HEADER_LIMIT = 150
 TEXT_LIMIT = 2900
@@ -111,7 +117,14 @@ def _headline(notification: Notification) -> str:
         NotificationEvent.SUCCEEDED: f"{subject} succeeded",
         NotificationEvent.FAILED: f"{subject} failed",
         NotificationEvent.ROLLED_BACK: f"{subject} failed",
+        NotificationEvent.ROLLBACK_FAILED: f"{subject} failed and the rollback failed too",
+        NotificationEvent.REJECTED: f"{subject} was rejected",
+        NotificationEvent.CANCELLED: f"{subject} was {_cancelled_how(deployment)}",
     }[notification.event]
+
+
+def _cancelled_how(deployment: Deployment) -> str:
+    return "superseded" if deployment.state == DeploymentState.SUPERSEDED else "cancelled"
 
 
 def _tail(notification: Notification) -> str:
@@ -148,25 +161,19 @@ def _facts(notification: Notification) -> list[tuple[str, str]]:
 
 
 def _rolled_back_to(notification: Notification) -> str | None:
-    """The version the lane ran before: its last success, else the tag of the saved images."""
+    """The version of the images restored: the release with that image, else its tag."""
     if notification.event != NotificationEvent.ROLLED_BACK:
         return None
     deployment = notification.deployment
-    before = (
-        Deployment.objects.filter(
-            service_id=deployment.service_id,
-            environment_id=deployment.environment_id,
-            state=DeploymentState.SUCCEEDED,
-            created_at__lt=deployment.created_at,
+    images = set(_strings(deployment.previous_images))
+    versions = set(
+        Release.objects.filter(service_id=deployment.service_id, image__in=images).values_list(
+            "version", flat=True
         )
-        .select_related("release")
-        .order_by("-created_at")
-        .first()
     )
-    if before:
-        return before.release.version
-    matches = (IMAGE_TAG.search(image) for image in _strings(deployment.previous_images))
-    tags = {match.group(1) for match in matches if match}
+    if len(images) == 1 and len(versions) == 1:
+        return versions.pop()
+    tags = {match.group(1) for image in images if (match := IMAGE_TAG.search(image))}
     return tags.pop() if len(tags) == 1 else None
 
 

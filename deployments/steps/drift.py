@@ -1,8 +1,8 @@
 """What ran before a rollout, and whether someone changed it behind the portal's back."""
 
 from deployments import audit
+from deployments.lane_history import last_applied
 from deployments.models import Deployment
-from deployments.states import DeploymentState
 from deployments.steps import StepContext
 from environments.kube import ClusterClient
 
@@ -33,23 +33,19 @@ def record_previous_images(ctx: StepContext, kube: ClusterClient) -> None:
 
 
 def detect_drift(ctx: StepContext, running: dict[str, dict[str, str]]) -> None:
-    """Compare the cluster with the last release the portal deployed in this lane;
-    a difference (a `kubectl set image` by hand) is logged, audited and kept."""
-    last = (
-        Deployment.objects.filter(lane_id=ctx.deployment.lane_id, state=DeploymentState.SUCCEEDED)
-        .exclude(pk=ctx.deployment.pk)
-        .order_by("-finished_at")
-        .select_related("release")
-        .first()
-    )
-    if last is None:
+    """Compare the cluster with what the portal last wrote in this lane (a release, or
+    the images a rollback restored); a difference (a `kubectl set image` by hand) is
+    logged, audited and kept."""
+    deployment = ctx.deployment
+    applied = last_applied(deployment.lane_id, exclude=deployment.pk)
+    if applied is None:
         return
     drift = [
-        {"workload": workload, "container": container, "running": image,
-         "deployed": last.release.image, "deployment": last.pk}
+        {"workload": workload, "container": container, "running": image, "deployed": wanted,
+         "deployment": applied.deployment.pk}
         for workload, containers in running.items()
         for container, image in containers.items()
-        if image != last.release.image
+        if (wanted := applied.images.get(workload, {}).get(container)) and image != wanted
     ]  # fmt: skip
     if not drift:
         return
@@ -60,4 +56,4 @@ def detect_drift(ctx: StepContext, running: dict[str, dict[str, str]]) -> None:
             "this deployment replaces it"
         )
     ctx.save_result(drift=drift)
-    audit.record("deployment.drift_detected", deployment=ctx.deployment, drift=drift)
+    audit.record("deployment.drift_detected", deployment=deployment, drift=drift)

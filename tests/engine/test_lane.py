@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from deployments.engine import request_deployment, request_rollback
 from deployments.engine.claims import claim_next_step
@@ -70,8 +71,13 @@ def _states() -> dict[str, int]:
 
 @pytest.mark.django_db
 def test_a_rollback_supersedes_queued_promotions_and_goes_first(development, web, alice):
-    for version in ["5.0.0", "5.1.0", "5.2.0"]:
+    for version in ["4.9.0", "5.0.0", "5.1.0", "5.2.0"]:
         register(web, version)
+    for version in ["5.2.0", "4.9.0"]:  # 5.2.0 ran here before: a rollback may go to it
+        earlier = request_deployment("web", version, "development")
+        Deployment.objects.filter(pk=earlier.pk).update(
+            state=DeploymentState.SUCCEEDED, finished_at=timezone.now()
+        )
     running = request_deployment("web", "5.0.0", "development")
     assert claim_next_step(running.pk, "w") is not None  # takes the lane
     queued = request_deployment("web", "5.1.0", "development")

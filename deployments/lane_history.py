@@ -1,0 +1,96 @@
+"""What the portal last left running in a lane, and what one may roll back to, read
+from the lane's own history (never from the cluster, which may have been changed by hand)."""
+
+from typing import NamedTuple
+
+from deployments.models import Deployment, Lane, Release
+from deployments.states import FINAL_DEPLOYMENT_STATES, DeploymentState, StepKind
+from environments.models import Environment, Service
+
+Images = dict[str, dict[str, str]]  # workload → container → image
+
+# Deployments that ended without touching the cluster (rejected, superseded, failed
+# gates) are skipped; this many recent ones are looked at before giving up.
+HISTORY_WINDOW = 50
+
+
+def release_images(service: Service, image: str) -> Images:
+    """The pod-template images a deployment of `image` writes: every listed container."""
+    return {
+        workload["deployment"]: {container: image for container in workload["containers"]}
+        for workload in service.workloads
+    }
+
+
+class Applied(NamedTuple):
+    deployment: Deployment  # the ended deployment that wrote them last
+    images: Images
+
+
+def last_applied(lane_id: int | None, *, exclude: int | None = None) -> Applied | None:
+    """The images the portal last wrote into the lane's workloads, and by which
+    deployment; None when no ended deployment there changed the cluster. `exclude`
+    leaves out one deployment (the one asking)."""
+    if lane_id is None:
+        return None
+    recent = (
+        Deployment.objects.filter(lane_id=lane_id, state__in=FINAL_DEPLOYMENT_STATES)
+        .exclude(pk=exclude)
+        .select_related("release", "service")
+        .prefetch_related("steps")
+        .order_by("-finished_at")[:HISTORY_WINDOW]
+    )
+    for deployment in recent:
+        images = applied_by(deployment)
+        if images is not None:
+            return Applied(deployment, images)
+    return None
+
+
+def applied_by(deployment: Deployment) -> Images | None:
+    """What an ended deployment left in the workloads' templates, None if it wrote nothing.
+
+    A rollback step that ran wrote the images recorded before the rollout back,
+    whether or not their rollout then finished; otherwise the rollout wrote the release.
+    """
+    steps = list(deployment.steps.all())
+    rollout = next((s for s in steps if s.kind == StepKind.ROLLOUT), None)
+    if rollout is None or not rollout.result.get("applied"):
+        return None
+    rolled_back = any(s.kind == StepKind.ROLLBACK and s.attempt > 0 for s in steps)
+    if rolled_back and deployment.previous_images:
+        return deployment.previous_images
+    return rollout.result.get("images") or release_images(
+        deployment.service, deployment.release.image
+    )
+
+
+def rollback_targets(service: Service, environment: Environment) -> list[Release]:
+    """Releases that succeeded earlier in this environment, newest first, without the
+    one running now: the only releases a rollback may go to."""
+    lane = Lane.objects.filter(service=service, environment=environment).first()
+    if lane is None:
+        return []
+    succeeded: list[Release] = []
+    for deployment in _succeeded(lane.pk).select_related("release"):
+        if deployment.release not in succeeded:
+            succeeded.append(deployment.release)
+    applied, last = last_applied(lane.pk), succeeded[0] if succeeded else None
+    images = applied.images if applied else None
+    return [release for release in succeeded if not _left_running(release, images, last)]
+
+
+def _left_running(release: Release, images: Images | None, last_succeeded) -> bool:
+    """Whether the portal last left exactly this release in the lane's workloads (with
+    no record of what it wrote, the last release that succeeded there)."""
+    if images is None:
+        return release == last_succeeded
+    return {image for containers in images.values() for image in containers.values()} == {
+        release.image
+    }
+
+
+def _succeeded(lane_id: int):
+    return Deployment.objects.filter(lane_id=lane_id, state=DeploymentState.SUCCEEDED).order_by(
+        "-finished_at"
+    )
