@@ -86,7 +86,7 @@ def test_the_button_needs_a_post_with_a_csrf_token(alice, history):
 @pytest.fixture
 def production_history(history):
     """web 1.0.0 runs in production; 1.1.0 ran only in development; 1.2.0 ran nowhere."""
-    web, development, old = history
+    web, _development, old = history
     production = make_environment("production")
     make_deployment(old, production, state=DeploymentState.SUCCEEDED, finished_at=timezone.now())
     make_release(web, "1.2.0")
