@@ -3,12 +3,14 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import timezone
 
 from deployments.engine import DeploymentRequestError, request_deployment, request_rollback
 from deployments.engine.claims import claim_next_step
 from deployments.states import DeploymentState, Trigger
 from environments.freeze import active_freeze
 from tests.engine.conftest import register
+from tests.factories import make_deployment
 
 WEEKEND = {"name": "weekend", "from": "fri 16:00", "to": "mon 08:00", "timezone": "Europe/London"}
 ALWAYS = {"name": "always", "from": "mon 00:00", "to": "sun 23:59", "timezone": "UTC"}
@@ -38,7 +40,10 @@ def test_a_dated_window_covers_its_interval_only():
 @pytest.mark.django_db
 def test_a_promotion_waits_out_a_freeze_and_a_rollback_goes_through(development, web, alice):
     register(web, "8.0.0")
-    register(web, "8.1.0")
+    for earlier in (register(web, "8.1.0"), register(web, "7.9.0")):  # 8.1.0 ran here before
+        make_deployment(
+            earlier, development, state=DeploymentState.SUCCEEDED, finished_at=timezone.now()
+        )
     development.freeze_windows = [ALWAYS]
     development.save()
     promotion = request_deployment("web", "8.0.0", "development")
