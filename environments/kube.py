@@ -4,6 +4,10 @@ Read the images a service's workloads run, patch them, and follow a rollout with
 kubectl's own rule (`kubectl rollout status`, see ../shared/KUBESIM.md). Only
 documented API behaviour: watches resume from a resourceVersion and re-list on
 410 Gone.
+
+A blip of the API (an API server restarting, a load balancer failing over) is not a
+failure: transport errors and 5xx are retried with back-off for
+PORTAL_CLUSTER_RETRY_SECONDS; a refusal (401, 403, 404, 409, 422) fails at once.
 """
 
 import time
@@ -23,7 +27,10 @@ from environments.models import Cluster
 AppsV1Api, CoreV1Api, BatchV1Api = client.AppsV1Api, client.CoreV1Api, client.BatchV1Api
 
 REQUEST_TIMEOUT = (5, 30)  # seconds: connect, read
-TRANSPORT_RETRY_PAUSES = (0.25, 0.5, 1.0, 2.0)  # seconds between tries of an unreachable API
+# Answers that mean "busy or restarting, ask again" (429: API priority and fairness).
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+BACKOFF_FIRST, BACKOFF_CAP = 0.25, 3.0  # seconds between tries of an unreachable API, doubling
+CHECK_EVERY_SECONDS = 0.5  # while waiting out an outage, `check` runs this often
 WATCH_CHUNK_SECONDS = 5  # each watch ends this often, so callers can heartbeat and check
 
 
@@ -74,10 +81,21 @@ def rollout_status(deployment: client.V1Deployment) -> RolloutStatus:
 
 
 class ClusterClient:
-    """One connection to one cluster; use as a context manager so sockets close."""
+    """One connection to one cluster; use as a context manager so sockets close.
 
-    def __init__(self, cluster: Cluster):
+    `check` is called while an outage is waited out and may raise to stop waiting (a
+    step's lease check); `emit` gets a line when the cluster goes away and comes back.
+    """
+
+    def __init__(
+        self, cluster: Cluster, check: Callable[[], None] | None = None,
+        emit: Callable[[str], None] | None = None,
+    ):  # fmt: skip
         self.cluster = cluster
+        self.check = check or _carry_on
+        self.emit = emit or _say_nothing
+        self.retry_seconds = settings.PORTAL_CLUSTER_RETRY_SECONDS
+        self.outage_seconds = 0.0  # time spent waiting for the API to come back
         self.api_client = _api_client(cluster)
         self.apps = AppsV1Api(self.api_client)
         self.core = CoreV1Api(self.api_client)
@@ -91,6 +109,11 @@ class ClusterClient:
 
     def close(self) -> None:
         self.api_client.close()
+
+    def clock(self) -> float:
+        """Monotonic seconds that stand still while the API is unreachable: for timeouts
+        about the cluster's progress (a rollout, a Job), which a blip must not eat."""
+        return time.monotonic() - self.outage_seconds
 
     def read_deployment(self, namespace: str, name: str) -> client.V1Deployment:
         return self.call(
@@ -127,12 +150,12 @@ class ClusterClient:
         `on_message` gets each new kubectl-like progress line; `check` is called at
         least every few seconds and may raise to stop waiting.
         """
-        deadline = time.monotonic() + timeout
+        deadline = self.clock() + timeout
         follower = _RolloutFollower(name, on_message)
         resource_version = None
         while True:
             check()
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock()
             if remaining <= 0:
                 return RolloutStatus(
                     False, True, f'timed out after {timeout:.0f}s waiting for deployment "{name}"'
@@ -172,37 +195,73 @@ class ClusterClient:
                     return status, resource_version
                 check()
         except ApiException as exc:
-            if exc.status == 410:
-                return None, None
-            raise ClusterError(self.describe(exc, f"watch deployment {namespace}/{name}")) from None
+            if exc.status != 410 and exc.status not in RETRIED_STATUSES:
+                what = f"watch deployment {namespace}/{name}"
+                raise ClusterError(self.describe(exc, what), exc.status) from None
+            return None, None  # 410 Gone, or a busy API server: re-read, then watch again
         except TransportError:
-            # A dropped watch is not a failed rollout (kubectl watches again): re-read;
-            # if the cluster is really gone, that read raises ClusterError.
+            # A dropped watch is not a failed rollout (kubectl watches again): re-read,
+            # which waits out an outage or raises ClusterError once it outlasts the window.
             return None, None
         finally:
             stream.stop()
         return None, resource_version
 
     def call(self, what: str, method, *args, **kwargs):
-        """Call the API; a refusal, or a transport failure that outlasts a few retries
-        (an API server restarting), becomes a ClusterError saying `what`."""
-        for pause in (*TRANSPORT_RETRY_PAUSES, None):
+        """Call the API; a refusal, or an outage that outlasts the retry window, becomes
+        a ClusterError saying `what`. Transport errors and 5xx are retried meanwhile."""
+        outage_began, pause = None, BACKOFF_FIRST
+        while True:
             try:
-                return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+                answer = method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
             except ApiException as exc:
-                raise ClusterError(self.describe(exc, what), exc.status) from None
+                if exc.status not in RETRIED_STATUSES:
+                    raise ClusterError(self.describe(exc, what), exc.status) from None
+                error = exc
             except TransportError as exc:
-                if pause is None:
-                    raise ClusterError(self._unreachable(exc)) from None
-                time.sleep(pause)
+                error = exc
+            else:
+                if outage_began is not None:
+                    self._outage_ended(outage_began)
+                return answer
+            if outage_began is None:
+                outage_began = self._outage_began(error)
+            lasted = time.monotonic() - outage_began
+            if lasted >= self.retry_seconds:
+                self.outage_seconds += lasted
+                raise ClusterError(self._unreachable(error, lasted), _error_status(error)) from None
+            self._wait(min(pause, self.retry_seconds - lasted))
+            pause = min(pause * 2, BACKOFF_CAP)
+
+    def _outage_began(self, error: Exception) -> float:
+        self.emit(
+            f"{self._where()} unreachable ({_outage_cause(error)}): "
+            f"retrying for up to {self.retry_seconds:.0f} s"
+        )
+        return time.monotonic()
+
+    def _outage_ended(self, began: float) -> None:
+        lasted = time.monotonic() - began
+        self.outage_seconds += lasted
+        self.emit(f"cluster {self.cluster.name} reachable again after {lasted:.0f} s")
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep, calling `check` often: a step that lost its lease stops waiting."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            self.check()
+            time.sleep(min(left, CHECK_EVERY_SECONDS))
+        self.check()
 
     def describe(self, exc: ApiException, what: str) -> str:
         reason = _status_message(exc)
         return f"{self.cluster.name}: cannot {what}: {exc.status} {reason}"
 
-    def _unreachable(self, exc: Exception) -> str:
-        host = self.api_client.configuration.host
-        return f"cluster {self.cluster.name} at {host} is unreachable ({type(exc).__name__})"
+    def _where(self) -> str:
+        return f"cluster {self.cluster.name} at {self.api_client.configuration.host}"
+
+    def _unreachable(self, error: Exception, lasted: float) -> str:
+        return f"{self._where()} unreachable for {lasted:.0f} s ({_outage_cause(error)})"
 
 
 class _RolloutFollower:
@@ -219,6 +278,39 @@ class _RolloutFollower:
             self.on_message(status.message)
             self.last_message = status.message
         return status
+
+
+def _error_status(error: Exception) -> int | None:
+    return error.status if isinstance(error, ApiException) else None
+
+
+def _outage_cause(error: Exception) -> str:
+    """Why the API did not answer, in a word: ConnectionRefused, ReadTimeout, 503 ….
+
+    urllib3 wraps the socket's error (MaxRetryError > NewConnectionError >
+    ConnectionRefusedError): name the innermost one, which says the most.
+    """
+    if isinstance(error, ApiException):
+        return f"{error.status} {error.reason}"
+    inner = error
+    for _ in range(8):  # a few layers at most; never follow a cycle
+        wrapped = getattr(inner, "reason", None)
+        if not isinstance(wrapped, BaseException):
+            wrapped = inner.__cause__ or next(
+                (arg for arg in inner.args if isinstance(arg, BaseException)), None
+            )
+        if wrapped is None:
+            break
+        inner = wrapped
+    return type(inner).__name__.removesuffix("Error") or type(inner).__name__
+
+
+def _carry_on() -> None:
+    """The default `check`: nothing stops the wait but the retry window."""
+
+
+def _say_nothing(line: str) -> None:
+    """The default `emit`: no one follows this client's output."""
 
 
 def _status_message(exc: ApiException) -> str:

@@ -71,10 +71,14 @@ class StepContext:
 
 def deadline_for(kind: str, deployment: Deployment) -> timedelta:
     """A hard limit per step kind, after which the reaper fails the step."""
+    # A step that talks to the cluster API may also wait out one outage of it (its
+    # rollout or Job timeout does not count that time, see ClusterClient.clock).
+    outage = timedelta(seconds=settings.PORTAL_CLUSTER_RETRY_SECONDS)
     if kind in (StepKind.ROLLOUT, StepKind.ROLLBACK):
-        return deployment.environment.rollout_timeout + DEADLINE_MARGIN
+        return deployment.environment.rollout_timeout + outage + DEADLINE_MARGIN
     if kind == StepKind.MIGRATE:
-        return timedelta(seconds=settings.PORTAL_MIGRATION_TIMEOUT_SECONDS) + DEADLINE_MARGIN
+        migration = timedelta(seconds=settings.PORTAL_MIGRATION_TIMEOUT_SECONDS)
+        return migration + outage + DEADLINE_MARGIN
     if kind == StepKind.SMOKE:
         checks = max(1, len(deployment.service.smoke_checks))
         per_check = settings.PORTAL_SMOKE_ATTEMPTS * (

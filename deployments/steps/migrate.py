@@ -39,7 +39,7 @@ def run(ctx: StepContext) -> StepOutcome:
         name, deployment.release.image, deployment.service.migration_command, timeout, labels
     )
     try:
-        with ClusterClient(deployment.environment.cluster) as kube:
+        with ClusterClient(deployment.environment.cluster, ctx.check, ctx.emit) as kube:
             created = create_or_attach(kube, namespace, manifest)
             ctx.emit(f"job.batch/{name} {'created' if created else REATTACHED}")
             ctx.save_result(job=name)
@@ -54,15 +54,18 @@ def run(ctx: StepContext) -> StepOutcome:
 def follow_job(
     ctx: StepContext, kube: ClusterClient, namespace: str, name: str, timeout: float
 ) -> JobState:
-    """Poll the Job to its end within `timeout`, emitting each new log line once."""
-    deadline = time.monotonic() + timeout
+    """Poll the Job to its end within `timeout`, emitting each new log line once.
+
+    The timeout is on kube.clock(), which stands still while the API is unreachable:
+    a blip must not delete a migration that is running fine."""
+    deadline = kube.clock() + timeout
     while True:
         ctx.check()
         state = job_state(kube, namespace, name)
         _emit_new_log_lines(ctx, kube, namespace, name)
         if state.finished:
             return state
-        if time.monotonic() > deadline:
+        if kube.clock() > deadline:
             delete_job(kube, namespace, name)  # leave nothing running behind the failure
             ctx.emit(f"job.batch/{name} deleted: it did not finish within {timeout:.0f}s")
             return JobState(True, False, f'job "{name}" did not finish within {timeout:.0f}s')

@@ -11,7 +11,7 @@ from environments.kube import ClusterClient, ClusterError
 def run(ctx: StepContext) -> StepOutcome:
     deployment = ctx.deployment
     try:
-        with ClusterClient(deployment.environment.cluster) as kube:
+        with ClusterClient(deployment.environment.cluster, ctx.check, ctx.emit) as kube:
             record_previous_images(ctx, kube)
             images = desired_images(ctx)
             if not ctx.save_result(applied=True):  # from here on, a failure needs a rollback

@@ -1,7 +1,5 @@
 """Applying images to a service's workloads and waiting for their rollouts."""
 
-import time
-
 from deployments.steps import StepContext
 from environments.kube import ClusterClient, RolloutStatus
 
@@ -22,12 +20,13 @@ def wait_for_rollouts(
     """Wait for every workload in turn within the environment's rollout timeout;
     returns the last workload waited for (the failing one, if any) and its status."""
     namespace = ctx.deployment.environment.namespace
-    deadline = time.monotonic() + ctx.deployment.environment.rollout_timeout.total_seconds()
+    # kube.clock() stands still while the API is unreachable: a blip does not eat the timeout.
+    deadline = kube.clock() + ctx.deployment.environment.rollout_timeout.total_seconds()
     workload, status = "", None
     for workload in workloads:
         # One timeout for the whole service, as `kubectl rollout status --timeout` per
         # workload would exceed the step's deadline with several workloads.
-        remaining = max(0.0, deadline - time.monotonic())
+        remaining = max(0.0, deadline - kube.clock())
         status = kube.wait_for_rollout(namespace, workload, remaining, ctx.emit, ctx.check)
         if status.failed:
             break

@@ -2,14 +2,18 @@
 person understands, and leaves nothing running."""
 
 import re
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from deployments.engine import request_deployment
 from deployments.states import DeploymentState, StepKind, StepState
+from deployments.steps import StepStopped
 from environments.kube import ClusterClient
+from environments.models import Cluster
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.engine.conftest import cluster_images, register, run_in_process
 from tests.harness.server import free_port
@@ -36,16 +40,86 @@ def deploy_with_kubeconfig(environment, service, version: str, edit, path: Path)
     return deployment
 
 
-def test_an_unreachable_cluster_fails_the_rollout_naming_it(development, web, tmp_path):
+def api_at(port: int):
+    """A kubeconfig edit: every cluster's API server is at `port` instead."""
+    return lambda text: re.sub(r"http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{port}", text)
+
+
+def test_an_unreachable_cluster_fails_the_rollout_after_the_retry_window_naming_it(
+    development, web, tmp_path, settings
+):
+    settings.PORTAL_CLUSTER_RETRY_SECONDS = 1
     port = free_port()  # nothing listens there
     deployment = deploy_with_kubeconfig(
-        development, web, "5.0.0",
-        lambda text: re.sub(r"http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{port}", text),
-        tmp_path / "dead-kubeconfig",
-    )  # fmt: skip
+        development, web, "5.0.0", api_at(port), tmp_path / "dead-kubeconfig"
+    )
     assert deployment.state == DeploymentState.FAILED
-    assert f"cluster development at http://127.0.0.1:{port} is unreachable" in deployment.reason
+    assert re.fullmatch(
+        rf"cluster development at http://127\.0\.0\.1:{port} unreachable for \d+ s "
+        r"\(ConnectionRefused\)",
+        deployment.reason,
+    )
     assert deployment.steps.get().state == StepState.FAILED
+    assert deployment.log.filter(text__endswith="(ConnectionRefused): retrying for up to 1 s")
+
+
+@pytest.fixture
+def busy_api_port():
+    """An API server that answers every request 503, as one behind a failing-over balancer."""
+
+    class Busy(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b'{"kind": "Status", "message": "the server is currently unable to handle"}'
+            self.send_response(503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_a_cluster_answering_503_is_retried_until_the_window_ends(
+    development, web, tmp_path, settings, busy_api_port
+):
+    settings.PORTAL_CLUSTER_RETRY_SECONDS = 1
+    deployment = deploy_with_kubeconfig(
+        development, web, "5.0.1", api_at(busy_api_port), tmp_path / "busy-kubeconfig"
+    )
+    assert deployment.state == DeploymentState.FAILED
+    assert re.fullmatch(
+        rf"cluster development at http://127\.0\.0\.1:{busy_api_port} unreachable for \d+ s "
+        r"\(503 Service Unavailable\)",
+        deployment.reason,
+    )
+
+
+def test_waiting_out_an_outage_stops_as_soon_as_the_step_loses_its_lease(development, tmp_path):
+    """The default window is two minutes: only `check` can end this wait early."""
+    kubeconfig = tmp_path / "dead-kubeconfig"
+    kubeconfig.write_text(
+        api_at(free_port())(Path(development.cluster.kubeconfig_path).read_text())
+    )
+    cluster = Cluster(name="development", kubeconfig_path=str(kubeconfig), context="development")
+    checks = []
+
+    def lease_lost_after_the_first_retry():
+        checks.append(1)
+        if len(checks) > 1:
+            raise StepStopped("the step was taken over by another worker")
+
+    kube = ClusterClient(cluster, check=lease_lost_after_the_first_retry)
+    with kube, pytest.raises(StepStopped):
+        kube.read_images("vizora-dev", "vizora-web")
 
 
 def test_a_missing_namespace_fails_with_the_api_servers_words(development, web):
@@ -57,6 +131,7 @@ def test_a_missing_namespace_fails_with_the_api_servers_words(development, web):
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.FAILED
     assert "cannot read deployment vizora-nowhere/vizora-web: 404" in deployment.reason
+    assert not deployment.log.filter(text__contains="retrying"), "a 404 is not retried"
 
 
 def test_a_missing_kubeconfig_fails_with_what_to_fix(development, web):
@@ -118,5 +193,9 @@ def test_a_kubeconfig_whose_credentials_are_refused_fails_saying_so(development,
         tmp_path / "wrong-token-kubeconfig",
     )  # fmt: skip
     assert deployment.state == DeploymentState.FAILED
-    assert "cannot read deployment vizora-dev/vizora-web: 401 Unauthorized" in deployment.reason
+    assert deployment.reason.startswith(
+        "development: cannot read deployment vizora-dev/vizora-web: 401 Unauthorized"
+    )
     assert "stolen-and-revoked" not in deployment.reason
+    # With the default two-minute window, a retried 401 would end "unreachable for 120 s".
+    assert not deployment.log.filter(text__contains="retrying"), "a 401 fails at once"

@@ -51,6 +51,24 @@ def test_kubesim_restarted_mid_rollout_the_release_is_applied_again(
     assert final.log.filter(text__contains="no longer runs this release").exists()
 
 
+def test_kubesim_stopped_for_20_s_mid_rollout_the_deployment_succeeds(
+    development, web, worker, kubesim
+):
+    release = register(web, "7.0.1-slow")
+    deployment = request_deployment("web", "7.0.1-slow", "development")
+    wait_for_rollout_progress(deployment.pk)
+    kubesim.stop()
+    time.sleep(20)  # the API is gone far longer than any one back-off, well within the window
+    kubesim.restart()  # same ports, state lost: the rollout re-attaches and applies again
+    final = wait_until_final(deployment.pk, timeout=90)
+    assert final.state == DeploymentState.SUCCEEDED, final.reason
+    assert cluster_images(development, "vizora-web") == {"web": release.image}
+    assert final.log.filter(text__contains="cluster development at http://127.0.0.1:").filter(
+        text__contains="unreachable ("
+    )
+    assert final.log.filter(text__startswith="cluster development reachable again after")
+
+
 def test_postgres_connections_dropped_mid_rollout_the_deployment_still_ends(
     development, web, worker
 ):
