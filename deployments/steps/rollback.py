@@ -11,7 +11,7 @@ def run(ctx: StepContext) -> StepOutcome:
         return StepOutcome(False, "No images were recorded before the rollout; nothing to restore.")
     ctx.emit("Rolling back to the images that ran before this deployment")
     try:
-        with ClusterClient(ctx.deployment.environment.cluster) as kube:
+        with ClusterClient(ctx.deployment.environment.cluster, ctx.check, ctx.emit) as kube:
             apply_images(ctx, kube, previous)
             _, status = wait_for_rollouts(ctx, kube, list(previous))
     except ClusterError as error:

@@ -1,5 +1,6 @@
 """Applying images to a service's workloads and waiting for their rollouts."""
 
+from deployments.lane_history import release_images
 from deployments.steps import StepContext
 from environments.kube import ClusterClient, RolloutStatus
 
@@ -35,8 +36,4 @@ def wait_for_rollouts(
 
 def desired_images(ctx: StepContext) -> dict[str, dict[str, str]]:
     """The release's image for every container the catalog lists, per workload."""
-    image = ctx.deployment.release.image
-    return {
-        workload["deployment"]: {container: image for container in workload["containers"]}
-        for workload in ctx.deployment.service.workloads
-    }
+    return release_images(ctx.deployment.service, ctx.deployment.release.image)
