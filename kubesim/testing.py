@@ -7,10 +7,15 @@ with KubeSim(VIZORA_CONFIG, speed=10, workdir=tmp_path) as sim:
     production.api_url, production.front_door_url, production.context
     sim.kubeconfig          # Path: one context per cluster, named after it
     sim.restart()           # same ports, fresh state
+
+Front doors are plain HTTP unless asked: `tls=True` serves every one over TLS,
+`tls=None` as the config says (the demo's production front door), and then
+`sim.ca_file` is the CA to trust.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -53,7 +58,7 @@ class KubeSim:
         *,
         speed: float = 10.0,
         workdir: str | Path | None = None,
-        tls: bool = False,
+        tls: bool | None = False,
         startup_timeout: float = 20.0,
         python: str = sys.executable,
     ):
@@ -87,7 +92,7 @@ class KubeSim:
         if self._process is not None:
             raise KubeSimError("kubesim is already running")
         config_path = self.workdir / "kubesim-config.yaml"
-        config_path.write_text(yaml.safe_dump(self.config), encoding="utf-8")
+        config_path.write_text(yaml.safe_dump(self._config_to_serve()), encoding="utf-8")
         self.ports_file.unlink(missing_ok=True)
         command = [
             self.python,
@@ -122,6 +127,15 @@ class KubeSim:
             )
         self._wait_until_ready()
         return self
+
+    def _config_to_serve(self) -> dict:
+        """The config, with `tls: true` dropped when plain HTTP front doors were asked for."""
+        if self.tls is not False:
+            return self.config
+        config = copy.deepcopy(self.config)
+        for spec in config["clusters"]:
+            (spec.get("front_door") or {}).pop("tls", None)
+        return config
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout

@@ -14,7 +14,9 @@ from kombu import Queue
 from portal import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env.string("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
+# Embedded mode's state (SQLite database, broker files); a relative path is taken
+# from the repository root, like a relative sqlite:/// DATABASE_URL.
+VAR_DIR = BASE_DIR / env.string("PORTAL_VAR_DIR", "var")
 
 # PORTAL_DEV=true is what `make run` sets: a local demo with DEBUG and a throw-away key.
 DEV_MODE = env.boolean("PORTAL_DEV", False)
@@ -79,7 +81,8 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.database("DATABASE_URL", "sqlite:///var/portal.sqlite3", BASE_DIR)}
+EMBEDDED_DATABASE_URL = f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"  # sqlite:////abs/path
+DATABASES = {"default": env.database("DATABASE_URL", EMBEDDED_DATABASE_URL, BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

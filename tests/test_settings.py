@@ -102,3 +102,21 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_portal_var_dir_moves_the_embedded_database_and_the_broker(tmp_path):
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings'; django.setup();"
+        "from django.conf import settings; from django.db import connection;"
+        "connection.cursor().execute('CREATE TABLE probe (id integer)');"
+        "print(connection.settings_dict['NAME']); print(settings.CELERY_BROKER_FOLDER)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PORTAL_DEV": "true", "PORTAL_VAR_DIR": str(tmp_path / "state")}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    database, broker = result.stdout.split()
+    assert database == str(tmp_path / "state" / "portal.sqlite3")
+    assert broker == str(tmp_path / "state" / "broker")
+    assert (tmp_path / "state" / "portal.sqlite3").stat().st_size > 0
