@@ -7,10 +7,14 @@ import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.utils import timezone
 
-from deployments.models import Release
+from deployments import audit
+from deployments.models import Deployment, Lane, Release
 from deployments.releases import register_release
-from environments.models import Service
+from deployments.states import DeploymentState
+from environments.models import Environment, Service
 from portal import roles
 
 
@@ -70,3 +74,27 @@ def register_demo_releases() -> list[Release]:
             )
             created.append(register_release(service.name, version, image, notes=notes))
     return created
+
+
+BASELINE_VERSION = DEMO_VERSIONS[0][0]
+
+
+def record_demo_baseline() -> int:
+    """Record that the baseline release runs in every lane with no history yet (the demo
+    clusters start on it), so a rollback to it is a rollback; returns how many."""
+    recorded = 0
+    now = timezone.now()
+    with transaction.atomic():
+        for service in Service.objects.active():
+            baseline = service.releases.filter(version=BASELINE_VERSION).first()
+            for environment in Environment.objects.active() if baseline else []:
+                lane, _ = Lane.objects.get_or_create(service=service, environment=environment)
+                if lane.deployments.exists():
+                    continue
+                deployment = Deployment.objects.create(
+                    release=baseline, service=service, environment=environment, lane=lane,
+                    state=DeploymentState.SUCCEEDED, started_at=now, finished_at=now,
+                )  # fmt: skip
+                audit.record("deployment.baseline_recorded", deployment=deployment)
+                recorded += 1
+    return recorded

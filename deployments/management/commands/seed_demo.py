@@ -17,6 +17,8 @@ class Command(BaseCommand):
         users = demo.create_demo_users()
         releases = demo.register_demo_releases()
         self.stdout.write(f"demo releases registered: {len(releases)} new")
+        baseline = demo.record_demo_baseline()
+        self.stdout.write(f"{demo.BASELINE_VERSION} recorded as running in {baseline} new lanes")
         self.stdout.write("")
         self.stdout.write(f"Demo users (sign in at {settings.PORTAL_BASE_URL}/login/):")
         for user in users:
