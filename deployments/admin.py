@@ -1,4 +1,10 @@
-"""Admin pages: history is read-only; transitions only ever go through the engine."""
+"""Admin pages: history is read-only; transitions only ever go through the engine.
+
+Text is shown masked (rows are masked when written; this also covers rows written
+before a pattern was added).
+"""
+
+from functools import cached_property
 
 from django.contrib import admin
 
@@ -12,9 +18,22 @@ from deployments.models import (
     Release,
     Step,
 )
+from environments.admin import masked, masked_fields
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    @cached_property
+    def shown_fields(self) -> list:
+        """Every editable field, free text and JSON masked; the same objects on each call."""
+        names = [field.name for field in self.model._meta.fields if field.editable]
+        return masked_fields(self.model, names)
+
+    def get_fields(self, request, obj=None):
+        return self.shown_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.shown_fields
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -46,17 +65,23 @@ class ReleaseAdmin(ReadOnlyAdmin):
 
 class StepInline(ReadOnlyInline):
     model = Step
-    fields = ["position", "kind", "state", "attempt", "started_at", "finished_at", "reason"]
+    fields = readonly_fields = masked_fields(
+        Step, ["position", "kind", "state", "attempt", "started_at", "finished_at", "reason"]
+    )
 
 
 class ApprovalInline(ReadOnlyInline):
     model = Approval
-    fields = ["user", "decision", "comment", "created_at"]
+    fields = readonly_fields = masked_fields(
+        Approval, ["user", "decision", "comment", "created_at"]
+    )
 
 
 class ChecklistInline(ReadOnlyInline):
     model = ChecklistItem
-    fields = ["phase", "text", "mode", "state", "answered_by", "answered_at", "evidence"]
+    fields = readonly_fields = masked_fields(ChecklistItem, [
+        "phase", "text", "mode", "state", "answered_by", "answered_at", "evidence"
+    ])  # fmt: skip
 
 
 @admin.register(Deployment)
@@ -73,14 +98,16 @@ class DeploymentAdmin(ReadOnlyAdmin):
 
 @admin.register(LogLine)
 class LogLineAdmin(ReadOnlyAdmin):
-    list_display = ["deployment", "seq", "step", "text", "created_at"]
+    list_display = ["deployment", "seq", "step", masked(LogLine, "text"), "created_at"]
     search_fields = ["text"]
     list_select_related = ["step"]
 
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["deployment", "event", "state", "attempts", "sent_at", "last_error"]
+    list_display = [
+        "deployment", "event", "state", "attempts", "sent_at", masked(Notification, "last_error")
+    ]  # fmt: skip
     list_filter = ["event", "state"]
 
 

@@ -1,9 +1,10 @@
 """Deployment output: `emit` stores log lines with a gap-free sequence and announces them.
 
-Each line is masked, stripped of NULs and capped, then inserted with the next
-per-deployment `seq` under the deployment's row lock (two workers emitting at
-once can never take the same number or leave a gap), and `deployment:<id>` is
-published on Redis after commit so live pages wake up.
+Each line is stripped of terminal escapes and control characters (they could drive a
+terminal following the deployment; PostgreSQL refuses NULs), masked and capped, then
+inserted with the next per-deployment `seq` under the deployment's row lock (two
+workers emitting at once can never take the same number or leave a gap), and
+`deployment:<id>` is published on Redis after commit so live pages wake up.
 """
 
 import logging
@@ -27,8 +28,9 @@ def channel_name(deployment_id: int) -> str:
 
 
 def clean_line(text: str) -> str:
-    """Mask secrets, drop NULs (PostgreSQL refuses them) and cut an overlong line visibly."""
-    text = mask_secrets(str(text).replace("\x00", "")).rstrip("\n")
+    """Strip escapes and controls (colour codes go, the coloured text stays), mask secrets
+    and cut an overlong line visibly. `mask_secrets` strips before it matches."""
+    text = mask_secrets(str(text)).rstrip("\n")
     limit = settings.PORTAL_LOG_LINE_MAX_CHARS
     if len(text) > limit:
         cut = len(text) - limit

@@ -1,8 +1,17 @@
 """Admin pages for the catalog. The YAML is the source of truth, so these are for reading;
-only the runtime lock of an environment is edited here."""
+only the runtime lock of an environment is edited here.
+
+Catalog text is shown masked like deployment output: a URL in the YAML may carry
+`user:password@`, a migration command a `--password=…`, a check's params a token.
+"""
+
+import json
+from collections.abc import Callable
 
 from django.contrib import admin
+from django.db import models
 
+from deployments.masking import mask_json, mask_secrets
 from environments.models import (
     ChecklistTemplate,
     ChecklistTemplateItem,
@@ -10,6 +19,32 @@ from environments.models import (
     Environment,
     Service,
 )
+
+
+def masked(model: type[models.Model], name: str) -> Callable[[models.Model], str]:
+    """A read-only field or column showing `name` with secrets masked (JSON as JSON)."""
+    field = model._meta.get_field(name)
+
+    @admin.display(description=field.verbose_name, ordering=name)
+    def show(obj: models.Model) -> str:
+        value = getattr(obj, name)
+        if isinstance(field, models.JSONField):
+            return json.dumps(mask_json(value), ensure_ascii=False)
+        return mask_secrets(value)
+
+    show.__name__ = name
+    return show
+
+
+def masked_fields(model: type[models.Model], names: list[str]) -> list:
+    """Free text and JSON of `names` masked; the rest (numbers, flags, choices, links) plain."""
+    return [masked(model, name) if _free_text(model, name) else name for name in names]
+
+
+def _free_text(model: type[models.Model], name: str) -> bool:
+    field = model._meta.get_field(name)
+    text_fields = (models.CharField, models.TextField, models.JSONField)
+    return isinstance(field, text_fields) and not field.choices
 
 
 class CatalogAdmin(admin.ModelAdmin):
@@ -27,19 +62,25 @@ class CatalogAdmin(admin.ModelAdmin):
 
 @admin.register(Cluster)
 class ClusterAdmin(CatalogAdmin):
-    list_display = ["name", "context", "kubeconfig_path", "in_cluster", "archived_at"]
-    readonly_fields = ["name", "kubeconfig_path", "context", "in_cluster", "archived_at"]
+    list_display = masked_fields(
+        Cluster, ["name", "context", "kubeconfig_path", "in_cluster", "archived_at"]
+    )
+    fields = readonly_fields = masked_fields(
+        Cluster, ["name", "kubeconfig_path", "context", "in_cluster", "archived_at"]
+    )
 
 
 @admin.register(Service)
 class ServiceAdmin(CatalogAdmin):
-    list_display = ["name", "image_repository", "port", "workload_names", "archived_at"]
+    list_display = [
+        "name", masked(Service, "image_repository"), "port", "workload_names", "archived_at"
+    ]  # fmt: skip
     search_fields = ["name", "image_repository", "repository"]
-    readonly_fields = [
+    fields = readonly_fields = masked_fields(Service, [
         "name", "repository", "image_repository", "dockerfile", "build_context", "port",
         "health_path", "ready_path", "workloads", "smoke_checks", "migration_command",
         "owners", "archived_at",
-    ]  # fmt: skip
+    ])  # fmt: skip
 
 
 @admin.register(Environment)
@@ -55,21 +96,26 @@ class EnvironmentAdmin(CatalogAdmin):
         ("archived_at", admin.EmptyFieldListFilter),
     ]
     search_fields = ["name", "namespace"]
+    editable = ["locked", "lock_reason"]
     fields = [
-        "name", "position", "promotes_from", "cluster", "namespace", "urls", "resolve",
-        "required_approvals", "approver_group", "checklist_template", "freeze_windows",
-        "rollout_timeout", "auto_rollback", "post_item_policy", "locked", "lock_reason",
+        *masked_fields(Environment, [
+            "name", "position", "promotes_from", "cluster", "namespace", "urls", "resolve",
+            "required_approvals", "approver_group", "checklist_template", "freeze_windows",
+            "rollout_timeout", "auto_rollback", "post_item_policy",
+        ]),
+        *editable,
         "archived_at",
     ]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
-        return [field for field in self.fields if field not in {"locked", "lock_reason"}]
+        return [field for field in self.fields if field not in self.editable]
 
 
 class ChecklistTemplateItemInline(admin.TabularInline):
     model = ChecklistTemplateItem
-    fields = ["position", "phase", "text", "mode", "check_kind", "params"]
-    readonly_fields = fields
+    fields = readonly_fields = masked_fields(
+        ChecklistTemplateItem, ["position", "phase", "text", "mode", "check_kind", "params"]
+    )
     extra = 0
     can_delete = False
 
@@ -80,5 +126,5 @@ class ChecklistTemplateItemInline(admin.TabularInline):
 @admin.register(ChecklistTemplate)
 class ChecklistTemplateAdmin(CatalogAdmin):
     list_display = ["name", "archived_at"]
-    readonly_fields = ["name", "archived_at"]
+    fields = readonly_fields = ["name", "archived_at"]
     inlines = [ChecklistTemplateItemInline]

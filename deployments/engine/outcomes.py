@@ -11,7 +11,7 @@ from deployments.checklist import answer_step_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.lane import lock_lane_of
 from deployments.engine.transitions import finish
-from deployments.masking import mask_secrets
+from deployments.masking import mask_json, mask_secrets
 from deployments.models import Deployment, Step
 from deployments.states import (
     GATE_STEP_KINDS,
@@ -35,7 +35,7 @@ def record_outcome(
     reaper re-queued its step, another worker claimed it) updates zero rows and
     its late result is dropped.
     """
-    outcome = StepOutcome(outcome.ok, mask_secrets(outcome.reason), outcome.result)
+    outcome = StepOutcome(outcome.ok, mask_secrets(outcome.reason), mask_json(outcome.result))
     with transaction.atomic(), audit.batched():
         lock_lane_of(deployment_id)  # lane before deployment, as every claim does
         deployment = (

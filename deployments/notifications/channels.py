@@ -2,6 +2,8 @@
 
 Webhook URLs are secrets (a Slack incoming-webhook URL is its own credential),
 so nothing here ever puts one in a reason: reasons are masked with `mask_urls`.
+Bodies leave masked too (`mask_json`): whatever a message quotes (a reason, an image
+reference) may carry a secret that slipped past the place it was written.
 """
 
 import logging
@@ -13,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
+from deployments.masking import mask_json
 from deployments.notifications import messages
 
 URL_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
@@ -94,10 +97,10 @@ _hide_webhook_urls_in_httpx_logs()
 
 
 def post_json(url: str, body: dict) -> PostResult:
-    """POST `body` once; ok on 2xx. Never raises for network trouble: it is a reason."""
+    """POST `body`, masked, once; ok on 2xx. Never raises for network trouble: it is a reason."""
     timeout = float(settings.PORTAL_NOTIFY_TIMEOUT_SECONDS)
     try:
-        response = httpx.post(url, json=body, timeout=timeout)
+        response = httpx.post(url, json=mask_json(body), timeout=timeout)
     except httpx.TimeoutException:
         return PostResult(False, f"timed out after {timeout:g}s talking to {mask_url(url)}")
     except httpx.HTTPError as exc:

@@ -2,15 +2,19 @@
 the new version answers (when a response reports its image or version, it must be
 the release's). The `resolve` map sends a host to another address, like curl's
 --resolve, keeping the Host header and TLS server name of the original URL.
+
+A URL's `user:password@` is sent as HTTP basic auth and then forgotten: log lines,
+reasons and the step's result name the URL without it.
 """
 
 import ssl
 import time
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from django.conf import settings
 
+from deployments.masking import mask_json
 from deployments.steps import StepContext, StepOutcome
 
 
@@ -18,23 +22,34 @@ def run(ctx: StepContext) -> StepOutcome:
     results = []
     with httpx.Client(verify=_tls_context(), timeout=settings.PORTAL_SMOKE_TIMEOUT_SECONDS) as http:
         for check in ctx.deployment.service.smoke_checks:
-            ok, message = run_check(ctx, http, check)
-            results.append(
-                {"check": f"{check['url']} {check['path']}", "ok": ok, "detail": message}
-            )
+            url, auth = check_target(ctx, check)
+            ok, message = run_check(ctx, http, url, auth, check.get("expect_status", 200))
+            name = f"{check['url']} {check['path']}"
+            results.append({"check": name, "url": url, "ok": ok, "detail": message})
             if not ok:
-                return StepOutcome(False, f"Smoke test failed: {message}.", {"checks": results})
-    return StepOutcome(True, "", {"checks": results})
+                reason = f"Smoke test failed: {message}."
+                return StepOutcome(False, reason, {"checks": mask_json(results)})
+    return StepOutcome(True, "", {"checks": mask_json(results)})
 
 
-def run_check(ctx: StepContext, http: httpx.Client, check: dict) -> tuple[bool, str]:
-    """Try one check up to PORTAL_SMOKE_ATTEMPTS times; (passed, what happened last)."""
+def check_target(ctx: StepContext, check: dict) -> tuple[str, httpx.BasicAuth | None]:
+    """The check's URL without credentials, and the credentials it held as basic auth."""
     url = ctx.deployment.environment.urls[check["url"]].rstrip("/") + check["path"]
-    expected = check.get("expect_status", 200)
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl(), auth
+
+
+def run_check(
+    ctx: StepContext, http: httpx.Client, url: str, auth: httpx.BasicAuth | None, expected: int
+) -> tuple[bool, str]:
+    """Try one check up to PORTAL_SMOKE_ATTEMPTS times; (passed, what happened last)."""
     message = ""
     for attempt in range(1, settings.PORTAL_SMOKE_ATTEMPTS + 1):
         ctx.check()
-        ok, message = _probe(ctx, http, url, expected)
+        ok, message = _probe(ctx, http, url, auth, expected)
         ctx.emit(f"smoke {attempt}/{settings.PORTAL_SMOKE_ATTEMPTS}: {message}")
         if ok:
             return True, message
@@ -42,10 +57,12 @@ def run_check(ctx: StepContext, http: httpx.Client, check: dict) -> tuple[bool, 
     return False, message
 
 
-def _probe(ctx: StepContext, http: httpx.Client, url: str, expected: int) -> tuple[bool, str]:
+def _probe(
+    ctx: StepContext, http: httpx.Client, url: str, auth: httpx.BasicAuth | None, expected: int
+) -> tuple[bool, str]:
     target, headers, extensions = _resolved(url, ctx.deployment.environment.resolve)
     try:
-        response = http.get(target, headers=headers, extensions=extensions)
+        response = http.get(target, headers=headers, extensions=extensions, auth=auth)
     except httpx.TimeoutException:
         return False, f"GET {url} timed out after {settings.PORTAL_SMOKE_TIMEOUT_SECONDS:.0f}s"
     except httpx.HTTPError as exc:
@@ -74,7 +91,8 @@ def _reports_release(ctx: StepContext, url: str, response: httpx.Response) -> tu
 
 
 def _resolved(url: str, resolve: dict[str, str]) -> tuple[str, dict, dict]:
-    """Where to connect, with the Host header and TLS server name of the original URL."""
+    """Where to connect, with the Host header and TLS server name of the original URL
+    (which holds no credentials: `check_target` took them out)."""
     parts = urlsplit(url)
     address = resolve.get(parts.hostname or "")
     if not address:
