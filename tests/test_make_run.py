@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import time
+from contextlib import closing
 
 import httpx
 import pytest
@@ -87,7 +88,8 @@ def test_make_run_serves_the_vizora_dashboard_and_stops_cleanly(checkout, tmp_pa
         assert re.search(r"^\s+lead\s+\w+\s+password: \S+$", printed, re.M)
         assert re.search(r"^\s+admin\s+\w+\s+password: \S+$", printed, re.M)
         (username, password), *_ = users.items()
-        page = sign_in(base, username, password).get("/").text
+        with closing(sign_in(base, username, password)) as client:
+            page = client.get("/").text
         for name in ["middleware", "realtime", "web", "development", "staging", "production"]:
             assert name in page
         assert (checkout / "var" / "portal.sqlite3").exists()

@@ -389,3 +389,9 @@ def test_emitted_lines_keep_shas_and_digests(db):
     )
     (row,) = emit(deployment.pk, None, line)
     assert row.text == line
+
+
+def test_the_service_page_shows_the_repository_masked(unmasked_deployment, admin_client):
+    page = pages(admin_client, unmasked_deployment)["service page"]
+    assert SECRETS["GitHub token"] not in page
+    assert f"https://x-access-token:{MASK}@github.com/o/web.git" in page
