@@ -8,9 +8,7 @@ notifications go to real HTTP servers on 127.0.0.1.
 
 import base64
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.urls import reverse
@@ -25,6 +23,7 @@ from environments.models import Cluster, Environment, Service
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.engine.conftest import register, run_in_process
 from tests.factories import make_deployment, make_environment, make_release, make_service
+from tests.harness.http import LocalServer, QuietHandler
 from tests.harness.receiver import WebhookReceiver
 
 # One of each form the issue names (built from parts so no scanner mistakes this file
@@ -129,44 +128,26 @@ def test_json_values_are_masked_and_values_under_secret_keys_replaced():
 # Stored rows, pages and admin pages, after a real deployment
 
 
-class SmokeTarget:
+class SmokeTarget(LocalServer):
     """An HTTP server on 127.0.0.1 answering GET with `body`, recording request headers."""
 
     def __init__(self, body: dict):
         self.body = body
         self.requests: list[dict] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.address = f"127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(self._handler())
+        self.address = f"127.0.0.1:{self.port}"
 
     def _handler(self):
         target = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 target.requests.append(
                     {"path": self.path, **{k.lower(): v for k, v in self.headers.items()}}
                 )
-                text = json.dumps(target.body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(text)))
-                self.end_headers()
-                self.wfile.write(text)
-
-            def log_message(self, *args):
-                pass
+                self.answer(200, json.dumps(target.body).encode())
 
         return Handler
-
-    def __enter__(self) -> "SmokeTarget":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 @pytest.fixture

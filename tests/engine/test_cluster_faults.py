@@ -2,9 +2,7 @@
 person understands, and leaves nothing running."""
 
 import re
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from environments.kube import ClusterClient
 from environments.models import Cluster
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.engine.conftest import cluster_images, register, run_in_process
+from tests.harness.http import LocalServer, QuietHandler
 from tests.harness.server import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,25 +66,14 @@ def test_an_unreachable_cluster_fails_the_rollout_after_the_retry_window_naming_
 def busy_api_port():
     """An API server that answers every request 503, as one behind a failing-over balancer."""
 
-    class Busy(BaseHTTPRequestHandler):
+    class Busy(QuietHandler):
         def do_GET(self):
-            body = b'{"kind": "Status", "message": "the server is currently unable to handle"}'
-            self.send_response(503)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(
+                503, b'{"kind": "Status", "message": "the server is currently unable to handle"}'
+            )
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Busy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_port
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with LocalServer(Busy) as server:
+        yield server.port
 
 
 def test_a_cluster_answering_503_is_retried_until_the_window_ends(

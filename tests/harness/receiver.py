@@ -2,24 +2,24 @@
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.harness.http import LocalServer, QuietHandler
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalServer):
     """Listens on 127.0.0.1; `fail_first` requests answer 500 before it accepts."""
 
     def __init__(self, fail_first: int = 0):
         self.bodies: list[dict] = []
         self.fail_first = fail_first
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(self._handler())
+        self.url = f"http://127.0.0.1:{self.port}/hook"
 
     def _handler(self):
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
@@ -27,24 +27,10 @@ class WebhookReceiver:
                     receiver.fail_first -= 1 if failing else 0
                     if not failing:
                         receiver.bodies.append(json.loads(body))
-                self.send_response(500 if failing else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
+                self.answer(500 if failing else 200)
 
         return Handler
 
     def events(self) -> list[str]:
         with self.lock:
             return [body.get("event") for body in self.bodies]
-
-    def __enter__(self) -> "WebhookReceiver":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
