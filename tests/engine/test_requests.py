@@ -7,7 +7,14 @@ from deployments import engine
 from deployments.engine import ActionRefused, DeploymentRequestError, request_deployment
 from deployments.engine.claims import claim_next_step
 from deployments.models import AuditEvent, Deployment, Release
-from deployments.states import DeploymentState, ReleaseState, StepKind, StepState
+from deployments.states import (
+    ChecklistState,
+    DeploymentState,
+    ReleaseState,
+    StepKind,
+    StepState,
+)
+from environments.models import ChecklistPhase, ChecklistTemplate, CheckMode
 from tests.engine.conftest import register
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +98,9 @@ def test_a_rejection_ends_the_deployment_rejected(gated, web, alice, bob):
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.REJECTED
     assert deployment.reason == "Rejected by bob: Not during the incident"
+    assert list(deployment.notifications.order_by("pk").values_list("event", flat=True)) == [
+        "requested", "rejected",
+    ]  # fmt: skip
 
 
 def test_cancelling_a_pending_deployment_ends_it_at_once(gated, web, alice):
@@ -102,6 +112,29 @@ def test_cancelling_a_pending_deployment_ends_it_at_once(gated, web, alice):
     assert deployment.state == DeploymentState.CANCELLED
     assert deployment.reason == "Cancelled by alice."
     assert set(deployment.steps.values_list("state", flat=True)) == {StepState.CANCELLED}
+    assert list(deployment.notifications.values_list("event", flat=True)) == [
+        "requested", "cancelled",
+    ]  # fmt: skip
+
+
+def test_awaiting_approval_is_announced_only_once_the_pre_deployment_items_are_done(
+    gated, web, alice
+):
+    template = ChecklistTemplate.objects.create(name="gates")
+    template.items.create(
+        position=1, phase=ChecklistPhase.PRE, text="Review changes", mode=CheckMode.MANUAL
+    )
+    gated.checklist_template = template
+    gated.save()
+    register(web, "1.0.0")
+    deployment = request_deployment("web", "1.0.0", "development", actor=alice)
+    assert claim_next_step(deployment.pk, "w") is None
+    deployment.refresh_from_db()
+    assert deployment.reason == "Waiting for the pre-deployment checklist: Review changes."
+    assert not deployment.notifications.filter(event="awaiting_approval").exists()
+    deployment.checklist.update(state=ChecklistState.PASSED)
+    assert claim_next_step(deployment.pk, "w") is None
+    assert deployment.notifications.filter(event="awaiting_approval").count() == 1
 
 
 def test_a_running_deployment_stops_at_its_next_safe_point(development, web):
