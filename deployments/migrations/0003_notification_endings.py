@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deployments', '0002_engine_fields'),
+        ("deployments", "0002_engine_fields"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='event',
-            field=models.CharField(choices=[('requested', 'Requested'), ('awaiting_approval', 'Awaiting approval'), ('started', 'Started'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('rolled_back', 'Rolled back'), ('rollback_failed', 'Rollback failed'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled')], max_length=20),
+            model_name="notification",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("requested", "Requested"),
+                    ("awaiting_approval", "Awaiting approval"),
+                    ("started", "Started"),
+                    ("succeeded", "Succeeded"),
+                    ("failed", "Failed"),
+                    ("rolled_back", "Rolled back"),
+                    ("rollback_failed", "Rollback failed"),
+                    ("rejected", "Rejected"),
+                    ("cancelled", "Cancelled"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
