@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import transaction
 
-from deployments.masking import mask_secrets
 from deployments.models import Deployment, LogLine, Step
+from portal.masking import mask_secrets
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from django.contrib import admin
 from django.db import models
 
-from deployments.masking import mask_json, mask_secrets
 from environments.models import (
     ChecklistTemplate,
     ChecklistTemplateItem,
@@ -19,6 +18,7 @@ from environments.models import (
     Environment,
     Service,
 )
+from portal.masking import mask_json, mask_secrets
 
 
 def masked(model: type[models.Model], name: str) -> Callable[[models.Model], str]:

@@ -11,7 +11,6 @@ from deployments.checklist import answer_step_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.lane import lock_lane_of
 from deployments.engine.transitions import finish
-from deployments.masking import mask_json, mask_secrets
 from deployments.models import Deployment, Step
 from deployments.states import (
     GATE_STEP_KINDS,
@@ -22,6 +21,7 @@ from deployments.states import (
     Trigger,
 )
 from deployments.steps import StepOutcome
+from portal.masking import mask_json, mask_secrets
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ from django.utils import timezone
 
 from deployments import audit
 from deployments.engine.lane import start_next_in_lane
-from deployments.masking import mask_secrets
 from deployments.models import Deployment
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -14,6 +13,7 @@ from deployments.states import (
     NotificationEvent,
     StepState,
 )
+from portal.masking import mask_secrets
 
 EVENT_FOR_FINAL_STATE = {
     DeploymentState.SUCCEEDED: NotificationEvent.SUCCEEDED,

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
-from deployments.masking import mask_json
 from deployments.notifications import messages
+from portal.masking import mask_json
 
 URL_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 MAX_BODY_IN_REASON = 80

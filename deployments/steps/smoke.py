@@ -14,8 +14,8 @@ from urllib.parse import unquote, urlsplit
 import httpx
 from django.conf import settings
 
-from deployments.masking import mask_json
 from deployments.steps import StepContext, StepOutcome
+from portal.masking import mask_json
 
 
 def run(ctx: StepContext) -> StepOutcome:

@@ -2,7 +2,7 @@
 
 from django import template
 
-from deployments.masking import mask_secrets
+from portal.masking import mask_secrets
 
 register = template.Library()
 

@@ -49,7 +49,7 @@ def test_credentials_are_masked(deployment, step, line, shown):
 
 
 def test_configured_secret_values_are_masked(deployment, step, settings):
-    from deployments import masking
+    from portal import masking
 
     settings.SLACK_WEBHOOK_URL = "https://hooks.slack.example/T000/B000/webhook-secret-value"
     masking.configured_secrets.cache_clear()
