@@ -3,7 +3,8 @@
 from django.utils import timezone
 
 from deployments.models import ChecklistItem, Deployment
-from deployments.states import ChecklistState
+from deployments.states import ChecklistState, Verification
+from environments.models import ChecklistPhase, CheckMode
 
 
 def answer_release_items(deployment: Deployment) -> None:
@@ -28,3 +29,22 @@ def _answer(item: ChecklistItem, passed: bool, evidence: str) -> None:
     item.state = ChecklistState.PASSED if passed else ChecklistState.FAILED
     item.evidence, item.answered_at = evidence, timezone.now()
     item.save(update_fields=["state", "evidence", "answered_at"])
+
+
+def refresh_verification(deployment: Deployment) -> None:
+    """The outcome of the manual post-deployment items, apart from the deployment's state."""
+    states = set(
+        deployment.checklist.filter(phase=ChecklistPhase.POST, mode=CheckMode.MANUAL).values_list(
+            "state", flat=True
+        )
+    )
+    if not states:
+        verification = Verification.NOT_REQUIRED
+    elif ChecklistState.FAILED in states:
+        verification = Verification.FAILED
+    elif ChecklistState.PENDING in states:
+        verification = Verification.OPEN
+    else:
+        verification = Verification.COMPLETE
+    Deployment.objects.filter(pk=deployment.pk).update(verification=verification)
+    deployment.verification = verification

@@ -111,6 +111,14 @@ class Deployment(models.Model):
     superseded_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded"
     )
+    break_glass_reason = models.TextField(
+        blank=True, help_text="Why a lead or admin went through a lock, freeze, path or approvals."
+    )
+    break_glass_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    break_glass_reviewed_at = models.DateTimeField(null=True, blank=True)
+    break_glass_review_note = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     cancel_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

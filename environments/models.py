@@ -7,6 +7,7 @@ deleted, so every deployment keeps the service and environment it ran in.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 
 
@@ -153,6 +154,10 @@ class Environment(CatalogEntry):
     # Runtime state, set by people in the portal; a catalog sync never touches it.
     locked = models.BooleanField(default=False)
     lock_reason = models.CharField(max_length=300, blank=True)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    locked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(CatalogEntry.Meta):
         ordering = ["position", "name"]

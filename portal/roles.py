@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from deployments.models import ChecklistItem, Deployment
+    from deployments.models import ChecklistItem, Deployment, Release
     from environments.models import Environment
+
 
 ENGINEER = "engineer"
 LEAD = "lead"
@@ -57,8 +58,16 @@ def can_rollback(user, environment: Environment) -> bool:
 
 
 def can_break_glass(user, environment: Environment) -> bool:
-    """Deploy through an environment lock: admins only, always audited."""
-    return not environment.is_archived and is_admin(user)
+    """Deploy through a lock, a freeze, the promotion path or missing approvals: leads
+    and admins, only with a written reason, and reviewed afterwards by another lead."""
+    return not environment.is_archived and bool(roles_of(user) & {LEAD, ADMIN})
+
+
+def can_review_break_glass(user, deployment: Deployment) -> bool:
+    """Review a break-glass deployment: a lead or admin other than its requester."""
+    if not deployment.break_glass_reason or deployment.requested_by_id == getattr(user, "pk", None):
+        return False
+    return bool(roles_of(user) & {LEAD, ADMIN})
 
 
 def can_approve(user, deployment: Deployment) -> bool:
@@ -71,19 +80,59 @@ def can_approve(user, deployment: Deployment) -> bool:
 
 
 def can_answer_checklist(user, item: ChecklistItem) -> bool:
-    """Tick or fail a manual checklist item: leads and admins; the requester may
-    answer post-deployment items of their own deployment (they did the verification)."""
+    """Tick or fail a manual checklist item: the environment's approvers and admins; the
+    requester may answer post-deployment items of their own deployment (they verified)."""
+    from environments.models import ChecklistPhase, CheckMode
+
     roles = roles_of(user)
-    if not roles or item.mode != "manual":
+    if not roles or item.mode != CheckMode.MANUAL:
         return False
-    if roles & {LEAD, ADMIN}:
+    if roles & {ADMIN, LEAD, item.deployment.environment.approver_group}:
         return True
-    return item.phase == "post" and item.deployment.requested_by_id == user.pk
+    return item.phase == ChecklistPhase.POST and item.deployment.requested_by_id == user.pk
 
 
 def can_waive_checklist(user, item: ChecklistItem) -> bool:
     """Waive a gate instead of answering it: leads and admins, with a recorded reason."""
     return bool(roles_of(user) & {LEAD, ADMIN})
+
+
+def promotion_refusal(release: Release, environment: Environment) -> str:
+    """The promotion path: why `release` may not go to `environment` yet, "" when it may.
+
+    A release reaches an environment only after it succeeded in the one it
+    promotes from, and (where that environment's policy says so) after the manual
+    post-deployment items of that success were answered.
+    """
+    from deployments.models import Deployment
+    from deployments.states import ChecklistState, DeploymentState
+    from environments.models import ChecklistPhase, PostItemPolicy
+
+    source = environment.promotes_from
+    if source is None:
+        return ""
+    success = (
+        Deployment.objects.filter(
+            release=release, environment=source, state=DeploymentState.SUCCEEDED
+        )
+        .order_by("-finished_at")
+        .first()
+    )
+    if success is None:
+        return (
+            f"{release.service.name} {release.version} has not succeeded in {source.name} "
+            f"yet; promote it to {source.name} first."
+        )
+    if source.post_item_policy == PostItemPolicy.BLOCK_PROMOTION:
+        open_items = success.checklist.filter(
+            phase=ChecklistPhase.POST, state=ChecklistState.PENDING
+        ).values_list("text", flat=True)
+        if open_items:
+            return (
+                f"{release.version} succeeded in {source.name}, but its verification is "
+                f"open there (#{success.pk}: {', '.join(open_items)})."
+            )
+    return ""
 
 
 def can_cancel(user, deployment: Deployment) -> bool:

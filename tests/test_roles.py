@@ -45,8 +45,8 @@ def test_rollback_is_open_to_every_role_but_not_outsiders(people, production):
     assert allowed(people, roles.can_rollback, production) == {"alice", "bob", "carol"}
 
 
-def test_only_admins_break_glass(people, production):
-    assert allowed(people, roles.can_break_glass, production) == {"carol"}
+def test_leads_and_admins_break_glass(people, production):
+    assert allowed(people, roles.can_break_glass, production) == {"bob", "carol"}
 
 
 def test_leads_and_admins_approve_someone_elses_deployment(people, deployment_by_alice):

@@ -1,12 +1,17 @@
 """The deployment engine: a durable state machine in the database; Celery is transport.
 
-Public entry points; everything else in this package is internal.
+Public entry points; everything else in this package is internal. People, the CLI
+and the API act only through these functions.
 """
 
-from deployments.engine.actions import ActionRefused, cancel, decide, resume
+from deployments.engine.actions import cancel, decide, resume, review_break_glass
+from deployments.engine.answers import answer_item, waive_item
+from deployments.engine.errors import ActionRefused, DeploymentRequestError
+from deployments.engine.locks import lock, unlock
 from deployments.engine.maintenance import reap_stale_steps, sweep
 from deployments.engine.planning import (
-    DeploymentRequestError,
+    break_glass,
+    promote,
     request_deployment,
     request_rollback,
 )
@@ -16,11 +21,18 @@ __all__ = [
     "ActionRefused",
     "DeploymentRequestError",
     "advance",
+    "answer_item",
+    "break_glass",
     "cancel",
     "decide",
+    "lock",
+    "promote",
     "reap_stale_steps",
     "request_deployment",
     "request_rollback",
     "resume",
+    "review_break_glass",
     "sweep",
+    "unlock",
+    "waive_item",
 ]

@@ -1,71 +1,116 @@
-"""What people do to a deployment after requesting it: approve, reject, cancel."""
+"""What people do to a deployment after requesting it: approve or reject, cancel,
+review a break-glass. Each is atomic under the deployment's row lock and audited."""
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from deployments import audit
 from deployments.engine.enqueue import advance_after_commit
+from deployments.engine.errors import ActionRefused, forbidden
 from deployments.models import Approval, Deployment
-from deployments.states import FINAL_STEP_STATES, Decision, DeploymentState, StepKind
+from deployments.states import Decision, DeploymentState, StepKind, StepState, Trigger
 from portal import roles
 
 
-class ActionRefused(PermissionError):
-    """The action is not allowed for this person or in this state; the message says why."""
+def decide(actor, deployment_id: int, decision: str, comment: str = "") -> Approval:
+    """Record one person's approval or rejection and let the engine re-evaluate the gate.
 
-
-def decide(deployment_id: int, user, decision: str, comment: str = "") -> Approval:
-    """Record one person's approval or rejection and let the engine re-evaluate the gate."""
+    Only while the deployment asks for it (its pre-deployment items are done); one
+    decision per person; a rejection needs a comment, which becomes the reason.
+    """
     if decision not in Decision.values:
         raise ActionRefused(f"{decision!r} is not a decision; use approve or reject.")
+    comment = comment.strip()
+    if decision == Decision.REJECT and not comment:
+        raise ActionRefused("Say why you reject it: the requester reads your comment.")
     with transaction.atomic():
-        deployment = _locked(deployment_id)
-        if not _waits_for_approval(deployment):
-            raise ActionRefused(
-                f"Deployment #{deployment.pk} is not waiting for approval "
-                f"({deployment.get_state_display().lower()})."
-            )
-        if deployment.requested_by_id == user.pk:
-            raise ActionRefused("Nobody approves their own deployment; ask another lead.")
-        if not roles.can_approve(user, deployment):
-            raise ActionRefused(
-                f"{user.get_username()} may not approve deployments to "
-                f"{deployment.environment.name} "
-                f"(approvers: {deployment.environment.approver_group})."
-            )
+        deployment = locked(deployment_id)
+        _check_may_decide(actor, deployment)
         try:
             with transaction.atomic():
                 approval = Approval.objects.create(
-                    deployment=deployment, user=user, decision=decision, comment=comment
+                    deployment=deployment, user=actor, decision=decision, comment=comment
                 )
         except IntegrityError:
             raise ActionRefused(
-                f"{user.get_username()} has already decided on this deployment."
+                f"{actor.get_username()} has already decided on #{deployment.pk}; "
+                "one person counts once."
             ) from None
         action = "approved" if decision == Decision.APPROVE else "rejected"
-        audit.record(f"deployment.{action}", actor=user, deployment=deployment, comment=comment)
+        audit.record(f"deployment.{action}", actor=actor, deployment=deployment, comment=comment)
         advance_after_commit(deployment.pk)
     return approval
 
 
-def cancel(deployment_id: int, user=None) -> Deployment:
+def _check_may_decide(actor, deployment: Deployment) -> None:
+    if not waits_for_approval(deployment):
+        raise ActionRefused(
+            f"Deployment #{deployment.pk} is not waiting for approval "
+            f"({deployment.reason or deployment.get_state_display().lower()})."
+        )
+    if deployment.requested_by_id == actor.pk:
+        raise forbidden("Nobody approves their own deployment; ask another lead.")
+    if not roles.can_approve(actor, deployment):
+        raise forbidden(
+            f"{actor.get_username()} may not approve deployments to "
+            f"{deployment.environment.name} (approvers: {deployment.environment.approver_group})."
+        )
+
+
+def cancel(actor, deployment_id: int) -> Deployment:
     """Ask a deployment to stop: pending or queued ones end at once, a running one at
-    its next safe point (between steps). `user` None means an operator at the CLI."""
+    its next safe point (between steps). `actor` None means an operator at the CLI."""
     with transaction.atomic():
-        deployment = _locked(deployment_id)
+        deployment = locked(deployment_id)
         if deployment.is_final:
             raise ActionRefused(
                 f"Deployment #{deployment.pk} already ended "
                 f"({deployment.get_state_display().lower()})."
             )
-        if user is not None and not roles.can_cancel(user, deployment):
-            raise ActionRefused(
-                f"{user.get_username()} may not cancel deployment #{deployment.pk}."
+        if deployment.cancel_requested:
+            raise ActionRefused(f"Deployment #{deployment.pk} is already being cancelled.")
+        if actor is not None and not roles.can_cancel(actor, deployment):
+            raise forbidden(
+                f"{actor.get_username()} may not cancel deployment #{deployment.pk}; "
+                "its requester, a lead or an admin may."
             )
         Deployment.objects.filter(pk=deployment.pk).update(
-            cancel_requested=True, cancel_requested_by=user
+            cancel_requested=True, cancel_requested_by=actor
         )
-        audit.record("deployment.cancel_requested", actor=user, deployment=deployment)
+        audit.record("deployment.cancel_requested", actor=actor, deployment=deployment)
         advance_after_commit(deployment.pk)
+    deployment.refresh_from_db()
+    return deployment
+
+
+def review_break_glass(actor, deployment_id: int, note: str) -> Deployment:
+    """Another lead or admin looks at a break-glass deployment afterwards and says so."""
+    note = note.strip()
+    with transaction.atomic():
+        deployment = locked(deployment_id)
+        if deployment.trigger != Trigger.BREAK_GLASS:
+            raise ActionRefused(f"Deployment #{deployment.pk} did not break glass.")
+        if deployment.break_glass_reviewed_at is not None:
+            raise ActionRefused(
+                f"Deployment #{deployment.pk} was reviewed already by "
+                f"{deployment.break_glass_reviewed_by} at "
+                f"{deployment.break_glass_reviewed_at:%Y-%m-%d %H:%M}."
+            )
+        if not roles.can_review_break_glass(actor, deployment):
+            raise forbidden(
+                "A break-glass deployment is reviewed by another lead or admin, "
+                "never by the person who broke the glass."
+            )
+        if not note:
+            raise ActionRefused("Write what you checked (the review note is kept as history).")
+        now = timezone.now()
+        Deployment.objects.filter(pk=deployment.pk).update(
+            break_glass_reviewed_by=actor, break_glass_reviewed_at=now,
+            break_glass_review_note=note,
+        )  # fmt: skip
+        audit.record(
+            "deployment.break_glass_reviewed", actor=actor, deployment=deployment, note=note
+        )
     deployment.refresh_from_db()
     return deployment
 
@@ -76,16 +121,16 @@ def resume(deployment_id: int) -> None:
         advance_after_commit(deployment_id)
 
 
-def _waits_for_approval(deployment: Deployment) -> bool:
+def waits_for_approval(deployment: Deployment) -> bool:
+    """The deployment is pending and its approval gate has been reached (asked)."""
     return (
         deployment.state == DeploymentState.PENDING
-        and deployment.steps.filter(kind=StepKind.APPROVAL)
-        .exclude(state__in=FINAL_STEP_STATES)
-        .exists()
+        and deployment.steps.filter(kind=StepKind.APPROVAL, state=StepState.WAITING).exists()
     )
 
 
-def _locked(deployment_id: int) -> Deployment:
+def locked(deployment_id: int) -> Deployment:
+    """The deployment, row-locked for the caller's transaction; refused when unknown."""
     deployment = (
         Deployment.objects.select_for_update(of=("self",))
         .select_related("environment")

@@ -5,6 +5,7 @@ from django.db import transaction
 from deployments import audit
 from deployments.checklist import answer_release_items
 from deployments.engine.enqueue import advance_after_commit
+from deployments.engine.errors import DeploymentRequestError
 from deployments.lane_history import rollback_targets
 from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
 from deployments.notifications.outbox import notify
@@ -20,24 +21,46 @@ from environments.models import ChecklistPhase, Environment, Service
 from portal import roles
 
 
-class DeploymentRequestError(ValueError):
-    """A request refused before anything was recorded; the message says what is wrong."""
-
-
 def request_deployment(
     service_name: str, version: str, environment_name: str, *, actor=None,
-    trigger: str = Trigger.PROMOTE,
+    trigger: str = Trigger.PROMOTE, break_glass_reason: str = "",
 ) -> Deployment:  # fmt: skip
     """Record a deployment of a ready release to an environment and start advancing it.
 
-    `actor` None means the system (CLI, API tokens later); a person must pass
-    `roles.can_deploy`. Raises DeploymentRequestError naming what is wrong.
+    `actor` None means the system (an operator on the host); a person must pass
+    `roles.can_deploy`. The promotion path holds for everyone but break-glass.
+    Raises DeploymentRequestError naming what is wrong.
     """
     service = _active_service(service_name)
     environment = _active_environment(environment_name)
     release = _deployable_release(service, version)
     _check_allowed(actor, environment, trigger)
-    return _record(release, environment, actor, trigger, plan_promotion(service, environment))
+    glass = trigger == Trigger.BREAK_GLASS
+    if not glass and (refusal := roles.promotion_refusal(release, environment)):
+        raise DeploymentRequestError(refusal)
+    steps = plan_promotion(service, environment, with_approval=not glass)
+    return _record(
+        release, environment, actor, trigger, steps, break_glass_reason=break_glass_reason
+    )
+
+
+def promote(actor, service_name: str, version: str, environment_name: str) -> Deployment:
+    """A person (or, with `actor` None, the system) promotes a release along the path."""
+    return request_deployment(service_name, version, environment_name, actor=actor)
+
+
+def break_glass(actor, service_name: str, version: str, environment_name: str, reason: str):
+    """A lead or admin deploys through a lock, a freeze, the promotion path and missing
+    approvals, with a written reason; the deployment waits for another lead's review."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise DeploymentRequestError(
+            "Break-glass needs a written reason (what is broken and why it cannot wait)."
+        )
+    return request_deployment(
+        service_name, version, environment_name, actor=actor, trigger=Trigger.BREAK_GLASS,
+        break_glass_reason=reason,
+    )  # fmt: skip
 
 
 def request_rollback(
@@ -52,7 +75,9 @@ def request_rollback(
     service = _active_service(service_name)
     environment = _active_environment(environment_name)
     if actor is not None and not roles.can_rollback(actor, environment):
-        raise DeploymentRequestError(f"{actor} may not roll back in {environment.name}.")
+        raise DeploymentRequestError(
+            f"{actor} may not roll back in {environment.name}.", forbidden=True
+        )
     targets = rollback_targets(service, environment)
     release = _rollback_target(service, environment, to_version, targets)
     current = (
@@ -94,12 +119,14 @@ def _rollback_target(service, environment, version: str | None, targets) -> Rele
     )
 
 
-def plan_promotion(service: Service, environment: Environment) -> list[str]:
+def plan_promotion(
+    service: Service, environment: Environment, *, with_approval: bool = True
+) -> list[str]:
     """The steps of a promotion: the gates this environment has, then the rollout."""
     steps = []
     if _template_items(environment, ChecklistPhase.PRE):
         steps.append(StepKind.PRE_CHECKS)
-    if environment.required_approvals:
+    if environment.required_approvals and with_approval:
         steps.append(StepKind.APPROVAL)
     if service.migration_command:
         steps.append(StepKind.MIGRATE)
@@ -114,14 +141,16 @@ def plan_rollback(service: Service) -> list[str]:
     return [StepKind.ROLLOUT, StepKind.SMOKE] if service.smoke_checks else [StepKind.ROLLOUT]
 
 
-def _record(release, environment, actor, trigger, step_kinds, rollback_of=None) -> Deployment:
+def _record(
+    release, environment, actor, trigger, step_kinds, rollback_of=None, break_glass_reason=""
+) -> Deployment:
     person = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
         lane, _ = Lane.objects.get_or_create(service=release.service, environment=environment)
         deployment = Deployment.objects.create(
             release=release, service=release.service, environment=environment, lane=lane,
             requested_by=person, trigger=trigger, state=DeploymentState.PENDING,
-            rollback_of=rollback_of,
+            rollback_of=rollback_of, break_glass_reason=break_glass_reason,
         )  # fmt: skip
         Step.objects.bulk_create(
             Step(deployment=deployment, kind=kind, position=position)
@@ -190,8 +219,12 @@ def _check_allowed(actor, environment: Environment, trigger: str) -> None:
     if actor is None:
         return
     if not roles.can_deploy(actor, environment):
-        raise DeploymentRequestError(f"{actor} may not deploy to {environment.name}.")
+        raise DeploymentRequestError(
+            f"{actor} may not deploy to {environment.name}; ask an engineer, lead or admin.",
+            forbidden=True,
+        )
     if trigger == Trigger.BREAK_GLASS and not roles.can_break_glass(actor, environment):
         raise DeploymentRequestError(
-            f"{actor} may not break glass in {environment.name}; only admins deploy through a lock."
+            f"{actor} may not break glass in {environment.name}; only leads and admins may.",
+            forbidden=True,
         )

@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from deployments import audit
+from deployments.checklist import refresh_verification
 from deployments.engine.lane import start_next_in_lane
 from deployments.models import Deployment
 from deployments.notifications.outbox import notify
@@ -53,6 +54,8 @@ def finish(
         deployment.steps.exclude(state__in=FINAL_STEP_STATES).update(
             state=unfinished, finished_at=now, lease_owner=""
         )
+    if state == DeploymentState.SUCCEEDED:
+        refresh_verification(deployment)  # manual post-deployment items may be open
     audit.record(f"deployment.{state}", actor=actor, deployment=deployment, reason=reason)
     notify(deployment, event or EVENT_FOR_FINAL_STATE[state])
     if was_in_lane:  # it held the lane, or was first in line for it

@@ -5,9 +5,14 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
-from deployments.engine import DeploymentRequestError, request_deployment, request_rollback
+from deployments.engine import (
+    DeploymentRequestError,
+    break_glass,
+    request_deployment,
+    request_rollback,
+)
 from deployments.engine.claims import claim_next_step
-from deployments.states import DeploymentState, Trigger
+from deployments.states import DeploymentState
 from environments.freeze import active_freeze
 from tests.engine.conftest import register
 from tests.factories import make_deployment
@@ -66,11 +71,9 @@ def test_a_lock_holds_everything_but_break_glass_until_it_is_lifted(development,
     assert promotion.reason == (
         "Environment development is locked: incident INC-42; it starts once unlocked."
     )
-    with pytest.raises(DeploymentRequestError, match="only admins deploy through a lock"):
-        request_deployment("web", "8.2.0", "development", actor=alice, trigger=Trigger.BREAK_GLASS)
-    glass = request_deployment(
-        "web", "8.2.0", "development", actor=carol, trigger=Trigger.BREAK_GLASS
-    )
+    with pytest.raises(DeploymentRequestError, match="only leads and admins may"):
+        break_glass(alice, "web", "8.2.0", "development", "the site is down")
+    glass = break_glass(carol, "web", "8.2.0", "development", "the site is down")
     assert claim_next_step(glass.pk, "w") is not None
     development.locked = False
     development.save()

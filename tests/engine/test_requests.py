@@ -75,7 +75,7 @@ def test_an_approval_gate_parks_without_holding_the_lane_and_resumes_when_approv
     assert (deployment.state, approval_step.state) == (DeploymentState.PENDING, StepState.WAITING)
     assert deployment.reason == "Waiting for 1 approval from a lead."
     assert deployment.notifications.filter(event="awaiting_approval").count() == 1
-    engine.decide(deployment.pk, bob, "approve", "LGTM")
+    engine.decide(bob, deployment.pk, "approve", "LGTM")
     claim = claim_next_step(deployment.pk, "w")
     assert claim is not None and claim.kind == StepKind.ROLLOUT
     deployment.refresh_from_db()
@@ -85,28 +85,30 @@ def test_an_approval_gate_parks_without_holding_the_lane_and_resumes_when_approv
 def test_a_requester_cannot_approve_their_own_deployment(gated, web, bob):
     register(web, "1.0.0")
     deployment = request_deployment("web", "1.0.0", "development", actor=bob)
+    claim_next_step(deployment.pk, "w")  # the gate asks for approval
     with pytest.raises(ActionRefused, match="Nobody approves their own deployment"):
-        engine.decide(deployment.pk, bob, "approve")
+        engine.decide(bob, deployment.pk, "approve")
     assert not deployment.approvals.exists()
 
 
 def test_a_rejection_ends_the_deployment_rejected(gated, web, alice, bob):
     register(web, "1.0.0")
     deployment = request_deployment("web", "1.0.0", "development", actor=alice)
-    engine.decide(deployment.pk, bob, "reject", "Not during the incident")
+    claim_next_step(deployment.pk, "w")  # the gate asks for approval
+    engine.decide(bob, deployment.pk, "reject", "Not during the incident")
     claim_next_step(deployment.pk, "w")
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.REJECTED
     assert deployment.reason == "Rejected by bob: Not during the incident"
     assert list(deployment.notifications.order_by("pk").values_list("event", flat=True)) == [
-        "requested", "rejected",
+        "requested", "awaiting_approval", "rejected",
     ]  # fmt: skip
 
 
 def test_cancelling_a_pending_deployment_ends_it_at_once(gated, web, alice):
     register(web, "1.0.0")
     deployment = request_deployment("web", "1.0.0", "development", actor=alice)
-    engine.cancel(deployment.pk, alice)
+    engine.cancel(alice, deployment.pk)
     claim_next_step(deployment.pk, "w")
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.CANCELLED
@@ -141,7 +143,7 @@ def test_a_running_deployment_stops_at_its_next_safe_point(development, web):
     register(web, "1.0.0")
     deployment = request_deployment("web", "1.0.0", "development")
     claim = claim_next_step(deployment.pk, "w")
-    engine.cancel(deployment.pk)
+    engine.cancel(None, deployment.pk)
     from deployments.engine.outcomes import record_outcome
     from deployments.steps import StepOutcome
 
@@ -156,7 +158,7 @@ def test_cancel_refuses_a_finished_deployment_and_other_engineers(development, w
     register(web, "1.0.0")
     deployment = request_deployment("web", "1.0.0", "development")
     with pytest.raises(ActionRefused, match="may not cancel"):
-        engine.cancel(deployment.pk, alice)
+        engine.cancel(alice, deployment.pk)
     Deployment.objects.filter(pk=deployment.pk).update(state=DeploymentState.SUCCEEDED)
     with pytest.raises(CommandError, match="already ended"):
         call_command("cancel", str(deployment.pk))

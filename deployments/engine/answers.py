@@ -1,0 +1,95 @@
+"""People answering a deployment's checklist: tick or fail a manual item, or waive it.
+
+Every answer records who, when and the note; a pre-deployment answer resumes the
+deployment's gate, a post-deployment answer updates its verification.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from deployments import audit
+from deployments.checklist import refresh_verification
+from deployments.engine.actions import locked
+from deployments.engine.enqueue import advance_after_commit
+from deployments.engine.errors import ActionRefused, forbidden
+from deployments.models import ChecklistItem
+from deployments.states import ChecklistState, DeploymentState
+from environments.models import ChecklistPhase, CheckMode
+from portal import roles
+
+ANSWERS = {"passed": ChecklistState.PASSED, "failed": ChecklistState.FAILED}
+# Post-deployment items are verified after a success; pre-deployment ones while pending.
+ANSWERABLE_IN = {
+    ChecklistPhase.PRE: {DeploymentState.PENDING},
+    ChecklistPhase.POST: {DeploymentState.SUCCEEDED, DeploymentState.RUNNING},
+}
+
+
+def answer_item(actor, item_id: int, answer: str, note: str = "") -> ChecklistItem:
+    """Tick (`passed`) or fail (`failed`) a manual checklist item, with an optional note."""
+    if answer not in ANSWERS:
+        raise ActionRefused(f"{answer!r} is not an answer; use passed or failed.")
+    with transaction.atomic():
+        item = _locked_item(item_id)
+        if item.mode != CheckMode.MANUAL:
+            raise ActionRefused(
+                f"“{item.text}” is checked by the portal itself; it cannot be answered by hand."
+            )
+        if not roles.can_answer_checklist(actor, item):
+            raise forbidden(
+                f"{actor.get_username()} may not answer “{item.text}”; "
+                f"a {item.deployment.environment.approver_group} or an admin may."
+            )
+        return _record(actor, item, ANSWERS[answer], note.strip(), "answered")
+
+
+def waive_item(actor, item_id: int, reason: str) -> ChecklistItem:
+    """Let a gate pass unanswered: a lead or admin, with a written reason."""
+    reason = reason.strip()
+    with transaction.atomic():
+        item = _locked_item(item_id)
+        if not roles.can_waive_checklist(actor, item):
+            raise forbidden(f"{actor.get_username()} may not waive items; a lead or admin may.")
+        if not reason:
+            raise ActionRefused(f"Say why “{item.text}” may be waived; the reason is kept.")
+        return _record(actor, item, ChecklistState.WAIVED, reason, "waived")
+
+
+def _record(actor, item: ChecklistItem, state: str, note: str, verb: str) -> ChecklistItem:
+    deployment = item.deployment
+    if item.state != ChecklistState.PENDING:
+        who = item.answered_by or "the portal"
+        raise ActionRefused(
+            f"“{item.text}” was {item.get_state_display().lower()} already by {who} "
+            f"at {item.answered_at:%H:%M:%S}; reload the page to see it."
+        )
+    if deployment.state not in ANSWERABLE_IN.get(item.phase, ()):
+        raise ActionRefused(
+            f"“{item.text}” cannot be answered now: deployment #{deployment.pk} is "
+            f"{deployment.get_state_display().lower()}."
+        )
+    item.state, item.evidence = state, note
+    item.answered_by, item.answered_at = actor, timezone.now()
+    item.save(update_fields=["state", "evidence", "answered_by", "answered_at"])
+    audit.record(
+        f"checklist.{verb}", actor=actor, deployment=deployment, item=item.text,
+        state=state, note=note,
+    )  # fmt: skip
+    if item.phase == ChecklistPhase.PRE:
+        advance_after_commit(deployment.pk)
+    else:
+        refresh_verification(deployment)
+    return item
+
+
+def _locked_item(item_id: int) -> ChecklistItem:
+    """The item, with its deployment row-locked first (as every action locks it)."""
+    deployment_id = (
+        ChecklistItem.objects.filter(pk=item_id).values_list("deployment_id", flat=True).first()
+    )
+    if deployment_id is None:
+        raise ActionRefused(f"There is no checklist item #{item_id}.")
+    deployment = locked(deployment_id)
+    item = ChecklistItem.objects.select_for_update().select_related("answered_by").get(pk=item_id)
+    item.deployment = deployment
+    return item

@@ -1,0 +1,65 @@
+"""Locking an environment against deployments, and lifting the lock.
+
+A lock carries who, when and why; it holds every deployment but break-glass when
+its lane is claimed, and unlocking wakes what it held.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from deployments import audit
+from deployments.engine.enqueue import advance_after_commit
+from deployments.engine.errors import ActionRefused, forbidden
+from deployments.models import Deployment
+from deployments.states import DeploymentState
+from environments.lookups import active_environment
+from environments.models import Environment
+from portal import roles
+
+
+def lock(actor, environment_name: str, reason: str) -> Environment:
+    """Stop deployments to an environment (an incident, a migration window); needs a reason."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ActionRefused("Say why you lock it: people who try to deploy will read it.")
+    with transaction.atomic():
+        environment = _locked(actor, environment_name)
+        if environment.locked:
+            raise ActionRefused(
+                f"{environment.name} is locked already by {environment.locked_by or 'someone'}: "
+                f"{environment.lock_reason}"
+            )
+        environment.locked, environment.lock_reason = True, reason
+        environment.locked_by, environment.locked_at = actor, timezone.now()
+        environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
+        audit.record("environment.locked", actor=actor, target=environment.name, reason=reason)
+    return environment
+
+
+def unlock(actor, environment_name: str) -> Environment:
+    """Lift the lock; the deployments it held start in their lanes."""
+    with transaction.atomic():
+        environment = _locked(actor, environment_name)
+        if not environment.locked:
+            raise ActionRefused(f"{environment.name} is not locked.")
+        was = environment.lock_reason
+        environment.locked, environment.lock_reason = False, ""
+        environment.locked_by, environment.locked_at = None, None
+        environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
+        audit.record("environment.unlocked", actor=actor, target=environment.name, was=was)
+        held = Deployment.objects.filter(
+            environment=environment, state=DeploymentState.QUEUED
+        ).values_list("pk", flat=True)
+        for deployment_id in held:
+            advance_after_commit(deployment_id)
+    return environment
+
+
+def _locked(actor, environment_name: str) -> Environment:
+    environment = active_environment(environment_name, ActionRefused)
+    if not roles.can_lock(actor, environment):
+        raise forbidden(
+            f"{actor.get_username()} may not lock or unlock {environment.name}; "
+            "a lead or admin may."
+        )
+    return Environment.objects.select_for_update().get(pk=environment.pk)
