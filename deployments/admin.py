@@ -24,8 +24,13 @@ from environments.admin import masked, masked_fields
 class ReadOnlyAdmin(admin.ModelAdmin):
     @cached_property
     def shown_fields(self) -> list:
-        """Every editable field, free text and JSON masked; the same objects on each call."""
-        names = [field.name for field in self.model._meta.fields if field.editable]
+        """Every field (timestamps too), free text and JSON masked; the same objects on each call.
+
+        Shown read-only, so a non-editable field such as `created_at` is fine here: the
+        form excludes every read-only name (listing one in an inline's `fields` without
+        `readonly_fields` is what made the Approval inline a FieldError).
+        """
+        names = [field.name for field in self.model._meta.fields]
         return masked_fields(self.model, names)
 
     def get_fields(self, request, obj=None):

@@ -1,9 +1,10 @@
-"""manage.py cancel DEPLOYMENT_ID"""
+"""manage.py cancel DEPLOYMENT_ID [--as USERNAME]"""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from deployments.engine import ActionRefused, cancel
 from deployments.follow import summary
+from deployments.management.commands._deploy_cli import actor, add_actor_argument
 
 
 class Command(BaseCommand):
@@ -13,10 +14,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("deployment_id", type=int)
+        add_actor_argument(parser)
 
     def handle(self, *args, **options):
+        user = actor(options)
         try:
-            deployment = cancel(options["deployment_id"])
+            deployment = cancel(user, options["deployment_id"])
         except ActionRefused as error:
             raise CommandError(str(error)) from None
         when = "now" if not deployment.is_final else ""

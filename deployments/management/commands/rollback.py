@@ -1,9 +1,9 @@
-"""manage.py rollback SERVICE --env ENV [--to VERSION] [--wait]"""
+"""manage.py rollback SERVICE --env ENV [--to VERSION] [--wait] [--as USERNAME]"""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from deployments.engine import DeploymentRequestError, request_rollback
-from deployments.management.commands._deploy_cli import report
+from deployments.management.commands._deploy_cli import actor, add_actor_argument, report
 
 
 class Command(BaseCommand):
@@ -14,11 +14,16 @@ class Command(BaseCommand):
         parser.add_argument("--env", required=True, dest="environment", help="Environment name.")
         parser.add_argument("--to", dest="version", help="Version to roll back to.")
         parser.add_argument("--wait", action="store_true", help="Follow it to the end.")
+        add_actor_argument(parser)
 
     def handle(self, *args, **options):
+        user = actor(options)
         try:
             deployment = request_rollback(
-                options["service"], options["environment"], to_version=options["version"]
+                options["service"],
+                options["environment"],
+                to_version=options["version"],
+                actor=user,
             )
         except DeploymentRequestError as error:
             raise CommandError(str(error)) from None
