@@ -1,11 +1,12 @@
 """Pages. Views parse the request, check permission, call one domain function, render."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from deployments import engine, overview
+from deployments.actions_flow import perform
 from environments.models import Service
 
 
@@ -40,15 +41,13 @@ def roll_back(request, name: str):
     """The "Roll back to this release" button: a manual rollback with the fixed plan."""
     environment = request.POST.get("environment", "")
     version = request.POST.get("version", "")
-    try:
-        deployment = engine.request_rollback(
-            name, environment, to_version=version, actor=request.user
-        )
-    except engine.DeploymentRequestError as error:
-        messages.error(request, str(error))
-        return redirect("service-detail", name=name)
-    messages.success(request, f"Rolling back {name} in {environment} to {version}.")
-    return redirect("deployment-detail", pk=deployment.pk)
+    return perform(
+        request,
+        lambda: engine.request_rollback(name, environment, to_version=version, actor=request.user),
+        done=f"Rolling back {name} in {environment} to {version}.",
+        back=reverse("service-detail", args=[name]),
+        then=lambda deployment: reverse("deployment-detail", args=[deployment.pk]),
+    )
 
 
 @require_GET
