@@ -6,7 +6,12 @@ from django.db.models import OuterRef, Subquery
 
 from deployments.lane_history import rollback_targets
 from deployments.models import Deployment, Lane, Release, Step
-from deployments.states import ACTIVE_DEPLOYMENT_STATES, DeploymentState, StepKind
+from deployments.states import (
+    ACTIVE_DEPLOYMENT_STATES,
+    FINAL_DEPLOYMENT_STATES,
+    DeploymentState,
+    StepKind,
+)
 from environments.models import Environment, Service
 from portal import roles
 
@@ -19,6 +24,9 @@ class Cell:
     environment: Environment
     current: Deployment | None  # the last deployment that succeeded in this lane
     in_progress: Deployment | None  # the newest deployment that has not ended
+    # The newest ended attempt when it did not succeed (failed, rolled back, rejected,
+    # cancelled) and came after `current`: shown apart from what runs.
+    attempt: Deployment | None = None
 
 
 @dataclass(frozen=True)
@@ -29,19 +37,14 @@ class Row:
 
 def dashboard_rows(services=None) -> tuple[list[Environment], list[Row]]:
     """Active environments (in promotion order) and one row of cells per active service."""
-    environments = list(Environment.objects.active().select_related("cluster"))
+    environments = list(Environment.objects.active().select_related("cluster", "locked_by"))
     services = list(services if services is not None else Service.objects.active())
-    current, in_progress = _lane_deployments(services, environments)
+    found = _lane_deployments(services, environments)
     rows = [
         Row(
             service=service,
             cells=[
-                Cell(
-                    service,
-                    environment,
-                    current.get((service.pk, environment.pk)),
-                    in_progress.get((service.pk, environment.pk)),
-                )
+                _cell(service, environment, found.get((service.pk, environment.pk), {}))
                 for environment in environments
             ],
         )
@@ -50,24 +53,38 @@ def dashboard_rows(services=None) -> tuple[list[Environment], list[Row]]:
     return environments, rows
 
 
-def _lane_deployments(services, environments):
-    """Two queries in all: each lane's current and in-progress deployment ids, then rows."""
+def _cell(service: Service, environment: Environment, found: dict) -> Cell:
+    current, attempt = found.get("current"), found.get("attempt")
+    if attempt is not None and (attempt.state == DeploymentState.SUCCEEDED or attempt == current):
+        attempt = None
+    if attempt is not None and current is not None and attempt.created_at < current.created_at:
+        attempt = None
+    return Cell(service, environment, current, found.get("in_progress"), attempt)
+
+
+# Ended attempts that say nothing about the lane: a superseded one was replaced by a newer one.
+_ATTEMPT_STATES = FINAL_DEPLOYMENT_STATES - {DeploymentState.SUPERSEDED}
+
+
+def _lane_deployments(services, environments) -> dict[tuple[int, int], dict[str, Deployment]]:
+    """Two queries in all: each lane's current, in-progress and latest ended deployment
+    ids, then those rows; keyed by (service id, environment id), then by role."""
     lanes = Lane.objects.filter(service__in=services, environment__in=environments).annotate(
         current_id=_newest_in_lane([DeploymentState.SUCCEEDED], "-finished_at"),
         in_progress_id=_newest_in_lane(ACTIVE_DEPLOYMENT_STATES, "-created_at"),
+        attempt_id=_newest_in_lane(_ATTEMPT_STATES, "-created_at"),
     )
-    ids = {}
+    ids: dict[int, list] = {}
     for lane in lanes:
-        ids[lane.current_id] = ("current", lane)
-        ids[lane.in_progress_id] = ("in_progress", lane)
+        for which in ("current", "in_progress", "attempt"):
+            ids.setdefault(getattr(lane, f"{which}_id"), []).append((which, lane))
     ids.pop(None, None)
     found = Deployment.objects.filter(pk__in=ids).select_related("release", "requested_by")
-    current, in_progress = {}, {}
+    by_lane: dict[tuple[int, int], dict[str, Deployment]] = {}
     for deployment in found:
-        which, lane = ids[deployment.pk]
-        target = current if which == "current" else in_progress
-        target[(lane.service_id, lane.environment_id)] = deployment
-    return current, in_progress
+        for which, lane in ids[deployment.pk]:
+            by_lane.setdefault((lane.service_id, lane.environment_id), {})[which] = deployment
+    return by_lane
 
 
 def _newest_in_lane(states, order_by: str) -> Subquery:
@@ -82,7 +99,7 @@ def service_releases(service: Service, limit: int = 50):
 def service_deployments(service: Service, limit: int = 50):
     return (
         Deployment.objects.filter(service=service)
-        .select_related("release", "environment", "requested_by")
+        .select_related("release", "environment", "requested_by", "break_glass_reviewed_by")
         .order_by("-created_at")[:limit]
     )
 

@@ -1,10 +1,40 @@
 from django.urls import path
 
-from deployments import views
+from deployments import service_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("services/<slug:name>/", views.service_detail, name="service-detail"),
     path("services/<slug:name>/rollback/", views.roll_back, name="service-rollback"),
+    path(
+        "services/<slug:name>/rollback/confirm/",
+        service_views.rollback_confirm,
+        name="service-rollback-confirm",
+    ),
+    path(
+        "services/<slug:name>/promote/<slug:environment>/",
+        service_views.promote,
+        name="service-promote",
+    ),
+    path(
+        "services/<slug:name>/promote/<slug:environment>/confirm/",
+        service_views.promote_confirm,
+        name="service-promote-confirm",
+    ),
+    path(
+        "services/<slug:name>/break-glass/<slug:environment>/",
+        service_views.break_glass,
+        name="service-break-glass",
+    ),
+    path(
+        "services/<slug:name>/environments/<slug:environment>/lock/",
+        service_views.lock,
+        name="environment-lock",
+    ),
+    path(
+        "services/<slug:name>/environments/<slug:environment>/unlock/",
+        service_views.unlock,
+        name="environment-unlock",
+    ),
     path("deployments/<int:pk>/", views.deployment_detail, name="deployment-detail"),
 ]

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments import engine, overview
+from deployments import dashboard_panels, engine, overview, promotion_choices
 from deployments.actions_flow import perform
 from environments.models import Service
 
@@ -13,21 +13,18 @@ from environments.models import Service
 @require_GET
 @login_required
 def dashboard(request):
-    environments, rows = overview.dashboard_rows()
-    return render(request, "dashboard.html", {"environments": environments, "rows": rows})
+    return render(request, "dashboard.html", {"page": dashboard_panels.dashboard(request.user)})
 
 
 @require_GET
 @login_required
 def service_detail(request, name: str):
     service = get_object_or_404(Service, name=name)
-    environments, rows = overview.dashboard_rows(services=[service])
-    cells = rows[0].cells if rows else []
+    environments, panels = promotion_choices.service_panels(service, request.user)
     context = {
         "service": service,
         "environments": environments,
-        "cells": cells,
-        "rollback_choices": overview.rollback_choices(service, cells, request.user),
+        "panels": panels,
         "drift": overview.recent_drift(service),
         "releases": overview.service_releases(service),
         "deployments": overview.service_deployments(service),
