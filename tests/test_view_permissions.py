@@ -1,0 +1,290 @@
+"""Who may use which view: a persona-by-view matrix, GET and POST, over every URL the
+resolver knows (but the admin, static files, health and login/logout).
+
+A URL name without a row in VIEWS fails the test, so a new view cannot be forgotten.
+Pages are read by everyone signed in; anonymous visitors go to the login page. An
+action acts for the people in its row and answers everyone else 403 (405 for the
+wrong method, the login page when signed out) with nothing changed in the database.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings
+from django.shortcuts import resolve_url
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from deployments import engine
+from deployments.engine.claims import claim_next_step
+from deployments.models import (
+    Approval,
+    AuditEvent,
+    ChecklistItem,
+    Deployment,
+    Lane,
+    Notification,
+    Release,
+    Step,
+)
+from deployments.states import ChecklistState, DeploymentState, Trigger
+from environments.models import ChecklistPhase, ChecklistTemplate, CheckMode, Environment
+from tests.factories import make_deployment, make_environment, make_release, make_service
+from tests.harness.personas import make_persona
+
+PERSONAS = ("alice", "bob", "carol", "oscar", "anonymous")  # engineer, lead, admin, no group
+SIGNED_IN = frozenset({"alice", "bob", "carol", "oscar"})
+DEPLOYERS = frozenset({"alice", "bob", "carol"})
+LEADS = frozenset({"bob", "carol"})  # a lead and an admin
+
+EXCLUDED_NAMES = {"health", "health-ready", "login", "logout"}
+EXCLUDED_NAMESPACES = {"admin"}
+
+
+@dataclass(frozen=True)
+class View:
+    """One URL: a page (GET) or an action (POST), how to reach it in the world, and for
+    an action who may use it and what it does."""
+
+    url: Callable[[SimpleNamespace], str]
+    query: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    allowed: frozenset = frozenset()  # actions only: who may; pages: everyone signed in
+    done: Callable[[SimpleNamespace, object], bool] | None = None  # actions only
+
+    @property
+    def is_action(self) -> bool:
+        return self.done is not None
+
+
+def page(url, **query) -> View:
+    return View(url=url, query=query)
+
+
+def action(url, allowed, done, **data) -> View:
+    return View(url=url, data=data, allowed=frozenset(allowed), done=done)
+
+
+def deployment_url(name, of):
+    return lambda w: reverse(name, args=[getattr(w, of).pk])
+
+
+def item_url(name):
+    return lambda w: reverse(name, args=[w.checking.pk, w.review_item.pk])
+
+
+def service_url(name, *args):
+    return lambda w: reverse(name, args=["web", *args])
+
+
+VIEWS: dict[str, View] = {
+    # --- pages ---
+    "dashboard": page(lambda w: reverse("dashboard")),
+    "service-detail": page(service_url("service-detail")),
+    "service-promote-confirm": page(
+        service_url("service-promote-confirm", "production"), version="1.0.0"
+    ),
+    "service-rollback-confirm": page(
+        service_url("service-rollback-confirm"), environment="development", version="0.9.0"
+    ),
+    "deployment-detail": page(deployment_url("deployment-detail", "waiting")),
+    # --- actions of the service page ---
+    "service-promote": action(
+        service_url("service-promote", "development"), DEPLOYERS,
+        lambda w, user: Deployment.objects.filter(
+            release__version="1.1.0", environment__name="development", requested_by=user
+        ).exists(),
+        version="1.1.0",
+    ),
+    "service-rollback": action(
+        service_url("service-rollback"), DEPLOYERS,
+        lambda w, user: Deployment.objects.filter(
+            trigger=Trigger.ROLLBACK, release__version="0.9.0", requested_by=user
+        ).exists(),
+        environment="development", version="0.9.0",
+    ),
+    "service-break-glass": action(
+        service_url("service-break-glass", "production"), LEADS,
+        lambda w, user: Deployment.objects.filter(
+            trigger=Trigger.BREAK_GLASS, environment__name="production", requested_by=user
+        ).exists(),
+        version="1.1.0", reason="checkout is down",
+    ),
+    "environment-lock": action(
+        service_url("environment-lock", "staging"), LEADS,
+        lambda w, user: Environment.objects.filter(name="staging", locked_by=user).exists(),
+        reason="incident INC-42",
+    ),
+    "environment-unlock": action(
+        service_url("environment-unlock", "sandbox"), LEADS,
+        lambda w, user: not Environment.objects.get(name="sandbox").locked,
+    ),
+    # --- actions of the deployment page ---
+    "deployment-decide": action(
+        deployment_url("deployment-decide", "waiting"), LEADS,
+        lambda w, user: Approval.objects.filter(deployment=w.waiting, user=user).exists(),
+        decision="approve", comment="go",
+    ),
+    "deployment-cancel": action(
+        deployment_url("deployment-cancel", "waiting"), LEADS,
+        lambda w, user: Deployment.objects.get(pk=w.waiting.pk).cancel_requested,
+    ),
+    "deployment-review": action(
+        deployment_url("deployment-review", "glass"), LEADS,
+        lambda w, user: Deployment.objects.get(pk=w.glass.pk).break_glass_reviewed_by == user,
+        note="checked the diff",
+    ),
+    "checklist-answer": action(
+        item_url("checklist-answer"), LEADS,
+        lambda w, user: ChecklistItem.objects.filter(
+            pk=w.review_item.pk, state=ChecklistState.PASSED, answered_by=user
+        ).exists(),
+        answer="passed", note="diff reviewed",
+    ),
+    "checklist-waive": action(
+        item_url("checklist-waive"), LEADS,
+        lambda w, user: ChecklistItem.objects.filter(
+            pk=w.review_item.pk, state=ChecklistState.WAIVED, answered_by=user
+        ).exists(),
+        reason="reviewed in the PR",
+    ),
+}  # fmt: skip
+
+
+def routed_names() -> set[str]:
+    """Every named URL of the portal's own views, read from the resolver."""
+    names, nameless = set(), []
+
+    def walk(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace not in EXCLUDED_NAMESPACES:
+                    walk(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and not _serves_static(pattern):
+                if pattern.name is None:
+                    nameless.append(str(pattern.pattern))
+                elif pattern.name not in EXCLUDED_NAMES:
+                    names.add(pattern.name)
+
+    walk(get_resolver().url_patterns)
+    assert not nameless, f"give these URLs a name and a row in VIEWS: {nameless}"
+    return names
+
+
+def _serves_static(pattern: URLPattern) -> bool:
+    module = getattr(pattern.callback, "__module__", "")
+    return module.startswith(("django.views.static", "django.contrib.staticfiles"))
+
+
+def test_every_routed_view_has_a_row_in_the_matrix():
+    routed = routed_names()
+    assert routed - VIEWS.keys() == set(), "new views: add a row to VIEWS for each"
+    assert VIEWS.keys() - routed == set(), "rows for views that no longer exist"
+
+
+# --- the world every cell starts from ----------------------------------------------
+
+
+@pytest.fixture
+def world(db, alice, bob, carol, oscar):
+    """web with releases 0.9.0, 1.0.0 (ran in development and staging) and 1.1.0; a
+    staging deployment waiting for approval, a production one waiting for its checklist,
+    a break-glass to review, all requested by people outside the matrix; sandbox locked."""
+    erin, dave = make_persona("erin", "engineer"), make_persona("dave", "lead")
+    web = make_service("web")
+    development = make_environment("development")
+    staging = make_environment("staging", promotes_from=development, required_approvals=1)
+    production = make_environment("production", promotes_from=staging, required_approvals=1)
+    template = ChecklistTemplate.objects.create(name="production-checklist")
+    template.items.create(
+        position=1, phase=ChecklistPhase.PRE, mode=CheckMode.MANUAL, text="Review changes"
+    )
+    production.checklist_template = template
+    production.save()
+    make_environment(
+        "sandbox", locked=True, lock_reason="db upgrade", locked_by=dave, locked_at=timezone.now()
+    )
+    older, current = make_release(web, "0.9.0"), make_release(web, "1.0.0")
+    make_release(web, "1.1.0")
+    for release in (older, current):  # 1.0.0 runs in development; 0.9.0 ran there before
+        make_deployment(
+            release, development, state=DeploymentState.SUCCEEDED, finished_at=timezone.now()
+        )
+    make_deployment(current, staging, state=DeploymentState.SUCCEEDED, finished_at=timezone.now())
+    waiting = engine.promote(erin, "web", "1.0.0", "staging")
+    checking = engine.promote(erin, "web", "1.0.0", "production")
+    for deployment in (waiting, checking):
+        assert claim_next_step(deployment.pk, "w") is None  # parked for people
+    glass = engine.break_glass(dave, "web", "1.0.0", "development", "site down")
+    return SimpleNamespace(
+        waiting=waiting, checking=checking, glass=glass,
+        review_item=checking.checklist.get(text="Review changes"),
+        users={"alice": alice, "bob": bob, "carol": carol, "oscar": oscar, "anonymous": None},
+    )  # fmt: skip
+
+
+SNAPSHOT_MODELS = (
+    Deployment, Step, Approval, ChecklistItem, Environment, Release, Lane, Notification, AuditEvent,
+)  # fmt: skip
+
+
+def snapshot() -> dict:
+    return {m.__name__: list(m.objects.order_by("pk").values()) for m in SNAPSHOT_MODELS}
+
+
+def is_login_redirect(response) -> bool:
+    return response.status_code == 302 and response.url.startswith(resolve_url(settings.LOGIN_URL))
+
+
+# --- the matrix ----------------------------------------------------------------------
+
+
+CELLS = [
+    pytest.param(name, persona, method, id=f"{name}-{persona}-{method}")
+    for name in sorted(routed_names() | VIEWS.keys())
+    for persona in PERSONAS
+    for method in ("GET", "POST")
+]
+
+
+@pytest.mark.parametrize(("name", "persona", "method"), CELLS)
+def test_matrix(client, world, name, persona, method):
+    assert name in VIEWS, f"{name} has no row in VIEWS: say who may use it"
+    view, user = VIEWS[name], world.users[persona]
+    if user is not None:
+        client.force_login(user)
+    url = view.url(world)
+    before = snapshot()
+    send = client.get if method == "GET" else client.post
+    response = send(url, view.query if method == "GET" else view.data)
+    acts = view.is_action and method == "POST" and persona in view.allowed
+    if acts:
+        assert response.status_code == 302 and not is_login_redirect(response), (
+            f"{persona} may {name}: expected a redirect back, got {response.status_code} "
+            f"{_message(response)}"
+        )
+        assert view.done(world, user), f"{persona}'s {name} answered 302 but did nothing"
+        return
+    if view.is_action != (method == "POST"):
+        expected = "405"
+        assert response.status_code == 405, f"{name} takes no {method}"
+    elif persona == "anonymous":
+        expected = "the login page"
+        assert is_login_redirect(response), f"{response.status_code} {_message(response)}"
+    elif view.is_action:
+        expected = "403"
+        assert response.status_code == 403, f"{response.status_code} {_message(response)}"
+        assert response.context["reason"], "a refusal says why"
+    else:
+        expected = "200"
+        assert response.status_code == 200, f"{response.status_code} {_message(response)}"
+    assert snapshot() == before, f"{persona} {method} {name} ({expected}) changed the database"
+
+
+def _message(response) -> str:
+    context = getattr(response, "context", None)
+    if context is not None and "reason" in context:
+        return str(context["reason"])
+    return response.content[:300].decode(errors="replace")
