@@ -104,22 +104,7 @@ def service_deployments(service: Service, limit: int = 50):
     )
 
 
-def deployment_for_page():
-    return Deployment.objects.select_related(
-        "release", "service", "environment__cluster", "requested_by", "rollback_of", "superseded_by"
-    )
-
-
-def deployment_context(deployment: Deployment) -> dict:
-    """Everything the deployment page shows, in a handful of queries."""
-    return {
-        "deployment": deployment,
-        "steps": list(deployment.steps.order_by("position")),
-        "checklist": list(deployment.checklist.select_related("answered_by").order_by("position")),
-        "approvals": list(deployment.approvals.select_related("user")),
-        "log_lines": list(deployment.log.order_by("seq").values_list("seq", "text")),
-        "notifications": list(deployment.notifications.order_by("created_at")),
-    }
+from deployments.deployment_page import deployment_context, deployment_for_page  # noqa: E402, F401
 
 
 @dataclass(frozen=True)

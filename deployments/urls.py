@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deployments import service_views, views
+from deployments import deployment_views, service_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -37,4 +37,21 @@ urlpatterns = [
         name="environment-unlock",
     ),
     path("deployments/<int:pk>/", views.deployment_detail, name="deployment-detail"),
+    path("deployments/<int:pk>/decide/", deployment_views.decide, name="deployment-decide"),
+    path("deployments/<int:pk>/cancel/", deployment_views.cancel, name="deployment-cancel"),
+    path(
+        "deployments/<int:pk>/review/",
+        deployment_views.review_break_glass,
+        name="deployment-review",
+    ),
+    path(
+        "deployments/<int:pk>/checklist/<int:item_id>/answer/",
+        deployment_views.answer_item,
+        name="checklist-answer",
+    ),
+    path(
+        "deployments/<int:pk>/checklist/<int:item_id>/waive/",
+        deployment_views.waive_item,
+        name="checklist-waive",
+    ),
 ]

@@ -51,4 +51,4 @@ def roll_back(request, name: str):
 @login_required
 def deployment_detail(request, pk: int):
     deployment = get_object_or_404(overview.deployment_for_page(), pk=pk)
-    return render(request, "deployment.html", overview.deployment_context(deployment))
+    return render(request, "deployment.html", overview.deployment_context(deployment, request.user))

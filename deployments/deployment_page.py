@@ -1,0 +1,166 @@
+"""Read model of the deployment page (the page Slack links to): what it shows, and
+which controls this person gets, each decided by `portal.roles`.
+
+A fixed number of queries whatever the length of the log, the checklist or the
+approvals: every list is one query, and the permission functions read only rows
+already loaded (the checklist items carry their deployment, roles are cached).
+"""
+
+from dataclasses import dataclass
+
+from deployments.engine.actions import waits_for_approval
+from deployments.models import Approval, ChecklistItem, Deployment
+from deployments.notifications.messages import deployment_url
+from deployments.states import ChecklistState, Decision, DeploymentState, StepState, Trigger
+from environments.models import ChecklistPhase, CheckMode
+from portal import roles
+
+# When the engine takes an answer (engine/answers.py `ANSWERABLE_IN`): pre-deployment
+# items while the deployment is pending, post-deployment ones once it runs or succeeded.
+# Only used to hide forms that would be refused; the engine decides.
+_OPEN_FOR_ANSWERS = {
+    ChecklistPhase.PRE: {DeploymentState.PENDING},
+    ChecklistPhase.POST: {DeploymentState.RUNNING, DeploymentState.SUCCEEDED},
+}
+# States are shown by word and symbol, never by colour alone.
+SYMBOLS = {
+    DeploymentState.PENDING: "…", DeploymentState.QUEUED: "◷", DeploymentState.RUNNING: "▶",
+    DeploymentState.SUCCEEDED: "✓", DeploymentState.FAILED: "✗",
+    DeploymentState.ROLLED_BACK: "↩", DeploymentState.REJECTED: "✗",
+    DeploymentState.CANCELLED: "⊘", DeploymentState.SUPERSEDED: "↷",
+    StepState.WAITING: "…", StepState.SKIPPED: "↷",
+    ChecklistState.PASSED: "✓", ChecklistState.WAIVED: "↷",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One checklist item and what this person may do with it now."""
+
+    item: ChecklistItem
+    symbol: str
+    open: bool  # pending, and the deployment is at the point where it is answered
+    may_answer: bool
+    may_waive: bool
+    who_answers: str  # in words, for those who may not
+
+
+@dataclass(frozen=True)
+class ApprovalPanel:
+    required: int
+    approved: int
+    group: str
+    asked: bool  # the approval gate has been reached
+    decisions: list[Approval]
+    mine: Approval | None  # this person's decision, if any
+    may_decide: bool
+    why_not: str  # in words, for those who may not decide
+
+    @property
+    def missing(self) -> int:
+        return max(self.required - self.approved, 0)
+
+    @property
+    def shown(self) -> bool:
+        return self.required > 0 or bool(self.decisions)
+
+
+def deployment_for_page():
+    return Deployment.objects.select_related(
+        "release", "service", "environment__cluster", "requested_by", "rollback_of",
+        "superseded_by", "break_glass_reviewed_by", "cancel_requested_by",
+    )  # fmt: skip
+
+
+def deployment_context(deployment: Deployment, user) -> dict:
+    """Everything the deployment page shows, in a handful of queries."""
+    checklist = list(deployment.checklist.select_related("answered_by").order_by("position"))
+    approvals = list(deployment.approvals.select_related("user"))
+    final = deployment.is_final
+    return {
+        "deployment": deployment,
+        "headline": _headline(deployment),
+        "symbol": SYMBOLS.get(deployment.state, ""),
+        "page_url": deployment_url(deployment),
+        "break_glass": deployment.trigger == Trigger.BREAK_GLASS,
+        "steps": [(step, SYMBOLS.get(step.state, "")) for step in _steps(deployment)],
+        "checklist": [_item_row(user, item) for item in checklist],
+        "approval": _approval_panel(user, deployment, approvals),
+        "log_lines": list(deployment.log.order_by("seq").values_list("seq", "text")),
+        "may_cancel": (
+            not final and not deployment.cancel_requested and roles.can_cancel(user, deployment)
+        ),
+        "may_review": (
+            deployment.trigger == Trigger.BREAK_GLASS
+            and deployment.break_glass_reviewed_at is None
+            and roles.can_review_break_glass(user, deployment)
+        ),
+    }
+
+
+def _steps(deployment: Deployment):
+    return deployment.steps.order_by("position")
+
+
+def _headline(deployment: Deployment) -> str:
+    """What the title, the link preview and the heading say: #7 web 2.1.0 → production."""
+    kind = "" if deployment.trigger == Trigger.PROMOTE else f"{deployment.get_trigger_display()}: "
+    return (
+        f"#{deployment.pk} {kind}{deployment.service.name} {deployment.release.version} "
+        f"→ {deployment.environment.name}"
+    )
+
+
+def _item_row(user, item: ChecklistItem) -> ItemRow:
+    deployment = item.deployment
+    open_now = item.state == ChecklistState.PENDING and deployment.state in _OPEN_FOR_ANSWERS.get(
+        item.phase, ()
+    )
+    manual = item.mode == CheckMode.MANUAL
+    return ItemRow(
+        item=item,
+        symbol=SYMBOLS.get(item.state, ""),
+        open=open_now,
+        may_answer=open_now and manual and roles.can_answer_checklist(user, item),
+        may_waive=open_now and roles.can_waive_checklist(user, item),
+        who_answers=_who_answers(item),
+    )
+
+
+def _who_answers(item: ChecklistItem) -> str:
+    if item.mode != CheckMode.MANUAL:
+        return "The portal checks it; a lead or admin may waive it."
+    group = item.deployment.environment.approver_group
+    who = "a lead or admin" if group in (roles.LEAD, roles.ADMIN) else f"a {group}, lead or admin"
+    requester = item.deployment.requested_by
+    if item.phase == ChecklistPhase.POST and requester is not None:
+        who += f", or {requester.get_username()} who requested it,"
+    return f"{who[0].upper()}{who[1:]} may answer it; a lead or admin may waive it."
+
+
+def _approval_panel(user, deployment: Deployment, approvals: list[Approval]) -> ApprovalPanel:
+    environment = deployment.environment
+    asked = not deployment.is_final and waits_for_approval(deployment)
+    mine = next((a for a in approvals if a.user_id == getattr(user, "pk", None)), None)
+    allowed = roles.can_approve(user, deployment)
+    return ApprovalPanel(
+        required=environment.required_approvals,
+        approved=sum(1 for a in approvals if a.decision == Decision.APPROVE),
+        group=environment.approver_group,
+        asked=asked,
+        decisions=approvals,
+        mine=mine,
+        may_decide=asked and allowed and mine is None,
+        why_not=_why_not_approver(user, deployment, allowed),
+    )
+
+
+def _why_not_approver(user, deployment: Deployment, allowed: bool) -> str:
+    if allowed:
+        return ""
+    group = deployment.environment.approver_group
+    if deployment.requested_by_id is not None and deployment.requested_by_id == getattr(
+        user, "pk", None
+    ):
+        return f"You requested it, so another {group} (or an admin) approves it."
+    return f"A {group} or an admin other than its requester approves it."
