@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from django.contrib.messages import get_messages
 from django.shortcuts import resolve_url
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -288,3 +289,77 @@ def _message(response) -> str:
     if context is not None and "reason" in context:
         return str(context["reason"])
     return response.content[:300].decode(errors="replace")
+
+
+# --- bad input through the pages -----------------------------------------------------
+
+
+def posted(client, user, name: str, world, **data):
+    """POST the row's form as `user`, with `data` in place of its own fields."""
+    client.force_login(user)
+    view = VIEWS[name]
+    return client.post(view.url(world), {**view.data, **data})
+
+
+def flashed(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def test_a_form_posted_twice_does_one_action(client, world, bob):
+    first = posted(client, bob, "deployment-decide", world)
+    second = posted(client, bob, "deployment-decide", world)
+    assert first.status_code == second.status_code == 302
+    assert flashed(second)[-1] == (
+        f"bob has already decided on #{world.waiting.pk}; one person counts once."
+    )
+    assert Approval.objects.filter(deployment=world.waiting).count() == 1
+
+
+def test_the_second_tab_answering_an_item_is_told_who_answered(client, world, bob, carol):
+    posted(client, bob, "checklist-answer", world)
+    before = snapshot()
+    client.force_login(carol)
+    view = VIEWS["checklist-waive"]
+    response = client.post(view.url(world), view.data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 409, "htmx swaps the refusal into the checklist"
+    assert "was passed already by bob" in response.content.decode()
+    assert snapshot() == before
+
+
+def test_a_stale_page_on_a_deployment_that_moved_on_changes_nothing(client, world, bob):
+    engine.cancel(bob, world.waiting.pk)
+    claim_next_step(world.waiting.pk, "w")
+    before = snapshot()
+    response = posted(client, bob, "deployment-decide", world)
+    assert response.status_code == 302
+    assert flashed(response) == [
+        f"Deployment #{world.waiting.pk} is not waiting for approval (Cancelled by bob.)."
+    ]
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "message"),
+    [
+        ("checklist-waive", "reason", "Say why “Review changes” may be waived"),
+        ("service-break-glass", "reason", "Break-glass needs a written reason"),
+        ("environment-lock", "reason", "Say why you lock it"),
+        ("deployment-review", "note", "Write what you checked"),
+    ],
+    ids=["waiver", "break-glass", "lock", "review"],
+)
+def test_an_action_without_its_reason_is_refused_with_what_to_do(
+    client, world, carol, name, field, message
+):
+    before = snapshot()
+    response = posted(client, carol, name, world, **{field: "  "})
+    assert response.status_code == 302 and not is_login_redirect(response)
+    assert len(flashed(response)) == 1 and flashed(response)[0].startswith(message)
+    assert snapshot() == before
+
+
+def test_a_rejection_without_a_comment_is_refused_with_what_to_do(client, world, bob):
+    before = snapshot()
+    response = posted(client, bob, "deployment-decide", world, decision="reject", comment="")
+    assert flashed(response) == ["Say why you reject it: the requester reads your comment."]
+    assert snapshot() == before
