@@ -37,7 +37,9 @@ class Row:
 
 def dashboard_rows(services=None) -> tuple[list[Environment], list[Row]]:
     """Active environments (in promotion order) and one row of cells per active service."""
-    environments = list(Environment.objects.active().select_related("cluster", "locked_by"))
+    environments = list(
+        Environment.objects.active().select_related("cluster", "locked_by", "promotes_from")
+    )
     services = list(services if services is not None else Service.objects.active())
     found = _lane_deployments(services, environments)
     rows = [
