@@ -90,6 +90,10 @@ def _locked_item(item_id: int) -> ChecklistItem:
     if deployment_id is None:
         raise ActionRefused(f"There is no checklist item #{item_id}.")
     deployment = locked(deployment_id)
-    item = ChecklistItem.objects.select_for_update().select_related("answered_by").get(pk=item_id)
+    item = (
+        ChecklistItem.objects.select_for_update(of=("self",))
+        .select_related("answered_by")
+        .get(pk=item_id)
+    )
     item.deployment = deployment
     return item
