@@ -1,10 +1,17 @@
-"""Sending `advance` messages after commit, without ever failing the caller."""
+"""Sending `advance` messages after commit, without ever failing the caller.
+
+The task is named, not imported: `deployments.tasks` calls into the engine, so the
+engine sends by name (as CELERY_TASK_ROUTES routes it) and the arrows point one way.
+"""
 
 import logging
 
+from celery import current_app
 from django.db import transaction
 
 log = logging.getLogger(__name__)
+
+ADVANCE_TASK = "deployments.tasks.advance_deployment"
 
 
 def advance_after_commit(deployment_id: int) -> None:
@@ -17,10 +24,8 @@ def advance_after_commit(deployment_id: int) -> None:
 
 
 def send_advance(deployment_id: int) -> None:
-    from deployments.tasks import advance_deployment
-
     try:
-        advance_deployment.delay(deployment_id)
+        current_app.send_task(ADVANCE_TASK, args=(deployment_id,))
     except Exception as exc:
         log.warning(
             "could not enqueue advance of deployment %s (%s); the sweeper will pick it up",
