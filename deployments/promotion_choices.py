@@ -56,7 +56,7 @@ def lock_refusal(environment: Environment) -> str:
         return ""
     who = environment.locked_by.get_username() if environment.locked_by else "someone"
     when = timezone.localtime(environment.locked_at) if environment.locked_at else None
-    at = f" at {when:%d %b %H:%M}" if when else ""
+    at = f" at {_moment(when)}" if when else ""
     return f"{environment.name} is locked by {who}{at}: {environment.lock_reason}"
 
 
@@ -64,9 +64,14 @@ def freeze_refusal(environment: Environment, freeze: Freeze | None) -> str:
     if freeze is None:
         return ""
     return (
-        f"{environment.name} is frozen until {freeze.ends_at:%a %d %b %H:%M %Z} "
-        f"(freeze {freeze.label}); rollbacks still go."
+        f"{environment.name} is frozen until {freeze.ends_at:%a} {_moment(freeze.ends_at)} "
+        f"{freeze.ends_at:%Z} (freeze {freeze.label}); rollbacks still go."
     )
+
+
+def _moment(when: datetime) -> str:
+    """`6 Dec 23:59`, as the pages' `j M H:i`."""
+    return f"{when.day} {when:%b %H:%M}"
 
 
 def needs_confirmation(environment: Environment) -> bool:

@@ -127,7 +127,7 @@ def test_a_freeze_says_until_when(client, alice, in_development):
     }  # fmt: skip
     Environment.objects.filter(name="staging").update(freeze_windows=[window])
     staging = panel(page(client, alice), "staging")
-    ends = (now + timedelta(days=1)).strftime("%a %d %b 08:00")
+    ends = (now + timedelta(days=1)).strftime("%a %-d %b 08:00")
     assert f"staging is frozen until {ends} UTC" in staging
     assert "Frozen until" in staging and "disabled" in staging
 
