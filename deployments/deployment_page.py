@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from deployments.engine.actions import waits_for_approval
 from deployments.models import Approval, ChecklistItem, Deployment
 from deployments.notifications.messages import deployment_url
-from deployments.states import ChecklistState, Decision, DeploymentState, StepState, Trigger
+from deployments.states import (
+    ChecklistState,
+    Decision,
+    DeploymentState,
+    StepKind,
+    StepState,
+    Trigger,
+)
 from environments.models import ChecklistPhase, CheckMode
 from portal import roles
 
@@ -43,10 +50,13 @@ class ItemRow:
     may_answer: bool
     may_waive: bool
     who_answers: str  # in words, for those who may not
+    closed_because: str  # why a pending item cannot be answered now, in words
 
 
 @dataclass(frozen=True)
 class ApprovalPanel:
+    step_state: str | None  # of the plan's approval step; None when the plan has none
+    skipped_by_break_glass: bool
     required: int
     approved: int
     group: str
@@ -62,7 +72,7 @@ class ApprovalPanel:
 
     @property
     def shown(self) -> bool:
-        return self.required > 0 or bool(self.decisions)
+        return self.step_state is not None or self.skipped_by_break_glass or bool(self.decisions)
 
 
 def deployment_for_page():
@@ -76,6 +86,7 @@ def deployment_context(deployment: Deployment, user) -> dict:
     """Everything the deployment page shows, in a handful of queries."""
     checklist = list(deployment.checklist.select_related("answered_by").order_by("position"))
     approvals = list(deployment.approvals.select_related("user"))
+    steps = list(_steps(deployment))
     final = deployment.is_final
     return {
         "deployment": deployment,
@@ -83,9 +94,9 @@ def deployment_context(deployment: Deployment, user) -> dict:
         "symbol": SYMBOLS.get(deployment.state, ""),
         "page_url": deployment_url(deployment),
         "break_glass": deployment.trigger == Trigger.BREAK_GLASS,
-        "steps": [(step, SYMBOLS.get(step.state, "")) for step in _steps(deployment)],
+        "steps": [(step, SYMBOLS.get(step.state, "")) for step in steps],
         "checklist": [_item_row(user, item) for item in checklist],
-        "approval": _approval_panel(user, deployment, approvals),
+        "approval": _approval_panel(user, deployment, approvals, steps),
         "log_lines": list(deployment.log.order_by("seq").values_list("seq", "text")),
         "may_cancel": (
             not final and not deployment.cancel_requested and roles.can_cancel(user, deployment)
@@ -124,7 +135,19 @@ def _item_row(user, item: ChecklistItem) -> ItemRow:
         may_answer=open_now and manual and roles.can_answer_checklist(user, item),
         may_waive=open_now and roles.can_waive_checklist(user, item),
         who_answers=_who_answers(item),
+        closed_because=_closed_because(item) if item.state == ChecklistState.PENDING else "",
     )
+
+
+def _closed_because(item: ChecklistItem) -> str:
+    deployment = item.deployment
+    if deployment.state in _OPEN_FOR_ANSWERS.get(item.phase, ()):
+        return ""
+    if item.phase == ChecklistPhase.POST and not deployment.is_final:
+        return "Answered once the release is rolling out."
+    if item.phase == ChecklistPhase.DEPLOY and not deployment.is_final:
+        return "The portal answers it from its deployment step."
+    return f"No longer answered: the deployment is {deployment.get_state_display().lower()}."
 
 
 def _who_answers(item: ChecklistItem) -> str:
@@ -138,12 +161,21 @@ def _who_answers(item: ChecklistItem) -> str:
     return f"{who[0].upper()}{who[1:]} may answer it; a lead or admin may waive it."
 
 
-def _approval_panel(user, deployment: Deployment, approvals: list[Approval]) -> ApprovalPanel:
+def _approval_panel(
+    user, deployment: Deployment, approvals: list[Approval], steps
+) -> ApprovalPanel:
     environment = deployment.environment
+    step = next((s for s in steps if s.kind == StepKind.APPROVAL), None)
     asked = not deployment.is_final and waits_for_approval(deployment)
     mine = next((a for a in approvals if a.user_id == getattr(user, "pk", None)), None)
     allowed = roles.can_approve(user, deployment)
     return ApprovalPanel(
+        step_state=step.state if step else None,
+        skipped_by_break_glass=(
+            step is None
+            and deployment.trigger == Trigger.BREAK_GLASS
+            and environment.required_approvals > 0
+        ),
         required=environment.required_approvals,
         approved=sum(1 for a in approvals if a.decision == Decision.APPROVE),
         group=environment.approver_group,
