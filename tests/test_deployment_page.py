@@ -86,6 +86,7 @@ def test_a_lead_approves_with_a_comment_and_the_page_says_so(client, alice, bob,
     assert f"You approved deployment #{deployment.pk}." in page
     assert "by <strong>bob</strong>" in page and "“LGTM”" in page
     assert 'value="approve"' not in page  # one person counts once
+    assert "Approved</span> 1 of 1; the deployment goes on in a moment." in page
 
 
 def test_an_admin_rejects_with_a_comment(client, alice, carol, production):
@@ -325,6 +326,20 @@ def test_the_requester_answers_post_deployment_items_of_their_own_deployment(
     assert item.state == ChecklistState.PASSED
 
 
+def test_a_pending_item_says_why_it_cannot_be_answered_now(client, bob, gated):
+    deployment, manual, _ = gated
+    post_item = add_item(deployment, "Check the error rate", phase=ChecklistPhase.POST)
+    client.force_login(bob)
+    page = page_of(client, deployment)
+    assert "Answered once the release is rolling out." in page
+    assert item_url(post_item, "answer") not in page and item_url(post_item, "waive") not in page
+    deployment.state = DeploymentState.CANCELLED
+    deployment.save()
+    page = page_of(client, deployment)
+    assert page.count("No longer answered: the deployment is cancelled.") == 3
+    assert item_url(manual, "answer") not in page
+
+
 def test_htmx_answer_swaps_only_the_checklist_fragment(client, bob, gated):
     _, manual, _ = gated
     client.force_login(bob)
@@ -430,6 +445,11 @@ def test_a_break_glass_deployment_is_flagged_with_its_reason_for_everyone(client
     assert "Not reviewed yet." in page
     assert "Another lead or admin (not carol) reviews it." in page
     assert f"/deployments/{glass.pk}/review/" not in page
+
+
+def test_a_break_glass_page_says_the_approvals_were_not_asked(client, bob, glass):
+    client.force_login(bob)
+    assert "Break-glass went past the 1 approval production requires." in page_of(client, glass)
 
 
 def test_another_lead_reviews_it_with_a_note(client, bob, glass):
