@@ -235,3 +235,13 @@ def test_dashboard_queries_do_not_grow_with_history(
     grow_history(alice, environments, services, 1, 8)
     with django_assert_num_queries(len(few)):
         assert "Waiting for you (54)" in client.get("/").content.decode()
+
+
+def test_a_break_glass_deployment_is_flagged_in_the_matrix(client, alice, catalog):
+    web, _, production = catalog
+    make_deployment(
+        make_release(web, "5.0.0"), production, state=DeploymentState.RUNNING,
+        trigger=Trigger.BREAK_GLASS, break_glass_reason="hotfix",
+    )  # fmt: skip
+    matrix = dashboard(client, alice).split("<tbody>")[1].split("</table>")[0]
+    assert ">Running 5.0.0</a>" in matrix and "⚠ break-glass" in matrix
