@@ -9,11 +9,12 @@ The partial unique constraint `one_running_deployment_per_lane` is the last line
 defence; with the lane lock held, no caller ever meets its IntegrityError.
 """
 
-from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from deployments import audit
 from deployments.engine.enqueue import advance_after_commit
+from deployments.engine.next_in_line import first_in_line
+from deployments.engine.transitions import finish
 from deployments.models import Deployment, Lane
 from deployments.notifications.outbox import notify
 from deployments.states import DeploymentState, NotificationEvent, Trigger
@@ -48,7 +49,7 @@ def join_lane(deployment: Deployment) -> bool:
             waiting.append(other)
     now = timezone.now()
     deployment.queued_at = now
-    first = _first([*waiting, deployment])
+    first = first_in_line([*waiting, deployment])
     blocker = lane_blocker(deployment)
     if running is None and first is deployment and not blocker:
         _start(deployment, now, actions=["deployment.queued", "deployment.started"])
@@ -67,7 +68,7 @@ def try_start(deployment: Deployment) -> bool:
     if running is not None:
         _set(deployment, reason=_waiting_reason(running))
         return False
-    first = _first([m for m in members if m.state == QUEUED] + [deployment])
+    first = first_in_line([m for m in members if m.state == QUEUED] + [deployment])
     if first is not deployment:
         advance_after_commit(first.pk)  # the lane is free: wake whoever is next
         return False
@@ -96,30 +97,8 @@ def lane_blocker(deployment: Deployment) -> str:
     return ""
 
 
-def start_next_in_lane(lane_id: int) -> None:
-    """After a lane is freed, wake the deployment that should take it."""
-    follower = next_in_lane(lane_id)
-    if follower is not None:
-        advance_after_commit(follower)
-
-
-def next_in_lane(lane_id: int) -> int | None:
-    """The id of the queued deployment that takes the lane next: rollbacks first."""
-    rollbacks_first = Case(
-        When(trigger=Trigger.ROLLBACK, then=Value(0)), default=Value(1), output_field=IntegerField()
-    )
-    return (
-        Deployment.objects.filter(lane_id=lane_id, state=QUEUED)
-        .order_by(rollbacks_first, "queued_at")
-        .values_list("pk", flat=True)
-        .first()
-    )
-
-
 def supersede(deployment: Deployment, *, by: Deployment) -> None:
-    # Imported here: transitions hands a freed lane back to this module.
-    from deployments.engine.transitions import finish
-
+    """End `deployment` in favour of `by`, the request that replaces it."""
     finish(
         deployment,
         DeploymentState.SUPERSEDED,
@@ -149,11 +128,6 @@ def _replaces(newer: Deployment, older: Deployment) -> bool:
     if older.trigger == Trigger.ROLLBACK and newer.trigger != Trigger.ROLLBACK:
         return False  # a promotion asked for after a rollback waits behind it
     return newer.created_at > older.created_at
-
-
-def _first(queued: list[Deployment]) -> Deployment:
-    """Who takes a free lane: rollbacks first, then the longest waiting."""
-    return min(queued, key=lambda d: (d.trigger != Trigger.ROLLBACK, d.queued_at))
 
 
 def _start(deployment: Deployment, now, actions: list[str]) -> None:

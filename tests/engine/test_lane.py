@@ -94,6 +94,6 @@ def test_a_rollback_supersedes_queued_promotions_and_goes_first(development, web
     claim_next_step(late.pk, "w")
     late.refresh_from_db()
     assert late.state == DeploymentState.QUEUED, "a promotion never supersedes a rollback"
-    from deployments.engine.lane import next_in_lane
+    from deployments.engine.next_in_line import next_in_lane
 
     assert next_in_lane(rollback.lane_id) == rollback.pk
