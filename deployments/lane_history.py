@@ -94,3 +94,15 @@ def _succeeded(lane_id: int):
     return Deployment.objects.filter(lane_id=lane_id, state=DeploymentState.SUCCEEDED).order_by(
         "-finished_at"
     )
+
+
+def runs_now(release: Release, environment: Environment) -> bool:
+    """Whether the portal last left exactly this release running in that environment."""
+    lane = Lane.objects.filter(service_id=release.service_id, environment=environment).first()
+    if lane is None:
+        return False
+    applied = last_applied(lane.pk)
+    last = _succeeded(lane.pk).select_related("release").first()
+    return _left_running(
+        release, applied.images if applied else None, last.release if last else None
+    )

@@ -95,9 +95,9 @@ VIEWS: dict[str, View] = {
     "service-promote": action(
         service_url("service-promote", "development"), DEPLOYERS,
         lambda w, user: Deployment.objects.filter(
-            release__version="1.1.0", environment__name="development", requested_by=user
+            release__version="0.9.0", environment__name="development", requested_by=user
         ).exists(),
-        version="1.1.0",
+        version="0.9.0",
     ),
     "service-rollback": action(
         service_url("service-rollback"), DEPLOYERS,
@@ -190,9 +190,10 @@ def test_every_routed_view_has_a_row_in_the_matrix():
 
 @pytest.fixture
 def world(db, alice, bob, carol, oscar):
-    """web with releases 0.9.0, 1.0.0 (ran in development and staging) and 1.1.0; a
-    staging deployment waiting for approval, a production one waiting for its checklist,
-    a break-glass to review, all requested by people outside the matrix; sandbox locked."""
+    """web with releases 0.9.0, 1.0.0 (ran in development and staging) and 1.1.0 (runs
+    in development); a staging deployment of 1.1.0 waiting for approval, a production
+    one of 1.0.0 waiting for its checklist, a break-glass to review, all requested by
+    people outside the matrix; sandbox locked."""
     erin, dave = make_persona("erin", "engineer"), make_persona("dave", "lead")
     web = make_service("web")
     development = make_environment("development")
@@ -208,13 +209,13 @@ def world(db, alice, bob, carol, oscar):
         "sandbox", locked=True, lock_reason="db upgrade", locked_by=dave, locked_at=timezone.now()
     )
     older, current = make_release(web, "0.9.0"), make_release(web, "1.0.0")
-    make_release(web, "1.1.0")
-    for release in (older, current):  # 1.0.0 runs in development; 0.9.0 ran there before
+    newer = make_release(web, "1.1.0")
+    for release in (older, current, newer):  # 1.1.0 runs in development; the others ran before
         make_deployment(
             release, development, state=DeploymentState.SUCCEEDED, finished_at=timezone.now()
         )
     make_deployment(current, staging, state=DeploymentState.SUCCEEDED, finished_at=timezone.now())
-    waiting = engine.promote(erin, "web", "1.0.0", "staging")
+    waiting = engine.promote(erin, "web", "1.1.0", "staging")
     checking = engine.promote(erin, "web", "1.0.0", "production")
     for deployment in (waiting, checking):
         assert claim_next_step(deployment.pk, "w") is None  # parked for people

@@ -6,10 +6,11 @@ from deployments import audit
 from deployments.checklist import answer_release_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import DeploymentRequestError
-from deployments.lane_history import rollback_targets
+from deployments.lane_history import rollback_targets, runs_now
 from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
+    ACTIVE_DEPLOYMENT_STATES,
     DeploymentState,
     NotificationEvent,
     ReleaseState,
@@ -38,6 +39,8 @@ def request_deployment(
     glass = trigger == Trigger.BREAK_GLASS
     if not glass and (refusal := roles.promotion_refusal(release, environment)):
         raise DeploymentRequestError(refusal)
+    if not glass:  # break-glass may take over a held deployment of the same release
+        _check_not_redundant(release, environment)
     steps = plan_promotion(service, environment, with_approval=not glass)
     return _record(
         release, environment, actor, trigger, steps, break_glass_reason=break_glass_reason
@@ -213,6 +216,21 @@ def _deployable_release(service: Service, version: str) -> Release:
             "only a ready release can be deployed."
         )
     return release
+
+
+def _check_not_redundant(release: Release, environment: Environment) -> None:
+    """A second click, or a second tab, must not start the same deployment twice."""
+    name = f"{release.service.name} {release.version}"
+    in_flight = Deployment.objects.filter(
+        release=release, environment=environment, state__in=ACTIVE_DEPLOYMENT_STATES
+    ).first()
+    if in_flight is not None:
+        raise DeploymentRequestError(
+            f"{name} is on its way to {environment.name} already "
+            f"(#{in_flight.pk}, {in_flight.get_state_display().lower()})."
+        )
+    if runs_now(release, environment):
+        raise DeploymentRequestError(f"{name} already runs in {environment.name}.")
 
 
 def _check_allowed(actor, environment: Environment, trigger: str) -> None:

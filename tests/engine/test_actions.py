@@ -688,7 +688,7 @@ def test_a_break_glass_is_listed_until_another_lead_reviews_it(blocked, bob, dav
 
 
 def test_engineers_do_not_review_break_glass_and_promotions_need_no_review(
-    blocked, in_staging, alice, bob, erin
+    blocked, in_staging, release, alice, bob, erin
 ):
     glass = engine.break_glass(bob, "web", "1.0.0", "production", "site down")
     refused(
@@ -699,7 +699,8 @@ def test_engineers_do_not_review_break_glass_and_promotions_need_no_review(
         forbidden=True,
         match="another lead or admin",
     )
-    promotion = engine.promote(alice, "web", "1.0.0", "staging")
+    make_release(release.service, "2.0.0")
+    promotion = engine.promote(alice, "web", "2.0.0", "development")
     refused(
         engine.review_break_glass,
         bob,
