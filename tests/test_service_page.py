@@ -82,8 +82,9 @@ def test_the_first_environment_offers_any_ready_release_newest_first(client, ali
     for version in ("1.0.0", "1.1.0", "1.2.0"):
         make_release(web, version)
     development = panel(page(client, alice), "development")
-    options = [part.split('"')[1] for part in development.split("<option value=")[1:4]]
-    assert options == ["1.2.0", "1.1.0", "1.0.0"]
+    options = [part.split('"')[1] for part in development.split("<option value=")[1:5]]
+    assert options == ["", "1.2.0", "1.1.0", "1.0.0"]  # nothing chosen until someone chooses
+    assert "Promote to development</button>" in development
     assert 'action="/services/web/promote/development/"' in development
 
 

@@ -50,7 +50,7 @@ def run_check(
     for attempt in range(1, settings.PORTAL_SMOKE_ATTEMPTS + 1):
         ctx.check()
         ok, message = _probe(ctx, http, url, auth, expected)
-        ctx.emit(f"smoke {attempt}/{settings.PORTAL_SMOKE_ATTEMPTS}: {message}")
+        ctx.emit(f"smoke (try {attempt} of {settings.PORTAL_SMOKE_ATTEMPTS}): {message}")
         if ok:
             return True, message
         time.sleep(settings.PORTAL_SMOKE_RETRY_SECONDS)
