@@ -101,14 +101,24 @@ def _asks_for(user, deployment: Deployment) -> bool:
 
 
 def _answerable_items(user) -> list[ChecklistItem]:
-    """Pending manual items of pending deployments (pre-deployment) and of succeeded
-    ones (post-deployment, the verification), that this person may answer."""
-    open_now = Q(phase=ChecklistPhase.PRE, deployment__state=DeploymentState.PENDING) | Q(
-        phase=ChecklistPhase.POST, deployment__state=DeploymentState.SUCCEEDED
+    """Pending items this person may act on now: manual items of pending deployments
+    (pre-deployment) and of succeeded ones (post-deployment, the verification) to
+    answer, and automatic pre-deployment items still unchecked, to waive."""
+    pre = Q(phase=ChecklistPhase.PRE, deployment__state=DeploymentState.PENDING)
+    post = Q(
+        phase=ChecklistPhase.POST,
+        deployment__state=DeploymentState.SUCCEEDED,
+        mode=CheckMode.MANUAL,
     )
     items = (
-        ChecklistItem.objects.filter(open_now, mode=CheckMode.MANUAL, state=ChecklistState.PENDING)
+        ChecklistItem.objects.filter(pre | post, state=ChecklistState.PENDING)
         .select_related("deployment__release", "deployment__service", "deployment__environment")
         .order_by("-deployment__created_at", "position")
     )
-    return [item for item in items if roles.can_answer_checklist(user, item)][:ITEM_LIMIT]
+    return [item for item in items if _may_act_on(user, item)][:ITEM_LIMIT]
+
+
+def _may_act_on(user, item: ChecklistItem) -> bool:
+    if item.mode == CheckMode.MANUAL:
+        return roles.can_answer_checklist(user, item)
+    return roles.can_waive_checklist(user, item)
