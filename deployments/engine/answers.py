@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments import audit
-from deployments.checklist import refresh_verification
 from deployments.engine.actions import locked
+from deployments.engine.checklist import refresh_verification
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
 from deployments.models import ChecklistItem

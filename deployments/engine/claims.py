@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from deployments import audit
 from deployments.engine import lane
+from deployments.engine.gates import evaluate_gate
 from deployments.engine.outcomes import conclude, needs_rollback, plan_rollback
 from deployments.engine.transitions import finish
-from deployments.gates import evaluate_gate
 from deployments.models import Deployment, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (

@@ -7,7 +7,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from deployments import audit
-from deployments.checklist import answer_step_items
+from deployments.engine.checklist import answer_step_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.lane import lock_lane_of
 from deployments.engine.transitions import finish

@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from deployments import audit
-from deployments.checklist import answer_release_items
+from deployments.engine.checklist import answer_release_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import DeploymentRequestError
 from deployments.lane_history import rollback_targets, runs_now

@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from deployments import audit
-from deployments.checklist import refresh_verification
+from deployments.engine.checklist import refresh_verification
 from deployments.engine.next_in_line import start_next_in_lane
 from deployments.models import Deployment
 from deployments.notifications.outbox import notify

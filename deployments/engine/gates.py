@@ -35,7 +35,7 @@ def evaluate_gate(kind: str, deployment: Deployment) -> GateResult:
 
 def pre_checks_gate(deployment: Deployment) -> GateResult:
     # Automatic items the portal can decide itself are answered when the deployment
-    # is recorded (deployments/checklist.py); the rest wait for their checks.
+    # is recorded (engine/checklist.py); the rest wait for their checks.
     items = list(deployment.checklist.filter(phase=ChecklistPhase.PRE))
     failed = [item.text for item in items if item.state == ChecklistState.FAILED]
     if failed:
