@@ -1,4 +1,8 @@
-"""Claiming work: what should happen next to a deployment, decided under its row lock."""
+"""Claiming work: what should happen next to a deployment, decided under its row lock.
+
+Gates (engine/gates.py) and a requested stop (engine/cancellation.py) are settled
+here on the way; what is left is handing the next runnable step to one worker.
+"""
 
 from dataclasses import dataclass
 
@@ -6,19 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments import audit
-from deployments.engine import lane
-from deployments.engine.gates import evaluate_gate
-from deployments.engine.outcomes import conclude, needs_rollback, plan_rollback
-from deployments.engine.transitions import finish
+from deployments.engine import cancellation, lane
+from deployments.engine.gates import pass_gates
+from deployments.engine.outcomes import conclude
 from deployments.models import Deployment, Step
-from deployments.notifications.outbox import notify
-from deployments.states import (
-    GATE_STEP_KINDS,
-    DeploymentState,
-    NotificationEvent,
-    StepKind,
-    StepState,
-)
+from deployments.states import GATE_STEP_KINDS, DeploymentState, StepKind, StepState
 from deployments.steps import deadline_for
 
 
@@ -46,61 +42,15 @@ def claim_next_step(deployment_id: int, worker: str) -> Claim | None:
         if deployment.is_final:
             return None
         if deployment.cancel_requested and deployment.state != DeploymentState.RUNNING:
-            _cancel(deployment)
+            cancellation.end_cancelled(deployment)
             return None
         steps = list(deployment.steps.order_by("position"))
         if deployment.state == DeploymentState.PENDING:
-            if not _pass_gates(deployment, steps) or not lane.join_lane(deployment):
+            if not pass_gates(deployment, steps) or not lane.join_lane(deployment):
                 return None
         elif deployment.state == DeploymentState.QUEUED and not lane.try_start(deployment):
             return None
         return _claim_runnable_step(deployment, steps, worker)
-
-
-def _pass_gates(deployment: Deployment, steps: list[Step]) -> bool:
-    """Evaluate gate steps in order; True when all passed."""
-    for step in steps:
-        if step.kind not in GATE_STEP_KINDS or step.state == StepState.SUCCEEDED:
-            continue
-        result = evaluate_gate(step.kind, deployment)
-        if result.verdict == "passed":
-            _end_gate(deployment, step, StepState.SUCCEEDED, "")
-            continue
-        if result.verdict == "stopped":
-            _end_gate(deployment, step, StepState.FAILED, result.reason)
-            finish(deployment, result.final_state, result.reason)
-            return False
-        _park(deployment, step, result.reason)
-        return False
-    return True
-
-
-def _end_gate(deployment: Deployment, step: Step, state: str, reason: str) -> None:
-    now = timezone.now()
-    step.state, step.reason, step.finished_at = state, reason, now
-    step.started_at = step.started_at or now
-    step.save(update_fields=["state", "reason", "finished_at", "started_at"])
-    audit.record(f"step.{state}", deployment=deployment, step=step.kind, reason=reason)
-
-
-def _park(deployment: Deployment, step: Step, reason: str) -> None:
-    """Wait for people: no worker holds anything while the deployment is parked."""
-    if step.state != StepState.WAITING:
-        Step.objects.filter(pk=step.pk).update(
-            state=StepState.WAITING, started_at=timezone.now(), reason=reason
-        )
-        audit.record("deployment.parked", deployment=deployment, step=step.kind, reason=reason)
-    if deployment.reason != reason:
-        Deployment.objects.filter(pk=deployment.pk).update(reason=reason)
-        deployment.reason = reason
-    if step.kind == StepKind.APPROVAL:
-        notify(deployment, NotificationEvent.AWAITING_APPROVAL)
-
-
-def _cancel(deployment: Deployment) -> None:
-    who = deployment.cancel_requested_by
-    name = who.get_username() if who else "the system"
-    finish(deployment, DeploymentState.CANCELLED, f"Cancelled by {name}.", actor=who)
 
 
 def _claim_runnable_step(deployment: Deployment, steps: list[Step], worker: str) -> Claim | None:
@@ -112,31 +62,23 @@ def _claim_runnable_step(deployment: Deployment, steps: list[Step], worker: str)
         conclude(deployment, work)
         return None
     if deployment.cancel_requested and step.kind != StepKind.ROLLBACK:
-        if not needs_rollback(deployment):
-            _cancel(deployment)  # a safe point: between two steps, nothing to undo
+        step = cancellation.stop_at_safe_point(deployment)
+        if step is None:
             return None
-        # The cluster may run the new release: cancelling now means rolling back.
-        step = _roll_back_for_cancel(deployment)
     return _claim(deployment, step, worker)
-
-
-def _roll_back_for_cancel(deployment: Deployment) -> Step:
-    who = deployment.cancel_requested_by
-    name = who.get_username() if who else "the system"
-    deployment.steps.filter(state=StepState.PENDING).update(
-        state=StepState.CANCELLED, finished_at=timezone.now()
-    )
-    plan_rollback(deployment, f"Cancelled by {name} after the rollout began; rolled back.")
-    return deployment.steps.get(kind=StepKind.ROLLBACK, state=StepState.PENDING)
 
 
 def _claim(deployment: Deployment, step: Step, worker: str) -> Claim:
     now = timezone.now()
     attempt = step.attempt + 1
     Step.objects.filter(pk=step.pk).update(
-        state=StepState.RUNNING, attempt=attempt, lease_owner=worker, heartbeat_at=now,
-        deadline_at=now + deadline_for(step.kind, deployment), started_at=step.started_at or now,
-    )  # fmt: skip
+        state=StepState.RUNNING,
+        attempt=attempt,
+        lease_owner=worker,
+        heartbeat_at=now,
+        deadline_at=now + deadline_for(step.kind, deployment),
+        started_at=step.started_at or now,
+    )
     audit.record(
         "step.claimed", deployment=deployment, step=step.kind, attempt=attempt, worker=worker
     )

@@ -1,32 +1,73 @@
 """Gates: steps that wait for people (checklist answers, approvals) without a worker.
 
-A gate is evaluated whenever the deployment is advanced; it passes, waits (the
+A gate is evaluated whenever the deployment is claimed; it passes, waits (the
 deployment parks with a reason saying for what), or stops the deployment.
 """
 
 from dataclasses import dataclass
+from enum import Enum
 
-from deployments.models import Deployment
-from deployments.states import ChecklistState, Decision, StepKind
+from django.utils import timezone
+
+from deployments import audit
+from deployments.engine.transitions import finish
+from deployments.models import Deployment, Step
+from deployments.notifications.outbox import notify
+from deployments.states import (
+    GATE_STEP_KINDS,
+    ChecklistState,
+    Decision,
+    DeploymentState,
+    NotificationEvent,
+    StepKind,
+    StepState,
+)
 from environments.models import ChecklistPhase
+
+
+class GateVerdict(Enum):
+    """What a gate says now; never stored (the gate step's state is)."""
+
+    PASSED = "passed"
+    WAITING = "waiting"  # for people: the deployment parks
+    STOPPED = "stopped"  # the deployment ends (failed or rejected)
 
 
 @dataclass(frozen=True)
 class GateResult:
-    verdict: str  # "passed" | "waiting" | "stopped"
+    verdict: GateVerdict
     reason: str = ""
-    final_state: str = ""  # for "stopped": failed or rejected
+    final_state: DeploymentState | None = None  # for STOPPED: failed or rejected
 
 
-PASSED = GateResult("passed")
+PASSED = GateResult(GateVerdict.PASSED)
 
 
 def waiting(reason: str) -> GateResult:
-    return GateResult("waiting", reason)
+    return GateResult(GateVerdict.WAITING, reason)
 
 
-def stopped(final_state: str, reason: str) -> GateResult:
-    return GateResult("stopped", reason, final_state)
+def stopped(final_state: DeploymentState, reason: str) -> GateResult:
+    return GateResult(GateVerdict.STOPPED, reason, final_state)
+
+
+def pass_gates(deployment: Deployment, steps: list[Step]) -> bool:
+    """Evaluate the gate steps in order under the deployment's row lock; True when all
+    passed. A waiting gate parks the deployment; a stopped one ends it."""
+    for step in steps:
+        if step.kind not in GATE_STEP_KINDS or step.state == StepState.SUCCEEDED:
+            continue
+        result = evaluate_gate(step.kind, deployment)
+        if result.verdict == GateVerdict.PASSED:
+            _end_gate(deployment, step, StepState.SUCCEEDED, "")
+            continue
+        if result.verdict == GateVerdict.STOPPED:
+            _end_gate(deployment, step, StepState.FAILED, result.reason)
+            finish(deployment, result.final_state, result.reason)
+            return False
+        _park(deployment, step, result.reason)
+        return False
+    return True
 
 
 def evaluate_gate(kind: str, deployment: Deployment) -> GateResult:
@@ -39,7 +80,7 @@ def pre_checks_gate(deployment: Deployment) -> GateResult:
     items = list(deployment.checklist.filter(phase=ChecklistPhase.PRE))
     failed = [item.text for item in items if item.state == ChecklistState.FAILED]
     if failed:
-        return stopped("failed", f"Pre-deployment check failed: {', '.join(failed)}.")
+        return stopped(DeploymentState.FAILED, f"Pre-deployment check failed: {', '.join(failed)}.")
     open_items = [item.text for item in items if item.state == ChecklistState.PENDING]
     if open_items:
         return waiting(f"Waiting for the pre-deployment checklist: {', '.join(open_items)}.")
@@ -51,7 +92,8 @@ def approval_gate(deployment: Deployment) -> GateResult:
     rejection = next((a for a in approvals if a.decision == Decision.REJECT), None)
     if rejection:
         comment = f": {rejection.comment}" if rejection.comment else "."
-        return stopped("rejected", f"Rejected by {rejection.user.get_username()}{comment}")
+        who = rejection.user.get_username()
+        return stopped(DeploymentState.REJECTED, f"Rejected by {who}{comment}")
     approved = sum(1 for a in approvals if a.decision == Decision.APPROVE)
     required = deployment.environment.required_approvals
     if approved >= required:
@@ -63,3 +105,25 @@ def approval_gate(deployment: Deployment) -> GateResult:
 
 
 GATES = {StepKind.PRE_CHECKS: pre_checks_gate, StepKind.APPROVAL: approval_gate}
+
+
+def _end_gate(deployment: Deployment, step: Step, state: StepState, reason: str) -> None:
+    now = timezone.now()
+    step.state, step.reason, step.finished_at = state, reason, now
+    step.started_at = step.started_at or now
+    step.save(update_fields=["state", "reason", "finished_at", "started_at"])
+    audit.record(f"step.{state}", deployment=deployment, step=step.kind, reason=reason)
+
+
+def _park(deployment: Deployment, step: Step, reason: str) -> None:
+    """Wait for people: no worker holds anything while the deployment is parked."""
+    if step.state != StepState.WAITING:
+        Step.objects.filter(pk=step.pk).update(
+            state=StepState.WAITING, started_at=timezone.now(), reason=reason
+        )
+        audit.record("deployment.parked", deployment=deployment, step=step.kind, reason=reason)
+    if deployment.reason != reason:
+        Deployment.objects.filter(pk=deployment.pk).update(reason=reason)
+        deployment.reason = reason
+    if step.kind == StepKind.APPROVAL:
+        notify(deployment, NotificationEvent.AWAITING_APPROVAL)
