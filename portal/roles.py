@@ -10,10 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
     from deployments.models import ChecklistItem, Deployment, Release
     from environments.models import Environment
+
+    # Whoever asks: views pass request.user, which may be signed out (then no role).
+    type AnyUser = AbstractBaseUser | AnonymousUser
 
 
 ENGINEER = "engineer"
@@ -22,7 +26,7 @@ ADMIN = "admin"
 ROLES = (ENGINEER, LEAD, ADMIN)
 
 
-def roles_of(user: AbstractBaseUser) -> frozenset[str]:
+def roles_of(user: AnyUser) -> frozenset[str]:
     """The role groups a user belongs to (admin for a superuser); empty when inactive."""
     if not user.is_authenticated or not user.is_active:
         return frozenset()
@@ -36,41 +40,41 @@ def roles_of(user: AbstractBaseUser) -> frozenset[str]:
     return cached
 
 
-def is_admin(user) -> bool:
+def is_admin(user: AnyUser) -> bool:
     return ADMIN in roles_of(user)
 
 
-def can_view(user) -> bool:
+def can_view(user: AnyUser) -> bool:
     """Any signed-in, active person may read the portal; history is open to all staff."""
     return user.is_authenticated and user.is_active
 
 
-def can_deploy(user, environment: Environment) -> bool:
+def can_deploy(user: AnyUser, environment: Environment) -> bool:
     """Request a deployment (promotion) to an environment; gates may still hold it."""
     if environment.is_archived:
         return False
     return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
 
 
-def can_rollback(user, environment: Environment) -> bool:
+def can_rollback(user: AnyUser, environment: Environment) -> bool:
     """Start a manual rollback: on-call engineers must be able to at 3 a.m."""
     return can_deploy(user, environment)
 
 
-def can_break_glass(user, environment: Environment) -> bool:
+def can_break_glass(user: AnyUser, environment: Environment) -> bool:
     """Deploy through a lock, a freeze, the promotion path or missing approvals: leads
     and admins, only with a written reason, and reviewed afterwards by another lead."""
     return not environment.is_archived and bool(roles_of(user) & {LEAD, ADMIN})
 
 
-def can_review_break_glass(user, deployment: Deployment) -> bool:
+def can_review_break_glass(user: AnyUser, deployment: Deployment) -> bool:
     """Review a break-glass deployment: a lead or admin other than its requester."""
     if not deployment.break_glass_reason or deployment.requested_by_id == getattr(user, "pk", None):
         return False
     return bool(roles_of(user) & {LEAD, ADMIN})
 
 
-def can_approve(user, deployment: Deployment) -> bool:
+def can_approve(user: AnyUser, deployment: Deployment) -> bool:
     """Approve or reject: a member of the environment's approver group (or an admin),
     never the person who requested the deployment, and only while it is pending."""
     if deployment.is_final or deployment.requested_by_id == getattr(user, "pk", None):
@@ -79,7 +83,7 @@ def can_approve(user, deployment: Deployment) -> bool:
     return ADMIN in roles or deployment.environment.approver_group in roles
 
 
-def can_answer_checklist(user, item: ChecklistItem) -> bool:
+def can_answer_checklist(user: AnyUser, item: ChecklistItem) -> bool:
     """Tick or fail a manual checklist item: the environment's approvers and admins; the
     requester may answer post-deployment items of their own deployment (they verified)."""
     from environments.models import ChecklistPhase, CheckMode
@@ -92,7 +96,7 @@ def can_answer_checklist(user, item: ChecklistItem) -> bool:
     return item.phase == ChecklistPhase.POST and item.deployment.requested_by_id == user.pk
 
 
-def can_waive_checklist(user, item: ChecklistItem) -> bool:
+def can_waive_checklist(user: AnyUser, item: ChecklistItem) -> bool:
     """Waive a gate instead of answering it: leads and admins, with a recorded reason."""
     return bool(roles_of(user) & {LEAD, ADMIN})
 
@@ -135,7 +139,7 @@ def promotion_refusal(release: Release, environment: Environment) -> str:
     return ""
 
 
-def can_cancel(user, deployment: Deployment) -> bool:
+def can_cancel(user: AnyUser, deployment: Deployment) -> bool:
     """Cancel a deployment that has not ended: its requester, a lead or an admin."""
     if deployment.is_final:
         return False
@@ -145,15 +149,15 @@ def can_cancel(user, deployment: Deployment) -> bool:
     return ENGINEER in roles and deployment.requested_by_id == user.pk
 
 
-def can_lock(user, environment: Environment) -> bool:
+def can_lock(user: AnyUser, environment: Environment) -> bool:
     """Lock or unlock an environment against deployments."""
     return bool(roles_of(user) & {LEAD, ADMIN})
 
 
-def can_register_release(user) -> bool:
+def can_register_release(user: AnyUser) -> bool:
     return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
 
 
-def can_manage_catalog(user) -> bool:
+def can_manage_catalog(user: AnyUser) -> bool:
     """Sync the catalog and reach the admin pages."""
     return is_admin(user)

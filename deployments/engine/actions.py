@@ -1,6 +1,7 @@
 """What people do to a deployment after requesting it: approve or reject, cancel,
 review a break-glass. Each is atomic under the deployment's row lock and audited."""
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -12,7 +13,9 @@ from deployments.states import Decision, DeploymentState, StepKind, StepState, T
 from portal import roles
 
 
-def decide(actor, deployment_id: int, decision: str, comment: str = "") -> Approval:
+def decide(
+    actor: AbstractBaseUser, deployment_id: int, decision: str, comment: str = ""
+) -> Approval:
     """Record one person's approval or rejection and let the engine re-evaluate the gate.
 
     Only while the deployment asks for it (its pre-deployment items are done); one
@@ -42,7 +45,7 @@ def decide(actor, deployment_id: int, decision: str, comment: str = "") -> Appro
     return approval
 
 
-def _check_may_decide(actor, deployment: Deployment) -> None:
+def _check_may_decide(actor: AbstractBaseUser, deployment: Deployment) -> None:
     if not waits_for_approval(deployment):
         raise ActionRefused(
             f"Deployment #{deployment.pk} is not waiting for approval "
@@ -57,7 +60,7 @@ def _check_may_decide(actor, deployment: Deployment) -> None:
         )
 
 
-def cancel(actor, deployment_id: int) -> Deployment:
+def cancel(actor: AbstractBaseUser | None, deployment_id: int) -> Deployment:
     """Ask a deployment to stop: pending or queued ones end at once, a running one at
     its next safe point (between steps). `actor` None means an operator at the CLI."""
     with transaction.atomic():
@@ -83,7 +86,7 @@ def cancel(actor, deployment_id: int) -> Deployment:
     return deployment
 
 
-def review_break_glass(actor, deployment_id: int, note: str) -> Deployment:
+def review_break_glass(actor: AbstractBaseUser, deployment_id: int, note: str) -> Deployment:
     """Another lead or admin looks at a break-glass deployment afterwards and says so."""
     note = note.strip()
     with transaction.atomic():
@@ -105,9 +108,10 @@ def review_break_glass(actor, deployment_id: int, note: str) -> Deployment:
             raise ActionRefused("Write what you checked (the review note is kept as history).")
         now = timezone.now()
         Deployment.objects.filter(pk=deployment.pk).update(
-            break_glass_reviewed_by=actor, break_glass_reviewed_at=now,
+            break_glass_reviewed_by=actor,
+            break_glass_reviewed_at=now,
             break_glass_review_note=note,
-        )  # fmt: skip
+        )
         audit.record(
             "deployment.break_glass_reviewed", actor=actor, deployment=deployment, note=note
         )

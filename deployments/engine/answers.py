@@ -4,6 +4,7 @@ Every answer records who, when and the note; a pre-deployment answer resumes the
 deployment's gate, a post-deployment answer updates its verification.
 """
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,7 +26,9 @@ ANSWERABLE_IN = {
 }
 
 
-def answer_item(actor, item_id: int, answer: str, note: str = "") -> ChecklistItem:
+def answer_item(
+    actor: AbstractBaseUser, item_id: int, answer: str, note: str = ""
+) -> ChecklistItem:
     """Tick (`passed`) or fail (`failed`) a manual checklist item, with an optional note."""
     if answer not in ANSWERS:
         raise ActionRefused(f"{answer!r} is not an answer; use passed or failed.")
@@ -43,7 +46,7 @@ def answer_item(actor, item_id: int, answer: str, note: str = "") -> ChecklistIt
         return _record(actor, item, ANSWERS[answer], note.strip(), "answered")
 
 
-def waive_item(actor, item_id: int, reason: str) -> ChecklistItem:
+def waive_item(actor: AbstractBaseUser, item_id: int, reason: str) -> ChecklistItem:
     """Let a gate pass unanswered: a lead or admin, with a written reason."""
     reason = reason.strip()
     with transaction.atomic():
@@ -55,7 +58,9 @@ def waive_item(actor, item_id: int, reason: str) -> ChecklistItem:
         return _record(actor, item, ChecklistState.WAIVED, reason, "waived")
 
 
-def _record(actor, item: ChecklistItem, state: str, note: str, verb: str) -> ChecklistItem:
+def _record(
+    actor: AbstractBaseUser, item: ChecklistItem, state: ChecklistState, note: str, verb: str
+) -> ChecklistItem:
     deployment = item.deployment
     if item.state != ChecklistState.PENDING:
         who = item.answered_by or "the portal"
@@ -72,9 +77,13 @@ def _record(actor, item: ChecklistItem, state: str, note: str, verb: str) -> Che
     item.answered_by, item.answered_at = actor, timezone.now()
     item.save(update_fields=["state", "evidence", "answered_by", "answered_at"])
     audit.record(
-        f"checklist.{verb}", actor=actor, deployment=deployment, item=item.text,
-        state=state, note=note,
-    )  # fmt: skip
+        f"checklist.{verb}",
+        actor=actor,
+        deployment=deployment,
+        item=item.text,
+        state=state,
+        note=note,
+    )
     if item.phase == ChecklistPhase.PRE:
         advance_after_commit(deployment.pk)
     else:

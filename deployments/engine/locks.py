@@ -4,6 +4,7 @@ A lock carries who, when and why; it holds every deployment but break-glass when
 its lane is claimed, and unlocking wakes what it held.
 """
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ from environments.models import Environment
 from portal import roles
 
 
-def lock(actor, environment_name: str, reason: str) -> Environment:
+def lock(actor: AbstractBaseUser, environment_name: str, reason: str) -> Environment:
     """Stop deployments to an environment (an incident, a migration window); needs a reason."""
     reason = " ".join(reason.split())
     if not reason:
@@ -36,7 +37,7 @@ def lock(actor, environment_name: str, reason: str) -> Environment:
     return environment
 
 
-def unlock(actor, environment_name: str) -> Environment:
+def unlock(actor: AbstractBaseUser, environment_name: str) -> Environment:
     """Lift the lock; the deployments it held start in their lanes."""
     with transaction.atomic():
         environment = _locked(actor, environment_name)
@@ -55,7 +56,7 @@ def unlock(actor, environment_name: str) -> Environment:
     return environment
 
 
-def _locked(actor, environment_name: str) -> Environment:
+def _locked(actor: AbstractBaseUser, environment_name: str) -> Environment:
     environment = active_environment(environment_name, ActionRefused)
     if not roles.can_lock(actor, environment):
         raise forbidden(

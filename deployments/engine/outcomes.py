@@ -45,9 +45,12 @@ def record_outcome(
         )
         state = StepState.SUCCEEDED if outcome.ok else StepState.FAILED
         updated = Step.objects.filter(pk=step_id, attempt=attempt, state=StepState.RUNNING).update(
-            state=state, reason=outcome.reason, result=outcome.result,
-            finished_at=timezone.now(), lease_owner="",
-        )  # fmt: skip
+            state=state,
+            reason=outcome.reason,
+            result=outcome.result,
+            finished_at=timezone.now(),
+            lease_owner="",
+        )
         if not updated:
             log.warning(
                 "step %s attempt %s was taken away; its outcome is dropped", step_id, attempt
@@ -80,9 +83,11 @@ def handle_failure(deployment: Deployment, step: Step, reason: str) -> None:
     if step.kind == StepKind.ROLLBACK:
         original = deployment.reason or "the deployment failed"
         finish(
-            deployment, DeploymentState.FAILED, f"{original} The rollback failed too: {reason}",
+            deployment,
+            DeploymentState.FAILED,
+            f"{original} The rollback failed too: {reason}",
             event=NotificationEvent.ROLLBACK_FAILED,
-        )  # fmt: skip
+        )
         return
     deployment.steps.filter(state=StepState.PENDING).update(
         state=StepState.SKIPPED, finished_at=timezone.now()

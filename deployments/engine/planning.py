@@ -1,5 +1,6 @@
 """Requesting deployments: validate everything first, then record the plan in one transaction."""
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
 from deployments import audit
@@ -23,9 +24,14 @@ from portal import roles
 
 
 def request_deployment(
-    service_name: str, version: str, environment_name: str, *, actor=None,
-    trigger: str = Trigger.PROMOTE, break_glass_reason: str = "",
-) -> Deployment:  # fmt: skip
+    service_name: str,
+    version: str,
+    environment_name: str,
+    *,
+    actor: AbstractBaseUser | None = None,
+    trigger: Trigger = Trigger.PROMOTE,
+    break_glass_reason: str = "",
+) -> Deployment:
     """Record a deployment of a ready release to an environment and start advancing it.
 
     `actor` None means the system (an operator on the host); a person must pass
@@ -47,12 +53,20 @@ def request_deployment(
     )
 
 
-def promote(actor, service_name: str, version: str, environment_name: str) -> Deployment:
+def promote(
+    actor: AbstractBaseUser | None, service_name: str, version: str, environment_name: str
+) -> Deployment:
     """A person (or, with `actor` None, the system) promotes a release along the path."""
     return request_deployment(service_name, version, environment_name, actor=actor)
 
 
-def break_glass(actor, service_name: str, version: str, environment_name: str, reason: str):
+def break_glass(
+    actor: AbstractBaseUser | None,
+    service_name: str,
+    version: str,
+    environment_name: str,
+    reason: str,
+) -> Deployment:
     """A lead or admin deploys through a lock, a freeze, the promotion path and missing
     approvals, with a written reason; the deployment waits for another lead's review."""
     reason = " ".join(reason.split())
@@ -61,13 +75,21 @@ def break_glass(actor, service_name: str, version: str, environment_name: str, r
             "Break-glass needs a written reason (what is broken and why it cannot wait)."
         )
     return request_deployment(
-        service_name, version, environment_name, actor=actor, trigger=Trigger.BREAK_GLASS,
+        service_name,
+        version,
+        environment_name,
+        actor=actor,
+        trigger=Trigger.BREAK_GLASS,
         break_glass_reason=reason,
-    )  # fmt: skip
+    )
 
 
 def request_rollback(
-    service_name: str, environment_name: str, *, to_version: str | None = None, actor=None
+    service_name: str,
+    environment_name: str,
+    *,
+    to_version: str | None = None,
+    actor: AbstractBaseUser | None = None,
 ) -> Deployment:
     """Re-apply a release that succeeded earlier in this environment (by default the
     newest such release that is not running now).
@@ -95,7 +117,9 @@ def request_rollback(
     )
 
 
-def _rollback_target(service, environment, version: str | None, targets) -> Release:
+def _rollback_target(
+    service: Service, environment: Environment, version: str | None, targets: list[Release]
+) -> Release:
     if version is None:
         if not targets:
             raise DeploymentRequestError(
@@ -145,16 +169,28 @@ def plan_rollback(service: Service) -> list[str]:
 
 
 def _record(
-    release, environment, actor, trigger, step_kinds, rollback_of=None, break_glass_reason=""
+    release: Release,
+    environment: Environment,
+    actor: AbstractBaseUser | None,
+    trigger: Trigger,
+    step_kinds: list[str],
+    rollback_of: Deployment | None = None,
+    break_glass_reason: str = "",
 ) -> Deployment:
     person = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
         lane, _ = Lane.objects.get_or_create(service=release.service, environment=environment)
         deployment = Deployment.objects.create(
-            release=release, service=release.service, environment=environment, lane=lane,
-            requested_by=person, trigger=trigger, state=DeploymentState.PENDING,
-            rollback_of=rollback_of, break_glass_reason=break_glass_reason,
-        )  # fmt: skip
+            release=release,
+            service=release.service,
+            environment=environment,
+            lane=lane,
+            requested_by=person,
+            trigger=trigger,
+            state=DeploymentState.PENDING,
+            rollback_of=rollback_of,
+            break_glass_reason=break_glass_reason,
+        )
         Step.objects.bulk_create(
             Step(deployment=deployment, kind=kind, position=position)
             for position, kind in enumerate(step_kinds, start=1)
@@ -163,10 +199,13 @@ def _record(
             _copy_checklist(deployment, environment)
             answer_release_items(deployment)
         audit.record(
-            "deployment.requested", actor=person, deployment=deployment,
+            "deployment.requested",
+            actor=person,
+            deployment=deployment,
             target=f"{release.service.name}:{release.version}→{environment.name}",
-            trigger=trigger, image=release.image,
-        )  # fmt: skip
+            trigger=trigger,
+            image=release.image,
+        )
         notify(deployment, NotificationEvent.REQUESTED)
         advance_after_commit(deployment.pk)
     return deployment
@@ -233,7 +272,9 @@ def _check_not_redundant(release: Release, environment: Environment) -> None:
         raise DeploymentRequestError(f"{name} already runs in {environment.name}.")
 
 
-def _check_allowed(actor, environment: Environment, trigger: str) -> None:
+def _check_allowed(
+    actor: AbstractBaseUser | None, environment: Environment, trigger: Trigger
+) -> None:
     if actor is None:
         return
     if not roles.can_deploy(actor, environment):

@@ -1,5 +1,6 @@
 """Ending a deployment: one place for the final write, its notification and its audit."""
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
 from deployments import audit
@@ -27,9 +28,15 @@ EVENT_FOR_FINAL_STATE = {
 
 
 def finish(
-    deployment: Deployment, state: str, reason: str, *, actor=None, steps_open: bool = True,
-    event: NotificationEvent | None = None, **fields,
-) -> None:  # fmt: skip
+    deployment: Deployment,
+    state: DeploymentState,
+    reason: str,
+    *,
+    actor: AbstractBaseUser | None = None,
+    steps_open: bool = True,
+    event: NotificationEvent | None = None,
+    **fields,
+) -> None:
     """Move a deployment (row-locked by the caller) to a final state, atomically.
 
     Steps that never ran end `skipped` (`cancelled` for a cancellation; pass
