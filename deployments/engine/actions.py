@@ -8,6 +8,8 @@ from django.utils import timezone
 from deployments import audit
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
+from deployments.engine.gates import pass_gates
+from deployments.engine.lane import join_lane, lock_lane_of
 from deployments.models import Approval, Deployment
 from deployments.states import Decision, DeploymentState, StepKind, StepState, Trigger
 from portal import roles
@@ -41,7 +43,7 @@ def decide(
             ) from None
         action = "approved" if decision == Decision.APPROVE else "rejected"
         audit.record(f"deployment.{action}", actor=actor, deployment=deployment, comment=comment)
-        advance_after_commit(deployment.pk)
+        settle_gates(deployment)
     return approval
 
 
@@ -133,8 +135,21 @@ def waits_for_approval(deployment: Deployment) -> bool:
     )
 
 
+def settle_gates(deployment: Deployment) -> None:
+    """Re-evaluate a pending deployment's gates now, in the caller's transaction, so
+    the page that answered shows at once what the answer changed (asked for approval,
+    queued, rejected); a worker takes it on from there."""
+    if deployment.state == DeploymentState.PENDING:
+        steps = list(deployment.steps.order_by("position"))
+        if pass_gates(deployment, steps):
+            join_lane(deployment)
+    advance_after_commit(deployment.pk)
+
+
 def locked(deployment_id: int) -> Deployment:
-    """The deployment, row-locked for the caller's transaction; refused when unknown."""
+    """The deployment, row-locked for the caller's transaction (its lane first, as the
+    engine always locks them); refused when unknown."""
+    lock_lane_of(deployment_id)
     deployment = (
         Deployment.objects.select_for_update(of=("self",))
         .select_related("environment")

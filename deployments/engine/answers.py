@@ -9,9 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments import audit
-from deployments.engine.actions import locked
+from deployments.engine.actions import locked, settle_gates
 from deployments.engine.checklist import refresh_verification
-from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
 from deployments.models import ChecklistItem
 from deployments.states import ChecklistState, DeploymentState
@@ -85,7 +84,7 @@ def _record(
         note=note,
     )
     if item.phase == ChecklistPhase.PRE:
-        advance_after_commit(deployment.pk)
+        settle_gates(deployment)
     else:
         refresh_verification(deployment)
     return item

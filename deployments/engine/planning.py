@@ -46,6 +46,7 @@ def request_deployment(
     if not glass and (refusal := roles.promotion_refusal(release, environment)):
         raise DeploymentRequestError(refusal)
     if not glass:  # break-glass may take over a held deployment of the same release
+        _check_not_locked(environment)
         _check_not_redundant(release, environment)
     steps = plan_promotion(service, environment, with_approval=not glass)
     return _record(
@@ -255,6 +256,17 @@ def _deployable_release(service: Service, version: str) -> Release:
             "only a ready release can be deployed."
         )
     return release
+
+
+def _check_not_locked(environment: Environment) -> None:
+    """A lock stops new promotions at once (what it holds already waits for the unlock)."""
+    if not environment.locked:
+        return
+    who = f" by {environment.locked_by}" if environment.locked_by else ""
+    raise DeploymentRequestError(
+        f"{environment.name} is locked{who}: {environment.lock_reason or 'no reason given'}. "
+        "Wait for the unlock, or a lead or admin may break glass with a written reason."
+    )
 
 
 def _check_not_redundant(release: Release, environment: Environment) -> None:

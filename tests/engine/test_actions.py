@@ -582,11 +582,22 @@ def test_locking_twice_names_who_holds_the_lock(path, bob, carol):
     refused(engine.unlock, carol, "staging", forbidden=False, match="staging is not locked")
 
 
+def test_a_promotion_into_a_locked_environment_is_refused_saying_by_whom_and_why(
+    path, release, alice, bob
+):
+    engine.lock(bob, "development", "incident INC-42")
+    refused(
+        engine.promote, alice, "web", "1.0.0", "development", forbidden=False,
+        match="development is locked by bob: incident INC-42",
+    )  # fmt: skip
+    assert not Deployment.objects.exists()
+
+
 def test_unlocking_lets_the_held_deployment_start(
     path, release, alice, bob, carol, advance_messages, django_capture_on_commit_callbacks
 ):
+    held = engine.promote(alice, "web", "1.0.0", "development")  # requested before the lock
     engine.lock(bob, "development", "incident INC-42")
-    held = engine.promote(alice, "web", "1.0.0", "development")
     assert claim_next_step(held.pk, "w") is None
     held.refresh_from_db()
     assert held.state == DeploymentState.QUEUED
@@ -803,8 +814,8 @@ def test_break_glass_through_a_lock_runs_is_flagged_and_waits_for_review(
     development, web, alice, bob, dave
 ):
     register(web, "1.0.0")
+    held = engine.promote(alice, "web", "1.0.0", "development")  # requested before the lock
     engine.lock(dave, "development", "incident INC-42")
-    held = engine.promote(alice, "web", "1.0.0", "development")
     glass = engine.break_glass(bob, "web", "1.0.0", "development", "the fix for INC-42")
     assert claim_next_step(held.pk, "w") is None  # queued behind the lock
     run_in_process(glass.pk)

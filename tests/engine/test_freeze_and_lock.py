@@ -63,9 +63,11 @@ def test_a_promotion_waits_out_a_freeze_and_a_rollback_goes_through(development,
 @pytest.mark.django_db
 def test_a_lock_holds_everything_but_break_glass_until_it_is_lifted(development, web, alice, carol):
     register(web, "8.2.0")
-    development.locked, development.lock_reason = True, "incident INC-42"
-    development.save()
     promotion = request_deployment("web", "8.2.0", "development", actor=alice)
+    development.locked, development.lock_reason = True, "incident INC-42"  # after the request
+    development.save()
+    with pytest.raises(DeploymentRequestError, match="development is locked: incident INC-42"):
+        request_deployment("web", "8.2.0", "development", actor=alice)  # new ones are refused
     assert claim_next_step(promotion.pk, "w") is None
     promotion.refresh_from_db()
     assert promotion.reason == (
