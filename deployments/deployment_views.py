@@ -4,6 +4,7 @@ review a break-glass. Each parses the form, calls one engine action through
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -13,14 +14,27 @@ from deployments.deployment_page import deployment_context, deployment_for_page
 from deployments.models import ChecklistItem
 from deployments.states import DeploymentState
 
+# An answer or a decision can move the whole gate (asked for approval, queued,
+# rejected): its response also refreshes these sections, out of band.
+GATE_SECTIONS = ("status", "approvals", "checklist", "steps")
+
 
 def _section(request, pk: int, name: str):
-    """Render one partial of deployment.html from the deployment as it is now."""
+    """Render one partial of deployment.html from the deployment as it is now (with
+    the gate's other sections out of band, for answers and decisions)."""
 
     def render_section():
         deployment = get_object_or_404(deployment_for_page(), pk=pk)
         context = deployment_context(deployment, request.user) | {"as_fragment": True}
-        return render(request, f"deployment.html#{name}", context)
+        response = render(request, f"deployment.html#{name}", context)
+        if name in GATE_SECTIONS:
+            others = [
+                render_to_string(f"deployment.html#{other}", context | {"oob": True}, request)
+                for other in GATE_SECTIONS
+                if other != name
+            ]
+            response.content += "".join(others).encode()
+        return response
 
     return render_section
 

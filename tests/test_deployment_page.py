@@ -177,7 +177,10 @@ def test_htmx_approval_swaps_only_the_approvals_fragment(client, alice, bob, pro
     body = response.content.decode()
     assert response.status_code == 200
     assert body.lstrip().startswith('<section id="approvals"')
-    assert "<html" not in body and 'id="checklist"' not in body
+    assert "<html" not in body
+    # The decision moved the gate: status and steps come along, swapped out of band.
+    assert '<div id="status" hx-swap-oob="true">' in body
+    assert '<section id="steps" hx-swap-oob="true">' in body
     assert f"You approved deployment #{deployment.pk}." in body
     assert "by <strong>bob</strong>" in body
     assert f"You approved deployment #{deployment.pk}." not in page_of(client, deployment)
@@ -350,6 +353,7 @@ def test_htmx_answer_swaps_only_the_checklist_fragment(client, bob, gated):
     assert response.status_code == 200
     assert body.lstrip().startswith('<section id="checklist"')
     assert "“Announce in #releases” marked passed." in body and "<html" not in body
+    assert '<section id="approvals" hx-swap-oob="true"' in body  # the gate may have moved
     again = client.post(item_url(manual, "waive"), {"reason": "late"}, **HTMX)
     assert again.status_code == 409
     assert "was passed already by bob" in again.content.decode()
