@@ -17,6 +17,7 @@ from deployments.states import DeploymentState
 # An answer or a decision can move the whole gate (asked for approval, queued,
 # rejected): its response also refreshes these sections, out of band.
 GATE_SECTIONS = ("status", "approvals", "checklist", "steps")
+OUT_OF_BAND = {"oob": True, "as_fragment": False}  # the message shows once, in the target
 
 
 def _section(request, pk: int, name: str):
@@ -29,7 +30,7 @@ def _section(request, pk: int, name: str):
         response = render(request, f"deployment.html#{name}", context)
         if name in GATE_SECTIONS:
             others = [
-                render_to_string(f"deployment.html#{other}", context | {"oob": True}, request)
+                render_to_string(f"deployment.html#{other}", context | OUT_OF_BAND, request)
                 for other in GATE_SECTIONS
                 if other != name
             ]
