@@ -41,8 +41,13 @@ class Dashboard:
     reviews: list[Deployment]  # break-glass deployments nobody reviewed yet
 
     @property
+    def my_reviews(self) -> list[Deployment]:
+        """Break-glass deployments this person may review: they wait for them too."""
+        return [deployment for deployment in self.reviews if deployment.may_review]
+
+    @property
     def waiting_count(self) -> int:
-        return len(self.approvals) + len(self.items)
+        return len(self.approvals) + len(self.items) + len(self.my_reviews)
 
 
 def dashboard(user, now: datetime | None = None) -> Dashboard:

@@ -16,7 +16,7 @@ from deployments.states import DeploymentState
 
 # An answer or a decision can move the whole gate (asked for approval, queued,
 # rejected): its response also refreshes these sections, out of band.
-GATE_SECTIONS = ("status", "approvals", "checklist", "steps")
+GATE_SECTIONS = ("status", "approvals", "checklist", "steps", "controls")
 OUT_OF_BAND = {"oob": True, "as_fragment": False}  # the message shows once, in the target
 
 

@@ -197,6 +197,9 @@ def test_outstanding_break_glass_reviews_are_listed_until_reviewed(client, bob, 
     assert f"#{deployment.pk} web 4.0.0 → production" in reviews and "Payments down" in reviews
     assert "you may review it" in reviews
     assert "you may review it" not in section(dashboard(client, bob), "reviews")  # his own
+    waiting = section(dashboard(client, carol), "waiting")
+    assert "review</span>" in waiting and f"#{deployment.pk} web 4.0.0" in waiting
+    assert f"#{deployment.pk} web 4.0.0" not in section(dashboard(client, bob), "waiting")
     assert "⚠ break-glass" in dashboard(client, bob).split('id="reviews"')[0]  # the matrix
     engine.review_break_glass(carol, deployment.pk, "Checked the diff and the logs")
     assert 'id="reviews"' not in dashboard(client, carol)
@@ -232,11 +235,11 @@ def test_dashboard_queries_do_not_grow_with_history(
     services = [web, make_service("api")]
     grow_history(alice, environments, services, 0, 1)
     client.force_login(bob)
-    with CaptureQueriesContext(connection) as few:
-        assert "Waiting for you (6)" in client.get("/").content.decode()
+    with CaptureQueriesContext(connection) as few:  # 2 approvals, 4 items, 2 reviews
+        assert "Waiting for you (8)" in client.get("/").content.decode()
     grow_history(alice, environments, services, 1, 8)
     with django_assert_num_queries(len(few)):
-        assert "Waiting for you (54)" in client.get("/").content.decode()
+        assert "Waiting for you (72)" in client.get("/").content.decode()
 
 
 def test_a_break_glass_deployment_is_flagged_in_the_matrix(client, alice, catalog):
