@@ -66,8 +66,9 @@ def applied_by(deployment: Deployment) -> Images | None:
 
 
 def rollback_targets(service: Service, environment: Environment) -> list[Release]:
-    """Releases that succeeded earlier in this environment, newest first, without the
-    one running now: the only releases a rollback may go to."""
+    """Releases that succeeded earlier in this environment and are older than the one
+    running now, newest first: the only releases a rollback may go to. (Going to a
+    newer release is a promotion.)"""
     lane = Lane.objects.filter(service=service, environment=environment).first()
     if lane is None:
         return []
@@ -75,34 +76,40 @@ def rollback_targets(service: Service, environment: Environment) -> list[Release
     for deployment in _succeeded(lane.pk).select_related("release"):
         if deployment.release not in succeeded:
             succeeded.append(deployment.release)
-    applied, last = last_applied(lane.pk), succeeded[0] if succeeded else None
-    images = applied.images if applied else None
-    return [release for release in succeeded if not _left_running(release, images, last)]
+    running = running_release(lane)
+    return [release for release in succeeded if running is None or _older(release, running)]
 
 
-def _left_running(release: Release, images: Images | None, last_succeeded) -> bool:
-    """Whether the portal last left exactly this release in the lane's workloads (with
-    no record of what it wrote, the last release that succeeded there)."""
-    if images is None:
-        return release == last_succeeded
-    return {image for containers in images.values() for image in containers.values()} == {
-        release.image
-    }
+def running_release(lane: Lane) -> Release | None:
+    """The release the portal last left running in the lane: the one whose image it
+    last wrote, else (it restored images of no release) the last that succeeded."""
+    applied = last_applied(lane.pk)
+    if applied is not None:
+        images = {image for containers in applied.images.values() for image in containers.values()}
+        if len(images) == 1:
+            match = Release.objects.filter(service_id=lane.service_id, image=images.pop()).first()
+            if match is not None:
+                return match
+    last = _succeeded(lane.pk).select_related("release").first()
+    return last.release if last else None
 
 
-def _succeeded(lane_id: int):
-    return Deployment.objects.filter(lane_id=lane_id, state=DeploymentState.SUCCEEDED).order_by(
-        "-finished_at"
-    )
+def running_release_in(service: Service, environment: Environment) -> Release | None:
+    lane = Lane.objects.filter(service=service, environment=environment).first()
+    return running_release(lane) if lane is not None else None
 
 
 def runs_now(release: Release, environment: Environment) -> bool:
     """Whether the portal last left exactly this release running in that environment."""
     lane = Lane.objects.filter(service_id=release.service_id, environment=environment).first()
-    if lane is None:
-        return False
-    applied = last_applied(lane.pk)
-    last = _succeeded(lane.pk).select_related("release").first()
-    return _left_running(
-        release, applied.images if applied else None, last.release if last else None
+    return lane is not None and running_release(lane) == release
+
+
+def _older(release: Release, than: Release) -> bool:
+    return (release.created_at, release.pk) < (than.created_at, than.pk)
+
+
+def _succeeded(lane_id: int):
+    return Deployment.objects.filter(lane_id=lane_id, state=DeploymentState.SUCCEEDED).order_by(
+        "-finished_at"
     )

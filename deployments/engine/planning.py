@@ -7,7 +7,7 @@ from deployments import audit
 from deployments.engine.checklist import answer_release_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import DeploymentRequestError
-from deployments.lane_history import rollback_targets, runs_now
+from deployments.lane_history import rollback_targets, running_release_in, runs_now
 from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -132,17 +132,24 @@ def _rollback_target(
     if release in targets:
         return release
     choices = ", ".join(r.version for r in targets) or "none yet"
-    if Deployment.objects.filter(
+    running = running_release_in(service, environment)
+    if release == running:
+        problem = f"{service.name} {version} is what runs in {environment.name} now"
+    elif Deployment.objects.filter(
         release=release, environment=environment, state=DeploymentState.SUCCEEDED
     ).exists():
-        problem = f"{service.name} {version} is what runs in {environment.name} now"
+        problem = (
+            f"{service.name} {version} is newer than what runs in {environment.name} "
+            f"({running.version if running else 'unknown'}), so it is not a rollback; "
+            "promote it instead"
+        )
     else:
         problem = (
             f"{service.name} {version} never succeeded in {environment.name}, so it is not a "
             f"rollback; promote it instead"
         )
     raise DeploymentRequestError(
-        f"{problem}. A rollback goes back to a release that succeeded there before "
+        f"{problem}. A rollback goes back to an older release that succeeded there before "
         f"(choices: {choices})."
     )
 

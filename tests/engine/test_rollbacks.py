@@ -35,19 +35,35 @@ def outbox_events(deployment: Deployment) -> list[str]:
 def test_rolling_back_and_forth_after_the_progress_deadline_succeeds_every_time(
     development, web, kubesim, alice
 ):
+    """Back by rollback, forth by promotion (a newer release is promoted, not rolled
+    back to): each re-uses a ReplicaSet whose last progress is older than the deadline."""
     first, second = register(web, "1.1.0"), register(web, "1.2.0")
     assert promoted("1.1.0").state == DeploymentState.SUCCEEDED
     assert promoted("1.2.0").state == DeploymentState.SUCCEEDED
     # Longer than the progress deadline of the seed's Deployments (600 s, kubesim's clock).
     pause = 1.5 * Timing(speed=kubesim.speed).deadline_seconds(600)
-    for target in (first, second, first, second, first):
+    for back in (True, False, True, False, True):
         time.sleep(pause)
-        rollback = request_rollback("web", "development", to_version=target.version, actor=alice)
-        rollback = ended(rollback.pk)
-        assert rollback.state == DeploymentState.SUCCEEDED, rollback.reason
+        if back:
+            request = request_rollback("web", "development", to_version="1.1.0", actor=alice)
+        else:
+            request = request_deployment("web", "1.2.0", "development", actor=alice)
+        deployment = ended(request.pk)
+        target = first if back else second
+        assert deployment.state == DeploymentState.SUCCEEDED, deployment.reason
         assert cluster_images(development, "vizora-web") == {"web": target.image}
-        assert "drift" not in rollback.steps.get(kind=StepKind.ROLLOUT).result
-        assert outbox_events(rollback) == ["requested", "started", "succeeded"]
+        assert "drift" not in deployment.steps.get(kind=StepKind.ROLLOUT).result
+        assert outbox_events(deployment) == ["requested", "started", "succeeded"]
+
+
+def test_a_newer_release_is_promoted_not_rolled_back_to(development, web, alice):
+    register(web, "1.1.0")
+    register(web, "1.2.0")
+    promoted("1.1.0")
+    promoted("1.2.0")
+    ended(request_rollback("web", "development", to_version="1.1.0", actor=alice).pk)
+    with pytest.raises(DeploymentRequestError, match=re.escape("1.2.0 is newer than what runs")):
+        request_rollback("web", "development", to_version="1.2.0", actor=alice)
 
 
 def test_a_rollback_to_a_release_that_never_ran_there_is_refused_and_records_nothing(
