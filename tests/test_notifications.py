@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import redis
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -222,7 +223,7 @@ def test_a_broker_outage_at_commit_is_logged_and_the_sweeper_enqueues_the_row_la
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     with monkeypatch.context() as patch:
-        patch.setattr(send_notification, "delay", broker_down)
+        patch.setattr(current_app, "send_task", broker_down)
         with django_capture_on_commit_callbacks(execute=True):
             row = outbox.notify(deployment, NotificationEvent.STARTED)
     assert "Could not enqueue notification" in caplog.text

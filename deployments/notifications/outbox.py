@@ -21,6 +21,7 @@ import random
 from datetime import datetime, timedelta
 from functools import partial
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
@@ -41,6 +42,7 @@ JITTER = 0.1  # ± 10 %, so rows that failed together do not retry in lock-step
 # leaves it alone.
 SWEEP_BATCH = 500
 ORDER_WAIT_SECONDS = 0.5  # how soon a row held behind an older one tries again
+SEND_TASK = "deployments.tasks.send_notification"
 
 
 def notify(deployment: Deployment, event: NotificationEvent | str) -> Notification | None:
@@ -129,11 +131,9 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def _enqueue(notification_id: int) -> bool:
-    # Imported here: tasks imports this module.
-    from deployments.tasks import send_notification
-
+    # Sent by name (routed by CELERY_TASK_ROUTES): deployments.tasks imports this module.
     try:
-        send_notification.delay(notification_id)
+        current_app.send_task(SEND_TASK, args=(notification_id,))
     except Exception as exc:  # the broker is down or unreachable
         logger.warning(
             "Could not enqueue notification #%s (%s); the sweeper will retry it",

@@ -12,7 +12,7 @@ from deployments.engine import reap_stale_steps, request_deployment
 from deployments.engine.claims import claim_next_step
 from deployments.engine.outcomes import record_outcome
 from deployments.models import Step
-from deployments.states import DeploymentState, StepState
+from deployments.states import DeploymentState, NotificationEvent, NotificationState, StepState
 from deployments.steps import StepOutcome
 from tests.engine.conftest import cluster_images, register, wait_for, wait_until_final
 
@@ -21,6 +21,12 @@ def running_rollout(deployment_id: int) -> Step | None:
     return Step.objects.filter(
         deployment_id=deployment_id, kind="rollout", state=StepState.RUNNING
     ).first()
+
+
+def started_sent(deployment) -> bool:
+    return deployment.notifications.filter(
+        event=NotificationEvent.STARTED, state=NotificationState.SENT
+    ).exists()
 
 
 @pytest.mark.worker
@@ -32,6 +38,9 @@ def test_a_worker_killed_during_a_rollout_is_replaced_and_nothing_is_sent_twice(
     deployment = request_deployment("web", "3.0.0-slow", "development")
     wait_for(lambda: running_rollout(deployment.pk))
     wait_for(lambda: deployment.log.filter(text__contains="Waiting for deployment").exists())
+    # Kill it mid-rollout, not mid-delivery: a POST that reached Slack before its worker
+    # died cannot be known as sent (at-least-once), which is another test's concern.
+    wait_for(lambda: started_sent(deployment), timeout=30)
     first.kill()
     start_worker()
     final = wait_until_final(deployment.pk, timeout=90)
