@@ -9,6 +9,7 @@ already loaded (the checklist items carry their deployment, roles are cached).
 from dataclasses import dataclass
 
 from deployments.engine.actions import waits_for_approval
+from deployments.engine.answers import open_for_answers
 from deployments.models import Approval, ChecklistItem, Deployment
 from deployments.notifications.messages import deployment_url
 from deployments.states import (
@@ -22,13 +23,6 @@ from deployments.states import (
 from environments.models import ChecklistPhase, CheckMode
 from portal import roles
 
-# When the engine takes an answer (engine/answers.py `ANSWERABLE_IN`): pre-deployment
-# items while the deployment is pending, post-deployment ones once it runs or succeeded.
-# Only used to hide forms that would be refused; the engine decides.
-_OPEN_FOR_ANSWERS = {
-    ChecklistPhase.PRE: {DeploymentState.PENDING},
-    ChecklistPhase.POST: {DeploymentState.RUNNING, DeploymentState.SUCCEEDED},
-}
 # States are shown by word and symbol, never by colour alone.
 SYMBOLS = {
     DeploymentState.PENDING: "…", DeploymentState.QUEUED: "◷", DeploymentState.RUNNING: "▶",
@@ -124,8 +118,8 @@ def _headline(deployment: Deployment) -> str:
 
 def _item_row(user, item: ChecklistItem) -> ItemRow:
     deployment = item.deployment
-    open_now = item.state == ChecklistState.PENDING and deployment.state in _OPEN_FOR_ANSWERS.get(
-        item.phase, ()
+    open_now = item.state == ChecklistState.PENDING and open_for_answers(
+        item.phase, deployment.state
     )
     manual = item.mode == CheckMode.MANUAL
     return ItemRow(
@@ -141,7 +135,7 @@ def _item_row(user, item: ChecklistItem) -> ItemRow:
 
 def _closed_because(item: ChecklistItem) -> str:
     deployment = item.deployment
-    if deployment.state in _OPEN_FOR_ANSWERS.get(item.phase, ()):
+    if open_for_answers(item.phase, deployment.state):
         return ""
     if item.phase == ChecklistPhase.POST and not deployment.is_final:
         return "Answered once the release is rolling out."

@@ -101,8 +101,7 @@ def running_release_in(service: Service, environment: Environment) -> Release | 
 
 def runs_now(release: Release, environment: Environment) -> bool:
     """Whether the portal last left exactly this release running in that environment."""
-    lane = Lane.objects.filter(service_id=release.service_id, environment=environment).first()
-    return lane is not None and running_release(lane) == release
+    return running_release_in(release.service, environment) == release
 
 
 def _older(release: Release, than: Release) -> bool:

@@ -25,6 +25,12 @@ ANSWERABLE_IN = {
 }
 
 
+def open_for_answers(phase: str, state: str) -> bool:
+    """Whether a deployment in `state` takes answers to its items of `phase` (pages ask
+    this to show only the forms the engine would accept)."""
+    return state in ANSWERABLE_IN.get(phase, ())
+
+
 def answer_item(
     actor: AbstractBaseUser, item_id: int, answer: str, note: str = ""
 ) -> ChecklistItem:
@@ -67,7 +73,7 @@ def _record(
             f"“{item.text}” was {item.get_state_display().lower()} already by {who} "
             f"at {item.answered_at:%H:%M:%S}; reload the page to see it."
         )
-    if deployment.state not in ANSWERABLE_IN.get(item.phase, ()):
+    if not open_for_answers(item.phase, deployment.state):
         raise ActionRefused(
             f"“{item.text}” cannot be answered now: deployment #{deployment.pk} is "
             f"{deployment.get_state_display().lower()}."
