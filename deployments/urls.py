@@ -36,6 +36,11 @@ urlpatterns = [
         service_views.unlock,
         name="environment-unlock",
     ),
+    path(
+        "environments/<slug:name>/timeline/",
+        views.environment_timeline,
+        name="environment-timeline",
+    ),
     path("deployments/<int:pk>/", views.deployment_detail, name="deployment-detail"),
     path("deployments/<int:pk>/decide/", deployment_views.decide, name="deployment-decide"),
     path("deployments/<int:pk>/cancel/", deployment_views.cancel, name="deployment-cancel"),

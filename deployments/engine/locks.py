@@ -33,7 +33,13 @@ def lock(actor: AbstractBaseUser, environment_name: str, reason: str) -> Environ
         environment.locked, environment.lock_reason = True, reason
         environment.locked_by, environment.locked_at = actor, timezone.now()
         environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
-        audit.record("environment.locked", actor=actor, target=environment.name, reason=reason)
+        audit.record(
+            "environment.locked",
+            actor=actor,
+            environment=environment,
+            target=environment.name,
+            reason=reason,
+        )
     return environment
 
 
@@ -47,7 +53,13 @@ def unlock(actor: AbstractBaseUser, environment_name: str) -> Environment:
         environment.locked, environment.lock_reason = False, ""
         environment.locked_by, environment.locked_at = None, None
         environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
-        audit.record("environment.unlocked", actor=actor, target=environment.name, was=was)
+        audit.record(
+            "environment.unlocked",
+            actor=actor,
+            environment=environment,
+            target=environment.name,
+            was=was,
+        )
         held = Deployment.objects.filter(
             environment=environment, state=DeploymentState.QUEUED
         ).values_list("pk", flat=True)
