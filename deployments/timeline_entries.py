@@ -100,12 +100,15 @@ LOOKS = {
     DeploymentState.CANCELLED: ("cancelled", "–", "cancelled"),
     DeploymentState.SUPERSEDED: ("superseded", "–", "superseded"),
     StepState.SKIPPED: ("skipped", "–", "skipped"),
+    "passed": ("passed", "✓", "passed"),
+    "waived": ("waived", "⤼", "waived"),
+}
+# Verification's values overlap the states' ("failed"), so they read from their own table.
+VERIFICATION_LOOKS = {
     Verification.OPEN: ("verification open", "◔", "waiting"),
     Verification.COMPLETE: ("verified", "✓", "succeeded"),
     Verification.FAILED: ("verification failed", "✗", "failed"),
     Verification.NOT_REQUIRED: ("nothing to verify", "–", "skipped"),
-    "passed": ("passed", "✓", "passed"),
-    "waived": ("waived", "⤼", "waived"),
 }
 TRIGGER_WORDS = {
     Trigger.PROMOTE: "a promotion",
@@ -115,8 +118,8 @@ TRIGGER_WORDS = {
 }
 
 
-def _look(key: str) -> tuple[str, str, str]:
-    return LOOKS.get(key, (str(key).replace("_", " "), "•", "neutral"))
+def _look(key: str, looks: dict = LOOKS) -> tuple[str, str, str]:
+    return looks.get(key, (str(key).replace("_", " "), "•", "neutral"))
 
 
 def _notes(*pairs: tuple[str, object]) -> tuple[Note, ...]:
@@ -264,7 +267,7 @@ def _rolling_back(event):
 
 
 def _verification(event):
-    label, symbol, tone = _look(event.detail.get("now", ""))
+    label, symbol, tone = _look(event.detail.get("now", ""), VERIFICATION_LOOKS)
     was = Verification(event.detail["was"]).label.lower() if event.detail.get("was") else ""
     notes = _notes(("Before", was))
     return label, symbol, tone, f"Post-deployment verification: {label}", notes

@@ -41,6 +41,10 @@ def make_path() -> World:
     releases = {}
     for name in ("web", "api"):
         service = make_service(name)
+        if name == "api":
+            service.migration_command = ["npx", "prisma", "migrate", "deploy"]
+            service.smoke_checks = [{"url": "api", "path": "/health", "expect_status": 200}]
+            service.save()
         for version in ("1.0.0", "1.1.0"):
             releases[name, version] = release = make_release(service, version)
             make_deployment(release, staging, state="succeeded", finished_at=timezone.now())
@@ -50,10 +54,16 @@ def make_path() -> World:
     return World(production=production, staging=staging)
 
 
-def run_steps(deployment: Deployment, ok: bool = True, reason: str = "") -> Deployment:
-    """Claim and record every runnable step as a worker would, without a cluster."""
+def run_steps(
+    deployment: Deployment, ok: bool = True, reason: str = "", fail: str = ""
+) -> Deployment:
+    """Claim and record every runnable step as a worker would, without a cluster: all
+    succeed, or all fail (`ok` False), or only the step of kind `fail`. A rollout
+    records that it applied the images, so a failure after it rolls back."""
     while (claim := claim_next_step(deployment.pk, "worker-1")) is not None:
-        outcome = StepOutcome(ok, "" if ok else reason, {})
+        passed = ok and claim.kind != fail
+        result = {"applied": True} if claim.kind == "rollout" else {}
+        outcome = StepOutcome(passed, "" if passed else reason, result)
         record_outcome(claim.deployment_id, claim.step_id, claim.attempt, outcome, claim.kind)
     return Deployment.objects.get(pk=deployment.pk)
 
@@ -62,11 +72,16 @@ def item(deployment: Deployment, text: str):
     return deployment.checklist.get(text=text)
 
 
+def past_the_checklist(lead, deployment: Deployment) -> Deployment:
+    """Park the deployment at its checklist, then answer "Review changes"."""
+    claim_next_step(deployment.pk, "worker-1")
+    engine.answer_item(lead, item(deployment, "Review changes").pk, "passed", "diff read")
+    return deployment
+
+
 def promoted_through_the_gates(requester, lead, service="web", version="1.1.0") -> Deployment:
     """A promotion to production: checklist answered, approved, run, verified."""
-    deployment = engine.promote(requester, service, version, "production")
-    claim_next_step(deployment.pk, "worker-1")  # parks at the checklist
-    engine.answer_item(lead, item(deployment, "Review changes").pk, "passed", "diff read")
+    deployment = past_the_checklist(lead, engine.promote(requester, service, version, "production"))
     engine.decide(lead, deployment.pk, "approve", "ship it")
     deployment = run_steps(deployment)
     engine.answer_item(lead, item(deployment, "Test critical user flows").pk, "passed", "ok")
