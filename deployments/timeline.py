@@ -262,7 +262,8 @@ def _freeze_entries(
     entries = [freeze_entry(b) for b in freeze_boundaries(environment.freeze_windows, lower, upper)]
     if before is None:
         return entries
-    return [entry for entry in entries if (entry.micros, entry.order) < (before.micros, before.order)]
+    start = (before.micros, before.order)
+    return [entry for entry in entries if (entry.micros, entry.order) < start]
 
 
 def _next_freeze(environment: Environment, now: datetime) -> FreezeBoundary | None:

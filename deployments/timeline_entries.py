@@ -82,6 +82,8 @@ def moment(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=micros)
 
 
+DASH = "\N{EN DASH}"  # ended without running: cancelled, superseded, skipped
+
 # The kind an entry speaks for, in the singular (the filter's labels are plural).
 KIND_WORDS = {
     EntryKind.DEPLOYMENT: "deployment", EntryKind.APPROVAL: "approval",
@@ -97,9 +99,9 @@ LOOKS = {
     DeploymentState.FAILED: ("failed", "✗", "failed"),
     DeploymentState.ROLLED_BACK: ("rolled back", "↩", "rolled_back"),
     DeploymentState.REJECTED: ("rejected", "✗", "rejected"),
-    DeploymentState.CANCELLED: ("cancelled", "–", "cancelled"),
-    DeploymentState.SUPERSEDED: ("superseded", "–", "superseded"),
-    StepState.SKIPPED: ("skipped", "–", "skipped"),
+    DeploymentState.CANCELLED: ("cancelled", DASH, "cancelled"),
+    DeploymentState.SUPERSEDED: ("superseded", DASH, "superseded"),
+    StepState.SKIPPED: ("skipped", DASH, "skipped"),
     "passed": ("passed", "✓", "passed"),
     "waived": ("waived", "⤼", "waived"),
 }
@@ -108,7 +110,7 @@ VERIFICATION_LOOKS = {
     Verification.OPEN: ("verification open", "◔", "waiting"),
     Verification.COMPLETE: ("verified", "✓", "succeeded"),
     Verification.FAILED: ("verification failed", "✗", "failed"),
-    Verification.NOT_REQUIRED: ("nothing to verify", "–", "skipped"),
+    Verification.NOT_REQUIRED: ("nothing to verify", DASH, "skipped"),
 }
 TRIGGER_WORDS = {
     Trigger.PROMOTE: "a promotion",
@@ -208,7 +210,7 @@ def _requested(event):
         ("Rolls back", f"#{replaces}" if replaces else ""),
         ("Image", event.detail.get("image", "")),
     )
-    symbol = {"rollback": "↩", "break_glass": "⚠"}.get(trigger, "＋")
+    symbol = {"rollback": "↩", "break_glass": "⚠"}.get(trigger, "+")
     tone = "glass" if trigger == Trigger.BREAK_GLASS else "pending"
     return "requested", symbol, tone, f"{_actor(event)} requested {what}", notes
 
@@ -234,7 +236,7 @@ def _parked(event):
 
 
 def _cancel_requested(event):
-    return "cancel asked", "–", "cancelled", f"{_actor(event)} asked to cancel it", ()
+    return "cancel asked", DASH, "cancelled", f"{_actor(event)} asked to cancel it", ()
 
 
 def _ended(event):
@@ -243,8 +245,12 @@ def _ended(event):
     state = event.action.removeprefix("deployment.")
     label, symbol, tone = _look(state)
     who = f" ({event.actor.get_username()})" if event.actor_id else ""
-    return label, symbol, tone, f"Ended: {label}{who}", _notes(
-        ("Reason", event.detail.get("reason", ""))
+    return (
+        label,
+        symbol,
+        tone,
+        f"Ended: {label}{who}",
+        _notes(("Reason", event.detail.get("reason", ""))),
     )
 
 
@@ -295,7 +301,8 @@ def _checklist(event):
     note = event.detail.get("note", "")
     if event.action == "checklist.waived":
         return "waived", "⤼", "waived", f"{_actor(event)} waived “{item}”", _notes(("Reason", note))
-    who = "The portal checked" if event.action == "checklist.checked" else f"{_actor(event)} answered"
+    checked = event.action == "checklist.checked"
+    who = "The portal checked" if checked else f"{_actor(event)} answered"
     return label, symbol, tone, f"{who} “{item}”: {label}", _notes(("Evidence", note))
 
 
@@ -320,8 +327,12 @@ def _step_event(event):
         sentence = f"{step}: its worker stopped; re-queued (attempt {detail.get('attempt', '?')})"
         return "re-queued", "↻", "waiting", sentence, ()
     if verb == "reaped":
-        return "stopped", "✗", "failed", f"{step}: stopped by the reaper", _notes(
-            ("Reason", detail.get("reason", ""))
+        return (
+            "stopped",
+            "✗",
+            "failed",
+            f"{step}: stopped by the reaper",
+            _notes(("Reason", detail.get("reason", ""))),
         )
     label, symbol, tone = _look(verb)
     return label, symbol, tone, f"{step}: {label}", _notes(("Reason", detail.get("reason", "")))

@@ -112,25 +112,31 @@ RULES = (
         EntryKind.VERIFICATION,
         Q(action="deployment.verification")
         | Q(action__startswith="checklist.", detail__phase=ChecklistPhase.POST),
-        lambda e: e.action == "deployment.verification"
-        or (e.action.startswith("checklist.") and e.detail.get("phase") == ChecklistPhase.POST),
+        lambda e: (
+            e.action == "deployment.verification"
+            or (e.action.startswith("checklist.") and e.detail.get("phase") == ChecklistPhase.POST)
+        ),
     ),
     KindRule(
         EntryKind.ROLLBACK,
         Q(action__in=("deployment.rolling_back", "deployment.rolled_back"))
         | (STEP_Q & Q(detail__step=StepKind.ROLLBACK))
         | (LIFECYCLE_Q & Q(deployment__trigger=Trigger.ROLLBACK)),
-        lambda e: e.action in ("deployment.rolling_back", "deployment.rolled_back")
-        or _step(e) == StepKind.ROLLBACK
-        or (_lifecycle(e) and _trigger(e) == Trigger.ROLLBACK),
+        lambda e: (
+            e.action in ("deployment.rolling_back", "deployment.rolled_back")
+            or _step(e) == StepKind.ROLLBACK
+            or (_lifecycle(e) and _trigger(e) == Trigger.ROLLBACK)
+        ),
     ),
     KindRule(EntryKind.LOCK, Q(action__in=LOCK_ACTIONS), lambda e: e.action in LOCK_ACTIONS),
     KindRule(
         EntryKind.BREAK_GLASS,
         Q(action="deployment.break_glass_reviewed")
         | (LIFECYCLE_Q & Q(deployment__trigger=Trigger.BREAK_GLASS)),
-        lambda e: e.action == "deployment.break_glass_reviewed"
-        or (_lifecycle(e) and _trigger(e) == Trigger.BREAK_GLASS),
+        lambda e: (
+            e.action == "deployment.break_glass_reviewed"
+            or (_lifecycle(e) and _trigger(e) == Trigger.BREAK_GLASS)
+        ),
     ),
     KindRule(EntryKind.DRIFT, Q(action__contains="drift"), lambda e: "drift" in e.action),
     KindRule(

@@ -38,7 +38,9 @@ class FreezeBoundary:
     begins: bool
 
 
-def freeze_boundaries(windows: list[dict], since: datetime, until: datetime) -> list[FreezeBoundary]:
+def freeze_boundaries(
+    windows: list[dict], since: datetime, until: datetime
+) -> list[FreezeBoundary]:
     """Every begin and end of the windows with `since <= at <= until` (aware), oldest first.
 
     Weekly windows repeat every week in their time zone's wall time (a freeze from
