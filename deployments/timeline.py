@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import QueryDict
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from deployments.models import AuditEvent, Lane
@@ -117,12 +117,11 @@ class TimelinePage:
 
     @property
     def stream_url(self) -> str:
-        """The lanes stream this page listens to (only its first page is live)."""
-        try:
-            url = reverse("lanes-events")
-        except NoReverseMatch:  # the stream is served by the hub (deployments/live)
+        """The lanes stream this page listens to (only its first page is live); "" for
+        an environment nothing was ever requested in (it has no lanes yet)."""
+        if not self.lanes:
             return ""
-        return f"{url}?{urlencode([('lane', lane) for lane in self.lanes])}"
+        return f"{reverse('lanes-events')}?{urlencode([('lane', lane) for lane in self.lanes])}"
 
 
 def timeline_page(

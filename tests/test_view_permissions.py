@@ -91,6 +91,9 @@ VIEWS: dict[str, View] = {
         service_url("service-rollback-confirm"), environment="development", version="0.9.0"
     ),
     "deployment-detail": page(deployment_url("deployment-detail", "waiting")),
+    "environment-timeline": page(
+        lambda w: reverse("environment-timeline", args=["production"]), person="bob"
+    ),
     # --- actions of the service page ---
     "service-promote": action(
         service_url("service-promote", "development"), DEPLOYERS,
