@@ -290,3 +290,11 @@ def test_comments_reasons_and_evidence_are_escaped(world, alice, bob, dave, clie
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     for text in ("ok", "fine", "no", "Rejected by dave: no", "incident", "down", "seen"):
         assert f"{text} {escaped}" in html, text
+
+
+def test_the_dashboard_and_the_service_page_link_to_the_timeline(world, alice, client):
+    client.force_login(alice)
+    dashboard = client.get("/").content.decode()
+    assert f'<a href="{URL}" title="Timeline of production">production</a>' in dashboard
+    service = client.get("/services/web/").content.decode()
+    assert f'<a href="{URL}?service=web">timeline</a>' in service
