@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from deployments import audit
+from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment
 from deployments.states import ChecklistState, Verification
 from environments.models import ChecklistPhase, CheckMode
@@ -39,6 +40,7 @@ def _answer(deployment: Deployment, item: ChecklistItem, passed: bool, evidence:
         state=item.state,
         note=evidence,
     )
+    announce.deployment_changed(deployment.pk, deployment.lane_id)
 
 
 def refresh_verification(deployment: Deployment) -> None:
@@ -62,3 +64,4 @@ def refresh_verification(deployment: Deployment) -> None:
     Deployment.objects.filter(pk=deployment.pk).update(verification=verification)
     deployment.verification = verification
     audit.record("deployment.verification", deployment=deployment, was=was, now=verification)
+    announce.deployment_changed(deployment.pk, deployment.lane_id)

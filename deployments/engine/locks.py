@@ -11,6 +11,7 @@ from django.utils import timezone
 from deployments import audit
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
+from deployments.live import announce
 from deployments.models import Deployment
 from deployments.states import DeploymentState
 from environments.lookups import active_environment
@@ -40,6 +41,7 @@ def lock(actor: AbstractBaseUser, environment_name: str, reason: str) -> Environ
             target=environment.name,
             reason=reason,
         )
+        announce.environment_changed(environment.pk)
     return environment
 
 
@@ -60,6 +62,7 @@ def unlock(actor: AbstractBaseUser, environment_name: str) -> Environment:
             target=environment.name,
             was=was,
         )
+        announce.environment_changed(environment.pk)
         held = Deployment.objects.filter(
             environment=environment, state=DeploymentState.QUEUED
         ).values_list("pk", flat=True)
