@@ -31,6 +31,7 @@ class Note:
 
     label: str
     text: str
+    code: bool = False  # an image reference or the like, shown in a fixed-width font
 
 
 @dataclass(frozen=True)
@@ -206,10 +207,10 @@ def _requested(event):
     )
     replaces = event.detail.get("rollback_of")
     notes = _notes(
-        ("Break-glass reason", glass),
-        ("Rolls back", f"#{replaces}" if replaces else ""),
-        ("Image", event.detail.get("image", "")),
+        ("Break-glass reason", glass), ("Rolls back", f"#{replaces}" if replaces else "")
     )
+    if event.detail.get("image"):
+        notes += (Note("Image", event.detail["image"], code=True),)
     symbol = {"rollback": "↩", "break_glass": "⚠"}.get(trigger, "+")
     tone = "glass" if trigger == Trigger.BREAK_GLASS else "pending"
     return "requested", symbol, tone, f"{_actor(event)} requested {what}", notes

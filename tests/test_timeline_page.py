@@ -68,9 +68,7 @@ def all_rows(environment, **filters) -> list[int]:
 # --- filters -------------------------------------------------------------------------
 
 
-def test_the_service_filter_keeps_that_service_and_the_environments_own_entries(
-    world, alice, bob
-):
+def test_the_service_filter_keeps_that_service_and_the_environments_own_entries(world, alice, bob):
     history(world, alice, bob)
     page = page_of(world.production, "service=api")
     lock = AuditEvent.objects.get(action="environment.locked").pk

@@ -15,6 +15,7 @@
     let running = null;
     let pending = false;
     let opened = false;
+    let total = 0;
 
     const say = (text) => { word.textContent = text; };
 
@@ -27,7 +28,10 @@
           });
           if (!response.ok) return;
           const added = merge(await response.text());
-          if (added) news.textContent = `${added} new ${added === 1 ? "entry" : "entries"} added at the top.`;
+          if (added) {
+            total += added;
+            news.textContent = `${total} new since you opened the page (marked).`;
+          }
         } catch {
           // The stream's next event (or its reconnect) tries again.
         }

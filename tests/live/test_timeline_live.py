@@ -23,6 +23,13 @@ NOTICED_WITHIN_MS = (float(settings.PORTAL_LIVE_SAFETY_POLL_SECONDS) + 3) * 1000
 
 
 @pytest.fixture
+def portal(start_portal):
+    """uvicorn with the test settings: static files served from the source folders
+    (production settings want `collectstatic`'s manifest)."""
+    return start_portal(DJANGO_SETTINGS_MODULE="portal.settings_test")
+
+
+@pytest.fixture
 def waiting_for_approval(transactional_db, alice, bob):
     """web 1.1.0 on its way to production, its checklist answered, waiting for bob."""
     make_path()
@@ -72,7 +79,8 @@ def test_an_approval_in_another_context_appears_on_the_open_timeline(
                 context.add_cookies([cookies["bob" if who == "bob" else "alice"]])
                 contexts[who] = context.new_page()
                 contexts[who].on(
-                    "console", lambda m, w=who: m.type == "error" and errors.append(f"{w}: {m.text}")
+                    "console",
+                    lambda m, w=who: m.type == "error" and errors.append(f"{w}: {m.text}"),
                 )
             watcher, lead, phone = contexts["alice"], contexts["bob"], contexts["phone"]
             watcher.goto(timeline_url)
@@ -91,7 +99,9 @@ def test_an_approval_in_another_context_appears_on_the_open_timeline(
             expect(approved).to_have_count(1, timeout=NOTICED_WITHIN_MS)
             expect(approved).to_contain_text("Comment: ship it <script>alert(1)</script>")
             expect(approved).to_have_class(has_class("new"))
-            expect(watcher.locator("#timeline-live")).to_contain_text("added at the top")
+            expect(watcher.locator("#timeline-live")).to_contain_text(
+                "new since you opened the page"
+            )
             expect(phone.locator("li.entry", has_text="bob approved it")).to_have_count(1)
             live = entry_ids(watcher)
             assert set(before) < set(live) and len(live) == len(set(live)), "once each"
@@ -111,11 +121,12 @@ def test_an_approval_in_another_context_appears_on_the_open_timeline(
 
 
 def test_an_older_page_does_not_follow_the_stream(portal, waiting_for_approval, alice, tmp_path):
+    cookie = session_cookie(alice, portal.url)
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.add_cookies([session_cookie(alice, portal.url)])
+            context.add_cookies([cookie])
             page = context.new_page()
             streams = []
             page.on("request", lambda r: "/live/lanes/" in r.url and streams.append(r.url))
