@@ -325,6 +325,12 @@ class AuditEvent(models.Model):
             models.Index(
                 fields=["environment", "-created_at", "-id"], name="audit_environment_timeline"
             ),
+            # The timeline filtered by person: only people's rows (most are the portal's).
+            models.Index(
+                fields=["environment", "actor", "-created_at", "-id"],
+                condition=Q(actor__isnull=False),
+                name="audit_person_timeline",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -20,12 +20,14 @@ from django.utils import timezone
 
 from deployments.models import AuditEvent, Lane
 from deployments.promotion_choices import Freeze, freeze_in_force
-from deployments.timeline_entries import Entry, entry_for, freeze_entry, moment
+from deployments.timeline_entries import Entry, entry_for, freeze_entry, micros, moment
 from deployments.timeline_kinds import EntryKind, kind_filter
 from environments.freeze import FreezeBoundary, freeze_boundaries
 from environments.models import Environment, Service
 
 PAGE_SIZE = 50
+# How many of the environment's rows a filtered page looks through at most.
+SEARCH_WINDOW = 5000
 # How far ahead the page looks for the next freeze to announce.
 FREEZE_LOOKAHEAD = timedelta(days=8)
 
@@ -99,13 +101,15 @@ class TimelinePage:
     entries: list[Entry] = field(default_factory=list)
     older: str = ""  # query string of the next (older) page, "" at the end
     problem: str = ""
+    searched_to: datetime | None = None  # a filtered page stopped there (see _window_edge)
     freeze: Freeze | None = None
     next_freeze: FreezeBoundary | None = None
 
     @property
     def days(self) -> list[Day]:
-        local = lambda entry: timezone.localtime(entry.at).date()  # noqa: E731
-        return [Day(day, list(entries)) for day, entries in groupby(self.entries, key=local)]
+        return [
+            Day(day, list(entries)) for day, entries in groupby(self.entries, key=lambda e: e.day)
+        ]
 
     @property
     def first_page(self) -> bool:
@@ -126,7 +130,7 @@ class TimelinePage:
 
 def timeline_page(
     environment: Environment, params: QueryDict, *, now: datetime | None = None,
-    size: int = PAGE_SIZE,
+    size: int = PAGE_SIZE, window: int = SEARCH_WINDOW,
 ) -> TimelinePage:  # fmt: skip
     """One page of the environment's timeline for the GET parameters `service`,
     `person`, `kind` (repeatable) and `before` (a position). An unknown value gives a
@@ -155,9 +159,11 @@ def timeline_page(
         return page
     if page.filters.service:
         page.lanes = [lane.pk for lane in lanes if lane.service_id == page.filters.service.pk]
-    page.entries, more = _entries(environment, page.filters, now, size)
-    if more:
-        page.older = page.filters.query(before=page.entries[-1].position)
+    page.entries, older, page.searched_to = _entries(
+        environment, page.filters, now, size, window
+    )
+    if older:
+        page.older = page.filters.query(before=older)
     return page
 
 
@@ -210,22 +216,52 @@ def _kinds(asked: list[str]) -> frozenset[str]:
 
 
 def _entries(
-    environment: Environment, filters: Filters, now: datetime, size: int
-) -> tuple[list[Entry], bool]:
-    """The page's entries, newest first, and whether older ones follow."""
-    rows = list(_rows(environment, filters)[: size + 1])
+    environment: Environment, filters: Filters, now: datetime, size: int, window: int
+) -> tuple[list[Entry], str, datetime | None]:
+    """The page's entries, newest first; the position the next (older) page starts at
+    ("" at the end); and, when a filtered page stopped at its search window before it
+    was full, how far back it searched."""
+    rows = _rows(environment, filters)
+    edge = _window_edge(environment, filters, window) if filters.any else None
+    if edge is not None:
+        rows = rows.filter(Q(created_at__gt=edge.at) | Q(created_at=edge.at, pk__gte=edge.order))
+    rows = list(rows[: size + 1])
     entries = [entry_for(row) for row in rows[:size]]
     if filters.shows_freezes() and environment.freeze_windows:
         # Asked whether or not the page is full, so a page costs the same queries
         # with a short history as with a long one.
         start = _history_start(environment)
-        lower = rows[size - 1].created_at if len(rows) > size else start
+        if len(rows) > size:
+            lower = Position(micros(rows[size - 1].created_at), rows[size - 1].pk)
+        elif edge is not None:
+            lower = edge
+        else:
+            lower = Position(micros(start), 0) if start else None
         if lower is not None:
-            upper = filters.before.at if filters.before else now
-            entries += _freeze_entries(environment, filters.before, lower, upper)
+            entries += _freeze_entries(environment, filters.before, lower, now)
     entries.sort(key=lambda entry: (entry.at, entry.order), reverse=True)
-    more = len(rows) > size or len(entries) > size
-    return entries[:size], more
+    if len(rows) > size or len(entries) > size:
+        return entries[:size], entries[size - 1].position, None
+    if edge is not None:  # not full, but the history goes on past the window
+        return entries, f"{edge.micros}_{edge.order}", edge.at
+    return entries, "", None
+
+
+def _window_edge(environment: Environment, filters: Filters, window: int) -> Position | None:
+    """The oldest row a filtered page looks at: `window` rows of the environment back
+    from where the page starts (None when fewer are left). A filter that matches
+    rarely would otherwise read the whole history for one page; this way each page
+    reads at most `window` index entries, and "Older entries" searches on from there."""
+    rows = AuditEvent.objects.filter(environment=environment)
+    if filters.before:
+        at, order = filters.before.at, filters.before.order
+        rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=order))
+    edge = (
+        rows.order_by("-created_at", "-pk")
+        .values_list("created_at", "pk")[window - 1 : window]
+        .first()
+    )
+    return Position(micros(edge[0]), edge[1]) if edge else None
 
 
 def _rows(environment: Environment, filters: Filters):
@@ -240,9 +276,21 @@ def _rows(environment: Environment, filters: Filters):
     if filters.before:
         at, order = filters.before.at, filters.before.order
         rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=order))
-    return rows.select_related("actor", "deployment__release", "service").order_by(
-        "-created_at", "-pk"
+    return (
+        rows.select_related("actor", "deployment__release", "service")
+        .only(*ROW_COLUMNS)
+        .order_by("-created_at", "-pk")
     )
+
+
+# What an entry reads of a row and its relations (a deployment's JSON fields, a user's
+# password hash and the like stay in the database).
+ROW_COLUMNS = (
+    "action", "target", "detail", "created_at", "environment_id",
+    "actor__username",
+    "deployment__trigger", "deployment__break_glass_reason", "deployment__release__version",
+    "service__name",
+)  # fmt: skip
 
 
 def _history_start(environment: Environment) -> datetime | None:
@@ -256,13 +304,20 @@ def _history_start(environment: Environment) -> datetime | None:
 
 
 def _freeze_entries(
-    environment: Environment, before: Position | None, lower: datetime, upper: datetime
+    environment: Environment, before: Position | None, lower: Position, now: datetime
 ) -> list[Entry]:
-    entries = [freeze_entry(b) for b in freeze_boundaries(environment.freeze_windows, lower, upper)]
-    if before is None:
-        return entries
-    start = (before.micros, before.order)
-    return [entry for entry in entries if (entry.micros, entry.order) < start]
+    """Freeze boundaries from `lower` (included) to `before` (excluded) or now."""
+    upper = before.at if before else now
+    boundaries = freeze_boundaries(environment.freeze_windows, lower.at, upper)
+    entries = [freeze_entry(boundary) for boundary in boundaries]
+    start = (lower.micros, lower.order)
+    end = (before.micros, before.order) if before else None
+    return [
+        entry
+        for entry in entries
+        if (entry.micros, entry.order) >= start
+        and (end is None or (entry.micros, entry.order) < end)
+    ]
 
 
 def _next_freeze(environment: Environment, now: datetime) -> FreezeBoundary | None:

@@ -7,7 +7,10 @@ its action name and its details, so the timeline never loses a row.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+
+from django.utils import timezone
 
 from deployments.models import AuditEvent, Deployment
 from deployments.states import (
@@ -55,7 +58,7 @@ class Entry:
     @property
     def position(self) -> str:
         """The keyset cursor of this entry (`before=` takes it)."""
-        return f"{_micros(self.at)}_{self.order}"
+        return f"{micros(self.at)}_{self.order}"
 
     @property
     def kind_word(self) -> str:
@@ -67,14 +70,33 @@ class Entry:
 
     @property
     def micros(self) -> int:
-        return _micros(self.at)
+        return micros(self.at)
+
+    @cached_property
+    def local(self) -> datetime:
+        """`at` in the reader's time zone (the day headings and times are in it)."""
+        return timezone.localtime(self.at)
+
+    # Formatted once here: fifty entries through the `date` filter cost a page more
+    # than its queries.
+    @property
+    def day(self) -> date:
+        return self.local.date()
+
+    @property
+    def clock(self) -> str:
+        return f"{self.local:%H:%M:%S}"
+
+    @property
+    def exactly(self) -> str:
+        return f"{self.local.day} {self.local:%b %Y %H:%M:%S.%f %Z}"
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _micros(at: datetime) -> int:
-    # Exact integer arithmetic: a float timestamp would round some microseconds.
+def micros(at: datetime) -> int:
+    """Microseconds since the epoch, exactly (a float timestamp would round some)."""
     return (at - EPOCH) // timedelta(microseconds=1)
 
 
@@ -289,7 +311,9 @@ def _drift(event):
         )
         for item in event.detail.get("drift", [])
     )
-    return "drift", "≠", "failed", "Drift noticed: the cluster ran something else", notes
+    by = "by the observer" if event.detail.get("found_by") == "observer" else "at the rollout"
+    notes += _notes(("Problem", event.detail.get("problem", "")))
+    return "drift", "≠", "failed", f"Drift noticed {by}: the cluster ran something else", notes
 
 
 def _baseline(event):

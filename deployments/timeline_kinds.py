@@ -47,6 +47,8 @@ LIFECYCLE = frozenset(
     | ENDINGS
 )
 LOCK_ACTIONS = frozenset({"environment.locked", "environment.unlocked"})
+# Recorded by the rollout (steps/drift.py) and by the observer of what runs.
+DRIFT_ACTIONS = frozenset({"deployment.drift_detected"})
 STEPS_OF_THEIR_OWN = (StepKind.MIGRATE, StepKind.ROLLBACK)  # their own kinds, not `step`
 
 
@@ -138,7 +140,9 @@ RULES = (
             or (_lifecycle(e) and _trigger(e) == Trigger.BREAK_GLASS)
         ),
     ),
-    KindRule(EntryKind.DRIFT, Q(action__contains="drift"), lambda e: "drift" in e.action),
+    KindRule(
+        EntryKind.DRIFT, Q(action__in=DRIFT_ACTIONS), lambda e: e.action in DRIFT_ACTIONS
+    ),
     KindRule(
         EntryKind.STEP,
         STEP_Q & ~Q(detail__step__in=STEPS_OF_THEIR_OWN),

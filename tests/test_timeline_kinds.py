@@ -261,7 +261,9 @@ def test_drift_and_unknown_actions_still_appear(world):
               "deployed": "web:1.0.0", "deployment": deployment.pk}]  # fmt: skip
     audit.record("deployment.drift_detected", deployment=deployment, drift=drift)
     audit.record("environment.resized", environment=world.production, nodes=3, target="x")
-    noticed = entry_saying(world.production, "Drift noticed: the cluster ran something else")
+    noticed = entry_saying(
+        world.production, "Drift noticed at the rollout: the cluster ran something else"
+    )
     assert (noticed.kind, noticed.symbol) == (EntryKind.DRIFT, "≠")
     expected = f"ran web:hotfix, but the portal last deployed web:1.0.0 (#{deployment.pk})"
     assert notes_of(noticed) == {"vizora-web/web": expected}

@@ -163,10 +163,10 @@ def many_rows(environment, count: int, same_moment: int = 0) -> None:
         AuditEvent.objects.filter(pk__in=tied).update(created_at=timezone.now())
 
 
-def follow_pages(environment, query: str = "", size: int = 7) -> list[int]:
+def follow_pages(environment, query: str = "", size: int = 7, **options) -> list[int]:
     seen, next_query = [], query
     for _ in range(100):
-        page = page_of(environment, next_query, size=size)
+        page = page_of(environment, next_query, size=size, **options)
         assert len(page.entries) <= size
         seen += ids(page)
         if not page.older:
@@ -296,3 +296,24 @@ def test_the_dashboard_and_the_service_page_link_to_the_timeline(world, alice, c
     assert f'<a href="{URL}" title="Timeline of production">production</a>' in dashboard
     service = client.get("/services/web/").content.decode()
     assert f'<a href="{URL}?service=web">timeline</a>' in service
+
+
+def test_a_rare_filter_searches_a_window_at_a_time_and_loses_nothing(world, bob):
+    many_rows(world.production, 10)
+    engine.lock(bob, "production", "one")
+    many_rows(world.production, 25)
+    engine.unlock(bob, "production")
+    many_rows(world.production, 12)
+    first = page_of(world.production, "kind=lock", window=10)
+    assert first.entries == [] and first.searched_to is not None
+    assert first.older.startswith("kind=lock&before=")
+    seen = follow_pages(world.production, "kind=lock", size=7, window=10)
+    locks = ["environment.locked", "environment.unlocked"]
+    assert seen == all_rows(world.production, action__in=locks)
+
+
+def test_a_filtered_page_says_how_far_back_it_searched(world, client, alice, bob):
+    engine.lock(bob, "production", "one")
+    client.force_login(alice)
+    html = client.get(URL, {"kind": "lock"}).content.decode()
+    assert "Searched back to" not in html, "the whole history fits in one window"
