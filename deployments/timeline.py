@@ -224,7 +224,7 @@ def _entries(
     rows = _rows(environment, filters)
     edge = _window_edge(environment, filters, window) if filters.any else None
     if edge is not None:
-        rows = rows.filter(Q(created_at__gt=edge.at) | Q(created_at=edge.at, pk__gte=edge.order))
+        rows = rows.filter(_from(edge.at, edge.order))
     rows = list(rows[: size + 1])
     entries = [entry_for(row) for row in rows[:size]]
     if filters.shows_freezes() and environment.freeze_windows:
@@ -247,6 +247,17 @@ def _entries(
     return entries, "", None
 
 
+def _older_than(at: datetime, order: int) -> Q:
+    """Rows before the position (at, order). The plain `created_at <= at` is what
+    PostgreSQL can take as a range of the index; the OR alone it only filters by."""
+    return Q(created_at__lte=at) & (Q(created_at__lt=at) | Q(created_at=at, pk__lt=order))
+
+
+def _from(at: datetime, order: int) -> Q:
+    """Rows at or after the position (at, order); see `_older_than`."""
+    return Q(created_at__gte=at) & (Q(created_at__gt=at) | Q(created_at=at, pk__gte=order))
+
+
 def _window_edge(environment: Environment, filters: Filters, window: int) -> Position | None:
     """The oldest row a filtered page looks at: `window` rows of the environment back
     from where the page starts (None when fewer are left). A filter that matches
@@ -255,7 +266,7 @@ def _window_edge(environment: Environment, filters: Filters, window: int) -> Pos
     rows = AuditEvent.objects.filter(environment=environment)
     if filters.before:
         at, order = filters.before.at, filters.before.order
-        rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=order))
+        rows = rows.filter(_older_than(at, order))
     edge = (
         rows.order_by("-created_at", "-pk")
         .values_list("created_at", "pk")[window - 1 : window]
@@ -275,7 +286,7 @@ def _rows(environment: Environment, filters: Filters):
         rows = rows.filter(kind_filter(filters.kinds))
     if filters.before:
         at, order = filters.before.at, filters.before.order
-        rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=order))
+        rows = rows.filter(_older_than(at, order))
     return (
         rows.select_related("actor", "deployment__release", "service")
         .only(*ROW_COLUMNS)
