@@ -1,6 +1,6 @@
 """AuditEvent gains the environment and service it concerns, backfilled from each
 row's deployment (and, for locks and unlocks, from the environment named in its
-target), with the indexes the environment timeline pages by (all of it, and one person's)."""
+target), with the index the environment timeline pages by."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -63,14 +63,6 @@ class Migration(migrations.Migration):
             model_name="auditevent",
             index=models.Index(
                 fields=["environment", "-created_at", "-id"], name="audit_environment_timeline"
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="auditevent",
-            index=models.Index(
-                condition=models.Q(("actor__isnull", False)),
-                fields=["environment", "actor", "-created_at", "-id"],
-                name="audit_person_timeline",
             ),
         ),
     ]
