@@ -37,6 +37,14 @@ urlpatterns = [
         name="environment-unlock",
     ),
     path("deployments/<int:pk>/", views.deployment_detail, name="deployment-detail"),
+    # Until the hub's stream lands (helper "hub"): 204 tells EventSource not to reconnect.
+    path(
+        "deployments/<int:pk>/events/",
+        lambda request, pk: __import__("django.http").http.HttpResponse(status=204),
+        name="deployment-events",
+    ),
+    path("deployments/<int:pk>/log/", deployment_views.log_lines, name="deployment-log"),
+    path("deployments/<int:pk>/sections/", deployment_views.sections, name="deployment-sections"),
     path("deployments/<int:pk>/decide/", deployment_views.decide, name="deployment-decide"),
     path("deployments/<int:pk>/cancel/", deployment_views.cancel, name="deployment-cancel"),
     path(

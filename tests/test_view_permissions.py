@@ -91,6 +91,8 @@ VIEWS: dict[str, View] = {
         service_url("service-rollback-confirm"), environment="development", version="0.9.0"
     ),
     "deployment-detail": page(deployment_url("deployment-detail", "waiting")),
+    "deployment-log": page(deployment_url("deployment-log", "waiting"), before="2"),
+    "deployment-sections": page(deployment_url("deployment-sections", "waiting")),
     # --- actions of the service page ---
     "service-promote": action(
         service_url("service-promote", "development"), DEPLOYERS,
