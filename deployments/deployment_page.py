@@ -77,6 +77,18 @@ def deployment_for_page():
     )  # fmt: skip
 
 
+def live_context(deployment: Deployment, steps=None) -> dict:
+    """What the `status` and `steps` partials need: the same for every viewer, so the
+    live hub renders them once for all (a deployment from `deployment_for_page`)."""
+    steps = list(_steps(deployment)) if steps is None else steps
+    return {
+        "deployment": deployment,
+        "symbol": SYMBOLS.get(deployment.state, ""),
+        "steps": [(step, SYMBOLS.get(step.state, "")) for step in steps],
+        "current_step": None if deployment.is_final else _current_step(steps),
+    }
+
+
 def deployment_context(deployment: Deployment, user, log_before: int | None = None) -> dict:
     """Everything the deployment page shows, in a handful of queries: the log's last
     lines, or with `log_before` the window of lines before that `seq`."""
@@ -85,19 +97,15 @@ def deployment_context(deployment: Deployment, user, log_before: int | None = No
     steps = list(_steps(deployment))
     final = deployment.is_final
     log = log_window(deployment, step_labels(steps), before=log_before)
-    return {
-        "deployment": deployment,
+    return live_context(deployment, steps) | {
         "headline": _headline(deployment),
-        "symbol": SYMBOLS.get(deployment.state, ""),
         "page_url": deployment_url(deployment),
         "break_glass": deployment.trigger == Trigger.BREAK_GLASS,
-        "steps": [(step, SYMBOLS.get(step.state, "")) for step in steps],
         "checklist": [_item_row(user, item) for item in checklist],
         "approval": _approval_panel(user, deployment, approvals, steps),
         "log": log,
         # The stream follows the log's tail; an earlier window is read as it is.
         "live": not final and log.is_tail,
-        "current_step": None if final else _current_step(steps),
         "may_cancel": (
             not final and not deployment.cancel_requested and roles.can_cancel(user, deployment)
         ),

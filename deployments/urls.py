@@ -1,6 +1,7 @@
 from django.urls import path
 
 from deployments import deployment_views, service_views, views
+from deployments.live import views as live_views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -37,12 +38,8 @@ urlpatterns = [
         name="environment-unlock",
     ),
     path("deployments/<int:pk>/", views.deployment_detail, name="deployment-detail"),
-    # Until the hub's stream lands (helper "hub"): 204 tells EventSource not to reconnect.
-    path(
-        "deployments/<int:pk>/events/",
-        lambda request, pk: __import__("django.http").http.HttpResponse(status=204),
-        name="deployment-events",
-    ),
+    path("deployments/<int:pk>/events/", live_views.deployment_events, name="deployment-events"),
+    path("live/lanes/", live_views.lanes_events, name="lanes-events"),
     path("deployments/<int:pk>/log/", deployment_views.log_lines, name="deployment-log"),
     path("deployments/<int:pk>/sections/", deployment_views.sections, name="deployment-sections"),
     path("deployments/<int:pk>/decide/", deployment_views.decide, name="deployment-decide"),
