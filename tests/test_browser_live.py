@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -93,9 +94,20 @@ def browsers(base_url: str, people: dict[str, str]):
 def in_thread(function, *args):
     """Run ORM code beside Playwright's event loop (Django refuses it in this thread)."""
     result = {}
-    thread = threading.Thread(target=lambda: result.update(value=function(*args)))
+
+    def run():
+        try:
+            result["value"] = function(*args)
+        except Exception as error:  # raised again in the test's thread
+            result["error"] = error
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join(timeout=30)
+    if "error" in result:
+        raise result["error"]
     return result.get("value")
 
 
@@ -155,8 +167,8 @@ def test_an_engineer_watches_the_steps_and_log_reach_success_without_a_reload(
 def production_waiting(request, alice):
     """middleware VERSION, which succeeded in staging, promoted to production by alice:
     it waits for its pre-deployment checklist, then for a lead's approval."""
-    release = Release.objects.get(service__name="middleware", version=VERSION)
     staging = request.getfixturevalue("vizora").promotes_from
+    release = Release.objects.get(service__name="middleware", version=VERSION)
     make_deployment(
         release, staging, state=DeploymentState.SUCCEEDED, requested_by=alice,
         finished_at=timezone.now(),
@@ -266,4 +278,25 @@ def test_the_log_follows_its_tail_until_the_reader_scrolls_up(
         jump.click()
         assert log.evaluate(at_bottom)
         expect(jump).to_be_hidden()
+        assert errors == []
+
+
+def test_a_section_refresh_keeps_what_the_person_is_typing(
+    bob, carol, production_waiting, portal_server
+):
+    deployment = production_waiting
+    migrations = deployment.checklist.get(text="Database migrations ready")
+    with browsers(portal_server.url, {"bob": PEOPLE["bob"]}) as (pages, errors):
+        page = pages["bob"]
+        page.goto(f"{portal_server.url}/deployments/{deployment.pk}/")
+        expect(page.locator("#live-state")).to_contain_text("Live")
+        note = item(page, "Code review approved").get_by_label("Note")
+        note.fill("half-typed: checked the di")
+        # carol answers another item meanwhile: bob's checklist is refreshed under him.
+        in_thread(engine.answer_item, carol, migrations.pk, "passed", "ran them in staging")
+        expect(item(page, "Database migrations ready")).to_contain_text(
+            "ran them in staging", timeout=WITHIN_A_SECOND * 3
+        )
+        expect(note).to_have_value("half-typed: checked the di")
+        expect(note).to_be_focused()
         assert errors == []
