@@ -45,7 +45,7 @@ async def deployment_events(request, pk: int):
     if not await Deployment.objects.filter(pk=pk).aexists():
         raise Http404("No such deployment.")
     after, reconnect = resume
-    return _stream(get_hub().deployment_stream(pk, after, reconnect))
+    return _stream(_deployment_events(pk, after, reconnect))
 
 
 @require_GET
@@ -63,4 +63,17 @@ async def lanes_events(request):
     if not lanes:
         raise Http404("No such lane.")
     reconnect = bool(request.headers.get("Last-Event-ID"))
-    return _stream(get_hub().lanes_stream(lanes, reconnect))
+    return _stream(_lanes_events(lanes, reconnect))
+
+
+# The hub is taken when the stream starts, in the event loop that serves it.
+
+
+async def _deployment_events(pk: int, after: int, reconnect: bool):
+    async for chunk in get_hub().deployment_stream(pk, after, reconnect):
+        yield chunk
+
+
+async def _lanes_events(lanes: frozenset[int], reconnect: bool):
+    async for chunk in get_hub().lanes_stream(lanes, reconnect):
+        yield chunk
