@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from deployments.models import Approval, ChecklistItem, Deployment, Step
-from deployments.overview import Row, dashboard_rows
+from deployments.overview import Cell, Row, dashboard_rows, lanes_stream_url
 from deployments.promotion_choices import Freeze, freeze_in_force
 from deployments.states import (
     ACTIVE_DEPLOYMENT_STATES,
@@ -48,6 +48,19 @@ class Dashboard:
     @property
     def waiting_count(self) -> int:
         return len(self.approvals) + len(self.items) + len(self.my_reviews)
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [cell for row in self.rows for cell in row.cells]
+
+    @property
+    def trouble(self) -> list[Cell]:
+        """Cells whose cluster someone must look at (drift, missing, unreachable)."""
+        return [cell for cell in self.cells if cell.cluster and cell.cluster.in_trouble]
+
+    @property
+    def stream_url(self) -> str:
+        return lanes_stream_url(self.cells)
 
 
 def dashboard(user, now: datetime | None = None) -> Dashboard:

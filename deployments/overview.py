@@ -1,10 +1,12 @@
 """Read models for the pages: what runs where, and a service's history."""
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.db.models import OuterRef, Subquery
+from django.urls import reverse
 
-from deployments.lane_history import Applied, applied_by, last_applied_id, rollback_targets
+from deployments.lane_history import Applied, applied_by, lane_records, last_applied_id
 from deployments.models import AuditEvent, Deployment, Lane, Release
 from deployments.states import ACTIVE_DEPLOYMENT_STATES, FINAL_DEPLOYMENT_STATES, DeploymentState
 from deployments.what_runs import ClusterView, ReleaseLabels, cluster_view, images_of
@@ -64,6 +66,12 @@ def dashboard_rows(services=None) -> tuple[list[Environment], list[Row]]:
         for service in services
     ]
     return environments, rows
+
+
+def lanes_stream_url(cells: list[Cell]) -> str:
+    """The one stream a page opens: `lanes-events` for the lanes of its cells."""
+    lanes = sorted({cell.lane_id for cell in cells if cell.lane_id is not None})
+    return f"{reverse('lanes-events')}?{urlencode([('lane', lane) for lane in lanes])}"
 
 
 def _cell(service, environment, found: dict, observed, labels: ReleaseLabels) -> Cell:
@@ -144,12 +152,19 @@ class RollbackChoice:
     allowed: bool  # may this person press the button
 
 
-def rollback_choices(service: Service, cells: list[Cell], user, limit: int = 3):
-    """Per environment, the releases one may roll back to (the engine's own rule)."""
+def rollback_choices(service: Service, cells: list[Cell], user, limit: int | None = 3):
+    """Per environment, the releases one may roll back to (the engine's own rule), for
+    every cell at once in a fixed number of queries."""
+    lanes = [
+        Lane(pk=cell.lane_id, service_id=service.pk, environment_id=cell.environment.pk)
+        for cell in cells
+        if cell.lane_id is not None
+    ]
+    records = lane_records(lanes)
     return [
         RollbackChoice(
             cell.environment,
-            rollback_targets(service, cell.environment)[:limit],
+            records[cell.lane_id].rollback_targets[:limit] if cell.lane_id in records else [],
             roles.can_rollback(user, cell.environment),
         )
         for cell in cells

@@ -15,8 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from deployments.lane_history import Applied, drift_from
-from deployments.models import Deployment, Release
+from deployments.lane_history import Applied, drift_from, last_applied
+from deployments.models import Deployment, Lane, Release
 from deployments.states import DeploymentState
 from environments.models import Environment, ObservedWorkloads, Service
 
@@ -35,6 +35,8 @@ class ClusterVerdict(models.TextChoices):
 
 # Verdicts someone on call must look at.
 TROUBLE = frozenset({ClusterVerdict.DRIFTED, ClusterVerdict.MISSING, ClusterVerdict.UNREACHABLE})
+# The cluster does not run what the portal deployed: deploying that again repairs it.
+REPAIRABLE = frozenset({ClusterVerdict.DRIFTED, ClusterVerdict.MISSING})
 
 
 @dataclass(frozen=True)
@@ -248,3 +250,18 @@ def moment(when: datetime | None) -> str:
         return "an unknown time"
     local = timezone.localtime(when)
     return f"{local.day} {local:%b %H:%M:%S}"
+
+
+def cluster_disagrees(service: Service, environment: Environment) -> bool:
+    """Whether the last observation shows the cluster not running what the portal last
+    deployed there (drift, a missing workload): deploying that release again is then a
+    repair, not a no-op. An unreachable or not yet observed cluster says nothing."""
+    lane = Lane.objects.filter(service=service, environment=environment).first()
+    observed = ObservedWorkloads.objects.filter(service=service, environment=environment).first()
+    if lane is None or observed is None:
+        return False
+    in_progress = lane.deployments.filter(state=DeploymentState.RUNNING).first()
+    view = cluster_view(
+        service, environment, observed, last_applied(lane.pk), in_progress, ReleaseLabels([])
+    )
+    return view.verdict in REPAIRABLE
