@@ -76,19 +76,27 @@ def deployment_for_page():
     )  # fmt: skip
 
 
+def live_context(deployment: Deployment, steps=None) -> dict:
+    """What the `status` and `steps` partials need: the same for every viewer, so the
+    live hub renders them once for all (a deployment from `deployment_for_page`)."""
+    steps = list(_steps(deployment)) if steps is None else steps
+    return {
+        "deployment": deployment,
+        "symbol": SYMBOLS.get(deployment.state, ""),
+        "steps": [(step, SYMBOLS.get(step.state, "")) for step in steps],
+    }
+
+
 def deployment_context(deployment: Deployment, user) -> dict:
     """Everything the deployment page shows, in a handful of queries."""
     checklist = list(deployment.checklist.select_related("answered_by").order_by("position"))
     approvals = list(deployment.approvals.select_related("user"))
     steps = list(_steps(deployment))
     final = deployment.is_final
-    return {
-        "deployment": deployment,
+    return live_context(deployment, steps) | {
         "headline": _headline(deployment),
-        "symbol": SYMBOLS.get(deployment.state, ""),
         "page_url": deployment_url(deployment),
         "break_glass": deployment.trigger == Trigger.BREAK_GLASS,
-        "steps": [(step, SYMBOLS.get(step.state, "")) for step in steps],
         "checklist": [_item_row(user, item) for item in checklist],
         "approval": _approval_panel(user, deployment, approvals, steps),
         "log_lines": list(deployment.log.order_by("seq").values_list("seq", "text")),

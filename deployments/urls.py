@@ -1,6 +1,7 @@
 from django.urls import path
 
 from deployments import deployment_views, service_views, views
+from deployments.live import views as live_views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -37,6 +38,8 @@ urlpatterns = [
         name="environment-unlock",
     ),
     path("deployments/<int:pk>/", views.deployment_detail, name="deployment-detail"),
+    path("deployments/<int:pk>/events/", live_views.deployment_events, name="deployment-events"),
+    path("live/lanes/", live_views.lanes_events, name="lanes-events"),
     path("deployments/<int:pk>/decide/", deployment_views.decide, name="deployment-decide"),
     path("deployments/<int:pk>/cancel/", deployment_views.cancel, name="deployment-cancel"),
     path(
