@@ -5,6 +5,7 @@ finds is audited like the drift a rollout finds (`deployment.drift_detected`).""
 from django.db import transaction
 
 from deployments import audit
+from deployments.live import announce
 from deployments.models import Lane
 from deployments.overview import dashboard_rows
 from environments import observed
@@ -17,8 +18,6 @@ def observe_and_announce() -> list[Pair]:
     """Read every cluster once; for each (service, environment) whose observation
     changed: make sure its lane exists (so live pages can follow it), audit new drift,
     and announce its environment. Returns the changed pairs."""
-    from deployments.live import announce  # the hub's module (issue 10)
-
     changed = observed.observe_clusters()
     if not changed:
         return changed

@@ -7,15 +7,17 @@ using the same notion of drift as the rollout (`lane_history.drift_from`), and s
 what is off in words.
 """
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from deployments.lane_history import Applied, drift_from, last_applied
+from deployments.live.fingerprints import lane_fingerprint_part
 from deployments.models import Deployment, Lane, Release
 from deployments.states import DeploymentState
 from environments.models import Environment, ObservedWorkloads, Service
@@ -265,3 +267,17 @@ def cluster_disagrees(service: Service, environment: Environment) -> bool:
         service, environment, observed, last_applied(lane.pk), in_progress, ReleaseLabels([])
     )
     return view.verdict in REPAIRABLE
+
+
+@lane_fingerprint_part
+def lane_observation(lane_ids: list[int]) -> dict[int, Hashable]:
+    """The hub's print of what a lane's cluster runs: when the observation last changed
+    (what runs, or whether the cluster answers). Without Redis the hub's poll finds an
+    observation this way; with Redis `observing` announces it at once."""
+    observed = ObservedWorkloads.objects.filter(
+        service=OuterRef("service_id"), environment=OuterRef("environment_id")
+    )
+    lanes = Lane.objects.filter(pk__in=lane_ids).annotate(
+        observed_changed_at=Subquery(observed.values("changed_at")[:1])
+    )
+    return {lane.pk: lane.observed_changed_at for lane in lanes}

@@ -215,3 +215,15 @@ def test_the_engine_takes_the_repair_too_but_not_a_no_op(path):
         request_deployment("web", "1.2.0", "staging")
     observe(web, staging, "ghcr.io/your-org/vizora-web:1.0.0")
     assert request_deployment("web", "1.2.0", "staging").release == release
+
+
+def test_an_observation_changes_the_lanes_print_the_hub_polls(path):
+    from deployments.live.fingerprints import lane_fingerprints
+
+    web, _, staging = path
+    lane = deployed(make_release(web, "1.2.0"), staging).lane_id
+    before = lane_fingerprints([lane])
+    observe(web, staging, "ghcr.io/your-org/vizora-web:1.0.0")
+    after = lane_fingerprints([lane])
+    assert before != after
+    assert lane_fingerprints([lane]) == after

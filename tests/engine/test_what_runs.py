@@ -171,3 +171,61 @@ def test_a_lane_the_portal_never_deployed_shows_what_the_cluster_runs(staging, w
     view = cell_of(web, staging).cluster
     assert view.verdict == ClusterVerdict.RUNS and view.summary == "runs 1.0.0"
     assert view.problem == ""
+
+
+@pytest.fixture
+def announced():
+    """Every channel announced (the hub's own hook), without Redis in between."""
+    from deployments.live import announce
+
+    heard: list[str] = []
+    observer = lambda channel, payload: heard.append(channel)  # noqa: E731
+    announce.observers.append(observer)
+    yield heard
+    announce.observers.remove(observer)
+
+
+def test_a_rebuilt_cluster_is_announced_once_and_audited_as_drift(
+    web_in_staging, web, staging, kubesim, announced
+):
+    from deployments.live.announce import lane_channel
+    from deployments.models import AuditEvent
+    from deployments.observing import observe_and_announce
+
+    _release, deployment = web_in_staging
+    observe_and_announce()
+    announced.clear()
+    kubesim.restart()
+    assert observe_and_announce() == [(web.pk, staging.pk)]
+    assert announced == [lane_channel(deployment.lane_id)]
+    event = AuditEvent.objects.get(action="deployment.drift_detected")
+    assert event.deployment == deployment and event.detail["found_by"] == "observer"
+    assert event.detail["drift"][0]["running"] == BASELINE
+    announced.clear()
+    assert observe_and_announce() == [] and announced == []  # nothing changed since
+    assert AuditEvent.objects.filter(action="deployment.drift_detected").count() == 1
+
+
+def test_observed_drift_shows_on_the_service_page_with_the_rollouts(
+    web_in_staging, staging, kubesim, client, alice
+):
+    from deployments.observing import observe_and_announce
+
+    _release, deployment = web_in_staging
+    kubesim.restart()
+    observe_and_announce()
+    client.force_login(alice)
+    page = client.get("/services/web/").content.decode()
+    drift = page.split('id="live-drift"')[1].split("</div>")[0]
+    assert "the cluster of staging ran" in drift and f"<code>{BASELINE}</code>" in drift
+    assert f">#{deployment.pk}</a> (changed by hand, or the cluster was rebuilt)" in drift
+
+
+def test_every_pair_observed_gets_a_lane_the_pages_can_follow(staging, web, announced):
+    from deployments.live.announce import lane_channel
+    from deployments.models import Lane
+    from deployments.observing import observe_and_announce
+
+    observe_and_announce()
+    lane = Lane.objects.get(service=web, environment=staging)
+    assert announced == [lane_channel(lane.pk)]
