@@ -22,6 +22,7 @@ from deployments.states import (
     StepState,
     Trigger,
 )
+from deployments.what_runs import ClusterVerdict
 from environments.models import ChecklistPhase, CheckMode, Environment
 from portal import roles
 
@@ -57,6 +58,26 @@ class Dashboard:
     def trouble(self) -> list[Cell]:
         """Cells whose cluster someone must look at (drift, missing, unreachable)."""
         return [cell for cell in self.cells if cell.cluster and cell.cluster.in_trouble]
+
+    @property
+    def trouble_summary(self) -> list[str]:
+        """What is off, in short phrases: a cluster nobody can reach is one phrase for
+        its whole environment, not one per service."""
+        phrases = []
+        for environment in self.environments:
+            cells = [cell for cell in self.trouble if cell.environment.pk == environment.pk]
+            if (
+                len(self.rows) > 1
+                and len(cells) == len(self.rows)
+                and all(cell.cluster.verdict == ClusterVerdict.UNREACHABLE for cell in cells)
+            ):
+                phrases.append(f"cluster {environment.cluster.name} unreachable (every service)")
+                continue
+            phrases += [
+                f"{cell.service.name} in {environment.name} ({cell.cluster.verdict.label})"
+                for cell in cells
+            ]
+        return phrases
 
     @property
     def stream_url(self) -> str:

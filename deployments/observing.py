@@ -6,12 +6,13 @@ from django.db import transaction
 
 from deployments import audit
 from deployments.live import announce
-from deployments.models import Lane
+from deployments.models import AuditEvent, Lane
 from deployments.overview import dashboard_rows
 from environments import observed
 from environments.models import Service
 
 Pair = observed.Pair
+DRIFT_DETECTED = "deployment.drift_detected"  # the rollout records the same action
 
 
 def observe_and_announce() -> list[Pair]:
@@ -42,11 +43,23 @@ def audit_drift(changed: list[Pair]) -> None:
             view = cell.cluster
             if (row.service.pk, cell.environment.pk) not in wanted or not view.drift:
                 continue
+            if _audited_already(view):
+                continue
             audit.record(
-                "deployment.drift_detected",
+                DRIFT_DETECTED,
                 deployment=view.deployed_by,
                 target=f"{row.service.name} in {cell.environment.name}",
                 drift=view.drift,
                 found_by="observer",
                 problem=view.problem,
             )
+
+
+def _audited_already(view) -> bool:
+    """The same drift was recorded last time (the cluster went away and came back)."""
+    last = (
+        AuditEvent.objects.filter(action=DRIFT_DETECTED, deployment=view.deployed_by)
+        .order_by("-created_at")
+        .first()
+    )
+    return last is not None and last.detail.get("drift") == view.drift

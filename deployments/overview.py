@@ -81,7 +81,9 @@ def _cell(service, environment, found: dict, observed, labels: ReleaseLabels) ->
     if attempt is not None and current is not None and attempt.created_at < current.created_at:
         attempt = None
     in_progress = found.get("in_progress")
-    cluster = cluster_view(service, environment, observed, _applied(found), in_progress, labels)
+    cluster = cluster_view(
+        service, environment, observed, _applied(found), in_progress, labels, current
+    )
     return Cell(service, environment, current, in_progress, attempt, cluster, found.get("lane_id"))
 
 

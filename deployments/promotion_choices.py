@@ -109,6 +109,16 @@ class EnvironmentPanel:
     def source(self) -> Environment | None:
         return self.environment.promotes_from
 
+    @property
+    def repair_hint(self) -> str:
+        """What to do when the cluster does not run what the portal deployed."""
+        if not _repair(self.cell):
+            return ""
+        return (
+            "To repair it, deploy again (Promote below) or roll back: the portal then "
+            "rewrites the workloads and follows the rollout."
+        )
+
 
 def service_panels(service: Service, user, now: datetime | None = None):
     """Active environments and one panel per environment, in a fixed number of queries

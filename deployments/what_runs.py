@@ -76,6 +76,7 @@ class ClusterView:
     workloads: list[WorkloadView] = field(default_factory=list)
     observed_at: datetime | None = None
     unreachable_since: datetime | None = None
+    error: str = ""  # why the cluster cannot be read
     drift: list[dict] = field(default_factory=list)  # lane_history.drift_from's items
     deployed_by: Deployment | None = None  # the deployment whose images drift replaced
 
@@ -137,6 +138,7 @@ def images_of(observed: ObservedWorkloads | None, applied: Applied | None):
 def cluster_view(
     service: Service, environment: Environment, observed: ObservedWorkloads | None,
     applied: Applied | None, in_progress: Deployment | None, labels: ReleaseLabels,
+    current: Deployment | None = None,
 ) -> ClusterView:  # fmt: skip
     """What the cell says of the cluster (see ClusterVerdict for the order of checks)."""
     if observed is None or (observed.observed_at is None and observed.reachable):
@@ -156,7 +158,10 @@ def cluster_view(
     if in_progress is not None and in_progress.state == DeploymentState.RUNNING:
         return ClusterView(ClusterVerdict.ROLLING_OUT, f"runs {runs}, rolling out", **facts)
     if applied is None:
-        return ClusterView(ClusterVerdict.RUNS, f"runs {runs}", **facts)
+        # The portal never wrote here (a recorded baseline): the version names agree or not.
+        agrees = current is not None and current.release.version == runs
+        verdict = ClusterVerdict.MATCHES if agrees else ClusterVerdict.RUNS
+        return ClusterView(verdict, f"runs {runs}", **facts)
     if applied.deployment.finished_at and observed.observed_at < applied.deployment.finished_at:
         # Read before the portal's last deployment ended: the next read judges it.
         return ClusterView(ClusterVerdict.RUNS, f"runs {runs}", **facts)
@@ -240,10 +245,10 @@ def _unreachable(environment, observed, workloads, facts) -> ClusterView:
     problem = f"Cluster {environment.cluster.name} unreachable since {moment(since)}"
     if observed.observed_at:
         problem += f"; last seen at {moment(observed.observed_at)} running {_runs(workloads)}"
-    problem += f". {observed.error}"
     return ClusterView(
-        ClusterVerdict.UNREACHABLE, "unreachable", problem, unreachable_since=since, **facts
-    )
+        ClusterVerdict.UNREACHABLE, f"since {timezone.localtime(since):%H:%M:%S}", f"{problem}.",
+        unreachable_since=since, error=observed.error, **facts,
+    )  # fmt: skip
 
 
 def moment(when: datetime | None) -> str:
@@ -263,9 +268,8 @@ def cluster_disagrees(service: Service, environment: Environment) -> bool:
     if lane is None or observed is None:
         return False
     in_progress = lane.deployments.filter(state=DeploymentState.RUNNING).first()
-    view = cluster_view(
-        service, environment, observed, last_applied(lane.pk), in_progress, ReleaseLabels([])
-    )
+    applied = last_applied(lane.pk)
+    view = cluster_view(service, environment, observed, applied, in_progress, ReleaseLabels([]))
     return view.verdict in REPAIRABLE
 
 

@@ -93,7 +93,12 @@ def record(
 
 def _see(row: ObservedWorkloads, workloads: dict | None, error: str, read_at: datetime) -> bool:
     """Update `row` with one read; whether what the pages show changed."""
-    never_seen = row.observed_at is None and row.unreachable_since is None
+    latest = max(filter(None, [row.observed_at, row.unreachable_since]), default=None)
+    if latest is not None and read_at < latest:
+        # Two beats overlapped and this read is older than the one recorded (a restart
+        # seen half-way): writing it would flip the row back and announce twice.
+        return False
+    never_seen = latest is None
     if workloads is None:
         # The error's wording varies with timing ("for 2 s", "for 5 s"): only the step
         # from reachable to unreachable is a change worth announcing.
