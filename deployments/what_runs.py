@@ -84,6 +84,17 @@ class ClusterView:
     def in_trouble(self) -> bool:
         return self.verdict in TROUBLE
 
+    @property
+    def outage_for(self) -> str:
+        """How long the cluster has been unreachable, as of this render: "for 14 min"."""
+        if self.unreachable_since is None:
+            return ""
+        minutes = int((timezone.now() - self.unreachable_since).total_seconds() // 60)
+        if minutes < 1:
+            return ""
+        hours, minutes = divmod(minutes, 60)
+        return f"for {hours} h {minutes} min" if hours else f"for {minutes} min"
+
 
 def short_image(image: str) -> str:
     """`repo:tag@sha256:0123456789ab…`: the digest cut to 12 hex digits for the eye."""

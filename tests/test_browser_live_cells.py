@@ -66,7 +66,7 @@ def uvicorn(vizora, tmp_path):
     }
     server = PortalServer(env, tmp_path / "uvicorn.log")
     try:
-        yield server.start()
+        yield server.start(timeout=120)  # the machine is shared: a slow start is no failure
     finally:
         server.stop()  # also when it never answered: no uvicorn outlives the test
 
@@ -131,6 +131,9 @@ def test_a_deployment_and_a_rebuilt_cluster_show_live_on_both_pages(
         expect(state(service, "development")).to_contain_text("runs 1.0.0")
         for page in pages.values():
             mark_loaded(page)
+        # alice has begun choosing a release on the service page: no refresh wipes it.
+        choice = service.get_by_label("Version to promote to development")
+        choice.select_option("1.2.0")
 
         promoter = context.new_page()
         promoter.goto(f"{base}/services/middleware/")
@@ -152,6 +155,12 @@ def test_a_deployment_and_a_rebuilt_cluster_show_live_on_both_pages(
             expect(where).to_contain_text(f"runs {VERSION}")
         expect(dashboard.locator("#live-in-flight")).to_contain_text("No deployment in flight")
         assert all(not_reloaded(page) for page in pages.values())
+        expect(choice).to_have_value("1.2.0")  # her choice survived every refresh
+        # She gives up: the form is reset and, once she leaves it, the controls catch up.
+        choice.focus()
+        choice.evaluate("select => select.form.reset()")
+        service.locator("h1").click()
+        expect(service.locator("#env-development-controls")).to_contain_text("Roll back to 1.0.0")
         screenshot_both(pages, shots, "1-deployed")
 
         # The clusters are rebuilt: development runs its baseline again.
