@@ -19,6 +19,7 @@ from deployments.states import (
     StepKind,
     Trigger,
 )
+from deployments.what_runs import cluster_disagrees
 from environments.lookups import active_environment, active_service
 from environments.models import ChecklistPhase, Environment, Service
 from portal import roles
@@ -301,7 +302,7 @@ def _check_not_redundant(release: Release, environment: Environment) -> None:
             f"{name} is on its way to {environment.name} already "
             f"(#{in_flight.pk}, {in_flight.get_state_display().lower()})."
         )
-    if runs_now(release, environment):
+    if runs_now(release, environment) and not cluster_disagrees(release.service, environment):
         raise DeploymentRequestError(f"{name} already runs in {environment.name}.")
 
 
