@@ -159,9 +159,7 @@ def timeline_page(
         return page
     if page.filters.service:
         page.lanes = [lane.pk for lane in lanes if lane.service_id == page.filters.service.pk]
-    page.entries, older, page.searched_to = _entries(
-        environment, page.filters, now, size, window
-    )
+    page.entries, older, page.searched_to = _entries(environment, page.filters, now, size, window)
     if older:
         page.older = page.filters.query(before=older)
     return page

@@ -140,9 +140,7 @@ RULES = (
             or (_lifecycle(e) and _trigger(e) == Trigger.BREAK_GLASS)
         ),
     ),
-    KindRule(
-        EntryKind.DRIFT, Q(action__in=DRIFT_ACTIONS), lambda e: e.action in DRIFT_ACTIONS
-    ),
+    KindRule(EntryKind.DRIFT, Q(action__in=DRIFT_ACTIONS), lambda e: e.action in DRIFT_ACTIONS),
     KindRule(
         EntryKind.STEP,
         STEP_Q & ~Q(detail__step__in=STEPS_OF_THEIR_OWN),
