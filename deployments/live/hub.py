@@ -40,7 +40,10 @@ class Hub:
         self.lane_viewers: dict[int, set[LanesViewer]] = defaultdict(set)
         self.deployment_prints: dict[int, DeploymentPrint] = {}
         self.lane_prints: dict[int, tuple] = {}
-        self.dirty_deployments: set[int] = set()
+        self.dirty_deployments: set[int] = set()  # re-read whole (fingerprint first)
+        # Deployments that only logged: the publish says up to which seq, so their tick
+        # reads just the new lines (no fingerprint queries).
+        self.logged: dict[int, int] = {}
         self.announced_lanes: set[int] = set()  # published: push whatever their print says
         self.polled_lanes: set[int] = set()  # re-read: push only when their print changed
         self.redis_connected = False
@@ -132,7 +135,12 @@ class Hub:
             return
         key = int(number)
         if f"{kind}:" == announce.DEPLOYMENT and key in self.deployment_viewers:
-            self._mark_deployments([key])
+            seq = payload.removeprefix(announce.LOG)
+            if payload.startswith(announce.LOG) and seq.isdigit():
+                self.logged[key] = max(self.logged.get(key, 0), int(seq))
+                self._wake.set()
+            else:
+                self._mark_deployments([key])
         elif f"{kind}:" == announce.LANE and key in self.lane_viewers:
             self.announced_lanes.add(key)
             self._wake.set()
@@ -165,7 +173,7 @@ class Hub:
             news, lane_prints = await sync_to_async(
                 reads.read_tick, thread_sensitive=False, executor=self._executor
             )(asks, announced | polled, settings.PORTAL_LIVE_LINES_PER_EVENT)
-        except BaseException:
+        except BaseException:  # nothing was handed out: all of it is still to do
             self.dirty_deployments.update(ask.deployment_id for ask in asks)
             self.announced_lanes |= announced
             self.polled_lanes |= polled
@@ -176,18 +184,23 @@ class Hub:
 
     def _deployment_asks(self):
         dirty, self.dirty_deployments = self.dirty_deployments, set()
+        logged, self.logged = self.logged, {}
         asks, viewers_asked = [], {}
-        for deployment_id in dirty:
+        for deployment_id in dirty | logged.keys():
             viewers = list(self.deployment_viewers.get(deployment_id, ()))
             if not viewers:
                 continue
+            known = self.deployment_prints.get(deployment_id)
+            snapshot = any(viewer.needs_snapshot for viewer in viewers)
+            lines_only = deployment_id not in dirty and known is not None and not snapshot
             viewers_asked[deployment_id] = viewers
             asks.append(
                 reads.DeploymentAsk(
                     deployment_id=deployment_id,
-                    known=self.deployment_prints.get(deployment_id),
+                    known=known,
                     resume_points={viewer.seq for viewer in viewers},
-                    snapshot=any(viewer.needs_snapshot for viewer in viewers),
+                    snapshot=snapshot,
+                    logged_upto=logged.get(deployment_id) if lines_only else None,
                 )
             )
         return asks, viewers_asked
