@@ -17,8 +17,9 @@ def lanes_url(portal, *lane_ids):
 def test_an_announced_lane_is_named_in_changed(portal, cookies, streams, deployment):
     stream = streams(lanes_url(portal, deployment.lane_id), cookies)
     stream_ready(stream)
-    with transaction.atomic():
-        announce.lane_changed(deployment.lane_id)
+    with transaction.atomic():  # a real change: if the publish beat the hub's subscription,
+        Environment.objects.filter(pk=deployment.environment_id).update(lock_reason="x")
+        announce.lane_changed(deployment.lane_id)  # its safety poll still finds it
     assert stream.next(name="changed").data == str(deployment.lane_id)
 
 
