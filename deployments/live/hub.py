@@ -13,8 +13,10 @@ finds nothing new sends nothing. Heartbeats come from one timer for all viewers.
 """
 
 import asyncio
+import contextlib
 import contextvars
 import logging
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 REDIS_BACKOFF_SECONDS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 DB_RETRY_SECONDS = 1.0
+BASELINE_WAIT_SECONDS = 5.0
 
 
 class Hub:
@@ -78,6 +81,9 @@ class Hub:
             if reconnect:  # it missed what changed while it was away: refetch all
                 viewer.push(changed_lanes_event(lane_ids))
             self._wake.set()
+            # Open once the lanes' prints are known, so no change after that is missed.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lanes_known(lane_ids), BASELINE_WAIT_SECONDS)
             async for chunk in self._stream(viewer):
                 yield chunk
         finally:
@@ -85,6 +91,10 @@ class Hub:
                 self._discard(self.lane_viewers, lane_id, viewer)
                 if lane_id not in self.lane_viewers:
                     self.lane_prints.pop(lane_id, None)
+
+    async def _lanes_known(self, lane_ids) -> None:
+        while not all(lane_id in self.lane_prints for lane_id in lane_ids):
+            await asyncio.sleep(0.01)
 
     async def _stream(self, viewer: Viewer) -> AsyncIterator[bytes]:
         yield frames.retry(settings.PORTAL_LIVE_RETRY_MS, settings.PORTAL_LIVE_RETRY_JITTER_MS)
@@ -337,7 +347,10 @@ class Hub:
 
 
 def changed_lanes_event(lane_ids) -> bytes:
-    return frames.event("changed", " ".join(str(lane_id) for lane_id in sorted(lane_ids)))
+    """`changed` naming lane ids. Its `id:` means nothing but that one came: a browser
+    that reconnects then sends Last-Event-ID, and is told to refetch every lane."""
+    names = " ".join(str(lane_id) for lane_id in sorted(lane_ids))
+    return frames.event("changed", names, event_id=time.time_ns() // 1_000_000)
 
 
 def escape_glob(text: str) -> str:
