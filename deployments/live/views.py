@@ -78,7 +78,10 @@ async def _release_database() -> None:
 
 
 def _close_connection() -> None:
-    connection.close()  # looked up here, in the request's thread: its own connection
+    # Looked up here, in the request's thread: its own connection. Never inside a
+    # transaction (a test's, or ATOMIC_REQUESTS): closing would end it.
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 # The hub is taken when the stream starts, in the event loop that serves it.
