@@ -13,8 +13,10 @@ finds nothing new sends nothing. Heartbeats come from one timer for all viewers.
 """
 
 import asyncio
+import contextlib
 import contextvars
 import logging
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 REDIS_BACKOFF_SECONDS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 DB_RETRY_SECONDS = 1.0
+BASELINE_WAIT_SECONDS = 5.0
 
 
 class Hub:
@@ -40,7 +43,10 @@ class Hub:
         self.lane_viewers: dict[int, set[LanesViewer]] = defaultdict(set)
         self.deployment_prints: dict[int, DeploymentPrint] = {}
         self.lane_prints: dict[int, tuple] = {}
-        self.dirty_deployments: set[int] = set()
+        self.dirty_deployments: set[int] = set()  # re-read whole (fingerprint first)
+        # Deployments that only logged: the publish says up to which seq, so their tick
+        # reads just the new lines (no fingerprint queries).
+        self.logged: dict[int, int] = {}
         self.announced_lanes: set[int] = set()  # published: push whatever their print says
         self.polled_lanes: set[int] = set()  # re-read: push only when their print changed
         self.redis_connected = False
@@ -75,6 +81,9 @@ class Hub:
             if reconnect:  # it missed what changed while it was away: refetch all
                 viewer.push(changed_lanes_event(lane_ids))
             self._wake.set()
+            # Open once the lanes' prints are known, so no change after that is missed.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lanes_known(lane_ids), BASELINE_WAIT_SECONDS)
             async for chunk in self._stream(viewer):
                 yield chunk
         finally:
@@ -82,6 +91,10 @@ class Hub:
                 self._discard(self.lane_viewers, lane_id, viewer)
                 if lane_id not in self.lane_viewers:
                     self.lane_prints.pop(lane_id, None)
+
+    async def _lanes_known(self, lane_ids) -> None:
+        while not all(lane_id in self.lane_prints for lane_id in lane_ids):
+            await asyncio.sleep(0.01)
 
     async def _stream(self, viewer: Viewer) -> AsyncIterator[bytes]:
         yield frames.retry(settings.PORTAL_LIVE_RETRY_MS, settings.PORTAL_LIVE_RETRY_JITTER_MS)
@@ -132,7 +145,12 @@ class Hub:
             return
         key = int(number)
         if f"{kind}:" == announce.DEPLOYMENT and key in self.deployment_viewers:
-            self._mark_deployments([key])
+            seq = payload.removeprefix(announce.LOG)
+            if payload.startswith(announce.LOG) and seq.isdigit():
+                self.logged[key] = max(self.logged.get(key, 0), int(seq))
+                self._wake.set()
+            else:
+                self._mark_deployments([key])
         elif f"{kind}:" == announce.LANE and key in self.lane_viewers:
             self.announced_lanes.add(key)
             self._wake.set()
@@ -165,7 +183,7 @@ class Hub:
             news, lane_prints = await sync_to_async(
                 reads.read_tick, thread_sensitive=False, executor=self._executor
             )(asks, announced | polled, settings.PORTAL_LIVE_LINES_PER_EVENT)
-        except BaseException:
+        except BaseException:  # nothing was handed out: all of it is still to do
             self.dirty_deployments.update(ask.deployment_id for ask in asks)
             self.announced_lanes |= announced
             self.polled_lanes |= polled
@@ -176,18 +194,23 @@ class Hub:
 
     def _deployment_asks(self):
         dirty, self.dirty_deployments = self.dirty_deployments, set()
+        logged, self.logged = self.logged, {}
         asks, viewers_asked = [], {}
-        for deployment_id in dirty:
+        for deployment_id in dirty | logged.keys():
             viewers = list(self.deployment_viewers.get(deployment_id, ()))
             if not viewers:
                 continue
+            known = self.deployment_prints.get(deployment_id)
+            snapshot = any(viewer.needs_snapshot for viewer in viewers)
+            lines_only = deployment_id not in dirty and known is not None and not snapshot
             viewers_asked[deployment_id] = viewers
             asks.append(
                 reads.DeploymentAsk(
                     deployment_id=deployment_id,
-                    known=self.deployment_prints.get(deployment_id),
+                    known=known,
                     resume_points={viewer.seq for viewer in viewers},
-                    snapshot=any(viewer.needs_snapshot for viewer in viewers),
+                    snapshot=snapshot,
+                    logged_upto=logged.get(deployment_id) if lines_only else None,
                 )
             )
         return asks, viewers_asked
@@ -324,7 +347,10 @@ class Hub:
 
 
 def changed_lanes_event(lane_ids) -> bytes:
-    return frames.event("changed", " ".join(str(lane_id) for lane_id in sorted(lane_ids)))
+    """`changed` naming lane ids. Its `id:` means nothing but that one came: a browser
+    that reconnects then sends Last-Event-ID, and is told to refetch every lane."""
+    names = " ".join(str(lane_id) for lane_id in sorted(lane_ids))
+    return frames.event("changed", names, event_id=time.time_ns() // 1_000_000)
 
 
 def escape_glob(text: str) -> str:

@@ -32,6 +32,7 @@ class DeploymentAsk:
     known: DeploymentPrint | None  # the print its viewers have seen (None: none yet)
     resume_points: set[int]  # the distinct `seq`s its viewers have
     snapshot: bool  # some viewer needs the status and steps whatever changed
+    logged_upto: int | None = None  # only new lines, up to this seq: skip the fingerprint
 
 
 @dataclass
@@ -56,7 +57,12 @@ class DeploymentNews:
 def read_tick(asks: list[DeploymentAsk], lane_ids: set[int], lines_cap: int):
     """Read and render what changed for `asks`, and the prints of `lane_ids`."""
     close_old_connections()  # no request cycle here does it: drop a broken or old one
-    prints = deployment_fingerprints(ask.deployment_id for ask in asks)
+    prints = deployment_fingerprints(ask.deployment_id for ask in asks if ask.logged_upto is None)
+    for ask in asks:
+        if ask.logged_upto is not None:  # the publish said what changed: lines, up to here
+            prints[ask.deployment_id] = ask.known._replace(
+                last_seq=max(ask.known.last_seq, ask.logged_upto)
+            )
     news = {ask.deployment_id: _news(ask, prints.get(ask.deployment_id), lines_cap) for ask in asks}
     return news, lane_fingerprints(lane_ids)
 

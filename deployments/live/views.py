@@ -5,6 +5,8 @@ They answer 403 to a visitor who is not signed in and 404 for an unknown deploym
 before any stream opens, so a bad URL never hangs.
 """
 
+from asgiref.sync import sync_to_async
+from django.db import connection
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
@@ -45,6 +47,7 @@ async def deployment_events(request, pk: int):
     if not await Deployment.objects.filter(pk=pk).aexists():
         raise Http404("No such deployment.")
     after, reconnect = resume
+    await _release_database()
     return _stream(_deployment_events(pk, after, reconnect))
 
 
@@ -63,7 +66,22 @@ async def lanes_events(request):
     if not lanes:
         raise Http404("No such lane.")
     reconnect = bool(request.headers.get("Last-Event-ID"))
+    await _release_database()
     return _stream(_lanes_events(lanes, reconnect))
+
+
+async def _release_database() -> None:
+    """Close this request's database connection before streaming: a stream lasts as
+    long as the page is open, and a thousand viewers must not hold a thousand
+    connections (the hub reads for all of them on its own one)."""
+    await sync_to_async(_close_connection)()
+
+
+def _close_connection() -> None:
+    # Looked up here, in the request's thread: its own connection. Never inside a
+    # transaction (a test's, or ATOMIC_REQUESTS): closing would end it.
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 # The hub is taken when the stream starts, in the event loop that serves it.

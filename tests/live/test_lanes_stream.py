@@ -17,8 +17,9 @@ def lanes_url(portal, *lane_ids):
 def test_an_announced_lane_is_named_in_changed(portal, cookies, streams, deployment):
     stream = streams(lanes_url(portal, deployment.lane_id), cookies)
     stream_ready(stream)
-    with transaction.atomic():
-        announce.lane_changed(deployment.lane_id)
+    with transaction.atomic():  # a real change: if the publish beat the hub's subscription,
+        Environment.objects.filter(pk=deployment.environment_id).update(lock_reason="x")
+        announce.lane_changed(deployment.lane_id)  # its safety poll still finds it
     assert stream.next(name="changed").data == str(deployment.lane_id)
 
 
@@ -33,11 +34,19 @@ def test_a_lock_found_by_the_poll_is_named_without_a_publish(
 
 
 def stream_ready(stream, timeout=10):
-    """Wait for the `retry:` line: the viewer is registered with its hub."""
+    """Wait for the `retry:` line: the hub knows the lanes' prints, changes count now."""
     import time
 
     deadline = time.monotonic() + timeout
     while stream.retry is None:
         assert time.monotonic() < deadline, "the stream never opened"
         time.sleep(0.02)
-    time.sleep(0.3)  # its first tick learns the lanes' prints
+
+
+def test_a_lanes_stream_reconnecting_is_told_to_refetch_every_lane(
+    portal, cookies, streams, deployment
+):
+    other = deployment.lane_id
+    stream = streams(lanes_url(portal, other), cookies, **{"Last-Event-ID": "1"})
+    event = stream.next(name="changed")
+    assert event.data == str(other) and event.id is not None
