@@ -37,6 +37,11 @@ urlpatterns = [
         service_views.unlock,
         name="environment-unlock",
     ),
+    path(
+        "environments/<slug:name>/timeline/",
+        views.environment_timeline,
+        name="environment-timeline",
+    ),
     path("deployments/<int:pk>/", views.deployment_detail, name="deployment-detail"),
     path("deployments/<int:pk>/events/", live_views.deployment_events, name="deployment-events"),
     path("live/lanes/", live_views.lanes_events, name="lanes-events"),

@@ -184,6 +184,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_ROUTES["deployments.tasks.reap_stale_steps"] = {"queue": CELERY_QUEUES["maintenance"]}
 CELERY_TASK_ROUTES["deployments.tasks.sweep"] = {"queue": CELERY_QUEUES["maintenance"]}
+CELERY_TASK_ROUTES["deployments.tasks.observe_clusters"] = {"queue": CELERY_QUEUES["maintenance"]}
 # Beat keeps its schedule in memory: the jobs are plain intervals, so nothing is
 # lost on a restart, and no shelve file can be corrupted by a killed process.
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
@@ -207,6 +208,10 @@ PORTAL_SMOKE_RETRY_SECONDS = env.decimal("PORTAL_SMOKE_RETRY_SECONDS", 2.0, mini
 # A CA bundle trusted for smoke tests besides the system's (an internal CA).
 PORTAL_EXTRA_CA_FILE = env.string("PORTAL_EXTRA_CA_FILE", "")
 PORTAL_REAP_SECONDS = env.decimal("PORTAL_REAP_SECONDS", 10.0, minimum=0.1)
+# What really runs: how often the observer reads every cluster, and how long one read
+# waits out a blip of the API before recording the cluster as unreachable.
+PORTAL_OBSERVE_SECONDS = env.decimal("PORTAL_OBSERVE_SECONDS", 10.0, minimum=0.1)
+PORTAL_OBSERVE_RETRY_SECONDS = env.decimal("PORTAL_OBSERVE_RETRY_SECONDS", 2.0, minimum=0.0)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-steps": {
         "task": "deployments.tasks.reap_stale_steps",
@@ -217,6 +222,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "deployments.tasks.sweep",
         "schedule": PORTAL_SWEEP_SECONDS,
         "options": {"expires": PORTAL_SWEEP_SECONDS},
+    },
+    "observe-clusters": {
+        "task": "deployments.tasks.observe_clusters",
+        "schedule": PORTAL_OBSERVE_SECONDS,
+        "options": {"expires": PORTAL_OBSERVE_SECONDS},
     },
 }
 # Output limits: a line longer than this is cut, and a step stops storing output

@@ -98,6 +98,9 @@ VIEWS: dict[str, View] = {
     "deployment-detail": page(deployment_url("deployment-detail", "waiting")),
     "deployment-log": page(deployment_url("deployment-log", "waiting"), before="2"),
     "deployment-sections": page(deployment_url("deployment-sections", "waiting")),
+    "environment-timeline": page(
+        lambda w: reverse("environment-timeline", args=["production"]), person="bob"
+    ),
     # --- live streams (server-sent events) ---
     "deployment-events": stream(deployment_url("deployment-events", "waiting")),
     "lanes-events": stream(lambda w: reverse("lanes-events"), lane=[]),
