@@ -2,6 +2,7 @@
 
 from django.utils import timezone
 
+from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment
 from deployments.states import ChecklistState, Verification
 from environments.models import ChecklistPhase, CheckMode
@@ -29,6 +30,7 @@ def _answer(item: ChecklistItem, passed: bool, evidence: str) -> None:
     item.state = ChecklistState.PASSED if passed else ChecklistState.FAILED
     item.evidence, item.answered_at = evidence, timezone.now()
     item.save(update_fields=["state", "evidence", "answered_at"])
+    announce.deployment_changed(item.deployment_id, item.deployment.lane_id)
 
 
 def refresh_verification(deployment: Deployment) -> None:
@@ -48,3 +50,4 @@ def refresh_verification(deployment: Deployment) -> None:
         verification = Verification.COMPLETE
     Deployment.objects.filter(pk=deployment.pk).update(verification=verification)
     deployment.verification = verification
+    announce.deployment_changed(deployment.pk, deployment.lane_id)

@@ -8,6 +8,7 @@ from deployments.engine.checklist import answer_release_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import DeploymentRequestError
 from deployments.lane_history import rollback_targets, running_release_in, runs_now
+from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -216,6 +217,7 @@ def _record(
             image=release.image,
         )
         notify(deployment, NotificationEvent.REQUESTED)
+        announce.deployment_changed(deployment.pk, deployment.lane_id)  # its lane's pages show it
         advance_after_commit(deployment.pk)
     return deployment
 

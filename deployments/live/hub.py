@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 
 from deployments.live import announce, frames, reads
 from deployments.live.fingerprints import DeploymentPrint
@@ -257,6 +258,19 @@ class Hub:
             jobs.append(self._poll(settings.PORTAL_LIVE_POLL_SECONDS))
         # A fresh context: the hub outlives the request of the viewer that started it.
         self._tasks = [self.loop.create_task(job, context=contextvars.Context()) for job in jobs]
+
+    async def stop(self) -> None:
+        """Stop the timers and the listener, end every stream, close the database
+        connection (tests and the benchmark; a server process just exits)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for viewer in self.viewers():
+            viewer.close()
+        await sync_to_async(
+            connections.close_all, thread_sensitive=False, executor=self._executor
+        )()
+        self._executor.shutdown(wait=False)
 
     async def _heartbeats(self) -> None:
         while True:

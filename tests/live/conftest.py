@@ -12,31 +12,42 @@ from tests.harness.sse import SSEClient
 from tests.harness.worker import database_url
 
 
+def portal_server(log_path, **env) -> PortalServer:
+    """uvicorn on the test database (and this run's Redis prefix), with `env` on top."""
+    base = {
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "PORTAL_CHANNEL_PREFIX": settings.PORTAL_CHANNEL_PREFIX,
+    }
+    return PortalServer({**base, **{k: str(v) for k, v in env.items()}}, log_path).start()
+
+
 @pytest.fixture
 def start_portal(transactional_db, tmp_path):
-    """Start uvicorn processes on the test database (and this run's Redis prefix)."""
+    """Start uvicorn processes with settings of the test's own; stopped after it."""
     servers = []
 
     def start(**env) -> PortalServer:
-        base = {
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "SECRET_KEY": settings.SECRET_KEY,
-            "PORTAL_CHANNEL_PREFIX": settings.PORTAL_CHANNEL_PREFIX,
-        }
-        log = tmp_path / f"uvicorn-{len(servers)}.log"
-        server = PortalServer({**base, **{k: str(v) for k, v in env.items()}}, log).start()
-        servers.append(server)
-        return server
+        servers.append(portal_server(tmp_path / f"uvicorn-{len(servers)}.log", **env))
+        return servers[-1]
 
     yield start
     for server in servers:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def shared_portal(django_db_setup, tmp_path_factory):
+    """One uvicorn for a module's tests with the default settings (starting one is slow)."""
+    server = portal_server(tmp_path_factory.mktemp("portal") / "uvicorn.log")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def portal(start_portal):
-    return start_portal()
+def portal(shared_portal, transactional_db):
+    return shared_portal
 
 
 @pytest.fixture
