@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments import dashboard_panels, engine, overview, promotion_choices
+from deployments import dashboard_panels, engine, overview, promotion_choices, timeline
 from deployments.actions_flow import perform
-from environments.models import Service
+from environments.models import Environment, Service
 
 
 def render_live(request, template: str, context: dict):
@@ -72,3 +72,14 @@ def roll_back(request, name: str):
 def deployment_detail(request, pk: int):
     deployment = get_object_or_404(overview.deployment_for_page(), pk=pk)
     return render(request, "deployment.html", overview.deployment_context(deployment, request.user))
+
+
+@require_GET
+@login_required
+def environment_timeline(request, name: str):
+    """Everything that happened in one environment, newest first, filtered and paged
+    by the GET form; an htmx request (the live page) gets the newest entries only."""
+    environment = get_object_or_404(Environment, name=name)
+    page = timeline.timeline_page(environment, request.GET)
+    template = "timeline.html#live" if request.htmx else "timeline.html"
+    return render(request, template, {"page": page}, status=400 if page.problem else 200)

@@ -233,6 +233,8 @@ CELERY_BEAT_SCHEDULE = {
 # past its cap (each with a visible notice), so a chatty pod cannot fill the database.
 PORTAL_LOG_LINE_MAX_CHARS = env.integer("PORTAL_LOG_LINE_MAX_CHARS", 4000, minimum=80)
 PORTAL_LOG_STEP_MAX_BYTES = env.integer("PORTAL_LOG_STEP_MAX_BYTES", 512 * 1024, minimum=1024)
+# The deployment page renders the last this many lines; earlier ones load on request.
+PORTAL_LOG_PAGE_LINES = env.integer("PORTAL_LOG_PAGE_LINES", 300, minimum=1)
 # Extra values to mask in every log line (comma-separated), besides the portal's own secrets.
 PORTAL_MASKED_VALUES = env.word_list("PORTAL_MASKED_VALUES")
 # sync_catalog refuses a bigger file without reading it whole (a catalog is a few hundred lines).

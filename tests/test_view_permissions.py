@@ -96,6 +96,11 @@ VIEWS: dict[str, View] = {
         service_url("service-rollback-confirm"), environment="development", version="0.9.0"
     ),
     "deployment-detail": page(deployment_url("deployment-detail", "waiting")),
+    "deployment-log": page(deployment_url("deployment-log", "waiting"), before="2"),
+    "deployment-sections": page(deployment_url("deployment-sections", "waiting")),
+    "environment-timeline": page(
+        lambda w: reverse("environment-timeline", args=["production"]), person="bob"
+    ),
     # --- live streams (server-sent events) ---
     "deployment-events": stream(deployment_url("deployment-events", "waiting")),
     "lanes-events": stream(lambda w: reverse("lanes-events"), lane=[]),

@@ -88,6 +88,7 @@ def _record(
         actor=actor,
         deployment=deployment,
         item=item.text,
+        phase=item.phase,
         state=state,
         note=note,
     )

@@ -34,7 +34,13 @@ def lock(actor: AbstractBaseUser, environment_name: str, reason: str) -> Environ
         environment.locked, environment.lock_reason = True, reason
         environment.locked_by, environment.locked_at = actor, timezone.now()
         environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
-        audit.record("environment.locked", actor=actor, target=environment.name, reason=reason)
+        audit.record(
+            "environment.locked",
+            actor=actor,
+            environment=environment,
+            target=environment.name,
+            reason=reason,
+        )
         announce.environment_changed(environment.pk)
     return environment
 
@@ -49,7 +55,13 @@ def unlock(actor: AbstractBaseUser, environment_name: str) -> Environment:
         environment.locked, environment.lock_reason = False, ""
         environment.locked_by, environment.locked_at = None, None
         environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
-        audit.record("environment.unlocked", actor=actor, target=environment.name, was=was)
+        audit.record(
+            "environment.unlocked",
+            actor=actor,
+            environment=environment,
+            target=environment.name,
+            was=was,
+        )
         announce.environment_changed(environment.pk)
         held = Deployment.objects.filter(
             environment=environment, state=DeploymentState.QUEUED

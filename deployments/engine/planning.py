@@ -215,11 +215,23 @@ def _record(
             target=f"{release.service.name}:{release.version}→{environment.name}",
             trigger=trigger,
             image=release.image,
+            **_request_detail(rollback_of, break_glass_reason),
         )
         notify(deployment, NotificationEvent.REQUESTED)
         announce.deployment_changed(deployment.pk, deployment.lane_id)  # its lane's pages show it
         advance_after_commit(deployment.pk)
     return deployment
+
+
+def _request_detail(rollback_of: Deployment | None, break_glass_reason: str) -> dict:
+    """What else the audit row of a request keeps: what a rollback replaces, why glass
+    was broken."""
+    detail = {}
+    if rollback_of is not None:
+        detail["rollback_of"] = rollback_of.pk
+    if break_glass_reason:
+        detail["reason"] = break_glass_reason
+    return detail
 
 
 def _copy_checklist(deployment: Deployment, environment: Environment) -> None:

@@ -63,9 +63,9 @@ def finish(
         deployment.steps.exclude(state__in=FINAL_STEP_STATES).update(
             state=unfinished, finished_at=now, lease_owner=""
         )
+    audit.record(f"deployment.{state}", actor=actor, deployment=deployment, reason=reason)
     if state == DeploymentState.SUCCEEDED:
         refresh_verification(deployment)  # manual post-deployment items may be open
-    audit.record(f"deployment.{state}", actor=actor, deployment=deployment, reason=reason)
     notify(deployment, event or EVENT_FOR_FINAL_STATE[state])
     if was_in_lane:  # it held the lane, or was first in line for it
         start_next_in_lane(deployment.lane_id)
