@@ -69,8 +69,11 @@ def dashboard_rows(services=None) -> tuple[list[Environment], list[Row]]:
 
 
 def lanes_stream_url(cells: list[Cell]) -> str:
-    """The one stream a page opens: `lanes-events` for the lanes of its cells."""
+    """The one stream a page opens: `lanes-events` for the lanes of its cells ("" when
+    it shows no lane yet: nothing to follow)."""
     lanes = sorted({cell.lane_id for cell in cells if cell.lane_id is not None})
+    if not lanes:
+        return ""
     return f"{reverse('lanes-events')}?{urlencode([('lane', lane) for lane in lanes])}"
 
 

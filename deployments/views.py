@@ -1,6 +1,7 @@
 """Pages. Views parse the request, check permission, call one domain function, render."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.handlers.asgi import ASGIRequest
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -13,7 +14,12 @@ from environments.models import Environment, Service
 
 def render_live(request, template: str, context: dict):
     """The whole page, or, for the page's own live refresh (htmx), its live regions as
-    out-of-band swaps: the page's partials, never a second set of templates."""
+    out-of-band swaps: the page's partials, never a second set of templates.
+
+    Only a page served over ASGI (uvicorn) opens its stream: a WSGI server (runserver,
+    a test's live_server) cannot stream, and the page is complete without it.
+    """
+    context["streams"] = isinstance(request, ASGIRequest)
     if request.htmx:
         response = render(request, f"{template}#live", {**context, "oob": True})
     else:

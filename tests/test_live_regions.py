@@ -72,7 +72,7 @@ def test_the_dashboard_over_htmx_answers_its_live_regions_out_of_band(client, al
         assert f'id="{region}" class="live' in html
     assert html.count('hx-swap-oob="true"') == 5
     full = client.get("/").content.decode()
-    assert "hx-swap-oob" not in full and 'data-live-lanes="/live/lanes/?lane=' in full
+    assert "hx-swap-oob" not in full and 'id="live-matrix" class="live' in full
 
 
 def test_the_service_page_over_htmx_answers_each_environments_state_and_controls(
@@ -89,15 +89,27 @@ def test_the_service_page_over_htmx_answers_each_environments_state_and_controls
     assert "<html" not in html and html.count('hx-swap-oob="true"') == 7
 
 
-def test_the_stream_follows_every_lane_the_page_shows(client, alice, path):
+def test_the_stream_follows_every_lane_the_page_shows(alice, path):
+    from deployments.dashboard_panels import dashboard
+    from deployments.overview import lanes_stream_url
+    from deployments.promotion_choices import service_panels
+
     web, development, staging = path
     first = deployed(make_release(web, "1.0.0"), development)
     second = deployed(make_release(make_service("api"), "1.0.0"), staging)
+    lanes = sorted([first.lane_id, second.lane_id])
+    assert dashboard(alice).stream_url == f"/live/lanes/?lane={lanes[0]}&lane={lanes[1]}"
+    _environments, panels = service_panels(web, alice)
+    assert lanes_stream_url([p.cell for p in panels]) == f"/live/lanes/?lane={first.lane_id}"
+    assert lanes_stream_url([]) == ""  # no lane yet: the page opens no stream
+
+
+def test_a_page_served_over_wsgi_opens_no_stream_it_could_not_serve(client, alice, path):
+    web, development, _ = path
+    deployed(make_release(web, "1.0.0"), development)
     client.force_login(alice)
-    dashboard = client.get("/").content.decode()
-    assert f"?lane={first.lane_id}&amp;lane={second.lane_id}" in dashboard
-    service = client.get("/services/web/").content.decode()
-    assert f'data-live-lanes="/live/lanes/?lane={first.lane_id}"' in service
+    for url in ("/", "/services/web/"):
+        assert "data-live-lanes" not in client.get(url).content.decode()
 
 
 # --- Query counts -----------------------------------------------------------------
