@@ -71,7 +71,11 @@ def roll_back(request, name: str):
 @login_required
 def deployment_detail(request, pk: int):
     deployment = get_object_or_404(overview.deployment_for_page(), pk=pk)
-    return render(request, "deployment.html", overview.deployment_context(deployment, request.user))
+    context = overview.deployment_context(deployment, request.user)
+    # Like `render_live`: only a page served over ASGI opens its stream; under WSGI
+    # (runserver, a test's live_server) it keeps the "reload to see progress" hint.
+    context["streams"] = context["live"] and isinstance(request, ASGIRequest)
+    return render(request, "deployment.html", context)
 
 
 @require_GET

@@ -5,7 +5,9 @@ this person's sections out of band for the page to fetch when its stream says so
 import re
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import connection
+from django.test import AsyncClient
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -233,15 +235,25 @@ def test_sections_include_a_break_glass_review_out_of_band(client, bob, running)
     assert "checkout is down" in body
 
 
-def test_a_live_page_has_the_stream_and_sections_urls_and_a_no_javascript_hint(
-    client, oscar, running
-):
+def test_a_live_page_served_over_asgi_has_the_stream_and_sections_urls_and_a_hint(oscar, running):
+    client = AsyncClient()
     client.force_login(oscar)
-    page = get_page(client, running)
+    response = async_to_sync(client.get)(f"/deployments/{running.pk}/")
+    page = response.content.decode()
     assert f'data-events-url="/deployments/{running.pk}/events/"' in page
     assert f'data-sections-url="/deployments/{running.pk}/sections/"' in page
     assert "reload the page to see its progress" in page
     assert "Now: step 1 of 2, <strong>Roll out</strong> (running)" in page
+
+
+def test_a_live_page_served_over_wsgi_keeps_its_reload_hint_and_opens_no_stream(
+    client, oscar, running
+):
+    """A WSGI server (runserver, a test's live_server) cannot stream: no stream URL."""
+    client.force_login(oscar)
+    page = get_page(client, running)
+    assert "data-events-url" not in page
+    assert "reload the page to see its progress" in page
 
 
 def test_a_finished_page_does_not_stream(client, oscar, running):

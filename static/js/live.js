@@ -259,7 +259,8 @@
       log.focus({ preventScroll: true });
     });
     document.addEventListener("click", showEarlier);
-    if (!bar || !window.EventSource || !window.htmx) return;
+    // No stream URL: the page was served where it cannot stream (WSGI); it keeps its hint.
+    if (!bar?.dataset.eventsUrl || !window.EventSource || !window.htmx) return;
     document.getElementById("reload-hint")?.remove();
     state.hidden = false;
     document.body.addEventListener("htmx:oobBeforeSwap", keepTyping);
