@@ -170,7 +170,7 @@ def explain_slowest(result: Result, top: int = 3) -> None:
     for sql in ranked:
         per_request = log.total_ms[sql] / REQUESTS
         calls = log.calls[sql] / REQUESTS
-        print(f"  {per_request:7.1f} ms ({calls:.0f}×/request)  {sql[:240]}")
+        print(f"  {per_request:7.1f} ms ({calls:.0f} per request)  {sql[:240]}")
     worst = ranked[0] if ranked else None
     if worst and worst.lstrip().upper().startswith("SELECT"):
         with connection.cursor() as cursor:

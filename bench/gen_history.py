@@ -226,7 +226,7 @@ def describe(connection) -> str:
 
 # The statements, in order. Every deployment `i` (0-based) gets id i + 1; consecutive
 # deployments walk the environments in promotion order for one release, releases go
-# round the services, so every lane gets 1 / (services × environments) of the history.
+# round the services, so every lane gets 1 / (services x environments) of the history.
 STATEMENTS = [
     (
         "lanes",
@@ -540,7 +540,7 @@ SELECT g.deployment_id, g.step_id, g.first_seq + k - 1,
       ELSE 'migrate | ' || (ARRAY[
         'Prisma schema loaded from prisma/schema.prisma',
         'Datasource "db": PostgreSQL database "vizora", schema "public" at "postgres:5432"',
-        'Applying migration `2026' || lpad((k % 12 + 1)::text, 2, '0') || '01_add_index_' || k || '`',
+        'Applying migration `2026' || lpad((k % 12 + 1)::text, 2, '0') || '01_index_' || k || '`',
         'The following migration(s) have been applied: ' || k])[1 + k % 4] END
     WHEN 'rollout' THEN CASE
       WHEN k = 1 THEN s.workload || ' runs ' || s.container || '='
