@@ -1,7 +1,10 @@
 """What the portal last left running in a lane, and what one may roll back to, read
 from the lane's own history (never from the cluster, which may have been changed by hand)."""
 
+import itertools
 from typing import NamedTuple
+
+from django.db.models import Q
 
 from deployments.models import Deployment, Lane, Release
 from deployments.states import FINAL_DEPLOYMENT_STATES, DeploymentState, StepKind
@@ -65,19 +68,40 @@ def applied_by(deployment: Deployment) -> Images | None:
     )
 
 
-def rollback_targets(service: Service, environment: Environment) -> list[Release]:
+def rollback_targets(
+    service: Service, environment: Environment, limit: int | None = None
+) -> list[Release]:
     """Releases that succeeded earlier in this environment and are older than the one
-    running now, newest first: the only releases a rollback may go to. (Going to a
-    newer release is a promotion.)"""
+    running now, newest success first: the only releases a rollback may go to. (Going
+    to a newer release is a promotion.) One query, however long the lane's history."""
     lane = Lane.objects.filter(service=service, environment=environment).first()
     if lane is None:
         return []
-    succeeded: list[Release] = []
-    for deployment in _succeeded(lane.pk).select_related("release"):
-        if deployment.release not in succeeded:
-            succeeded.append(deployment.release)
+    successes = _succeeded(lane.pk)
     running = running_release(lane)
-    return [release for release in succeeded if running is None or _older(release, running)]
+    if running is not None:
+        successes = successes.filter(
+            Q(release__created_at__lt=running.created_at)
+            | Q(release__created_at=running.created_at, release_id__lt=running.pk)
+        )
+    ids = _distinct_release_ids(successes.values_list("release_id", flat=True), limit)
+    releases = Release.objects.in_bulk(ids)
+    return [releases[pk] for pk in ids]
+
+
+def _distinct_release_ids(release_ids, limit: int | None, batch: int = 500) -> list[int]:
+    """The first `limit` distinct ids, reading the lane's successes newest first in
+    batches (the lane index): a few rows for the service page, all only when asked."""
+    found: dict[int, None] = {}
+    for start in itertools.count(0, batch):
+        chunk = list(release_ids[start : start + batch])
+        for release_id in chunk:
+            found.setdefault(release_id)
+            if limit is not None and len(found) >= limit:
+                return list(found)
+        if len(chunk) < batch:
+            return list(found)
+    return list(found)
 
 
 def running_release(lane: Lane) -> Release | None:
@@ -102,10 +126,6 @@ def running_release_in(service: Service, environment: Environment) -> Release | 
 def runs_now(release: Release, environment: Environment) -> bool:
     """Whether the portal last left exactly this release running in that environment."""
     return running_release_in(release.service, environment) == release
-
-
-def _older(release: Release, than: Release) -> bool:
-    return (release.created_at, release.pk) < (than.created_at, than.pk)
 
 
 def _succeeded(lane_id: int):

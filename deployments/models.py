@@ -54,6 +54,11 @@ class Release(models.Model):
                 name="ready_release_image_has_digest",
             ),
         ]
+        # lane_history.running_release finds the release whose image the portal last wrote.
+        indexes = [
+            models.Index(fields=["service", "image"], name="release_by_image"),
+            models.Index(fields=["service", "created_at"], name="release_newest"),  # its page
+        ]
 
     def __str__(self) -> str:
         return f"{self.service.name} {self.version}"
@@ -148,6 +153,7 @@ class Deployment(models.Model):
             # whole history, whatever its length.
             models.Index(fields=["lane", "finished_at"], name="deployment_lane_finished"),
             models.Index(fields=["lane", "created_at"], name="deployment_lane_created"),
+            models.Index(fields=["service", "created_at"], name="deployment_service_newest"),
             # What has not ended, and what still waits for people: a handful of rows that
             # the dashboard reads on every request, out of the whole history.
             models.Index(
@@ -202,6 +208,14 @@ class Step(models.Model):
         ordering = ["deployment", "position"]
         constraints = [
             models.UniqueConstraint(fields=["deployment", "position"], name="one_step_per_position")
+        ]
+        indexes = [
+            # The service page's "changed by hand" list: the few rollouts that found drift.
+            models.Index(
+                fields=["deployment"],
+                condition=Q(kind=StepKind.ROLLOUT, result__has_key="drift"),
+                name="step_rollout_drift",
+            )
         ]
 
     def __str__(self) -> str:

@@ -121,7 +121,7 @@ def rollback_choices(service: Service, cells: list[Cell], user, limit: int = 3):
     return [
         RollbackChoice(
             cell.environment,
-            rollback_targets(service, cell.environment)[:limit],
+            rollback_targets(service, cell.environment, limit),
             roles.can_rollback(user, cell.environment),
         )
         for cell in cells

@@ -1,5 +1,6 @@
-"""Indexes for a long history: a lane's newest deployments, and the few rows the dashboard
-reads on every request (in flight, unreviewed break-glass, open verification)."""
+"""Indexes for a long history: a lane's newest deployments, a service's newest releases and
+deployments, the release by image, and the few rows the pages read on every request (in
+flight, unreviewed break-glass, open verifications, rollouts that found drift)."""
 
 from django.conf import settings
 from django.db import migrations, models
@@ -20,6 +21,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="deployment",
             index=models.Index(fields=["lane", "created_at"], name="deployment_lane_created"),
+        ),
+        migrations.AddIndex(
+            model_name="deployment",
+            index=models.Index(fields=["service", "created_at"], name="deployment_service_newest"),
         ),
         migrations.AddIndex(
             model_name="deployment",
@@ -45,6 +50,22 @@ class Migration(migrations.Migration):
                 condition=models.Q(("verification__in", ["open", "failed"])),
                 fields=["created_at"],
                 name="deployment_verification_open",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="release",
+            index=models.Index(fields=["service", "image"], name="release_by_image"),
+        ),
+        migrations.AddIndex(
+            model_name="release",
+            index=models.Index(fields=["service", "created_at"], name="release_newest"),
+        ),
+        migrations.AddIndex(
+            model_name="step",
+            index=models.Index(
+                condition=models.Q(("kind", "rollout"), ("result__has_key", "drift")),
+                fields=["deployment"],
+                name="step_rollout_drift",
             ),
         ),
     ]
