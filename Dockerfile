@@ -16,4 +16,5 @@ RUN useradd --system --uid 10001 portal && mkdir -p /app/var && chown portal /ap
 USER portal
 EXPOSE 8000
 CMD ["python", "-m", "uvicorn", "portal.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--loop", "uvloop", "--http", "httptools", "--proxy-headers"]
+     "--loop", "uvloop", "--http", "httptools", "--proxy-headers", \
+     "--timeout-graceful-shutdown", "5"]

@@ -12,12 +12,31 @@ from deployments.models import AuditEvent
 _pending = threading.local()
 
 
-def record(action: str, *, actor=None, deployment=None, target: str = "", **detail) -> AuditEvent:
-    """Append an AuditEvent; `actor` None means the system did it."""
+def record(
+    action: str,
+    *,
+    actor=None,
+    deployment=None,
+    environment=None,
+    target: str = "",
+    **detail,
+) -> AuditEvent:
+    """Append an AuditEvent; `actor` None means the system did it.
+
+    The row is linked to the environment (and service) it concerns: the deployment's,
+    or `environment` for an action on the environment itself (a lock), so that the
+    environment timeline finds every row of an environment in one index.
+    """
     if actor is not None and not actor.is_authenticated:
         actor = None
     event = AuditEvent(
-        actor=actor, action=action, deployment=deployment, target=target, detail=detail
+        actor=actor,
+        action=action,
+        deployment=deployment,
+        environment_id=_environment_id(deployment, environment),
+        service_id=deployment.service_id if deployment is not None else None,
+        target=target,
+        detail=detail,
     )
     batch = getattr(_pending, "events", None)
     if batch is not None:
@@ -25,6 +44,12 @@ def record(action: str, *, actor=None, deployment=None, target: str = "", **deta
         return event
     event.save()
     return event
+
+
+def _environment_id(deployment, environment) -> int | None:
+    if deployment is not None:
+        return deployment.environment_id
+    return environment.pk if environment is not None else None
 
 
 def record_many(actions: list[str], *, actor=None, deployment=None, target: str = "") -> None:

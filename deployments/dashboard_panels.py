@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from deployments.models import Approval, ChecklistItem, Deployment, Step
-from deployments.overview import Row, dashboard_rows
+from deployments.overview import Cell, Row, dashboard_rows, lanes_stream_url
 from deployments.promotion_choices import Freeze, freeze_in_force
 from deployments.states import (
     ACTIVE_DEPLOYMENT_STATES,
@@ -23,6 +23,7 @@ from deployments.states import (
     Trigger,
     Verification,
 )
+from deployments.what_runs import ClusterVerdict
 from environments.models import ChecklistPhase, CheckMode, Environment
 from portal import roles
 
@@ -51,6 +52,39 @@ class Dashboard:
     @property
     def waiting_count(self) -> int:
         return len(self.approvals) + len(self.items) + len(self.my_reviews)
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [cell for row in self.rows for cell in row.cells]
+
+    @property
+    def trouble(self) -> list[Cell]:
+        """Cells whose cluster someone must look at (drift, missing, unreachable)."""
+        return [cell for cell in self.cells if cell.cluster and cell.cluster.in_trouble]
+
+    @property
+    def trouble_summary(self) -> list[str]:
+        """What is off, in short phrases: a cluster nobody can reach is one phrase for
+        its whole environment, not one per service."""
+        phrases = []
+        for environment in self.environments:
+            cells = [cell for cell in self.trouble if cell.environment.pk == environment.pk]
+            if (
+                len(self.rows) > 1
+                and len(cells) == len(self.rows)
+                and all(cell.cluster.verdict == ClusterVerdict.UNREACHABLE for cell in cells)
+            ):
+                phrases.append(f"cluster {environment.cluster.name} unreachable (every service)")
+                continue
+            phrases += [
+                f"{cell.service.name} in {environment.name} ({cell.cluster.verdict.label})"
+                for cell in cells
+            ]
+        return phrases
+
+    @property
+    def stream_url(self) -> str:
+        return lanes_stream_url(self.cells)
 
 
 def dashboard(user, now: datetime | None = None) -> Dashboard:

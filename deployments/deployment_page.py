@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from deployments.engine.actions import waits_for_approval
 from deployments.engine.answers import open_for_answers
+from deployments.log_window import log_window
 from deployments.models import Approval, ChecklistItem, Deployment
 from deployments.notifications.messages import deployment_url
 from deployments.states import (
@@ -76,22 +77,35 @@ def deployment_for_page():
     )  # fmt: skip
 
 
-def deployment_context(deployment: Deployment, user) -> dict:
-    """Everything the deployment page shows, in a handful of queries."""
+def live_context(deployment: Deployment, steps=None) -> dict:
+    """What the `status` and `steps` partials need: the same for every viewer, so the
+    live hub renders them once for all (a deployment from `deployment_for_page`)."""
+    steps = list(_steps(deployment)) if steps is None else steps
+    return {
+        "deployment": deployment,
+        "symbol": SYMBOLS.get(deployment.state, ""),
+        "steps": [(step, SYMBOLS.get(step.state, "")) for step in steps],
+        "current_step": None if deployment.is_final else _current_step(steps),
+    }
+
+
+def deployment_context(deployment: Deployment, user, log_before: int | None = None) -> dict:
+    """Everything the deployment page shows, in a handful of queries: the log's last
+    lines, or with `log_before` the window of lines before that `seq`."""
     checklist = list(deployment.checklist.select_related("answered_by").order_by("position"))
     approvals = list(deployment.approvals.select_related("user"))
     steps = list(_steps(deployment))
     final = deployment.is_final
-    return {
-        "deployment": deployment,
+    log = log_window(deployment, step_labels(steps), before=log_before)
+    return live_context(deployment, steps) | {
         "headline": _headline(deployment),
-        "symbol": SYMBOLS.get(deployment.state, ""),
         "page_url": deployment_url(deployment),
         "break_glass": deployment.trigger == Trigger.BREAK_GLASS,
-        "steps": [(step, SYMBOLS.get(step.state, "")) for step in steps],
         "checklist": [_item_row(user, item) for item in checklist],
         "approval": _approval_panel(user, deployment, approvals, steps),
-        "log_lines": list(deployment.log.order_by("seq").values_list("seq", "text")),
+        "log": log,
+        # The stream follows the log's tail; an earlier window is read as it is.
+        "live": not final and log.is_tail,
         "may_cancel": (
             not final and not deployment.cancel_requested and roles.can_cancel(user, deployment)
         ),
@@ -105,6 +119,27 @@ def deployment_context(deployment: Deployment, user) -> dict:
 
 def _steps(deployment: Deployment):
     return deployment.steps.order_by("position")
+
+
+def _current_step(steps):
+    """The step running or waiting for people now, if any."""
+    return next((s for s in steps if s.state in (StepState.RUNNING, StepState.WAITING)), None)
+
+
+def step_labels(steps) -> dict[int, str]:
+    """What the log's step headers say, by step id."""
+    return {step.pk: step.get_kind_display() for step in steps}
+
+
+def log_context(deployment: Deployment, before: int | None) -> dict:
+    """What the `log_lines` partial needs for the window before `before` (two queries)."""
+    window = log_window(deployment, step_labels(_steps(deployment)), before=before)
+    return {
+        "deployment": deployment,
+        "log": window,
+        "lines": window.lines,
+        "previous_step_id": window.previous_step_id,
+    }
 
 
 def _headline(deployment: Deployment) -> str:

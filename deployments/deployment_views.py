@@ -1,16 +1,20 @@
 """The deployment page's actions: decide, answer or waive a checklist item, cancel,
 review a break-glass. Each parses the form, calls one engine action through
-`perform` and answers with the page (no JavaScript) or the section's partial (htmx)."""
+`perform` and answers with the page (no JavaScript) or the section's partial (htmx).
+
+And the page's live reads: this person's sections (out of band, fetched when the
+stream says they changed) and earlier windows of the log."""
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from deployments import engine
 from deployments.actions_flow import perform
-from deployments.deployment_page import deployment_context, deployment_for_page
+from deployments.deployment_page import deployment_context, deployment_for_page, log_context
 from deployments.models import ChecklistItem
 from deployments.states import DeploymentState
 
@@ -18,6 +22,16 @@ from deployments.states import DeploymentState
 # rejected): its response also refreshes these sections, out of band.
 GATE_SECTIONS = ("status", "approvals", "checklist", "steps", "controls")
 OUT_OF_BAND = {"oob": True, "as_fragment": False}  # the message shows once, in the target
+# What a stream cannot carry (it is the same for every viewer): this person's sections.
+PERSONAL_SECTIONS = ("status", "controls", "approvals", "checklist", "break_glass")
+
+
+def out_of_band(request, context: dict, names) -> str:
+    """The named partials of deployment.html, each marked to swap out of band."""
+    return "".join(
+        render_to_string(f"deployment.html#{name}", context | OUT_OF_BAND, request)
+        for name in names
+    )
 
 
 def _section(request, pk: int, name: str):
@@ -29,12 +43,8 @@ def _section(request, pk: int, name: str):
         context = deployment_context(deployment, request.user) | {"as_fragment": True}
         response = render(request, f"deployment.html#{name}", context)
         if name in GATE_SECTIONS:
-            others = [
-                render_to_string(f"deployment.html#{other}", context | OUT_OF_BAND, request)
-                for other in GATE_SECTIONS
-                if other != name
-            ]
-            response.content += "".join(others).encode()
+            others = [other for other in GATE_SECTIONS if other != name]
+            response.content += out_of_band(request, context, others).encode()
         return response
 
     return render_section
@@ -111,3 +121,38 @@ def review_break_glass(request, pk: int):
         back=_page(pk),
         fragment=_section(request, pk, "break_glass"),
     )
+
+
+@require_GET
+@login_required
+def sections(request, pk: int):
+    """This person's sections of the page as it is now, each swapped out of band."""
+    deployment = get_object_or_404(deployment_for_page(), pk=pk)
+    context = deployment_context(deployment, request.user)
+    return HttpResponse(out_of_band(request, context, PERSONAL_SECTIONS))
+
+
+@require_GET
+@login_required
+def log_lines(request, pk: int):
+    """The log's window before `?before=<seq>`: its lines for htmx (with the "Show
+    earlier lines" link swapped out of band), else the page showing that window."""
+    before = _line_number(request.GET.get("before"))
+    if before is None:
+        return HttpResponseBadRequest("?before= must be a line number (a seq), e.g. ?before=301")
+    deployment = get_object_or_404(deployment_for_page(), pk=pk)
+    if not request.htmx:
+        context = deployment_context(deployment, request.user, log_before=before)
+        return render(request, "deployment.html", context)
+    context = log_context(deployment, before)
+    response = render(request, "deployment.html#log_lines", context)
+    response.content += out_of_band(request, context, ["log_earlier"]).encode()
+    return response
+
+
+def _line_number(value: str | None) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if number >= 1 else None

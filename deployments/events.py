@@ -4,27 +4,22 @@ Each line is stripped of terminal escapes and control characters (they could dri
 terminal following the deployment; PostgreSQL refuses NULs), masked and capped, then
 inserted with the next per-deployment `seq` under the deployment's row lock (two
 workers emitting at once can never take the same number or leave a gap), and
-`deployment:<id>` is published on Redis after commit so live pages wake up.
+`deployment:<id>` is published on Redis after commit so live pages wake up
+(`deployments.live.announce`).
 """
 
-import logging
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
 
+from deployments.live import announce
 from deployments.models import Deployment, LogLine, Step
 from portal.masking import mask_secrets
-
-log = logging.getLogger(__name__)
 
 STEP_CAP_NOTICE = (
     "[output truncated: this step reached its limit of {cap} bytes; later lines are not stored]"
 )
-
-
-def channel_name(deployment_id: int) -> str:
-    return f"deployment:{deployment_id}"
 
 
 def clean_line(text: str) -> str:
@@ -91,23 +86,4 @@ def _within_step_cap(step_id: int | None, lines: list[str]) -> list[str]:
 
 def publish(deployment_id: int, last_seq: int) -> None:
     """Wake the live pages of this deployment; without Redis they poll instead."""
-    if not settings.REDIS_URL:
-        return
-    try:
-        redis_connection().publish(channel_name(deployment_id), str(last_seq))
-    except Exception as exc:  # a page that misses a wake-up catches up on its next read
-        log.warning("could not publish %s: %s", channel_name(deployment_id), type(exc).__name__)
-
-
-_redis = None
-
-
-def redis_connection():
-    global _redis
-    if _redis is None:
-        import redis
-
-        _redis = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
-        )
-    return _redis
+    announce.log_appended(deployment_id, last_seq)

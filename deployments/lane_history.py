@@ -1,20 +1,16 @@
 """What the portal last left running in a lane, and what one may roll back to, read
 from the lane's own history (never from the cluster, which may have been changed by hand)."""
 
-import itertools
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Q
+from django.db.models import Exists, Max, OuterRef, Q, Subquery
 
-from deployments.models import Deployment, Lane, Release
+from deployments.models import Deployment, Lane, Release, Step
 from deployments.states import FINAL_DEPLOYMENT_STATES, DeploymentState, StepKind
 from environments.models import Environment, Service
 
 Images = dict[str, dict[str, str]]  # workload → container → image
-
-# Deployments that ended without touching the cluster (rejected, superseded, failed
-# gates) are skipped; this many recent ones are looked at before giving up.
-HISTORY_WINDOW = 50
 
 
 def release_images(service: Service, image: str) -> Images:
@@ -30,24 +26,67 @@ class Applied(NamedTuple):
     images: Images
 
 
+def wrote_cluster() -> Exists:
+    """Whether the deployment OuterRef("pk") wrote the workloads' templates: its rollout
+    began applying. Deployments that ended without touching the cluster (rejected,
+    superseded, failed gates) say nothing about what runs."""
+    return Exists(
+        Step.objects.filter(deployment=OuterRef("pk"), kind=StepKind.ROLLOUT, result__applied=True)
+    )
+
+
+def _ended_writers():
+    return Deployment.objects.filter(state__in=FINAL_DEPLOYMENT_STATES).filter(wrote_cluster())
+
+
+def last_applied_id() -> Subquery:
+    """The newest ended deployment that wrote the cluster in the lane OuterRef("pk"):
+    `last_applied`'s rule for many lanes in one query."""
+    newest = _ended_writers().filter(lane=OuterRef("pk")).order_by("-finished_at")
+    return Subquery(newest.values("pk")[:1])
+
+
 def last_applied(lane_id: int | None, *, exclude: int | None = None) -> Applied | None:
     """The images the portal last wrote into the lane's workloads, and by which
     deployment; None when no ended deployment there changed the cluster. `exclude`
     leaves out one deployment (the one asking)."""
     if lane_id is None:
         return None
-    recent = (
-        Deployment.objects.filter(lane_id=lane_id, state__in=FINAL_DEPLOYMENT_STATES)
+    deployment = (
+        _ended_writers()
+        .filter(lane_id=lane_id)
         .exclude(pk=exclude)
         .select_related("release", "service")
         .prefetch_related("steps")
-        .order_by("-finished_at")[:HISTORY_WINDOW]
+        .order_by("-finished_at")
+        .first()
     )
-    for deployment in recent:
-        images = applied_by(deployment)
-        if images is not None:
-            return Applied(deployment, images)
-    return None
+    return None if deployment is None else Applied(deployment, applied_by(deployment))
+
+
+def applied_in_lanes(lane_ids) -> dict[int, Applied]:
+    """`last_applied` of many lanes in a fixed number of queries, keyed by lane id."""
+    lanes = Lane.objects.filter(pk__in=lane_ids).annotate(applied_id=last_applied_id())
+    by_deployment = {lane.applied_id: lane.pk for lane in lanes if lane.applied_id}
+    found = (
+        Deployment.objects.filter(pk__in=by_deployment)
+        .select_related("release", "service")
+        .prefetch_related("steps")
+    )
+    return {by_deployment[d.pk]: Applied(d, applied_by(d)) for d in found}
+
+
+def drift_from(running: Images, applied: Applied) -> list[dict]:
+    """Each container whose image differs from what the portal last wrote there (a
+    release, or the images a rollback restored): the one notion of drift, used by the
+    rollout before it changes anything and by the observer of what runs."""
+    return [
+        {"workload": workload, "container": container, "running": image, "deployed": wanted,
+         "deployment": applied.deployment.pk}
+        for workload, containers in running.items()
+        for container, image in containers.items()
+        if (wanted := applied.images.get(workload, {}).get(container)) and image != wanted
+    ]  # fmt: skip
 
 
 def applied_by(deployment: Deployment) -> Images | None:
@@ -68,54 +107,80 @@ def applied_by(deployment: Deployment) -> Images | None:
     )
 
 
-def rollback_targets(
-    service: Service, environment: Environment, limit: int | None = None
-) -> list[Release]:
-    """Releases that succeeded earlier in this environment and are older than the one
-    running now, newest success first: the only releases a rollback may go to. (Going
-    to a newer release is a promotion.) One query, however long the lane's history."""
-    lane = Lane.objects.filter(service=service, environment=environment).first()
-    if lane is None:
+@dataclass(frozen=True)
+class LaneRecord:
+    """What the portal's history says of one lane."""
+
+    applied: Applied | None  # what it last wrote into the cluster
+    running: Release | None  # the release it last left running (`running_release`)
+    succeeded: list[Release]  # every release that succeeded there, newest success first
+
+    @property
+    def rollback_targets(self) -> list[Release]:
+        """Releases that succeeded earlier here and are older than the one running now,
+        newest first: the only releases a rollback may go to. (Going to a newer release
+        is a promotion.)"""
+        running = self.running
+        return [r for r in self.succeeded if running is None or _older(r, running)]
+
+
+def lane_records(lanes: list[Lane]) -> dict[int, LaneRecord]:
+    """The record of each lane, keyed by lane id, in five queries however many lanes
+    and however long their history."""
+    applied = applied_in_lanes([lane.pk for lane in lanes])
+    successes = (
+        Deployment.objects.filter(lane__in=lanes, state=DeploymentState.SUCCEEDED)
+        .values("lane_id", "release_id")
+        .annotate(last=Max("finished_at"))
+        .order_by("-last")
+    )
+    succeeded_ids: dict[int, list[int]] = {}
+    for row in successes:
+        succeeded_ids.setdefault(row["lane_id"], []).append(row["release_id"])
+    images = {i for a in applied.values() for i in _single_image(a)}
+    ids = {i for found in succeeded_ids.values() for i in found}
+    services = {lane.service_id for lane in lanes}
+    releases = list(
+        Release.objects.filter(
+            Q(pk__in=ids) | Q(service_id__in=services, image__in=images)
+        ).select_related("created_by")
+    )
+    by_id = {release.pk: release for release in releases}
+    by_image = {(r.service_id, r.image): r for r in releases}
+    records = {}
+    for lane in lanes:
+        succeeded = [by_id[i] for i in succeeded_ids.get(lane.pk, [])]
+        running = next(
+            (by_image[(lane.service_id, i)] for i in _single_image(applied.get(lane.pk))
+             if (lane.service_id, i) in by_image),
+            succeeded[0] if succeeded else None,
+        )  # fmt: skip
+        records[lane.pk] = LaneRecord(applied.get(lane.pk), running, succeeded)
+    return records
+
+
+def _single_image(applied: Applied | None) -> list[str]:
+    """The one image the portal last wrote in every container, else nothing."""
+    if applied is None:
         return []
-    successes = _succeeded(lane.pk)
-    running = running_release(lane)
-    if running is not None:
-        successes = successes.filter(
-            Q(release__created_at__lt=running.created_at)
-            | Q(release__created_at=running.created_at, release_id__lt=running.pk)
-        )
-    ids = _distinct_release_ids(successes.values_list("release_id", flat=True), limit)
-    releases = Release.objects.in_bulk(ids)
-    return [releases[pk] for pk in ids]
+    images = {image for containers in applied.images.values() for image in containers.values()}
+    return list(images) if len(images) == 1 else []
 
 
-def _distinct_release_ids(release_ids, limit: int | None, batch: int = 500) -> list[int]:
-    """The first `limit` distinct ids, reading the lane's successes newest first in
-    batches (the lane index): a few rows for the service page, all only when asked."""
-    found: dict[int, None] = {}
-    for start in itertools.count(0, batch):
-        chunk = list(release_ids[start : start + batch])
-        for release_id in chunk:
-            found.setdefault(release_id)
-            if limit is not None and len(found) >= limit:
-                return list(found)
-        if len(chunk) < batch:
-            return list(found)
-    return list(found)
+def lane_record(service: Service, environment: Environment) -> LaneRecord:
+    lane = Lane.objects.filter(service=service, environment=environment).first()
+    return lane_records([lane])[lane.pk] if lane else LaneRecord(None, None, [])
+
+
+def rollback_targets(service: Service, environment: Environment) -> list[Release]:
+    """See `LaneRecord.rollback_targets` (the engine checks a rollback with it)."""
+    return lane_record(service, environment).rollback_targets
 
 
 def running_release(lane: Lane) -> Release | None:
     """The release the portal last left running in the lane: the one whose image it
     last wrote, else (it restored images of no release) the last that succeeded."""
-    applied = last_applied(lane.pk)
-    if applied is not None:
-        images = {image for containers in applied.images.values() for image in containers.values()}
-        if len(images) == 1:
-            match = Release.objects.filter(service_id=lane.service_id, image=images.pop()).first()
-            if match is not None:
-                return match
-    last = _succeeded(lane.pk).select_related("release").first()
-    return last.release if last else None
+    return lane_records([lane])[lane.pk].running
 
 
 def running_release_in(service: Service, environment: Environment) -> Release | None:
@@ -128,7 +193,5 @@ def runs_now(release: Release, environment: Environment) -> bool:
     return running_release_in(release.service, environment) == release
 
 
-def _succeeded(lane_id: int):
-    return Deployment.objects.filter(lane_id=lane_id, state=DeploymentState.SUCCEEDED).order_by(
-        "-finished_at"
-    )
+def _older(release: Release, than: Release) -> bool:
+    return (release.created_at, release.pk) < (than.created_at, than.pk)

@@ -334,13 +334,43 @@ class AuditEvent(models.Model):
     deployment = models.ForeignKey(
         Deployment, null=True, blank=True, on_delete=models.PROTECT, related_name="audit"
     )
+    # The environment and service an action concerns, copied from the deployment (or
+    # given, for a lock) so the environment timeline reads one table by one index.
+    environment = models.ForeignKey(
+        Environment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit",
+        db_index=False,  # audit_environment_timeline leads with it
+    )
+    service = models.ForeignKey(
+        Service,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit",
+        db_index=False,  # filtered within an environment's rows, never looked up alone
+    )
     target = models.CharField(max_length=200, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["action", "created_at"])]
+        indexes = [
+            models.Index(fields=["action", "created_at"]),
+            # The timeline pages newest first by (created_at, id) within an environment.
+            models.Index(
+                fields=["environment", "-created_at", "-id"], name="audit_environment_timeline"
+            ),
+            # The timeline filtered by person: only people's rows (most are the portal's).
+            models.Index(
+                fields=["environment", "actor", "-created_at", "-id"],
+                condition=Q(actor__isnull=False),
+                name="audit_person_timeline",
+            ),
+        ]
 
     def __str__(self) -> str:
         who = self.actor or "system"

@@ -1,18 +1,16 @@
 """Read models for the pages: what runs where, and a service's history."""
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.db.models import OuterRef, Subquery
+from django.urls import reverse
 
-from deployments.lane_history import rollback_targets
-from deployments.models import Deployment, Lane, Release, Step
-from deployments.states import (
-    ACTIVE_DEPLOYMENT_STATES,
-    FINAL_DEPLOYMENT_STATES,
-    DeploymentState,
-    StepKind,
-)
-from environments.models import Environment, Service
+from deployments.lane_history import Applied, applied_by, lane_records, last_applied_id
+from deployments.models import AuditEvent, Deployment, Lane, Release
+from deployments.states import ACTIVE_DEPLOYMENT_STATES, FINAL_DEPLOYMENT_STATES, DeploymentState
+from deployments.what_runs import ClusterView, ReleaseLabels, cluster_view, images_of
+from environments.models import Environment, ObservedWorkloads, Service
 from portal import roles
 
 
@@ -27,6 +25,8 @@ class Cell:
     # The newest ended attempt when it did not succeed (failed, rolled back, rejected,
     # cancelled) and came after `current`: shown apart from what runs.
     attempt: Deployment | None = None
+    cluster: ClusterView | None = None  # what the cluster runs, beside the record above
+    lane_id: int | None = None  # None until the first deployment or observation
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,25 @@ def dashboard_rows(services=None) -> tuple[list[Environment], list[Row]]:
     )
     services = list(services if services is not None else Service.objects.active())
     found = _lane_deployments(services, environments)
+    observed = {
+        (row.service_id, row.environment_id): row
+        for row in ObservedWorkloads.objects.filter(
+            service__in=services, environment__in=environments
+        )
+    }
+    images = [
+        image
+        for pair, lane in found.items()
+        for image in images_of(observed.get(pair), _applied(lane))
+    ] + [image for row in observed.values() for image in images_of(row, None)]
+    labels = ReleaseLabels.for_images([s.pk for s in services], images)
     rows = [
         Row(
             service=service,
             cells=[
-                _cell(service, environment, found.get((service.pk, environment.pk), {}))
+                _cell(service, environment, found.get(pair, {}), observed.get(pair), labels)
                 for environment in environments
+                if (pair := (service.pk, environment.pk))
             ],
         )
         for service in services
@@ -55,34 +68,62 @@ def dashboard_rows(services=None) -> tuple[list[Environment], list[Row]]:
     return environments, rows
 
 
-def _cell(service: Service, environment: Environment, found: dict) -> Cell:
+def lanes_stream_url(cells: list[Cell]) -> str:
+    """The one stream a page opens: `lanes-events` for the lanes of its cells ("" when
+    it shows no lane yet: nothing to follow)."""
+    lanes = sorted({cell.lane_id for cell in cells if cell.lane_id is not None})
+    if not lanes:
+        return ""
+    return f"{reverse('lanes-events')}?{urlencode([('lane', lane) for lane in lanes])}"
+
+
+def _cell(service, environment, found: dict, observed, labels: ReleaseLabels) -> Cell:
     current, attempt = found.get("current"), found.get("attempt")
     if attempt is not None and (attempt.state == DeploymentState.SUCCEEDED or attempt == current):
         attempt = None
     if attempt is not None and current is not None and attempt.created_at < current.created_at:
         attempt = None
-    return Cell(service, environment, current, found.get("in_progress"), attempt)
+    in_progress = found.get("in_progress")
+    cluster = cluster_view(
+        service, environment, observed, _applied(found), in_progress, labels, current
+    )
+    return Cell(service, environment, current, in_progress, attempt, cluster, found.get("lane_id"))
+
+
+def _applied(found: dict) -> Applied | None:
+    deployment = found.get("applied")
+    return None if deployment is None else Applied(deployment, applied_by(deployment))
 
 
 # Ended attempts that say nothing about the lane: a superseded one was replaced by a newer one.
 _ATTEMPT_STATES = FINAL_DEPLOYMENT_STATES - {DeploymentState.SUPERSEDED}
 
 
-def _lane_deployments(services, environments) -> dict[tuple[int, int], dict[str, Deployment]]:
-    """Two queries in all: each lane's current, in-progress and latest ended deployment
-    ids, then those rows; keyed by (service id, environment id), then by role."""
+_ROLES = ("current", "in_progress", "attempt", "applied")
+
+
+def _lane_deployments(services, environments) -> dict[tuple[int, int], dict]:
+    """Three queries in all: each lane's current, in-progress, latest ended and last
+    cluster-writing deployment ids, then those rows with their steps; keyed by (service
+    id, environment id), then by role (and "lane_id")."""
     lanes = Lane.objects.filter(service__in=services, environment__in=environments).annotate(
         current_id=_newest_in_lane([DeploymentState.SUCCEEDED], "-finished_at"),
         in_progress_id=_newest_in_lane(ACTIVE_DEPLOYMENT_STATES, "-created_at"),
         attempt_id=_newest_in_lane(_ATTEMPT_STATES, "-created_at"),
+        applied_id=last_applied_id(),
     )
     ids: dict[int, list] = {}
+    by_lane: dict[tuple[int, int], dict] = {}
     for lane in lanes:
-        for which in ("current", "in_progress", "attempt"):
+        by_lane[(lane.service_id, lane.environment_id)] = {"lane_id": lane.pk}
+        for which in _ROLES:
             ids.setdefault(getattr(lane, f"{which}_id"), []).append((which, lane))
     ids.pop(None, None)
-    found = Deployment.objects.filter(pk__in=ids).select_related("release", "requested_by")
-    by_lane: dict[tuple[int, int], dict[str, Deployment]] = {}
+    found = (
+        Deployment.objects.filter(pk__in=ids)
+        .select_related("release", "requested_by", "service")
+        .prefetch_related("steps")
+    )
     for deployment in found:
         for which, lane in ids[deployment.pk]:
             by_lane.setdefault((lane.service_id, lane.environment_id), {})[which] = deployment
@@ -116,24 +157,30 @@ class RollbackChoice:
     allowed: bool  # may this person press the button
 
 
-def rollback_choices(service: Service, cells: list[Cell], user, limit: int = 3):
-    """Per environment, the releases one may roll back to (the engine's own rule)."""
+def rollback_choices(service: Service, cells: list[Cell], user, limit: int | None = 3):
+    """Per environment, the releases one may roll back to (the engine's own rule), for
+    every cell at once in a fixed number of queries."""
+    lanes = [
+        Lane(pk=cell.lane_id, service_id=service.pk, environment_id=cell.environment.pk)
+        for cell in cells
+        if cell.lane_id is not None
+    ]
+    records = lane_records(lanes)
     return [
         RollbackChoice(
             cell.environment,
-            rollback_targets(service, cell.environment, limit),
+            records[cell.lane_id].rollback_targets[:limit] if cell.lane_id in records else [],
             roles.can_rollback(user, cell.environment),
         )
         for cell in cells
     ]
 
 
-def recent_drift(service: Service, limit: int = 5) -> list[tuple[Deployment, list[dict]]]:
-    """Deployments of this service whose rollout found the cluster changed by hand."""
-    steps = (
-        Step.objects.filter(deployment__service=service, kind=StepKind.ROLLOUT)
-        .filter(result__has_key="drift")
-        .select_related("deployment__environment")
-        .order_by("-deployment__created_at")[:limit]
-    )
-    return [(step.deployment, step.result["drift"]) for step in steps]
+def recent_drift(service: Service, limit: int = 5) -> list[AuditEvent]:
+    """Drift found in this service's lanes, newest first: by a rollout, before it
+    replaced what ran, or by the observer of what runs (`deployment.drift_detected`;
+    `detail["found_by"]` is "observer" for the latter)."""
+    events = AuditEvent.objects.filter(
+        action="deployment.drift_detected", deployment__service=service
+    ).select_related("deployment__environment")
+    return list(events.order_by("-created_at")[:limit])

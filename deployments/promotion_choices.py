@@ -14,6 +14,7 @@ from django.utils import timezone
 from deployments.models import Deployment, Release
 from deployments.overview import Cell, RollbackChoice, dashboard_rows, rollback_choices
 from deployments.states import ReleaseState
+from deployments.what_runs import REPAIRABLE
 from environments.catalog.values import parse_freeze_time
 from environments.freeze import MINUTES_PER_WEEK, active_freeze, describe
 from environments.models import ChecklistTemplateItem, Environment, Service
@@ -108,6 +109,16 @@ class EnvironmentPanel:
     def source(self) -> Environment | None:
         return self.environment.promotes_from
 
+    @property
+    def repair_hint(self) -> str:
+        """What to do when the cluster does not run what the portal deployed."""
+        if not _repair(self.cell):
+            return ""
+        return (
+            "To repair it, deploy again (Promote below) or roll back: the portal then "
+            "rewrites the workloads and follows the rollout."
+        )
+
 
 def service_panels(service: Service, user, now: datetime | None = None):
     """Active environments and one panel per environment, in a fixed number of queries
@@ -138,7 +149,7 @@ def ready_releases(service: Service) -> list[Release]:
 
 def _panel(service, cell, by_environment, ready, rollback, user, now) -> EnvironmentPanel:
     environment = cell.environment
-    running = cell.current.release if cell.current else None
+    running = cell.current.release if cell.current and not _repair(cell) else None
     if environment.promotes_from_id is None:
         candidates = [release for release in ready if release != running]
     else:
@@ -178,8 +189,13 @@ def _nothing_to_promote(environment, cell) -> str:
     return f"Nothing has succeeded in {source.name} yet; promote a release to {source.name} first."
 
 
+def _repair(cell: Cell) -> bool:
+    """The cluster does not run what the portal deployed: deploying it again repairs."""
+    return cell.cluster is not None and cell.cluster.verdict in REPAIRABLE
+
+
 def _candidate_refusals(environment, cell, candidate: Release) -> list[str]:
-    if cell.current is not None and cell.current.release_id == candidate.pk:
+    if cell.current is not None and cell.current.release_id == candidate.pk and not _repair(cell):
         return [f"{candidate.version} already runs in {environment.name}."]
     if cell.in_progress is not None and cell.in_progress.release_id == candidate.pk:
         state = cell.in_progress.get_state_display().lower()

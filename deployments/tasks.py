@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from deployments import engine
+from deployments import engine, observing
 from deployments.notifications import outbox
 
 
@@ -30,3 +30,9 @@ def send_notification(notification_id: int) -> None:
     retry_in = outbox.deliver(notification_id)
     if retry_in is not None:
         send_notification.apply_async((notification_id,), countdown=retry_in)
+
+
+@shared_task(name="deployments.tasks.observe_clusters")
+def observe_clusters() -> None:
+    """Read what every cluster runs; announce the environments where it changed."""
+    observing.observe_and_announce()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from deployments import deployment_views, service_views, views
+from deployments.live import views as live_views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -36,7 +37,16 @@ urlpatterns = [
         service_views.unlock,
         name="environment-unlock",
     ),
+    path(
+        "environments/<slug:name>/timeline/",
+        views.environment_timeline,
+        name="environment-timeline",
+    ),
     path("deployments/<int:pk>/", views.deployment_detail, name="deployment-detail"),
+    path("deployments/<int:pk>/events/", live_views.deployment_events, name="deployment-events"),
+    path("live/lanes/", live_views.lanes_events, name="lanes-events"),
+    path("deployments/<int:pk>/log/", deployment_views.log_lines, name="deployment-log"),
+    path("deployments/<int:pk>/sections/", deployment_views.sections, name="deployment-sections"),
     path("deployments/<int:pk>/decide/", deployment_views.decide, name="deployment-decide"),
     path("deployments/<int:pk>/cancel/", deployment_views.cancel, name="deployment-cancel"),
     path(

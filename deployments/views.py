@@ -1,19 +1,38 @@
 """Pages. Views parse the request, check permission, call one domain function, render."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.handlers.asgi import ASGIRequest
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments import dashboard_panels, engine, overview, promotion_choices
+from deployments import dashboard_panels, engine, overview, promotion_choices, timeline
 from deployments.actions_flow import perform
-from environments.models import Service
+from environments.models import Environment, Service
+
+
+def render_live(request, template: str, context: dict):
+    """The whole page, or, for the page's own live refresh (htmx), its live regions as
+    out-of-band swaps: the page's partials, never a second set of templates.
+
+    Only a page served over ASGI (uvicorn) opens its stream: a WSGI server (runserver,
+    a test's live_server) cannot stream, and the page is complete without it.
+    """
+    context["streams"] = isinstance(request, ASGIRequest)
+    if request.htmx:
+        response = render(request, f"{template}#live", {**context, "oob": True})
+    else:
+        response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_GET
 @login_required
 def dashboard(request):
-    return render(request, "dashboard.html", {"page": dashboard_panels.dashboard(request.user)})
+    page = dashboard_panels.dashboard(request.user)
+    return render_live(request, "dashboard.html", {"page": page})
 
 
 @require_GET
@@ -25,11 +44,12 @@ def service_detail(request, name: str):
         "service": service,
         "environments": environments,
         "panels": panels,
+        "stream_url": overview.lanes_stream_url([panel.cell for panel in panels]),
         "drift": overview.recent_drift(service),
         "releases": overview.service_releases(service),
         "deployments": overview.service_deployments(service),
     }
-    return render(request, "service.html", context)
+    return render_live(request, "service.html", context)
 
 
 @require_POST
@@ -52,3 +72,14 @@ def roll_back(request, name: str):
 def deployment_detail(request, pk: int):
     deployment = get_object_or_404(overview.deployment_for_page(), pk=pk)
     return render(request, "deployment.html", overview.deployment_context(deployment, request.user))
+
+
+@require_GET
+@login_required
+def environment_timeline(request, name: str):
+    """Everything that happened in one environment, newest first, filtered and paged
+    by the GET form; an htmx request (the live page) gets the newest entries only."""
+    environment = get_object_or_404(Environment, name=name)
+    page = timeline.timeline_page(environment, request.GET)
+    template = "timeline.html#live" if request.htmx else "timeline.html"
+    return render(request, template, {"page": page}, status=400 if page.problem else 200)

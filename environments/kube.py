@@ -89,12 +89,15 @@ class ClusterClient:
 
     def __init__(
         self, cluster: Cluster, check: Callable[[], None] | None = None,
-        emit: Callable[[str], None] | None = None,
+        emit: Callable[[str], None] | None = None, retry_seconds: float | None = None,
     ):  # fmt: skip
         self.cluster = cluster
         self.check = check or _carry_on
         self.emit = emit or _say_nothing
-        self.retry_seconds = settings.PORTAL_CLUSTER_RETRY_SECONDS
+        # A step waits out a long outage; a reader on a short beat (the observer) does not.
+        if retry_seconds is None:
+            retry_seconds = settings.PORTAL_CLUSTER_RETRY_SECONDS
+        self.retry_seconds = retry_seconds
         self.outage_seconds = 0.0  # time spent waiting for the API to come back
         self.api_client = _api_client(cluster)
         self.apps = AppsV1Api(self.api_client)
@@ -120,6 +123,14 @@ class ClusterClient:
             f"read deployment {namespace}/{name}",
             self.apps.read_namespaced_deployment, name, namespace,
         )  # fmt: skip
+
+    def list_deployments(self, namespace: str) -> dict[str, client.V1Deployment]:
+        """Every Deployment of a namespace by name, in one request (empty for a namespace
+        that does not exist: the API lists nothing there)."""
+        found = self.call(
+            f"list deployments in {namespace}", self.apps.list_namespaced_deployment, namespace
+        )
+        return {deployment.metadata.name: deployment for deployment in found.items}
 
     def read_images(self, namespace: str, name: str) -> dict[str, str]:
         """The image of each container of a Deployment's pod template."""

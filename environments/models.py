@@ -161,3 +161,40 @@ class Environment(CatalogEntry):
 
     class Meta(CatalogEntry.Meta):
         ordering = ["position", "name"]
+
+
+class ObservedWorkloads(models.Model):
+    """What one service's workloads run in one environment, as the observer last read
+    them from the cluster (`environments.observed`, on a short beat).
+
+    This is the cache pages read: they never ask a cluster themselves. `workloads` maps
+    each catalog workload to `{"found", "images": {container: image}, "ready",
+    "desired", "rolled_out"}`. While the cluster cannot be reached, `workloads` keeps
+    the last answer (seen at `observed_at`), `error` says why and `unreachable_since`
+    since when.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    workloads = models.JSONField(default=dict, blank=True)
+    observed_at = models.DateTimeField(null=True, blank=True, help_text="Last successful read.")
+    changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When what runs (or whether it can be read) changed."
+    )
+    error = models.TextField(blank=True, help_text="Why the last read failed; empty if it worked.")
+    unreachable_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "observed workloads"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "environment"], name="one_observation_per_pair"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} in {self.environment}"
+
+    @property
+    def reachable(self) -> bool:
+        return not self.error

@@ -184,6 +184,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_ROUTES["deployments.tasks.reap_stale_steps"] = {"queue": CELERY_QUEUES["maintenance"]}
 CELERY_TASK_ROUTES["deployments.tasks.sweep"] = {"queue": CELERY_QUEUES["maintenance"]}
+CELERY_TASK_ROUTES["deployments.tasks.observe_clusters"] = {"queue": CELERY_QUEUES["maintenance"]}
 # Beat keeps its schedule in memory: the jobs are plain intervals, so nothing is
 # lost on a restart, and no shelve file can be corrupted by a killed process.
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
@@ -207,6 +208,10 @@ PORTAL_SMOKE_RETRY_SECONDS = env.decimal("PORTAL_SMOKE_RETRY_SECONDS", 2.0, mini
 # A CA bundle trusted for smoke tests besides the system's (an internal CA).
 PORTAL_EXTRA_CA_FILE = env.string("PORTAL_EXTRA_CA_FILE", "")
 PORTAL_REAP_SECONDS = env.decimal("PORTAL_REAP_SECONDS", 10.0, minimum=0.1)
+# What really runs: how often the observer reads every cluster, and how long one read
+# waits out a blip of the API before recording the cluster as unreachable.
+PORTAL_OBSERVE_SECONDS = env.decimal("PORTAL_OBSERVE_SECONDS", 10.0, minimum=0.1)
+PORTAL_OBSERVE_RETRY_SECONDS = env.decimal("PORTAL_OBSERVE_RETRY_SECONDS", 2.0, minimum=0.0)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-steps": {
         "task": "deployments.tasks.reap_stale_steps",
@@ -218,15 +223,45 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": PORTAL_SWEEP_SECONDS,
         "options": {"expires": PORTAL_SWEEP_SECONDS},
     },
+    "observe-clusters": {
+        "task": "deployments.tasks.observe_clusters",
+        "schedule": PORTAL_OBSERVE_SECONDS,
+        "options": {"expires": PORTAL_OBSERVE_SECONDS},
+    },
 }
 # Output limits: a line longer than this is cut, and a step stops storing output
 # past its cap (each with a visible notice), so a chatty pod cannot fill the database.
 PORTAL_LOG_LINE_MAX_CHARS = env.integer("PORTAL_LOG_LINE_MAX_CHARS", 4000, minimum=80)
 PORTAL_LOG_STEP_MAX_BYTES = env.integer("PORTAL_LOG_STEP_MAX_BYTES", 512 * 1024, minimum=1024)
+# The deployment page renders the last this many lines; earlier ones load on request.
+PORTAL_LOG_PAGE_LINES = env.integer("PORTAL_LOG_PAGE_LINES", 300, minimum=1)
 # Extra values to mask in every log line (comma-separated), besides the portal's own secrets.
 PORTAL_MASKED_VALUES = env.word_list("PORTAL_MASKED_VALUES")
 # sync_catalog refuses a bigger file without reading it whole (a catalog is a few hundred lines).
 PORTAL_CATALOG_MAX_BYTES = env.integer("PORTAL_CATALOG_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+
+# Live pages (deployments/live/): Redis channels carry this prefix, so test runs sharing
+# one Redis never hear each other; the hub's timing and each viewer's queue bound.
+PORTAL_CHANNEL_PREFIX = env.string("PORTAL_CHANNEL_PREFIX", "")
+# Without Redis the hub polls the database at this interval; with Redis it still
+# re-reads what it watches at the slower safety interval (a missed publish costs that).
+PORTAL_LIVE_POLL_SECONDS = env.decimal("PORTAL_LIVE_POLL_SECONDS", 0.5, minimum=0.01)
+PORTAL_LIVE_SAFETY_POLL_SECONDS = env.decimal("PORTAL_LIVE_SAFETY_POLL_SECONDS", 5.0, minimum=0.1)
+PORTAL_LIVE_HEARTBEAT_SECONDS = env.decimal("PORTAL_LIVE_HEARTBEAT_SECONDS", 15.0, minimum=0.1)
+# The shortest time between two of the hub's ticks: what arrives meanwhile goes out in
+# one write per viewer (coalescing), so the write rate does not follow the line rate.
+PORTAL_LIVE_TICK_SECONDS = env.decimal("PORTAL_LIVE_TICK_SECONDS", 0.05, minimum=0.0)
+# What a viewer may have waiting unsent before it is disconnected (it then resumes
+# from its Last-Event-ID); one frame bigger than this still goes out alone.
+PORTAL_LIVE_QUEUE_MAX_BYTES = env.integer("PORTAL_LIVE_QUEUE_MAX_BYTES", 1024 * 1024, minimum=1024)
+# The most log lines one `lines` event carries; the rest follow on the next tick.
+PORTAL_LIVE_LINES_PER_EVENT = env.integer("PORTAL_LIVE_LINES_PER_EVENT", 2000, minimum=1)
+# The browser's reconnect delay (`retry:`), plus a random jitter up to the second figure,
+# so a restart does not bring every viewer back in the same millisecond.
+PORTAL_LIVE_RETRY_MS = env.integer("PORTAL_LIVE_RETRY_MS", 2000, minimum=100)
+PORTAL_LIVE_RETRY_JITTER_MS = env.integer("PORTAL_LIVE_RETRY_JITTER_MS", 2000, minimum=0)
+# false: one write per event per viewer (the naive fan-out the benchmark compares against).
+PORTAL_LIVE_COALESCE = env.boolean("PORTAL_LIVE_COALESCE", True)
 
 # Notifications: Slack incoming webhook and a generic JSON webhook (secrets).
 SLACK_WEBHOOK_URL = env.raw("SLACK_WEBHOOK_URL") or ""

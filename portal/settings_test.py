@@ -14,6 +14,8 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456
 _run_id = os.environ.setdefault("PORTAL_TEST_RUN_ID", uuid.uuid4().hex[:12])
 _process = os.environ.get("PYTEST_XDIST_WORKER", "main")
 os.environ["CELERY_QUEUE_PREFIX"] = f"test-{_run_id}-{_process}"
+# Live pages' Redis channels too (uvicorn and worker subprocesses inherit it).
+os.environ["PORTAL_CHANNEL_PREFIX"] = f"test-{_run_id}-{_process}:"
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the test client speaks HTTP
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 

@@ -80,9 +80,11 @@ def portal_worker(vizora, demo_kubesim, tmp_path):
         extra_env={**FAST_ENGINE, "PORTAL_EXTRA_CA_FILE": str(demo_kubesim.ca_file)},
         beat=True,
     )
-    worker.start()
-    yield worker
-    worker.stop()
+    try:
+        worker.start()
+        yield worker
+    finally:
+        worker.stop()  # also when it never became ready: no worker is left behind
 
 
 @contextmanager

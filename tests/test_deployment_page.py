@@ -180,7 +180,7 @@ def test_htmx_approval_swaps_only_the_approvals_fragment(client, alice, bob, pro
     assert "<html" not in body
     # The decision moved the gate: status and steps come along, swapped out of band.
     assert '<div id="status" hx-swap-oob="true">' in body
-    assert '<section id="steps" hx-swap-oob="true">' in body
+    assert '<section id="steps" hx-swap-oob="true"' in body
     assert '<section id="controls" hx-swap-oob="true">' in body  # cancel says what it does now
     assert body.count(f"You approved deployment #{deployment.pk}.") == 1
     assert "by <strong>bob</strong>" in body

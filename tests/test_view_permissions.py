@@ -54,6 +54,7 @@ class View:
     data: dict = field(default_factory=dict)
     allowed: frozenset = frozenset()  # actions only: who may; pages: everyone signed in
     done: Callable[[SimpleNamespace, object], bool] | None = None  # actions only
+    stream: bool = False  # a live stream: 403 (never a redirect) when signed out
 
     @property
     def is_action(self) -> bool:
@@ -62,6 +63,10 @@ class View:
 
 def page(url, **query) -> View:
     return View(url=url, query=query)
+
+
+def stream(url, **query) -> View:
+    return View(url=url, query=query, stream=True)
 
 
 def action(url, allowed, done, **data) -> View:
@@ -91,6 +96,14 @@ VIEWS: dict[str, View] = {
         service_url("service-rollback-confirm"), environment="development", version="0.9.0"
     ),
     "deployment-detail": page(deployment_url("deployment-detail", "waiting")),
+    "deployment-log": page(deployment_url("deployment-log", "waiting"), before="2"),
+    "deployment-sections": page(deployment_url("deployment-sections", "waiting")),
+    "environment-timeline": page(
+        lambda w: reverse("environment-timeline", args=["production"]), person="bob"
+    ),
+    # --- live streams (server-sent events) ---
+    "deployment-events": stream(deployment_url("deployment-events", "waiting")),
+    "lanes-events": stream(lambda w: reverse("lanes-events"), lane=[]),
     # --- actions of the service page ---
     "service-promote": action(
         service_url("service-promote", "development"), DEPLOYERS,
@@ -258,9 +271,10 @@ def test_matrix(client, world, name, persona, method):
     if user is not None:
         client.force_login(user)
     url = view.url(world)
+    query = view.query | ({"lane": [world.waiting.lane_id]} if name == "lanes-events" else {})
     before = snapshot()
     send = client.get if method == "GET" else client.post
-    response = send(url, view.query if method == "GET" else view.data)
+    response = send(url, query if method == "GET" else view.data)
     acts = view.is_action and method == "POST" and persona in view.allowed
     if acts:
         assert response.status_code == 302 and not is_login_redirect(response), (
@@ -272,6 +286,14 @@ def test_matrix(client, world, name, persona, method):
     if view.is_action != (method == "POST"):
         expected = "405"
         assert response.status_code == 405, f"{name} takes no {method}"
+    elif view.stream and persona == "anonymous":
+        expected = "403"
+        assert response.status_code == 403, "a stream refuses, never redirects or hangs"
+    elif view.stream:
+        expected = "an event stream"
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/event-stream"
+        # Not read here (the test client cannot stream): tests/live reads them over uvicorn.
     elif persona == "anonymous":
         expected = "the login page"
         assert is_login_redirect(response), f"{response.status_code} {_message(response)}"

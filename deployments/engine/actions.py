@@ -10,6 +10,7 @@ from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
 from deployments.engine.gates import pass_gates
 from deployments.engine.lane import join_lane, lock_lane_of
+from deployments.live import announce
 from deployments.models import Approval, Deployment
 from deployments.states import Decision, DeploymentState, StepKind, StepState, Trigger
 from portal import roles
@@ -41,6 +42,7 @@ def decide(
                 f"{actor.get_username()} has already decided on #{deployment.pk}; "
                 "one person counts once."
             ) from None
+        announce.deployment_changed(deployment.pk, deployment.lane_id)
         action = "approved" if decision == Decision.APPROVE else "rejected"
         audit.record(f"deployment.{action}", actor=actor, deployment=deployment, comment=comment)
         settle_gates(deployment)
@@ -82,6 +84,7 @@ def cancel(actor: AbstractBaseUser | None, deployment_id: int) -> Deployment:
         Deployment.objects.filter(pk=deployment.pk).update(
             cancel_requested=True, cancel_requested_by=actor
         )
+        announce.deployment_changed(deployment.pk, deployment.lane_id)
         audit.record("deployment.cancel_requested", actor=actor, deployment=deployment)
         advance_after_commit(deployment.pk)
     deployment.refresh_from_db()
@@ -114,6 +117,7 @@ def review_break_glass(actor: AbstractBaseUser, deployment_id: int, note: str) -
             break_glass_reviewed_at=now,
             break_glass_review_note=note,
         )
+        announce.deployment_changed(deployment.pk, deployment.lane_id)
         audit.record(
             "deployment.break_glass_reviewed", actor=actor, deployment=deployment, note=note
         )

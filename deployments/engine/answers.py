@@ -12,6 +12,7 @@ from deployments import audit
 from deployments.engine.actions import locked, settle_gates
 from deployments.engine.checklist import refresh_verification
 from deployments.engine.errors import ActionRefused, forbidden
+from deployments.live import announce
 from deployments.models import ChecklistItem
 from deployments.states import ChecklistState, DeploymentState
 from environments.models import ChecklistPhase, CheckMode
@@ -81,11 +82,13 @@ def _record(
     item.state, item.evidence = state, note
     item.answered_by, item.answered_at = actor, timezone.now()
     item.save(update_fields=["state", "evidence", "answered_by", "answered_at"])
+    announce.deployment_changed(deployment.pk, deployment.lane_id)
     audit.record(
         f"checklist.{verb}",
         actor=actor,
         deployment=deployment,
         item=item.text,
+        phase=item.phase,
         state=state,
         note=note,
     )

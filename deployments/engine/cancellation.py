@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from deployments.engine.outcomes import needs_rollback, plan_rollback
 from deployments.engine.transitions import finish
+from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.states import DeploymentState, StepKind, StepState
 
@@ -28,6 +29,7 @@ def stop_at_safe_point(deployment: Deployment) -> Step | None:
     deployment.steps.filter(state=StepState.PENDING).update(
         state=StepState.CANCELLED, finished_at=timezone.now()
     )
+    announce.deployment_changed(deployment.pk, deployment.lane_id)
     reason = f"Cancelled by {_name(deployment)} after the rollout began; rolled back."
     plan_rollback(deployment, reason)
     return deployment.steps.get(kind=StepKind.ROLLBACK, state=StepState.PENDING)

@@ -2,6 +2,8 @@
 
 from django.utils import timezone
 
+from deployments import audit
+from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment
 from deployments.states import ChecklistState, Verification
 from environments.models import ChecklistPhase, CheckMode
@@ -16,19 +18,29 @@ def answer_release_items(deployment: Deployment) -> None:
     }
     passed = {"release_built": release.is_deployable, "image_pushed": "@sha256:" in release.image}
     for item in deployment.checklist.filter(check_kind__in=evidence, state=ChecklistState.PENDING):
-        _answer(item, passed[item.check_kind], evidence[item.check_kind])
+        _answer(deployment, item, passed[item.check_kind], evidence[item.check_kind])
 
 
 def answer_step_items(deployment: Deployment, kind: str, ok: bool, evidence: str) -> None:
     """Items like "Deploy to Kubernetes" take the outcome of their step as evidence."""
     for item in deployment.checklist.filter(check_kind="step", params__step=kind):
-        _answer(item, ok, evidence)
+        _answer(deployment, item, ok, evidence)
 
 
-def _answer(item: ChecklistItem, passed: bool, evidence: str) -> None:
+def _answer(deployment: Deployment, item: ChecklistItem, passed: bool, evidence: str) -> None:
     item.state = ChecklistState.PASSED if passed else ChecklistState.FAILED
     item.evidence, item.answered_at = evidence, timezone.now()
     item.save(update_fields=["state", "evidence", "answered_at"])
+    # The portal answered it: audited like a person's answer, with its evidence.
+    audit.record(
+        "checklist.checked",
+        deployment=deployment,
+        item=item.text,
+        phase=item.phase,
+        state=item.state,
+        note=evidence,
+    )
+    announce.deployment_changed(deployment.pk, deployment.lane_id)
 
 
 def refresh_verification(deployment: Deployment) -> None:
@@ -46,5 +58,10 @@ def refresh_verification(deployment: Deployment) -> None:
         verification = Verification.OPEN
     else:
         verification = Verification.COMPLETE
+    if verification == deployment.verification:
+        return
+    was = deployment.verification
     Deployment.objects.filter(pk=deployment.pk).update(verification=verification)
     deployment.verification = verification
+    audit.record("deployment.verification", deployment=deployment, was=was, now=verification)
+    announce.deployment_changed(deployment.pk, deployment.lane_id)

@@ -13,6 +13,7 @@ from deployments import audit
 from deployments.engine import cancellation, lane
 from deployments.engine.gates import pass_gates
 from deployments.engine.outcomes import conclude
+from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.states import GATE_STEP_KINDS, DeploymentState, StepKind, StepState
 from deployments.steps import deadline_for
@@ -79,6 +80,7 @@ def _claim(deployment: Deployment, step: Step, worker: str) -> Claim:
         deadline_at=now + deadline_for(step.kind, deployment),
         started_at=step.started_at or now,
     )
+    announce.deployment_changed(deployment.pk, deployment.lane_id)
     audit.record(
         "step.claimed", deployment=deployment, step=step.kind, attempt=attempt, worker=worker
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from deployments import audit
 from deployments.engine.transitions import finish
+from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -112,6 +113,7 @@ def _end_gate(deployment: Deployment, step: Step, state: StepState, reason: str)
     step.state, step.reason, step.finished_at = state, reason, now
     step.started_at = step.started_at or now
     step.save(update_fields=["state", "reason", "finished_at", "started_at"])
+    announce.deployment_changed(deployment.pk, deployment.lane_id)
     audit.record(f"step.{state}", deployment=deployment, step=step.kind, reason=reason)
 
 
@@ -122,8 +124,10 @@ def _park(deployment: Deployment, step: Step, reason: str) -> None:
             state=StepState.WAITING, started_at=timezone.now(), reason=reason
         )
         audit.record("deployment.parked", deployment=deployment, step=step.kind, reason=reason)
+        announce.deployment_changed(deployment.pk, deployment.lane_id)
     if deployment.reason != reason:
         Deployment.objects.filter(pk=deployment.pk).update(reason=reason)
         deployment.reason = reason
+        announce.deployment_changed(deployment.pk, deployment.lane_id)
     if step.kind == StepKind.APPROVAL:
         notify(deployment, NotificationEvent.AWAITING_APPROVAL)

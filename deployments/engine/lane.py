@@ -15,6 +15,7 @@ from deployments import audit
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.next_in_line import first_in_line
 from deployments.engine.transitions import finish
+from deployments.live import announce
 from deployments.models import Deployment, Lane
 from deployments.notifications.outbox import notify
 from deployments.states import DeploymentState, NotificationEvent, Trigger
@@ -142,6 +143,7 @@ def _set(deployment: Deployment, **fields) -> None:
     if all(getattr(deployment, name) == value for name, value in fields.items()):
         return
     Deployment.objects.filter(pk=deployment.pk).update(**fields)
+    announce.deployment_changed(deployment.pk, deployment.lane_id)
     for name, value in fields.items():
         setattr(deployment, name, value)
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from deployments import audit
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
+from deployments.live import announce
 from deployments.models import Deployment
 from deployments.states import DeploymentState
 from environments.lookups import active_environment
@@ -33,7 +34,14 @@ def lock(actor: AbstractBaseUser, environment_name: str, reason: str) -> Environ
         environment.locked, environment.lock_reason = True, reason
         environment.locked_by, environment.locked_at = actor, timezone.now()
         environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
-        audit.record("environment.locked", actor=actor, target=environment.name, reason=reason)
+        audit.record(
+            "environment.locked",
+            actor=actor,
+            environment=environment,
+            target=environment.name,
+            reason=reason,
+        )
+        announce.environment_changed(environment.pk)
     return environment
 
 
@@ -47,7 +55,14 @@ def unlock(actor: AbstractBaseUser, environment_name: str) -> Environment:
         environment.locked, environment.lock_reason = False, ""
         environment.locked_by, environment.locked_at = None, None
         environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
-        audit.record("environment.unlocked", actor=actor, target=environment.name, was=was)
+        audit.record(
+            "environment.unlocked",
+            actor=actor,
+            environment=environment,
+            target=environment.name,
+            was=was,
+        )
+        announce.environment_changed(environment.pk)
         held = Deployment.objects.filter(
             environment=environment, state=DeploymentState.QUEUED
         ).values_list("pk", flat=True)

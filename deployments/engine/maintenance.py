@@ -20,6 +20,7 @@ from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.lane import lock_lane_of
 from deployments.engine.outcomes import handle_failure
 from deployments.events import emit
+from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.states import FINAL_DEPLOYMENT_STATES, StepState
 
@@ -74,6 +75,7 @@ def _requeue(deployment: Deployment, step: Step) -> None:
     Step.objects.filter(pk=step.pk, attempt=step.attempt).update(
         state=StepState.PENDING, lease_owner=""
     )
+    announce.deployment_changed(deployment.pk, deployment.lane_id)
     message = (
         f"{step.get_kind_display()}: worker {step.lease_owner or '?'} stopped heartbeating; "
         f"the step is re-queued (attempt {step.attempt} of {settings.PORTAL_STEP_MAX_ATTEMPTS})."
@@ -86,6 +88,7 @@ def _fail(deployment: Deployment, step: Step, reason: str) -> None:
     Step.objects.filter(pk=step.pk, attempt=step.attempt).update(
         state=StepState.FAILED, reason=reason, finished_at=timezone.now(), lease_owner=""
     )
+    announce.deployment_changed(deployment.pk, deployment.lane_id)
     emit(deployment.pk, step.pk, reason)
     audit.record("step.reaped", deployment=deployment, step=step.kind, reason=reason)
     handle_failure(deployment, step, reason)

@@ -11,6 +11,7 @@ from deployments.engine.checklist import answer_step_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.lane import lock_lane_of
 from deployments.engine.transitions import finish
+from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.states import (
     GATE_STEP_KINDS,
@@ -56,6 +57,7 @@ def record_outcome(
                 "step %s attempt %s was taken away; its outcome is dropped", step_id, attempt
             )
             return False
+        announce.deployment_changed(deployment.pk, deployment.lane_id)
         kind = kind or Step.objects.values_list("kind", flat=True).get(pk=step_id)
         audit.record(f"step.{state}", deployment=deployment, step=kind, reason=outcome.reason)
         answer_step_items(deployment, kind, outcome.ok, outcome.reason or _passed(kind))
@@ -118,7 +120,8 @@ def plan_rollback(deployment: Deployment, reason: str) -> None:
     Step.objects.create(deployment=deployment, kind=StepKind.ROLLBACK, position=position)
     Deployment.objects.filter(pk=deployment.pk).update(reason=reason)
     deployment.reason = reason
-    # Announced when it ends (rolled back, or the rollback failed too), not now.
+    announce.deployment_changed(deployment.pk, deployment.lane_id)  # its page shows the new step
+    # Notified when it ends (rolled back, or the rollback failed too), not now.
     audit.record("deployment.rolling_back", deployment=deployment, reason=reason)
 
 

@@ -8,6 +8,7 @@ from deployments.engine.checklist import answer_release_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import DeploymentRequestError
 from deployments.lane_history import rollback_targets, running_release_in, runs_now
+from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -18,6 +19,7 @@ from deployments.states import (
     StepKind,
     Trigger,
 )
+from deployments.what_runs import cluster_disagrees
 from environments.lookups import active_environment, active_service
 from environments.models import ChecklistPhase, Environment, Service
 from portal import roles
@@ -213,10 +215,23 @@ def _record(
             target=f"{release.service.name}:{release.version}→{environment.name}",
             trigger=trigger,
             image=release.image,
+            **_request_detail(rollback_of, break_glass_reason),
         )
         notify(deployment, NotificationEvent.REQUESTED)
+        announce.deployment_changed(deployment.pk, deployment.lane_id)  # its lane's pages show it
         advance_after_commit(deployment.pk)
     return deployment
+
+
+def _request_detail(rollback_of: Deployment | None, break_glass_reason: str) -> dict:
+    """What else the audit row of a request keeps: what a rollback replaces, why glass
+    was broken."""
+    detail = {}
+    if rollback_of is not None:
+        detail["rollback_of"] = rollback_of.pk
+    if break_glass_reason:
+        detail["reason"] = break_glass_reason
+    return detail
 
 
 def _copy_checklist(deployment: Deployment, environment: Environment) -> None:
@@ -287,7 +302,7 @@ def _check_not_redundant(release: Release, environment: Environment) -> None:
             f"{name} is on its way to {environment.name} already "
             f"(#{in_flight.pk}, {in_flight.get_state_display().lower()})."
         )
-    if runs_now(release, environment):
+    if runs_now(release, environment) and not cluster_disagrees(release.service, environment):
         raise DeploymentRequestError(f"{name} already runs in {environment.name}.")
 
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 from deployments import audit
 from deployments.engine.checklist import refresh_verification
 from deployments.engine.next_in_line import start_next_in_lane
+from deployments.live import announce
 from deployments.models import Deployment
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -54,6 +55,7 @@ def finish(
     if not updated:  # someone else ended it first; their write stands
         return
     deployment.state, deployment.reason, deployment.finished_at = state, reason, now
+    announce.deployment_changed(deployment.pk, deployment.lane_id)
     if steps_open:  # the caller may know every step has ended already
         unfinished = (
             StepState.CANCELLED if state == DeploymentState.CANCELLED else StepState.SKIPPED
@@ -61,9 +63,9 @@ def finish(
         deployment.steps.exclude(state__in=FINAL_STEP_STATES).update(
             state=unfinished, finished_at=now, lease_owner=""
         )
+    audit.record(f"deployment.{state}", actor=actor, deployment=deployment, reason=reason)
     if state == DeploymentState.SUCCEEDED:
         refresh_verification(deployment)  # manual post-deployment items may be open
-    audit.record(f"deployment.{state}", actor=actor, deployment=deployment, reason=reason)
     notify(deployment, event or EVENT_FOR_FINAL_STATE[state])
     if was_in_lane:  # it held the lane, or was first in line for it
         start_next_in_lane(deployment.lane_id)

@@ -1,7 +1,7 @@
 """What ran before a rollout, and whether someone changed it behind the portal's back."""
 
 from deployments import audit
-from deployments.lane_history import last_applied
+from deployments.lane_history import drift_from, last_applied
 from deployments.models import Deployment
 from deployments.steps import StepContext
 from environments.kube import ClusterClient
@@ -40,13 +40,7 @@ def detect_drift(ctx: StepContext, running: dict[str, dict[str, str]]) -> None:
     applied = last_applied(deployment.lane_id, exclude=deployment.pk)
     if applied is None:
         return
-    drift = [
-        {"workload": workload, "container": container, "running": image, "deployed": wanted,
-         "deployment": applied.deployment.pk}
-        for workload, containers in running.items()
-        for container, image in containers.items()
-        if (wanted := applied.images.get(workload, {}).get(container)) and image != wanted
-    ]  # fmt: skip
+    drift = drift_from(running, applied)
     if not drift:
         return
     for item in drift:

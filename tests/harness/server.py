@@ -30,6 +30,8 @@ class PortalServer:
         command = [
             sys.executable, "-m", "uvicorn", "portal.asgi:application",
             "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
+            # Open streams must not hold a stop (or a restart) for long.
+            "--timeout-graceful-shutdown", "2",
         ]  # fmt: skip
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(

@@ -1,0 +1,60 @@
+"""The part of a deployment's log a page renders at once: its last few hundred lines, or
+the lines before a given `seq` when a reader asks for earlier ones.
+
+One query whatever the length of the log (millions of lines stay in the database):
+the window is read newest first with one row more than it shows, and that extra row
+says whether earlier lines exist. Step labels come from the steps the page has loaded.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from deployments.models import Deployment
+
+# `previous_step_id` for a window the page renders: no step id equals it, so the first
+# line of the window always gets its step's header (the reader sees which step it is).
+WINDOW_START = 0
+
+
+@dataclass(frozen=True)
+class LogWindow:
+    lines: list[dict]  # seq, step_id, step_label, created_at, text: oldest first
+    previous_step_id: int | None
+    earlier_before: int | None  # `before` to ask for the lines before these; None at the start
+    later_before: int | None  # `before` of the next window after these; None at the tail
+    last_seq: int  # the last line rendered (0 when none): the stream resumes after it
+
+    @property
+    def is_tail(self) -> bool:
+        return self.later_before is None
+
+
+def page_size() -> int:
+    return settings.PORTAL_LOG_PAGE_LINES
+
+
+def log_window(
+    deployment: Deployment, step_labels: dict[int, str], before: int | None = None
+) -> LogWindow:
+    """The `page_size()` lines before `before` (the log's last lines when None)."""
+    size = page_size()
+    rows = deployment.log.order_by("-seq")
+    if before is not None:
+        rows = rows.filter(seq__lt=before)
+    rows = list(rows.values("seq", "step_id", "created_at", "text")[: size + 1])
+    has_earlier = len(rows) > size
+    lines = [_line(row, step_labels) for row in reversed(rows[:size])]
+    at_tail = before is None or before >= deployment.next_log_seq
+    last_seq = lines[-1]["seq"] if lines else 0
+    return LogWindow(
+        lines=lines,
+        previous_step_id=WINDOW_START,
+        earlier_before=lines[0]["seq"] if has_earlier else None,
+        later_before=None if at_tail else last_seq + size + 1,
+        last_seq=last_seq,
+    )
+
+
+def _line(row: dict, step_labels: dict[int, str]) -> dict:
+    return row | {"step_label": step_labels.get(row["step_id"], "")}

@@ -1,0 +1,172 @@
+"""The kinds of entry on an environment timeline, and which audit rows are of each.
+
+An entry may be of several kinds: a break-glass deployment's request is a deployment
+entry and a break-glass entry, a failed rollback step is a rollback entry. Each kind
+is written twice, once as a database filter (`kind_filter`, so paging stays in SQL)
+and once as a test on a loaded row (`kinds_of`, for the page); the tests hold the
+two to agreement on every kind. A row no kind claims is `other`, so no row is ever
+left out of the unfiltered timeline.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import Q
+
+from deployments.models import AuditEvent
+from deployments.states import FINAL_DEPLOYMENT_STATES, StepKind, Trigger
+from environments.models import ChecklistPhase
+
+
+class EntryKind(models.TextChoices):
+    DEPLOYMENT = "deployment", "Deployments"
+    APPROVAL = "approval", "Approvals"
+    CHECKLIST = "checklist", "Checklist"
+    MIGRATION = "migration", "Migrations"
+    VERIFICATION = "verification", "Verification"
+    ROLLBACK = "rollback", "Rollbacks"
+    LOCK = "lock", "Locks"
+    FREEZE = "freeze", "Freeze windows"
+    BREAK_GLASS = "break_glass", "Break-glass"
+    DRIFT = "drift", "Drift"
+    STEP = "step", "Steps and workers"
+    OTHER = "other", "Other"
+
+
+ENDINGS = frozenset(f"deployment.{state}" for state in FINAL_DEPLOYMENT_STATES)
+LIFECYCLE = frozenset(
+    {
+        "deployment.requested",
+        "deployment.queued",
+        "deployment.started",
+        "deployment.parked",
+        "deployment.cancel_requested",
+        "deployment.baseline_recorded",
+    }
+    | ENDINGS
+)
+LOCK_ACTIONS = frozenset({"environment.locked", "environment.unlocked"})
+# Recorded by the rollout (steps/drift.py) and by the observer of what runs.
+DRIFT_ACTIONS = frozenset({"deployment.drift_detected"})
+STEPS_OF_THEIR_OWN = (StepKind.MIGRATE, StepKind.ROLLBACK)  # their own kinds, not `step`
+
+
+def is_decision(event: AuditEvent) -> bool:
+    """A person's approval or rejection (a rejection ending the deployment is recorded
+    apart, by the system, with a reason instead of a comment)."""
+    if event.action == "deployment.approved":
+        return True
+    return event.action == "deployment.rejected" and "comment" in event.detail
+
+
+def _step(event: AuditEvent) -> str:
+    return event.detail.get("step", "") if event.action.startswith("step.") else ""
+
+
+def _trigger(event: AuditEvent) -> str:
+    return event.deployment.trigger if event.deployment_id else ""
+
+
+def _lifecycle(event: AuditEvent) -> bool:
+    return event.action in LIFECYCLE and not is_decision(event)
+
+
+def _parked_at(event: AuditEvent, step: str) -> bool:
+    return event.action == "deployment.parked" and event.detail.get("step") == step
+
+
+DECISION_Q = Q(action="deployment.approved") | Q(
+    action="deployment.rejected", detail__has_key="comment"
+)
+LIFECYCLE_Q = Q(action__in=LIFECYCLE) & ~DECISION_Q
+STEP_Q = Q(action__startswith="step.")
+
+
+@dataclass(frozen=True)
+class KindRule:
+    """Which rows are of one kind: as a database filter and as a test on a loaded row."""
+
+    kind: EntryKind
+    query: Q
+    test: Callable[[AuditEvent], bool]
+
+
+RULES = (
+    KindRule(EntryKind.DEPLOYMENT, LIFECYCLE_Q, _lifecycle),
+    KindRule(
+        EntryKind.APPROVAL,
+        DECISION_Q | Q(action="deployment.parked", detail__step=StepKind.APPROVAL),
+        lambda e: is_decision(e) or _parked_at(e, StepKind.APPROVAL),
+    ),
+    KindRule(
+        EntryKind.CHECKLIST,
+        Q(action__startswith="checklist.")
+        | Q(action="deployment.parked", detail__step=StepKind.PRE_CHECKS),
+        lambda e: e.action.startswith("checklist.") or _parked_at(e, StepKind.PRE_CHECKS),
+    ),
+    KindRule(
+        EntryKind.MIGRATION,
+        STEP_Q & Q(detail__step=StepKind.MIGRATE),
+        lambda e: _step(e) == StepKind.MIGRATE,
+    ),
+    KindRule(
+        EntryKind.VERIFICATION,
+        Q(action="deployment.verification")
+        | Q(action__startswith="checklist.", detail__phase=ChecklistPhase.POST),
+        lambda e: (
+            e.action == "deployment.verification"
+            or (e.action.startswith("checklist.") and e.detail.get("phase") == ChecklistPhase.POST)
+        ),
+    ),
+    KindRule(
+        EntryKind.ROLLBACK,
+        Q(action__in=("deployment.rolling_back", "deployment.rolled_back"))
+        | (STEP_Q & Q(detail__step=StepKind.ROLLBACK))
+        | (LIFECYCLE_Q & Q(deployment__trigger=Trigger.ROLLBACK)),
+        lambda e: (
+            e.action in ("deployment.rolling_back", "deployment.rolled_back")
+            or _step(e) == StepKind.ROLLBACK
+            or (_lifecycle(e) and _trigger(e) == Trigger.ROLLBACK)
+        ),
+    ),
+    KindRule(EntryKind.LOCK, Q(action__in=LOCK_ACTIONS), lambda e: e.action in LOCK_ACTIONS),
+    KindRule(
+        EntryKind.BREAK_GLASS,
+        Q(action="deployment.break_glass_reviewed")
+        | (LIFECYCLE_Q & Q(deployment__trigger=Trigger.BREAK_GLASS)),
+        lambda e: (
+            e.action == "deployment.break_glass_reviewed"
+            or (_lifecycle(e) and _trigger(e) == Trigger.BREAK_GLASS)
+        ),
+    ),
+    KindRule(EntryKind.DRIFT, Q(action__in=DRIFT_ACTIONS), lambda e: e.action in DRIFT_ACTIONS),
+    KindRule(
+        EntryKind.STEP,
+        STEP_Q & ~Q(detail__step__in=STEPS_OF_THEIR_OWN),
+        lambda e: e.action.startswith("step.") and _step(e) not in STEPS_OF_THEIR_OWN,
+    ),
+)
+CLAIMED_Q = Q()
+for _rule in RULES:
+    CLAIMED_Q |= _rule.query
+
+# Kinds the database holds rows of; freeze entries come from the catalog.
+STORED_KINDS = frozenset(rule.kind for rule in RULES) | {EntryKind.OTHER}
+
+
+def kinds_of(event: AuditEvent) -> frozenset[EntryKind]:
+    """Every kind a loaded audit row is of; `other` when none claims it."""
+    kinds = frozenset(rule.kind for rule in RULES if rule.test(event))
+    return kinds or frozenset({EntryKind.OTHER})
+
+
+def kind_filter(kinds: Iterable[str]) -> Q:
+    """The database filter for rows of any of `kinds` (matches nothing for none stored)."""
+    query = Q(pk__in=[])
+    for rule in RULES:
+        if rule.kind in kinds:
+            query |= rule.query
+    if EntryKind.OTHER in kinds:
+        query |= ~CLAIMED_Q
+    return query
