@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deployments", "0004_break_glass_review"),
+        ("deployments", "0006_audit_person_timeline"),
         ("environments", "0002_environment_lock_owner"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
