@@ -21,14 +21,11 @@ from deployments.states import (
     StepKind,
     StepState,
     Trigger,
-    Verification,
 )
 from deployments.what_runs import ClusterVerdict
 from environments.models import ChecklistPhase, CheckMode, Environment
 from portal import roles
 
-# Succeeded deployments whose manual post-deployment items may still be pending.
-OPEN_VERIFICATIONS = [Verification.OPEN, Verification.FAILED]
 # The "Waiting for you" panel lists at most this many checklist items.
 ITEM_LIMIT = 50
 
@@ -150,7 +147,6 @@ def _answerable_items(user) -> list[ChecklistItem]:
     post = Q(
         phase=ChecklistPhase.POST,
         deployment__state=DeploymentState.SUCCEEDED,
-        deployment__verification__in=OPEN_VERIFICATIONS,  # indexed: never the whole history
         mode=CheckMode.MANUAL,
     )
     items = (
