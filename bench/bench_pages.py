@@ -178,7 +178,7 @@ def explain_slowest(result: Result, top: int = 3) -> None:
             plan = [row[0] for row in cursor.fetchall()]
         print("  EXPLAIN ANALYZE of the slowest:")
         for line in plan[:25]:
-            print(f"    {line}")
+            print(f"    {line[:200]}")
 
 
 if __name__ == "__main__":
