@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast lint format bench clean
+.PHONY: help venv run test test-fast lint format bench screenshots clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it (pyenv install 3.13.0) or set PYTHON=/path/to/python3.13"; exit 1; }
@@ -38,6 +38,9 @@ format: venv ## Format the code with ruff
 
 bench: venv ## Run the benchmarks in bench/ (not part of make test)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+screenshots: venv ## Drive Chromium over a throw-away demo into docs/screenshots/*.png
+	$(BIN)/python bin/screenshots
 
 clean: ## Remove the demo database, broker files and caches (keeps .venv)
 	rm -rf var staticfiles .pytest_cache .ruff_cache

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from deployments.states import (
+    ACTIVE_DEPLOYMENT_STATES,
     FINAL_DEPLOYMENT_STATES,
     ChecklistState,
     Decision,
@@ -52,6 +53,11 @@ class Release(models.Model):
                 condition=~Q(state=ReleaseState.READY) | Q(image__regex=IMAGE_WITH_DIGEST),
                 name="ready_release_image_has_digest",
             ),
+        ]
+        # lane_history.running_release finds the release whose image the portal last wrote.
+        indexes = [
+            models.Index(fields=["service", "image"], name="release_by_image"),
+            models.Index(fields=["service", "created_at"], name="release_newest"),  # its page
         ]
 
     def __str__(self) -> str:
@@ -140,7 +146,32 @@ class Deployment(models.Model):
                 name="one_running_deployment_per_lane",
             )
         ]
-        indexes = [models.Index(fields=["environment", "service", "state"])]
+        indexes = [
+            models.Index(fields=["environment", "service", "state"]),
+            # A lane's newest deployments, by when they ended and by when they were asked
+            # (the dashboard's cells, lane_history): a few index entries, not the lane's
+            # whole history, whatever its length.
+            models.Index(fields=["lane", "finished_at"], name="deployment_lane_finished"),
+            models.Index(fields=["lane", "created_at"], name="deployment_lane_created"),
+            models.Index(fields=["service", "created_at"], name="deployment_service_newest"),
+            # What has not ended, and what still waits for people: a handful of rows that
+            # the dashboard reads on every request, out of the whole history.
+            models.Index(
+                fields=["lane", "created_at"],
+                condition=Q(state__in=sorted(ACTIVE_DEPLOYMENT_STATES)),
+                name="deployment_lane_active",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(trigger=Trigger.BREAK_GLASS, break_glass_reviewed_at__isnull=True),
+                name="deployment_glass_unreviewed",
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(verification__in=[Verification.OPEN, Verification.FAILED]),
+                name="deployment_verification_open",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.release} → {self.environment.name}"
@@ -177,6 +208,14 @@ class Step(models.Model):
         ordering = ["deployment", "position"]
         constraints = [
             models.UniqueConstraint(fields=["deployment", "position"], name="one_step_per_position")
+        ]
+        indexes = [
+            # The service page's "changed by hand" list: the few rollouts that found drift.
+            models.Index(
+                fields=["deployment"],
+                condition=Q(kind=StepKind.ROLLOUT, result__has_key="drift"),
+                name="step_rollout_drift",
+            )
         ]
 
     def __str__(self) -> str:
