@@ -4,6 +4,7 @@ from the lane's own history (never from the cluster, which may have been changed
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 
 from deployments.models import Deployment, Lane, Release, Step
@@ -124,19 +125,17 @@ class LaneRecord:
         return [r for r in self.succeeded if running is None or _older(r, running)]
 
 
-def lane_records(lanes: list[Lane]) -> dict[int, LaneRecord]:
-    """The record of each lane, keyed by lane id, in five queries however many lanes
-    and however long their history."""
+# Pages offer rollbacks among the releases of a lane's newest successes: a lane with
+# years of history must not load every release that ever succeeded there.
+RECENT_SUCCESSES = 200
+
+
+def lane_records(lanes: list[Lane], recent: int | None = RECENT_SUCCESSES) -> dict[int, LaneRecord]:
+    """The record of each lane, keyed by lane id, in four queries however many lanes
+    and however long their history. `succeeded` holds the releases of the lane's
+    `recent` newest successes (None: every success, for the engine's checks)."""
     applied = applied_in_lanes([lane.pk for lane in lanes])
-    successes = (
-        Deployment.objects.filter(lane__in=lanes, state=DeploymentState.SUCCEEDED)
-        .values("lane_id", "release_id")
-        .annotate(last=Max("finished_at"))
-        .order_by("-last")
-    )
-    succeeded_ids: dict[int, list[int]] = {}
-    for row in successes:
-        succeeded_ids.setdefault(row["lane_id"], []).append(row["release_id"])
+    succeeded_ids = _succeeded_release_ids([lane.pk for lane in lanes], recent)
     images = {i for a in applied.values() for i in _single_image(a)}
     ids = {i for found in succeeded_ids.values() for i in found}
     services = {lane.service_id for lane in lanes}
@@ -159,6 +158,47 @@ def lane_records(lanes: list[Lane]) -> dict[int, LaneRecord]:
     return records
 
 
+def _succeeded_release_ids(lane_ids: list[int], recent: int | None) -> dict[int, list[int]]:
+    """Per lane, the releases that succeeded there, newest success first, each once."""
+    if not lane_ids:
+        return {}
+    if recent is None:
+        rows = (
+            Deployment.objects.filter(lane_id__in=lane_ids, state=DeploymentState.SUCCEEDED)
+            .values_list("lane_id", "release_id")
+            .annotate(last=Max("finished_at"))
+            .order_by("-last")
+        )
+    else:
+        rows = _recent_successes(lane_ids, recent)
+    found: dict[int, list[int]] = {}
+    for lane_id, release_id, _ in rows:
+        releases = found.setdefault(lane_id, [])
+        if release_id not in releases:
+            releases.append(release_id)
+    return found
+
+
+def _recent_successes(lane_ids: list[int], recent: int) -> list[tuple]:
+    """The `recent` newest successes of each lane in one query: one index range
+    (lane, finished_at) read per lane, glued with UNION ALL (a LIMIT inside a subquery
+    in FROM works on PostgreSQL and SQLite alike; a window over the whole history
+    would read every success)."""
+    quote = connection.ops.quote_name
+    table = quote(Deployment._meta.db_table)
+    part = (
+        f"SELECT * FROM (SELECT lane_id, release_id, finished_at FROM {table} "
+        "WHERE lane_id = %s AND state = %s AND finished_at IS NOT NULL "
+        "ORDER BY finished_at DESC LIMIT %s) AS lane_{n}"
+    )
+    sql = " UNION ALL ".join(part.format(n=n) for n in range(len(lane_ids)))
+    params = [p for lane_id in lane_ids for p in (lane_id, DeploymentState.SUCCEEDED, recent)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return sorted(rows, key=lambda row: row[2], reverse=True)
+
+
 def _single_image(applied: Applied | None) -> list[str]:
     """The one image the portal last wrote in every container, else nothing."""
     if applied is None:
@@ -169,7 +209,7 @@ def _single_image(applied: Applied | None) -> list[str]:
 
 def lane_record(service: Service, environment: Environment) -> LaneRecord:
     lane = Lane.objects.filter(service=service, environment=environment).first()
-    return lane_records([lane])[lane.pk] if lane else LaneRecord(None, None, [])
+    return lane_records([lane], recent=None)[lane.pk] if lane else LaneRecord(None, None, [])
 
 
 def rollback_targets(service: Service, environment: Environment) -> list[Release]:
