@@ -245,7 +245,9 @@ class Hub:
             viewer.needs_snapshot = False
         else:
             parts.append(lines)
-            if ending or news.status_changed(known):
+            # The status says which step runs now ("Now: step 3 of 4"): a step change
+            # changes it too.
+            if ending or news.status_changed(known) or news.steps_changed(known):
                 parts.append(news.status)
             if ending or news.steps_changed(known):
                 parts.append(news.steps)
