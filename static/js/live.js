@@ -93,7 +93,13 @@
 
   function setFollowing(value) {
     following = value;
-    if (jump) jump.hidden = following || !streaming;
+    if (jump) jump.hidden = following;
+  }
+
+  // Without a stream (ended, or a page that cannot stream) the button still takes a
+  // reader who scrolled up to the last lines, and says so.
+  function jumpToTheEnd() {
+    if (jump?.firstChild) jump.firstChild.textContent = "Jump to the end ";
   }
 
   // --- earlier lines, on request -------------------------------------------------
@@ -233,6 +239,7 @@
   function finish(finalState) {
     source.close();
     streaming = false;
+    jumpToTheEnd();
     setFollowing(following);
     showState("ended", "■", `Ended${finalState ? ` (${finalState.replace("_", " ")})` : ""}`);
   }
@@ -260,7 +267,10 @@
     });
     document.addEventListener("click", showEarlier);
     // No stream URL: the page was served where it cannot stream (WSGI); it keeps its hint.
-    if (!bar?.dataset.eventsUrl || !window.EventSource || !window.htmx) return;
+    if (!bar?.dataset.eventsUrl || !window.EventSource || !window.htmx) {
+      jumpToTheEnd();
+      return;
+    }
     document.getElementById("reload-hint")?.remove();
     state.hidden = false;
     document.body.addEventListener("htmx:oobBeforeSwap", keepTyping);
