@@ -8,7 +8,11 @@ from portal.broker import Transport
 def broker(tmp_path) -> Connection:
     folder = tmp_path / "queue"
     folder.mkdir()
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(tmp_path / "control"),  # kombu's default is ./control
+    }
     return Connection("filesystem://localhost//", transport=Transport, transport_options=options)
 
 
