@@ -30,6 +30,9 @@ GAP_MINUTES = 10  # between two deployments anywhere: ~144 a day
 ENGINEERS = 20
 LEADS = 5
 META = "bench_history_meta"
+# Bumped when the rows generated change shape, so an older history is generated again
+# (2: audit events carry their environment and service, as the timeline reads them).
+GENERATOR_VERSION = 2
 HISTORY_TABLES = (
     "deployments_logline", "deployments_auditevent", "deployments_notification",
     "deployments_approval", "deployments_checklistitem", "deployments_step",
@@ -45,7 +48,7 @@ def main() -> None:
     from django.db import connection, transaction
 
     call_command("migrate", verbosity=0)
-    if generated_sizes(connection) == sizes.as_dict():
+    if generated_sizes(connection) == generated_meta(sizes):
         print(f"{DATABASE}: history already generated at {sizes.as_dict()}; skipping")
         return
     call_command("sync_catalog", str(REPO / "examples" / "vizora.yaml"), verbosity=0)
@@ -76,6 +79,10 @@ def generated_sizes(connection) -> dict | None:
     return row[0] if isinstance(row[0], dict) else json.loads(row[0])
 
 
+def generated_meta(sizes: Sizes) -> dict:
+    return {**sizes.as_dict(), "generator": GENERATOR_VERSION}
+
+
 def generate(connection, sizes: Sizes) -> None:
     with connection.cursor() as cursor:
         run = Runner(cursor)
@@ -90,7 +97,7 @@ def generate(connection, sizes: Sizes) -> None:
         write_parameters(run, sizes, people)
         for label, statement in STATEMENTS:
             run(statement, label)
-        run(f"INSERT INTO {META} VALUES ('{json.dumps(sizes.as_dict())}')")
+        run(f"INSERT INTO {META} VALUES ('{json.dumps(generated_meta(sizes))}')")
 
 
 class Runner:
@@ -633,8 +640,10 @@ WHERE st.kind = 'approval' AND st.state IN ('succeeded', 'failed')
     (
         "audit events",
         """
-INSERT INTO deployments_auditevent (actor_id, action, deployment_id, target, detail, created_at)
-SELECT actor_id, action, deployment_id, target, detail, created_at FROM (
+INSERT INTO deployments_auditevent (actor_id, action, deployment_id, environment_id, service_id,
+                                    target, detail, created_at)
+SELECT actor_id, action, deployment_id, dd.environment_id, dd.service_id, target, detail,
+       events.created_at FROM (
   SELECT d.requested_by_id AS actor_id, 'deployment.requested' AS action, d.id AS deployment_id,
          s.name || ':' || r.version || '→' || e.name AS target,
          jsonb_build_object('trigger', d.trigger, 'image', r.image) AS detail,
@@ -677,7 +686,8 @@ SELECT actor_id, action, deployment_id, target, detail, created_at FROM (
          jsonb_build_object('note', d.break_glass_review_note), d.break_glass_reviewed_at
   FROM deployments_deployment d WHERE d.break_glass_reviewed_at IS NOT NULL
 ) events
-ORDER BY created_at
+JOIN deployments_deployment dd ON dd.id = events.deployment_id
+ORDER BY events.created_at
 """,
     ),
     (

@@ -126,8 +126,10 @@ class LaneRecord:
 
 
 # Pages offer rollbacks among the releases of a lane's newest successes: a lane with
-# years of history must not load every release that ever succeeded there.
-RECENT_SUCCESSES = 200
+# years of history must not load every release that ever succeeded there. The service
+# page offers three, and 30 successes nearly always hold three earlier releases; the
+# rollback's confirmation and the engine read every success (`recent=None`).
+RECENT_SUCCESSES = 30
 
 
 def lane_records(lanes: list[Lane], recent: int | None = RECENT_SUCCESSES) -> dict[int, LaneRecord]:

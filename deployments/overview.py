@@ -6,7 +6,13 @@ from urllib.parse import urlencode
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 
-from deployments.lane_history import Applied, applied_by, lane_records, last_applied_id
+from deployments.lane_history import (
+    RECENT_SUCCESSES,
+    Applied,
+    applied_by,
+    lane_records,
+    last_applied_id,
+)
 from deployments.models import AuditEvent, Deployment, Lane, Release
 from deployments.states import ACTIVE_DEPLOYMENT_STATES, FINAL_DEPLOYMENT_STATES, DeploymentState
 from deployments.what_runs import ClusterView, ReleaseLabels, cluster_view, images_of
@@ -135,14 +141,19 @@ def _newest_in_lane(states, order_by: str) -> Subquery:
     return Subquery(newest.values("pk")[:1])
 
 
-def service_releases(service: Service, limit: int = 50):
+# The service page lists the newest releases and deployments; the environments'
+# timelines hold the whole history.
+SERVICE_LIST_LIMIT = 20
+
+
+def service_releases(service: Service, limit: int = SERVICE_LIST_LIMIT):
     # Ordered here, not by Meta's ("service" would sort by the service's name through a
     # join and read every release): the (service, created_at) index gives the newest.
     releases = Release.objects.filter(service=service).select_related("created_by")
     return releases.order_by("-created_at", "-pk")[:limit]
 
 
-def service_deployments(service: Service, limit: int = 50):
+def service_deployments(service: Service, limit: int = SERVICE_LIST_LIMIT):
     return (
         Deployment.objects.filter(service=service)
         .select_related("release", "environment", "requested_by", "break_glass_reviewed_by")
@@ -160,15 +171,17 @@ class RollbackChoice:
     allowed: bool  # may this person press the button
 
 
-def rollback_choices(service: Service, cells: list[Cell], user, limit: int | None = 3):
+def rollback_choices(
+    service: Service, cells: list[Cell], user, limit: int | None = 3, recent=RECENT_SUCCESSES
+):
     """Per environment, the releases one may roll back to (the engine's own rule), for
-    every cell at once in a fixed number of queries."""
+    every cell at once in a fixed number of queries; `recent` as in `lane_records`."""
     lanes = [
         Lane(pk=cell.lane_id, service_id=service.pk, environment_id=cell.environment.pk)
         for cell in cells
         if cell.lane_id is not None
     ]
-    records = lane_records(lanes)
+    records = lane_records(lanes, recent)
     return [
         RollbackChoice(
             cell.environment,

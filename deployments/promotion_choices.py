@@ -278,7 +278,7 @@ def rollback_preview(service, environment, release, user) -> RollbackPreview:
     """The confirmation of a rollback: what runs now, and what comes back."""
     _environments, rows = dashboard_rows(services=[service])
     cell = next(c for c in rows[0].cells if c.environment.pk == environment.pk)
-    (choice,) = rollback_choices(service, [cell], user, limit=None)
+    (choice,) = rollback_choices(service, [cell], user, limit=None, recent=None)
     refusal = ""
     if not choice.allowed:
         refusal = f"You may not roll back in {environment.name}; engineers, leads and admins may."

@@ -46,8 +46,9 @@ def service_detail(request, name: str):
         "panels": panels,
         "stream_url": overview.lanes_stream_url([panel.cell for panel in panels]),
         "drift": overview.recent_drift(service),
-        "releases": overview.service_releases(service),
-        "deployments": overview.service_deployments(service),
+        "releases": list(overview.service_releases(service)),
+        "deployments": list(overview.service_deployments(service)),
+        "list_limit": overview.SERVICE_LIST_LIMIT,
     }
     return render_live(request, "service.html", context)
 
