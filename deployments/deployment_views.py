@@ -23,7 +23,8 @@ from deployments.states import DeploymentState
 GATE_SECTIONS = ("status", "approvals", "checklist", "steps", "controls")
 OUT_OF_BAND = {"oob": True, "as_fragment": False}  # the message shows once, in the target
 # What a stream cannot carry (it is the same for every viewer): this person's sections.
-PERSONAL_SECTIONS = ("status", "controls", "approvals", "checklist", "break_glass")
+# The facts (started, ended, what ran before) ride along: they change with the sections.
+PERSONAL_SECTIONS = ("status", "controls", "approvals", "checklist", "break_glass", "facts")
 
 
 def out_of_band(request, context: dict, names) -> str:

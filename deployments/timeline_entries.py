@@ -345,9 +345,9 @@ def _step_event(event):
     verb = event.action.removeprefix("step.")
     step, detail = _step_label(event), event.detail
     if verb == "claimed":
-        worker = f" by {detail['worker']}" if detail.get("worker") else ""
-        sentence = f"{step}: started (attempt {detail.get('attempt', '?')}){worker}"
-        return "started", "▶", "running", sentence, ()
+        # The worker's lease id is for whoever reads the worker's logs, not the sentence.
+        sentence = f"{step}: started (attempt {detail.get('attempt', '?')})"
+        return "started", "▶", "running", sentence, _notes(("Worker", detail.get("worker", "")))
     if verb == "requeued":
         sentence = f"{step}: its worker stopped; re-queued (attempt {detail.get('attempt', '?')})"
         return "re-queued", "↻", "waiting", sentence, ()

@@ -27,7 +27,7 @@ class ClusterVerdict(models.TextChoices):
     """How what the cluster runs compares with the portal's record (word + symbol)."""
 
     MATCHES = "matches", "in sync"  # runs what the portal last deployed
-    RUNS = "runs", "cluster"  # the portal never wrote here: nothing to compare with
+    RUNS = "runs", "not by the portal"  # the portal never wrote here: nothing to compare with
     DRIFTED = "drifted", "drift"
     MISSING = "missing", "missing"
     UNREACHABLE = "unreachable", "unreachable"
@@ -60,10 +60,22 @@ class WorkloadView:
     ready: int = 0
     desired: int = 0
     rolled_out: bool = True
+    # Pods of the template's images: while a rollout stalls (a crash-looping release)
+    # `ready` counts the old pods still serving, so the images above are not yet what
+    # answers; None for an observation recorded before it was read.
+    updated: int | None = None
 
     @property
     def all_ready(self) -> bool:
-        return self.ready >= self.desired
+        return self.rolled_out and self.ready >= self.desired
+
+    @property
+    def replicas(self) -> str:
+        """The replicas in words: "2/2 ready", or while rolling out "0/2 updated, 2
+        ready" (the ready ones are then mostly the previous template's)."""
+        if self.rolled_out or self.updated is None:
+            return f"{self.ready}/{self.desired} ready"
+        return f"{self.updated}/{self.desired} updated, {self.ready} ready"
 
 
 @dataclass(frozen=True)
@@ -197,9 +209,8 @@ def _workloads(service, observed, labels) -> list[WorkloadView]:
             if c in images
         ]
         ready, desired = seen.get("ready", 0), seen.get("desired", 0)
-        views.append(
-            WorkloadView(name, True, containers, ready, desired, seen.get("rolled_out", True))
-        )
+        rolled_out, updated = seen.get("rolled_out", True), seen.get("updated")
+        views.append(WorkloadView(name, True, containers, ready, desired, rolled_out, updated))
     return views
 
 

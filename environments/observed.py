@@ -56,6 +56,7 @@ def summarize(deployment: client.V1Deployment | None) -> dict:
         "found": True,
         "images": {c.name: c.image for c in deployment.spec.template.spec.containers},
         "ready": status.ready_replicas or 0,
+        "updated": status.updated_replicas or 0,  # pods of the current template
         "desired": wanted,
         "rolled_out": rollout_status(deployment).done,
     }

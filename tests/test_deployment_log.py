@@ -225,6 +225,16 @@ def test_sections_carry_no_flash_message_and_leave_it_for_the_page(client, bob, 
     assert 'class="message success"' in get_page(client, running)
 
 
+def test_sections_carry_the_facts_that_change_as_it_runs(client, oscar, running):
+    running.started_at = timezone.now()
+    running.previous_images = {"vizora-api": {"api": "registry.local/api:1.0.0"}}
+    running.save()
+    client.force_login(oscar)
+    body = client.get(f"/deployments/{running.pk}/sections/", **HTMX).content.decode()
+    facts = body[body.index('<dl class="facts" id="facts" hx-swap-oob="true"') :]
+    assert "<dt>Started</dt>" in facts and "api=registry.local/api:1.0.0" in facts
+
+
 def test_sections_include_a_break_glass_review_out_of_band(client, bob, running):
     running.trigger = "break_glass"
     running.break_glass_reason = "checkout is down"

@@ -40,11 +40,14 @@ def deployed(release, environment, **fields):
     return deployment
 
 
-def observe(service, environment, image, ready=2, desired=2, **fields):
+def observe(service, environment, image, ready=2, desired=2, updated=None, **fields):
+    """Record what the cluster runs; `updated` set: the rollout to `image` has not
+    finished (only that many pods run its template)."""
     fields.setdefault("observed_at", timezone.now())
     workloads = {
         "vizora-web": {"found": True, "images": {"web": image}, "ready": ready,
-                       "desired": desired, "rolled_out": True}
+                       "desired": desired, "rolled_out": updated is None,
+                       "updated": desired if updated is None else updated}
     }  # fmt: skip
     ObservedWorkloads.objects.update_or_create(
         service=service, environment=environment,
@@ -163,6 +166,16 @@ def test_a_cell_in_sync_says_so_with_its_replicas(client, alice, path):
     cell = cell_html(client, alice)
     assert 'class="badge sym verdict-matches">in sync</span>' in cell
     assert "runs 1.2.0" in cell and "◔ 1/2 ready" in cell
+
+
+def test_a_stalled_rollout_counts_its_updated_pods_not_the_old_ready_ones(client, alice, path):
+    web, _, staging = path
+    old, new = make_release(web, "1.0.0"), make_release(web, "1.2.0")
+    deployed(old, staging)
+    observe(web, staging, new.image, ready=2, desired=2, updated=1)
+    cell = cell_html(client, alice)
+    assert "◔ 1/2 updated, 2 ready</span> · rolling out" in cell
+    assert "✓" not in cell.split("cluster-line")[1]
 
 
 def test_a_cell_read_before_the_last_deployment_ended_does_not_cry_drift(client, alice, path):

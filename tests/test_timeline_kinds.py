@@ -66,7 +66,7 @@ def test_a_promotion_reads_from_request_to_verification_in_order(world, alice, b
         ("succeeded", "Approval: succeeded"),
         ("queued", "Queued for its lane"),
         ("started", "Started: it holds its lane"),
-        ("started", "Roll out: started (attempt 1) by worker-1"),
+        ("started", "Roll out: started (attempt 1)"),
         ("succeeded", "Roll out: succeeded"),
         ("succeeded", "Ended: succeeded"),
         ("verification open", "Post-deployment verification: verification open"),
@@ -169,16 +169,17 @@ def test_a_migration_and_an_automatic_rollback_read_in_words(world, alice, bob):
     run_steps(deployment, reason="GET /health answered 500", fail="smoke")
     migration = [e for e in entries(world.production) if e.kind == EntryKind.MIGRATION]
     assert [(e.label, e.sentence) for e in reversed(migration)] == [
-        ("started", "Run database migrations: started (attempt 1) by worker-1"),
+        ("started", "Run database migrations: started (attempt 1)"),
         ("succeeded", "Run database migrations: succeeded"),
     ]
     rollback = [e for e in entries(world.production, "kind=rollback")]
     assert [(e.label, e.symbol, e.sentence) for e in reversed(rollback)] == [
         ("rolling back", "↩", "Rolling back automatically"),
-        ("started", "▶", "Roll back: started (attempt 1) by worker-1"),
+        ("started", "▶", "Roll back: started (attempt 1)"),
         ("succeeded", "✓", "Roll back: succeeded"),
         ("rolled back", "↩", "Ended: rolled back"),
     ]
+    assert notes_of(rollback[2]) == {"Worker": "worker-1"}  # who ran it, beside the sentence
     assert notes_of(rollback[0]) == {"Reason": "GET /health answered 500"}
     assert notes_of(rollback[-1]) == {"Why": "GET /health answered 500"}
     assert {e.deployment for e in migration + rollback} == {deployment}
