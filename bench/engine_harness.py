@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import bench_db
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -27,16 +29,7 @@ os.environ.update(
 
 
 def fresh_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    bench_db.fresh_database(BENCH_DB)
 
 
 def catalog(kubesim, rollout_timeout: float = 120):
