@@ -239,11 +239,13 @@ def _requested(event):
 
 
 def _queued(event):
-    return "queued", "…", "queued", "Queued for its lane", ()
+    sentence = "Queued: it starts when no other deployment of this service runs here"
+    return "queued", "…", "queued", sentence, ()
 
 
 def _started(event):
-    return "started", "▶", "running", "Started: it holds its lane", ()
+    sentence = "Started: other deployments of this service here wait until it ends"
+    return "started", "▶", "running", sentence, ()
 
 
 PARKED_AT = {

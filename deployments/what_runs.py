@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from deployments.lane_history import Applied, drift_from, last_applied
+from deployments.lane_history import Applied, drift_from, last_applied, release_images
 from deployments.live.fingerprints import lane_fingerprint_part
 from deployments.models import Deployment, Lane, Release
 from deployments.states import DeploymentState
@@ -32,6 +32,7 @@ class ClusterVerdict(models.TextChoices):
     MISSING = "missing", "missing"
     UNREACHABLE = "unreachable", "unreachable"
     ROLLING_OUT = "rolling_out", "rolling out"
+    CHECKING = "checking", "checking"  # read before the last deployment ended
     UNOBSERVED = "unobserved", "not observed"
 
 
@@ -180,14 +181,20 @@ def cluster_view(
     runs = _runs(workloads)
     if in_progress is not None and in_progress.state == DeploymentState.RUNNING:
         return ClusterView(ClusterVerdict.ROLLING_OUT, f"runs {runs}, rolling out", **facts)
+    if applied is None and current is not None:
+        # A recorded success whose rollout wrote nothing the portal kept (a baseline):
+        # its release is what the portal says runs here, so the same drift rule holds.
+        applied = Applied(current, release_images(service, current.release.image))
     if applied is None:
-        # The portal never wrote here (a recorded baseline): the version names agree or not.
-        agrees = current is not None and current.release.version == runs
-        verdict = ClusterVerdict.MATCHES if agrees else ClusterVerdict.RUNS
-        return ClusterView(verdict, f"runs {runs}", **facts)
-    if applied.deployment.finished_at and observed.observed_at < applied.deployment.finished_at:
-        # Read before the portal's last deployment ended: the next read judges it.
         return ClusterView(ClusterVerdict.RUNS, f"runs {runs}", **facts)
+    ended = applied.deployment.finished_at
+    if ended and observed.observed_at < ended:
+        # Read before the portal's last deployment ended: the next read judges it.
+        return ClusterView(
+            ClusterVerdict.CHECKING, f"runs {runs}",
+            f"Read before #{applied.deployment.pk} ended; the next read compares them.",
+            **facts,
+        )  # fmt: skip
     drift = drift_from(_running_images(observed), applied)
     if not drift:
         return ClusterView(ClusterVerdict.MATCHES, f"runs {runs}", **facts)

@@ -152,6 +152,8 @@ def test_without_javascript_the_page_renders_completely_and_pages_back_through_t
         expect(steps.nth(2)).to_contain_text("Running")
         expect(page.locator("#log .log-step")).to_have_text(["Run database migrations", "Roll out"])
         assert page.locator("#log .line").count() == 300
+        # No box of its own without the script: the newest line is in the page's flow.
+        assert page.locator("#log").evaluate("log => getComputedStyle(log).overflowY") == "visible"
         expect(page.get_by_text("This deployment has not ended; reload the page")).to_be_visible()
         expect(page.get_by_role("button", name="Jump to live")).to_be_hidden()
         expect(page.locator("#live-state")).to_be_hidden()
@@ -163,6 +165,21 @@ def test_without_javascript_the_page_renders_completely_and_pages_back_through_t
         page.get_by_role("link", name="Latest lines").click()
         expect(page.locator("#log .line").last).to_have_attribute("data-seq", "427")
         browser.close()
+
+
+def assert_phone_order(page, pending: bool) -> None:
+    """On a phone the steps come first; then the checklist while the deployment waits at
+    its gates, or the log once it has passed them."""
+    top = {
+        name: page.locator(selector).bounding_box()["y"]
+        for name, selector in (
+            ("steps", "#steps"),
+            ("checklist", "#checklist"),
+            ("log", "#log-section"),
+        )
+    }
+    expected = ["steps", "checklist", "log"] if pending else ["steps", "log", "checklist"]
+    assert sorted(top, key=top.get) == expected, top
 
 
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
@@ -182,5 +199,7 @@ def test_screenshots_of_a_running_a_waiting_and_a_finished_deployment(
             assert page.evaluate("document.documentElement.scrollWidth") <= width, (
                 "no sideways scroll"
             )
+            if width < 900 and page.locator("#checklist li").count():
+                assert_phone_order(page, pending=deployment.state == DeploymentState.PENDING)
         browser.close()
     print(f"screenshots in {tmp_path}")

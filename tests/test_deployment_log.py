@@ -201,7 +201,7 @@ def test_sections_are_this_persons_partials_swapped_out_of_band(client, bob, run
     body = response.content.decode()
     assert response.status_code == 200 and "<html" not in body
     for element in (
-        '<div id="status" hx-swap-oob="true"',
+        '<div id="status" data-state="pending" hx-swap-oob="true"',
         '<section id="controls" hx-swap-oob="true"',
         '<section id="approvals" hx-swap-oob="true"',
         '<div id="checklist" hidden hx-swap-oob="true"',  # a place for it, should it appear

@@ -179,7 +179,7 @@ def test_htmx_approval_swaps_only_the_approvals_fragment(client, alice, bob, pro
     assert body.lstrip().startswith('<section id="approvals"')
     assert "<html" not in body
     # The decision moved the gate: status and steps come along, swapped out of band.
-    assert '<div id="status" hx-swap-oob="true">' in body
+    assert re.search(r'<div id="status" data-state="\w+" hx-swap-oob="true">', body)
     assert '<section id="steps" hx-swap-oob="true"' in body
     assert '<section id="controls" hx-swap-oob="true">' in body  # cancel says what it does now
     assert body.count(f"You approved deployment #{deployment.pk}.") == 1

@@ -178,6 +178,32 @@ def test_a_stalled_rollout_counts_its_updated_pods_not_the_old_ready_ones(client
     assert "✓" not in cell.split("cluster-line")[1]
 
 
+def test_a_baseline_the_cluster_no_longer_runs_is_drift_not_a_stranger(client, alice, path):
+    """A success recorded without the images its rollout wrote (the demo's history, a
+    baseline): its release is what the portal says runs, so a hand change is drift."""
+    web, _, staging = path
+    recorded, by_hand = make_release(web, "1.0.0"), make_release(web, "1.1.0")
+    baseline = make_deployment(
+        recorded, staging, state=DeploymentState.SUCCEEDED,
+        started_at=timezone.now(), finished_at=timezone.now() - timedelta(seconds=5),
+    )  # fmt: skip
+    observe(web, staging, by_hand.image)
+    cell = cell_html(client, alice)
+    assert 'verdict-drifted">drift</span>' in cell and "runs 1.1.0, not 1.0.0" in cell
+    assert f"(#{baseline.pk})" in cell
+
+
+def test_a_read_from_before_the_last_deployment_ended_says_it_is_checking(client, alice, path):
+    web, _, staging = path
+    deployment = deployed(make_release(web, "1.2.0"), staging)
+    observe(
+        web, staging, "registry.local/web:1.4.0", observed_at=timezone.now() - timedelta(seconds=5)
+    )
+    cell = cell_html(client, alice)
+    assert 'verdict-checking">checking</span>' in cell
+    assert f"Read before #{deployment.pk} ended; the next read compares them." in cell
+
+
 def test_a_cell_read_before_the_last_deployment_ended_does_not_cry_drift(client, alice, path):
     web, _, staging = path
     old, new = make_release(web, "1.0.0"), make_release(web, "1.2.0")

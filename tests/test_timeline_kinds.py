@@ -56,16 +56,16 @@ def entry_saying(environment, sentence: str):
 def test_a_promotion_reads_from_request_to_verification_in_order(world, alice, bob):
     deployment = promoted_through_the_gates(alice, bob)
     assert said(world.production) == [
-        ("passed", "The portal checked “Build Docker images”: passed"),
         ("requested", "alice requested a promotion"),
+        ("passed", "The portal checked “Build Docker images”: passed"),
         ("waiting", "Waiting for the pre-deployment checklist"),
         ("passed", "bob answered “Review changes”: passed"),
         ("succeeded", "Pre-deployment checks: succeeded"),
         ("approval asked", "Waiting for approval"),
         ("approved", "bob approved it"),
         ("succeeded", "Approval: succeeded"),
-        ("queued", "Queued for its lane"),
-        ("started", "Started: it holds its lane"),
+        ("queued", "Queued: it starts when no other deployment of this service runs here"),
+        ("started", "Started: other deployments of this service here wait until it ends"),
         ("started", "Roll out: started (attempt 1)"),
         ("succeeded", "Roll out: succeeded"),
         ("succeeded", "Ended: succeeded"),

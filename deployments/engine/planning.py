@@ -205,9 +205,7 @@ def _record(
             Step(deployment=deployment, kind=kind, position=position)
             for position, kind in enumerate(step_kinds, start=1)
         )
-        if trigger != Trigger.ROLLBACK:
-            _copy_checklist(deployment, environment)
-            answer_release_items(deployment)
+        # The request is recorded first: what the portal answers for it follows it.
         audit.record(
             "deployment.requested",
             actor=person,
@@ -217,6 +215,9 @@ def _record(
             image=release.image,
             **_request_detail(rollback_of, break_glass_reason),
         )
+        if trigger != Trigger.ROLLBACK:
+            _copy_checklist(deployment, environment)
+            answer_release_items(deployment)
         notify(deployment, NotificationEvent.REQUESTED)
         announce.deployment_changed(deployment.pk, deployment.lane_id)  # its lane's pages show it
         advance_after_commit(deployment.pk)

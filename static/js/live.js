@@ -258,6 +258,9 @@
 
   function start() {
     if (!log) return;
+    // A box of its own that follows its tail: only with this script (without it the
+    // log stays in the page's flow, so its newest lines are never hidden in a box).
+    log.classList.add("boxed");
     scrollToEnd();
     log.addEventListener("scroll", () => setFollowing(atBottom()), { passive: true });
     jump?.addEventListener("click", () => {
