@@ -182,8 +182,11 @@ def cluster_view(
     if in_progress is not None and in_progress.state == DeploymentState.RUNNING:
         return ClusterView(ClusterVerdict.ROLLING_OUT, f"runs {runs}, rolling out", **facts)
     if applied is None and current is not None:
-        # A recorded success whose rollout wrote nothing the portal kept (a baseline):
-        # its release is what the portal says runs here, so the same drift rule holds.
+        # A recorded success whose rollout wrote nothing the portal kept (a baseline,
+        # whose cluster may name the release by tag alone): the version names agree, or
+        # the cluster drifted from the release the portal says runs here.
+        if current.release.version == runs:
+            return ClusterView(ClusterVerdict.MATCHES, f"runs {runs}", **facts)
         applied = Applied(current, release_images(service, current.release.image))
     if applied is None:
         return ClusterView(ClusterVerdict.RUNS, f"runs {runs}", **facts)

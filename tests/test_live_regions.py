@@ -193,6 +193,18 @@ def test_a_baseline_the_cluster_no_longer_runs_is_drift_not_a_stranger(client, a
     assert f"(#{baseline.pk})" in cell
 
 
+def test_a_baseline_named_by_tag_alone_in_the_cluster_is_in_sync(client, alice, path):
+    web, _, staging = path
+    recorded = make_release(web, "1.0.0")  # its image carries a digest
+    make_deployment(
+        recorded, staging, state=DeploymentState.SUCCEEDED,
+        started_at=timezone.now(), finished_at=timezone.now() - timedelta(seconds=5),
+    )  # fmt: skip
+    observe(web, staging, recorded.image.split("@")[0])
+    cell = cell_html(client, alice)
+    assert 'verdict-matches">in sync</span>' in cell and "runs 1.0.0" in cell
+
+
 def test_a_read_from_before_the_last_deployment_ended_says_it_is_checking(client, alice, path):
     web, _, staging = path
     deployment = deployed(make_release(web, "1.2.0"), staging)
