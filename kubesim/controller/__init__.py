@@ -11,6 +11,7 @@ from ..crud import Objects
 from ..objects import controller_uid
 from ..resources import Resource, lookup
 from ..timing import Timing
+from .cronjobs import CronJobController
 from .deployments import DeploymentController
 from .events import EventRecorder
 from .jobs import JobController
@@ -39,6 +40,7 @@ class Controller:
         self.replicasets = ReplicaSetController(self)
         self.deployments = DeploymentController(self)
         self.jobs = JobController(self)
+        self.cronjobs = CronJobController(self)
         self._task: asyncio.Task | None = None
 
     def owned(self, resource: Resource, owner: dict) -> list[dict]:
@@ -53,6 +55,7 @@ class Controller:
         self.replicasets.sync_all()
         self.deployments.sync_all()
         self.jobs.sync_all()
+        self.cronjobs.sync_all()
         self._collect_garbage()
 
     def settle(self, max_ticks: int = 40) -> None:
