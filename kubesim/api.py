@@ -19,7 +19,7 @@ from .tables import table, wants_table
 from .watch import watch_response
 
 TRUE = ("true", "1", "True")
-LogReader = Callable[[dict, dict], str]
+LogReader = Callable[[dict, Request], Response | StreamResponse]  # pod, request → log
 
 
 @dataclass
@@ -123,12 +123,12 @@ class KubeApi:
     def _namespace(self, route: Route) -> str:
         return route.namespace or ""
 
-    def _get(self, request: Request, route: Route) -> Response:
+    def _get(self, request: Request, route: Route) -> Response | StreamResponse:
         entry = self.store.get_entry(route.resource, self._namespace(route), route.name)
         if entry is None:
             raise errors.not_found(route.resource, route.name)
         if route.subresource == "log":
-            return Response(200, self.read_log(entry.obj, request.query).encode(), "text/plain")
+            return self.read_log(entry.obj, request)
         if route.subresource == "scale":
             return json_response(200, scale_of(entry.obj))
         if wants_table(request.headers.get("accept", "")):

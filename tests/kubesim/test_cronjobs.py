@@ -220,28 +220,45 @@ def scheduled_minute(job) -> int:
     return int(job.metadata.name.rsplit("-", 1)[1])
 
 
+def resume_late(batch, attempt: int) -> tuple[str, str, int] | None:
+    """Resume a strict (10 s deadline) and a lenient CronJob some 24 simulated seconds
+    after a scheduled minute; None when the machine was too slow to hit that window."""
+    strict, lenient, metronome = (f"{n}-{attempt}" for n in ("strict", "lenient", "metronome"))
+    batch.create_namespaced_cron_job(
+        NAMESPACE, cronjob_manifest(strict, suspend=True, startingDeadlineSeconds=10)
+    )
+    batch.create_namespaced_cron_job(NAMESPACE, cronjob_manifest(lenient, suspend=True))
+    batch.create_namespaced_cron_job(NAMESPACE, cronjob_manifest(metronome))
+    (tick,) = wait_for(lambda: jobs_of(batch, metronome), interval=0.005)
+    batch.delete_namespaced_cron_job(metronome, NAMESPACE)
+    time.sleep(0.4 * MINUTE)
+    for name in (strict, lenient):
+        batch.patch_namespaced_cron_job(name, NAMESPACE, {"spec": {"suspend": False}})
+    (first,) = wait_for(lambda: jobs_of(batch, lenient))
+    if scheduled_minute(first) != scheduled_minute(tick):
+        return None
+    return strict, lenient, scheduled_minute(tick)
+
+
 def test_starting_deadline_skips_a_run_missed_by_longer_than_it(batch, core):
     """Resumed half a minute after a scheduled time: with a 10 s deadline that run is
     missed (MissSchedule) and the next minute's runs; without one it runs at once."""
-    for name, deadline in (("late-strict", 10), ("late-lenient", None)):
-        extra = {"startingDeadlineSeconds": deadline} if deadline else {}
-        batch.create_namespaced_cron_job(NAMESPACE, cronjob_manifest(name, suspend=True, **extra))
-    batch.create_namespaced_cron_job(NAMESPACE, cronjob_manifest("metronome"))
-    (tick,) = wait_for(lambda: jobs_of(batch, "metronome"), interval=0.005)
-    time.sleep(0.4 * MINUTE)  # some 24 simulated seconds after that scheduled time
-    for name in ("late-strict", "late-lenient"):
-        batch.patch_namespaced_cron_job(name, NAMESPACE, {"spec": {"suspend": False}})
-    (lenient,) = wait_for(lambda: jobs_of(batch, "late-lenient"))
-    strict = wait_for(lambda: jobs_of(batch, "late-strict"))[0]
-    assert scheduled_minute(lenient) == scheduled_minute(tick)
-    assert scheduled_minute(strict) == scheduled_minute(tick) + 1
-    (missed,) = events_named(core, "late-strict", "MissSchedule")
-    at = dt.datetime.fromtimestamp(scheduled_minute(tick) * 60, dt.UTC)
+    for attempt in range(3):
+        resumed = resume_late(batch, attempt)
+        if resumed:
+            break
+    else:
+        pytest.fail("could not resume within the scheduled minute three times (machine too busy)")
+    strict, lenient, minute = resumed
+    (first,) = wait_for(lambda: jobs_of(batch, strict))
+    assert scheduled_minute(first) == minute + 1
+    (missed,) = events_named(core, strict, "MissSchedule")
+    at = dt.datetime.fromtimestamp(minute * 60, dt.UTC)
     assert missed.message == "Missed scheduled time to start a job: " + at.strftime(
         "%a, %d %b %Y %H:%M:%S +0000"
     )
-    assert not events_named(core, "late-lenient", "MissSchedule")
-    for name in ("late-strict", "late-lenient", "metronome"):
+    assert not events_named(core, lenient, "MissSchedule")
+    for name in (strict, lenient):
         batch.delete_namespaced_cron_job(name, NAMESPACE)
 
 
