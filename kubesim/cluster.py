@@ -28,7 +28,9 @@ class Cluster:
         self.objects = Objects(self.store)
         self.controller = Controller(self.objects, timing, spec.name)
         self.logs = PodLogs(self.store, self.controller.pods.read_log)
-        self.api = KubeApi(self.store, self.objects, self.logs.respond)
+        self.api = KubeApi(
+            self.store, self.objects, self.logs.respond, self.controller.deletion.delete
+        )
         self.front_door = FrontDoor(self.store, spec.front_door.hosts, spec.name)
         self.api_server = HttpServer(self.api.handle, error_body)
         self.door_server = HttpServer(self.front_door.handle, error_body)

@@ -8,6 +8,7 @@ import sys
 import traceback
 
 from ..crud import Objects
+from ..deletion import Deletion
 from ..objects import controller_uid
 from ..resources import Resource, lookup
 from ..timing import Timing
@@ -36,6 +37,7 @@ class Controller:
         self.ticks = 0
         self.bootstrapping = False
         self.recorder = EventRecorder(objects)
+        self.deletion = Deletion(objects, timing.speed, self.recorder)
         self.pods = PodSimulator(self)
         self.replicasets = ReplicaSetController(self)
         self.deployments = DeploymentController(self)
@@ -57,6 +59,7 @@ class Controller:
         self.jobs.sync_all()
         self.cronjobs.sync_all()
         self._collect_garbage()
+        self.deletion.sweep()
 
     def settle(self, max_ticks: int = 40) -> None:
         """Bring configured workloads to a steady state before serving (pods start at once)."""
