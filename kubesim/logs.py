@@ -222,13 +222,8 @@ class PodLogs:
             chunk, budget = _spend(first, budget)
             yield chunk
             while budget != 0:
-                getter = asyncio.ensure_future(watcher.queue.get())
-                await asyncio.wait({getter, hangup}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
-                    return
-                event = getter.result()
-                if event.type == "DELETED":
+                event = await _next_event(watcher, hangup)
+                if event is None or event.type == "DELETED":
                     return
                 current = event.obj
                 if run_shown(current, options.container, False) != run:
@@ -243,6 +238,17 @@ class PodLogs:
         finally:
             self.store.unwatch(watcher)
             hangup.cancel()
+
+
+async def _next_event(watcher: Watcher, hangup: asyncio.Future) -> WatchEvent | None:
+    """The next event about the pod, or None once the client has hung up."""
+    getter = asyncio.ensure_future(watcher.queue.get())
+    try:
+        await asyncio.wait({getter, hangup}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not getter.done():
+            getter.cancel()
+    return getter.result() if getter.done() and not getter.cancelled() else None
 
 
 def _spend(chunk: bytes, budget: int | None) -> tuple[bytes, int | None]:
