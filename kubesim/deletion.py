@@ -42,6 +42,7 @@ POLICIES = ("Background", "Foreground", "Orphan")
 DEFAULT_GRACE_SECONDS = 30
 ORPHAN_BY_DEFAULT = {"Job"}  # batch/v1 Job: DefaultGarbageCollectionPolicy is OrphanDependents
 OWNER_KINDS = ("Deployment", "ReplicaSet", "Job", "CronJob")
+FINISHED = ("Succeeded", "Failed")
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,19 @@ def refuse_in_terminating_namespace(objects: Objects, resource: Resource, obj, n
         reason="Forbidden",
         details={"name": name, "group": resource.group, "kind": resource.plural},
     )
+
+
+def _terminating(pod: dict, grace: int) -> dict:
+    """The pod marked for deletion in `grace` seconds; its containers are no longer ready."""
+    updated = copy.deepcopy(pod)
+    updated["metadata"]["deletionTimestamp"] = timestamp(now() + dt.timedelta(seconds=grace))
+    updated["metadata"]["deletionGracePeriodSeconds"] = grace
+    for status in updated.get("status", {}).get("containerStatuses", []):
+        status["ready"] = False
+    for condition in updated.get("status", {}).get("conditions", []):
+        if condition["type"] in ("Ready", "ContainersReady"):
+            condition["status"] = "False"
+    return updated
 
 
 def _dependents(store, owner_uid: str) -> list[tuple[Resource, dict]]:
@@ -171,19 +185,7 @@ class Deletion:
             self.store.put(resource, orphan, "MODIFIED")
 
     def _delete_pod(self, pod: dict, options: DeleteOptions) -> dict:
-        grace = options.grace_seconds
-        if grace is None:
-            grace = pod.get("spec", {}).get("terminationGracePeriodSeconds", DEFAULT_GRACE_SECONDS)
-        phase = pod.get("status", {}).get("phase")
-        if not pod.get("spec", {}).get("nodeName") or phase in ("Succeeded", "Failed"):
-            grace = 0
-        meta = pod["metadata"]
-        if grace == 0:
-            self._pod_deadlines.pop(meta["uid"], None)
-            return self.store.remove(PODS, meta["namespace"], meta["name"])
-        if meta.get("deletionTimestamp") and grace >= meta.get("deletionGracePeriodSeconds", 0):
-            return pod  # a longer or equal grace period never extends a pending deletion
-        return self.terminate_pod(pod, grace)
+        return self.terminate_pod(pod, options.grace_seconds)
 
     def _delete_namespace(self, namespace: dict) -> dict:
         if namespace["metadata"].get("deletionTimestamp"):
@@ -196,23 +198,26 @@ class Deletion:
     # --- pods -----------------------------------------------------------------------------
 
     def terminate_pod(self, pod: dict, grace: int | None = None) -> dict:
-        """Mark a pod Terminating for its grace period (shortened if already terminating)."""
+        """Delete a pod: Terminating for its grace period, or at once when that is 0.
+
+        A pod never scheduled, or Succeeded/Failed, goes at once (as the pod registry
+        decides); a deletion already pending is only ever shortened.
+        """
+        spec, meta = pod.get("spec", {}), pod["metadata"]
         if grace is None:
-            grace = pod.get("spec", {}).get("terminationGracePeriodSeconds", DEFAULT_GRACE_SECONDS)
-        meta = pod["metadata"]
-        first = not meta.get("deletionTimestamp")
-        updated = copy.deepcopy(pod)
-        updated["metadata"]["deletionTimestamp"] = timestamp(now() + dt.timedelta(seconds=grace))
-        updated["metadata"]["deletionGracePeriodSeconds"] = grace
-        for status in updated.get("status", {}).get("containerStatuses", []):
-            status["ready"] = False
-        for condition in updated.get("status", {}).get("conditions", []):
-            if condition["type"] in ("Ready", "ContainersReady"):
-                condition["status"] = "False"
-        written = self.store.put(PODS, updated, "MODIFIED")
+            grace = spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE_SECONDS)
+        if not spec.get("nodeName") or pod.get("status", {}).get("phase") in FINISHED:
+            grace = 0
+        if grace == 0:
+            self._pod_deadlines.pop(meta["uid"], None)
+            return self.store.remove(PODS, meta["namespace"], meta["name"]) or pod
+        pending = meta.get("deletionTimestamp")
+        if pending and grace >= meta.get("deletionGracePeriodSeconds", 0):
+            return pod
+        written = self.store.put(PODS, _terminating(pod, grace), "MODIFIED")
         deadline = time.monotonic() + grace / self.speed
         self._pod_deadlines[meta["uid"]] = (meta["namespace"], meta["name"], deadline)
-        if first:
+        if not pending:
             self._killing_events(written)
         return written
 

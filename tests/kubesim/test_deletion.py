@@ -185,6 +185,22 @@ def test_a_job_deleted_without_a_policy_orphans_its_pods(batch, core):
     assert pod.metadata.owner_references is None and pod.metadata.deletion_timestamp is None
 
 
+def test_a_finished_pod_goes_at_once(batch, core):
+    """The pod registry deletes a Succeeded or Failed pod without a grace period."""
+    batch.create_namespaced_job(NAMESPACE, job_manifest("del-done", "example/app:1.0.0", ["true"]))
+
+    def completed():
+        job = batch.read_namespaced_job("del-done", NAMESPACE)
+        return job.status.succeeded == 1
+
+    wait_for(completed)
+    (pod,) = core.list_namespaced_pod(NAMESPACE, label_selector="job-name=del-done").items
+    assert pod.status.phase == "Succeeded"
+    answer = core.delete_namespaced_pod(pod.metadata.name, NAMESPACE)
+    assert answer.metadata.name == pod.metadata.name
+    assert gone(lambda: core.read_namespaced_pod(pod.metadata.name, NAMESPACE))
+
+
 def test_a_deleted_namespace_terminates_its_pods_then_goes(apps, core, kubesim):
     core.create_namespace({"metadata": {"name": "doomed"}})
     apps.create_namespaced_deployment("doomed", deployment_manifest("inside", "a:1", 2))
@@ -207,11 +223,21 @@ def test_a_deleted_namespace_terminates_its_pods_then_goes(apps, core, kubesim):
 
 
 # --- kubectl ------------------------------------------------------------------------------
+# The pods here have a 300 s grace period (10 wall seconds), so kubectl, however slow to
+# start, sees them Terminating; the tests then shorten it.
+
+LONG_GRACE = {"terminationGracePeriodSeconds": 300}
+
+
+def slow_to_stop(name: str, replicas: int) -> dict:
+    manifest = deployment_manifest(name, "a:1", replicas)
+    manifest["spec"]["template"]["spec"].update(LONG_GRACE)
+    return manifest
 
 
 @pytest.mark.kubectl
 def test_kubectl_shows_a_deleted_pod_terminating(kubectl, core):
-    running_pod(core, "kubectl-graceful")
+    running_pod(core, "kubectl-graceful", **LONG_GRACE)
     deleted = kubectl("delete", "pod", "kubectl-graceful", "--wait=false")
     assert (deleted.returncode, deleted.stdout) == (0, 'pod "kubectl-graceful" deleted\n')
     listed = kubectl("get", "pod", "kubectl-graceful")
@@ -219,35 +245,47 @@ def test_kubectl_shows_a_deleted_pod_terminating(kubectl, core):
         r"NAME +READY +STATUS +RESTARTS +AGE\nkubectl-graceful +0/1 +Terminating +0 +\d+s\n",
         listed.stdout,
     ), listed.stdout
-    waited = kubectl("wait", "--for=delete", "pod/kubectl-graceful", "--timeout=10s")
-    assert waited.returncode == 0, waited.stderr
+    grace = kubectl(
+        "get", "pod", "kubectl-graceful", "-o", "jsonpath={.metadata.deletionGracePeriodSeconds}"
+    )
+    assert grace.stdout == "300"
+    shortened = kubectl("delete", "pod", "kubectl-graceful", "--grace-period=1", "--timeout=10s")
+    assert shortened.returncode == 0, shortened.stderr
+    assert gone(lambda: core.read_namespaced_pod("kubectl-graceful", NAMESPACE))
 
 
 @pytest.mark.kubectl
 def test_kubectl_force_delete_is_immediate(kubectl, core):
-    running_pod(core, "kubectl-force")
+    running_pod(core, "kubectl-force", **LONG_GRACE)
     deleted = kubectl("delete", "pod", "kubectl-force", "--grace-period=0", "--force")
     assert (deleted.returncode, deleted.stdout) == (0, 'pod "kubectl-force" force deleted\n')
     assert gone(lambda: core.read_namespaced_pod("kubectl-force", NAMESPACE))
 
 
 @pytest.mark.kubectl
-def test_kubectl_cascade_foreground_keeps_the_deployment_until_its_pods_are_gone(kubectl, apps):
-    apps.create_namespaced_deployment(NAMESPACE, deployment_manifest("kubectl-fg", "a:1", 1))
+def test_kubectl_cascade_foreground_keeps_the_deployment_until_its_pods_are_gone(
+    kubectl, apps, core
+):
+    apps.create_namespaced_deployment(NAMESPACE, slow_to_stop("kubectl-fg", 1))
     wait_for(lambda: rollout_done(apps.read_namespaced_deployment("kubectl-fg", NAMESPACE)))
     deleted = kubectl("delete", "deploy", "kubectl-fg", "--cascade=foreground", "--wait=false")
     assert (deleted.returncode, deleted.stdout) == (0, 'deployment.apps "kubectl-fg" deleted\n')
     finalizers = kubectl("get", "deploy", "kubectl-fg", "-o", "jsonpath={.metadata.finalizers}")
     assert finalizers.stdout == '["foregroundDeletion"]'
-    waited = kubectl("delete", "deploy", "kubectl-fg", "--ignore-not-found", "--timeout=10s")
+    (pod,) = wait_for(
+        lambda: core.list_namespaced_pod(NAMESPACE, label_selector="app=kubectl-fg").items
+    )
+    assert pod.metadata.deletion_timestamp is not None
+    forced = kubectl("delete", "pods", "-l", "app=kubectl-fg", "--grace-period=0", "--force")
+    assert forced.returncode == 0, forced.stderr
+    waited = kubectl("wait", "--for=delete", "deploy/kubectl-fg", "--timeout=10s")
     assert waited.returncode == 0, waited.stderr
-    assert gone(lambda: apps.read_namespaced_deployment("kubectl-fg", NAMESPACE))
 
 
 @pytest.mark.kubectl
 def test_kubectl_get_namespace_shows_terminating(kubectl, apps, core):
     core.create_namespace({"metadata": {"name": "kubectl-doomed"}})
-    apps.create_namespaced_deployment("kubectl-doomed", deployment_manifest("inside", "a:1", 1))
+    apps.create_namespaced_deployment("kubectl-doomed", slow_to_stop("inside", 1))
     wait_for(lambda: rollout_done(apps.read_namespaced_deployment("inside", "kubectl-doomed")))
     deleted = kubectl("delete", "namespace", "kubectl-doomed", "--wait=false")
     assert (deleted.returncode, deleted.stdout) == (0, 'namespace "kubectl-doomed" deleted\n')
@@ -255,5 +293,9 @@ def test_kubectl_get_namespace_shows_terminating(kubectl, apps, core):
     assert re.fullmatch(r"NAME +STATUS +AGE\nkubectl-doomed +Terminating +\d+s\n", listed.stdout), (
         listed.stdout
     )
+    forced = kubectl(
+        "delete", "pods", "--all", "-n", "kubectl-doomed", "--grace-period=0", "--force"
+    )
+    assert forced.returncode == 0, forced.stderr
     waited = kubectl("wait", "--for=delete", "namespace/kubectl-doomed", "--timeout=10s")
     assert waited.returncode == 0, waited.stderr
