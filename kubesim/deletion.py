@@ -49,6 +49,7 @@ FINISHED = ("Succeeded", "Failed")
 class DeleteOptions:
     propagation: str = ""  # "" means the resource's default
     grace_seconds: int | None = None
+    preconditions: tuple[tuple[str, str], ...] = ()  # ("uid" | "resourceVersion", value)
 
 
 def delete_options(query: dict, body) -> DeleteOptions:
@@ -72,7 +73,31 @@ def delete_options(query: dict, body) -> DeleteOptions:
         except (TypeError, ValueError):
             raise bad_request(f'strconv.ParseInt: parsing "{grace}": invalid syntax') from None
         grace = max(0, grace)
-    return DeleteOptions(propagation, grace)
+    wanted = body.get("preconditions") or {}
+    if not isinstance(wanted, dict):
+        raise bad_request("preconditions must be an object")
+    checks = tuple((key, str(wanted[key])) for key in ("uid", "resourceVersion") if wanted.get(key))
+    return DeleteOptions(propagation, grace, checks)
+
+
+def check_preconditions(resource: Resource, obj: dict, options: DeleteOptions) -> None:
+    """409 when the object is not the one the client meant (uid or resourceVersion)."""
+    labels = {"uid": "UID", "resourceVersion": "ResourceVersion"}
+    for key, value in options.preconditions:
+        actual = obj["metadata"].get(key, "")
+        if value != actual:
+            raise ApiError(
+                409,
+                f'Operation cannot be fulfilled on {resource.qualified} "{obj["metadata"]["name"]}"'
+                f": Precondition failed: {labels[key]} in precondition: {value}, "
+                f"{labels[key]} in object meta: {actual}",
+                reason="Conflict",
+                details={
+                    "name": obj["metadata"]["name"],
+                    "group": resource.group,
+                    "kind": resource.plural,
+                },
+            )
 
 
 def success_status(resource: Resource, obj: dict) -> dict:
@@ -148,6 +173,7 @@ class Deletion:
         current = self.store.get(resource, namespace, name)
         if current is None:
             raise errors.not_found(resource, name)
+        check_preconditions(resource, current, options)
         if resource is PODS:
             return self._delete_pod(current, options)
         if resource is NAMESPACES:

@@ -185,6 +185,24 @@ def test_a_job_deleted_without_a_policy_orphans_its_pods(batch, core):
     assert pod.metadata.owner_references is None and pod.metadata.deletion_timestamp is None
 
 
+def test_a_delete_whose_preconditions_do_not_hold_is_409(core):
+    pod = running_pod(core, "precondition")
+    stale = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid="not-this-one"))
+    with pytest.raises(client.ApiException) as raised:
+        core.delete_namespaced_pod("precondition", NAMESPACE, body=stale)
+    assert raised.value.status == 409
+    assert json.loads(raised.value.body)["message"] == (
+        'Operation cannot be fulfilled on pods "precondition": Precondition failed: '
+        f"UID in precondition: not-this-one, UID in object meta: {pod.metadata.uid}"
+    )
+    assert core.read_namespaced_pod("precondition", NAMESPACE).metadata.deletion_timestamp is None
+    exact = client.V1DeleteOptions(
+        grace_period_seconds=0, preconditions=client.V1Preconditions(uid=pod.metadata.uid)
+    )
+    core.delete_namespaced_pod("precondition", NAMESPACE, body=exact)
+    assert gone(lambda: core.read_namespaced_pod("precondition", NAMESPACE))
+
+
 def test_a_finished_pod_goes_at_once(batch, core):
     """The pod registry deletes a Succeeded or Failed pod without a grace period."""
     batch.create_namespaced_job(NAMESPACE, job_manifest("del-done", "example/app:1.0.0", ["true"]))
