@@ -6,7 +6,8 @@ day-of-week`, each a `*`, a value, a range `a-b`, a step `*/n` / `a-b/n` / `a/n`
 (`jan`, `mon`); `?` like `*`; 7 for Sunday is not accepted; and the descriptors
 @yearly (@annually), @monthly, @weekly, @daily (@midnight), @hourly. When both
 day fields are restricted a day matches either of them; when one starts with `*`
-(without a step) both must match. Times are UTC.
+(without a step) both must match. Fields are read in the schedule's time zone
+(UTC unless given, as `spec.timeZone`); times passed in and out are aware datetimes.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Schedule:
     weekdays: frozenset[int]
     days_star: bool  # the day-of-month field started with `*` (no step)
     weekdays_star: bool
+    zone: dt.tzinfo = dt.UTC
 
     def day_matches(self, moment: dt.datetime) -> bool:
         dom = moment.day in self.days
@@ -59,8 +61,9 @@ class Schedule:
         return dom or dow
 
     def next_after(self, moment: dt.datetime) -> dt.datetime | None:
-        """The first scheduled minute strictly after `moment` (UTC), or None within 5 years."""
-        t = moment.astimezone(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+        """The first scheduled minute strictly after `moment`, or None within 5 years."""
+        t = moment.astimezone(self.zone).replace(second=0, microsecond=0)
+        t += dt.timedelta(minutes=1)
         limit = t.year + SEARCH_YEARS
         while t.year <= limit:
             if t.month not in self.months:
@@ -75,12 +78,12 @@ class Schedule:
             if t.minute not in self.minutes:
                 t += dt.timedelta(minutes=1)
                 continue
-            return t
+            return t.astimezone(dt.UTC)
         return None
 
     def last_at_or_before(self, moment: dt.datetime) -> dt.datetime | None:
-        """The latest scheduled minute at or before `moment` (UTC), or None within 5 years."""
-        t = moment.astimezone(dt.UTC).replace(second=0, microsecond=0)
+        """The latest scheduled minute at or before `moment`, or None within 5 years."""
+        t = moment.astimezone(self.zone).replace(second=0, microsecond=0)
         limit = t.year - SEARCH_YEARS
         while t.year >= limit:
             if t.month not in self.months:
@@ -95,7 +98,7 @@ class Schedule:
             if t.minute not in self.minutes:
                 t -= dt.timedelta(minutes=1)
                 continue
-            return t
+            return t.astimezone(dt.UTC)
         return None
 
 
@@ -104,7 +107,7 @@ def _first_of_next_month(t: dt.datetime) -> dt.datetime:
     return t.replace(year=year, month=month, day=1, hour=0, minute=0)
 
 
-def parse_schedule(text: str) -> Schedule:
+def parse_schedule(text: str, zone: dt.tzinfo = dt.UTC) -> Schedule:
     """Parse a schedule or raise ScheduleError with a robfig/cron-like message."""
     spec = DESCRIPTORS.get(text.strip().lower(), text) if isinstance(text, str) else ""
     if isinstance(text, str) and text.strip().startswith("@") and spec == text:
@@ -121,6 +124,7 @@ def parse_schedule(text: str) -> Schedule:
         weekdays=parsed[4][0],
         days_star=parsed[2][1],
         weekdays_star=parsed[4][1],
+        zone=zone,
     )
 
 

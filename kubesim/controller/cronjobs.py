@@ -7,14 +7,15 @@ CronJob owns (finished ones leave `status.active`; a succeeded one moves
 scheduled time that is due since `lastScheduleTime` (or creation), as Job
 `<cronjob>-<scheduled time in minutes since the epoch>`, subject to `suspend`,
 `startingDeadlineSeconds` and `concurrencyPolicy`, then deletes finished Jobs
-beyond the history limits. Schedules are evaluated in UTC only: any other
-`timeZone` is reported (UnknownTimeZone) and the CronJob does not run.
+beyond the history limits. The schedule is read in `timeZone` (UTC unless
+given; an unknown zone is refused on write, and reported as UnknownTimeZone).
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import zoneinfo
 
 from ..cron import ScheduleError, most_recent_due, parse_schedule
 from ..objects import get_condition, owner_reference, parse_timestamp, timestamp
@@ -29,6 +30,24 @@ UTC_NAMES = ("UTC", "Etc/UTC")
 TOO_MANY_MISSED = 100
 
 
+def time_zone(spec: dict) -> dt.tzinfo | None:
+    """The zone the schedule is read in: UTC unless `timeZone` names another; None if unknown."""
+    name = spec.get("timeZone")
+    if not name or name in UTC_NAMES:
+        return dt.UTC
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def rfc3339(moment: dt.datetime, zone: dt.tzinfo) -> str:
+    """Go's RFC3339 in the CronJob's zone: `Z` for UTC, else the offset (`+05:45`)."""
+    if zone is dt.UTC:
+        return timestamp(moment)
+    return moment.astimezone(zone).isoformat(timespec="seconds")
+
+
 def job_name(cronjob: dict, scheduled: dt.datetime) -> str:
     return f"{cronjob['metadata']['name']}-{int(scheduled.timestamp()) // 60}"
 
@@ -41,7 +60,7 @@ def job_from_template(cronjob: dict, scheduled: dt.datetime) -> dict:
         "name": job_name(cronjob, scheduled),
         "annotations": {
             **template_meta.get("annotations", {}),
-            SCHEDULED_TIMESTAMP: timestamp(scheduled),
+            SCHEDULED_TIMESTAMP: rfc3339(scheduled, time_zone(cronjob["spec"]) or dt.UTC),
         },
         "ownerReferences": [owner_reference(cronjob)],
     }
@@ -193,13 +212,13 @@ class CronJobController:
     def _due_time(self, cronjob: dict, status: dict) -> dt.datetime | None:
         """The most recent scheduled time not yet run and still within the starting deadline."""
         spec, uid = cronjob["spec"], cronjob["metadata"]["uid"]
-        zone = spec.get("timeZone")
-        if zone and zone not in UTC_NAMES:
-            message = f'invalid timeZone: "{zone}": kubesim schedules in UTC only'
-            self._event_once(cronjob, ("zone", zone), "Warning", "UnknownTimeZone", message)
+        zone = time_zone(spec)
+        if zone is None:
+            message = f'invalid timeZone: "{spec["timeZone"]}": unknown time zone'
+            self._event_once(cronjob, ("zone",), "Warning", "UnknownTimeZone", message)
             return None
         try:
-            schedule = parse_schedule(spec.get("schedule", ""))
+            schedule = parse_schedule(spec.get("schedule", ""), zone)
         except ScheduleError as error:
             message = f'unparseable schedule: "{spec.get("schedule")}" : {error}'
             self._event_once(cronjob, ("schedule",), "Warning", "UnparseableSchedule", message)

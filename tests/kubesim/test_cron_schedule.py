@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 
@@ -68,3 +69,13 @@ def test_most_recent_due_counts_the_missed_times():
     assert most_recent_due(every_minute, at(2026, 12, 1, 15, 23), NOW) == (None, 0)
     latest, count = most_recent_due(every_minute, NOW - dt.timedelta(days=2), NOW)
     assert (latest, count) == (at(2026, 12, 1, 15, 23), 101)  # counting stops past 100
+
+
+def test_a_schedule_is_read_in_its_time_zone():
+    kathmandu = parse_schedule("0 2 * * *", zoneinfo.ZoneInfo("Asia/Kathmandu"))  # UTC+05:45
+    assert kathmandu.next_after(NOW) == at(2026, 12, 1, 20, 15)
+    assert kathmandu.last_at_or_before(NOW) == at(2026, 11, 30, 20, 15)
+    berlin = parse_schedule("30 2 * * *", zoneinfo.ZoneInfo("Europe/Berlin"))
+    summer = at(2027, 7, 1, 12, 0)
+    assert berlin.next_after(summer) == at(2027, 7, 2, 0, 30)  # CEST, UTC+2
+    assert berlin.next_after(NOW) == at(2026, 12, 2, 1, 30)  # CET, UTC+1

@@ -287,15 +287,15 @@ def test_invalid_schedules_are_refused(batch, spec, cause):
     assert cause in json.loads(raised.value.body)["message"]
 
 
-def test_a_time_zone_other_than_utc_is_reported_and_not_run(batch, core):
+def test_a_time_zone_names_the_scheduled_time_in_that_zone(batch):
     batch.create_namespaced_cron_job(
-        NAMESPACE, cronjob_manifest("berlin", timeZone="Europe/Berlin")
+        NAMESPACE, cronjob_manifest("kathmandu", timeZone="Asia/Kathmandu")
     )
-    (event,) = wait_for(lambda: events_named(core, "berlin", "UnknownTimeZone"))
-    assert event.message == 'invalid timeZone: "Europe/Berlin": kubesim schedules in UTC only'
-    time.sleep(1.5 * MINUTE)
-    assert jobs_of(batch, "berlin") == []
-    batch.delete_namespaced_cron_job("berlin", NAMESPACE)
+    (job, *_) = wait_for(lambda: jobs_of(batch, "kathmandu"))
+    scheduled = dt.datetime.fromtimestamp(scheduled_minute(job) * 60, dt.UTC)
+    local = scheduled + dt.timedelta(hours=5, minutes=45)
+    assert job.metadata.annotations[SCHEDULED] == local.strftime("%Y-%m-%dT%H:%M:%S+05:45")
+    batch.delete_namespaced_cron_job("kathmandu", NAMESPACE)
 
 
 # --- kubectl ------------------------------------------------------------------------------
