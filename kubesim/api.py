@@ -10,6 +10,7 @@ import yaml
 
 from . import errors, resources
 from .crud import Objects, parse_json, scale_of
+from .deletion import DeleteOptions, delete_options, refuse_in_terminating_namespace
 from .errors import ApiError, bad_request, status_object
 from .httpserver import Request, Response, StreamResponse, json_response
 from .resources import Resource
@@ -19,7 +20,8 @@ from .tables import table, wants_table
 from .watch import watch_response
 
 TRUE = ("true", "1", "True")
-LogReader = Callable[[dict, dict], str]
+Deleter = Callable[[Resource, str, str, DeleteOptions], dict]  # resource, ns, name
+LogReader = Callable[[dict, Request], Response | StreamResponse]  # pod, request → log
 
 
 @dataclass
@@ -85,10 +87,11 @@ def _route(group: str, plural: str, namespace: str | None, rest: list[str]) -> R
 class KubeApi:
     """Answers every API request of one cluster from its store."""
 
-    def __init__(self, store: Store, objects: Objects, read_log: LogReader):
+    def __init__(self, store: Store, objects: Objects, read_log: LogReader, delete: Deleter):
         self.store = store
         self.objects = objects
         self.read_log = read_log
+        self.delete = delete
 
     async def handle(self, request: Request) -> Response | StreamResponse:
         try:
@@ -123,12 +126,12 @@ class KubeApi:
     def _namespace(self, route: Route) -> str:
         return route.namespace or ""
 
-    def _get(self, request: Request, route: Route) -> Response:
+    def _get(self, request: Request, route: Route) -> Response | StreamResponse:
         entry = self.store.get_entry(route.resource, self._namespace(route), route.name)
         if entry is None:
             raise errors.not_found(route.resource, route.name)
         if route.subresource == "log":
-            return Response(200, self.read_log(entry.obj, request.query).encode(), "text/plain")
+            return self.read_log(entry.obj, request)
         if route.subresource == "scale":
             return json_response(200, scale_of(entry.obj))
         if wants_table(request.headers.get("accept", "")):
@@ -198,8 +201,10 @@ class KubeApi:
     def _create(self, request: Request, route: Route) -> Response:
         if route.namespace is None and route.resource.namespaced:
             raise ApiError(405, "the server does not allow this method on the requested resource")
+        body = self._body(request)
+        refuse_in_terminating_namespace(self.objects, route.resource, body, self._namespace(route))
         created = self.objects.create(
-            route.resource, self._body(request), self._namespace(route), self._dry_run(request)
+            route.resource, body, self._namespace(route), self._dry_run(request)
         )
         return json_response(201, created)
 
@@ -236,18 +241,15 @@ class KubeApi:
         return json_response(200, patched)
 
     def _delete(self, request: Request, route: Route) -> Response:
-        options = parse_json(request.body) if request.body.strip() else {}
-        if not isinstance(options, dict):
-            raise bad_request("DeleteOptions must be an object")
-        propagation = request.query.get("propagationPolicy") or options.get("propagationPolicy", "")
-        if self._dry_run(request) or options.get("dryRun") == ["All"]:
+        body = parse_json(request.body) if request.body.strip() else {}
+        options = delete_options(request.query, body)
+        if self._dry_run(request) or body.get("dryRun") == ["All"]:
             entry = self.store.get_entry(route.resource, self._namespace(route), route.name)
             if entry is None:
                 raise errors.not_found(route.resource, route.name)
             return Response(200, entry.json)
         return json_response(
-            200,
-            self.objects.delete(route.resource, self._namespace(route), route.name, propagation),
+            200, self.delete(route.resource, self._namespace(route), route.name, options)
         )
 
 

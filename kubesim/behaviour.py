@@ -5,8 +5,9 @@
 - `…-slow`: becomes Ready `Timing.slow_factor` times later than usual (a Job's
   container runs that many times longer).
 - `…-unhealthy`: Ready, but the front door's `/health` answers 500.
-- `…-migrationfail` (or a Job whose command/args hold the word `fail` as a
-  separate token): the Job's pod exits 1, so the Job ends Failed.
+- `…-migrationfail` or `…-failing` (or a Job whose command/args hold the word
+  `fail` as a separate token): the Job's pod exits 1, so the Job ends Failed
+  (a migration, or a CronJob's backup, fails).
 - anything else starts normally (a Job's pod exits 0).
 A digest may follow the tag: `repo:2.1.0-crashloop@sha256:…`.
 """
@@ -27,6 +28,7 @@ class Mode(enum.StrEnum):
     PULLERROR = "pullerror"
     UNHEALTHY = "unhealthy"
     MIGRATIONFAIL = "migrationfail"
+    FAILING = "failing"
 
 
 SUFFIXES = [(f"-{mode.value}", mode) for mode in Mode if mode is not Mode.NORMAL]
@@ -42,7 +44,14 @@ def mode_of_image(image: str) -> Mode:
 
 def pod_mode(containers: list[dict]) -> Mode:
     """The most disruptive mode among a pod's containers decides what the pod does."""
-    order = [Mode.PULLERROR, Mode.CRASHLOOP, Mode.MIGRATIONFAIL, Mode.UNHEALTHY, Mode.SLOW]
+    order = [
+        Mode.PULLERROR,
+        Mode.CRASHLOOP,
+        Mode.MIGRATIONFAIL,
+        Mode.FAILING,
+        Mode.UNHEALTHY,
+        Mode.SLOW,
+    ]
     modes = {mode_of_image(c.get("image", "")) for c in containers}
     for mode in order:
         if mode in modes:
@@ -56,6 +65,7 @@ def job_fails(containers: list[dict]) -> bool:
         tokens = " ".join(words).split()
         if "fail" in tokens or mode_of_image(container.get("image", "")) in (
             Mode.MIGRATIONFAIL,
+            Mode.FAILING,
             Mode.CRASHLOOP,
         ):
             return True

@@ -11,6 +11,7 @@ from .controller import Controller
 from .crud import Objects
 from .frontdoor import FrontDoor
 from .httpserver import HttpServer
+from .logs import PodLogs
 from .resources import lookup, resource_for_object
 from .store import Store
 from .timing import Timing
@@ -26,7 +27,10 @@ class Cluster:
         self.store = Store()
         self.objects = Objects(self.store)
         self.controller = Controller(self.objects, timing, spec.name)
-        self.api = KubeApi(self.store, self.objects, self.controller.pods.read_log)
+        self.logs = PodLogs(self.store, self.controller.pods.read_log)
+        self.api = KubeApi(
+            self.store, self.objects, self.logs.respond, self.controller.deletion.delete
+        )
         self.front_door = FrontDoor(self.store, spec.front_door.hosts, spec.name)
         self.api_server = HttpServer(self.api.handle, error_body)
         self.door_server = HttpServer(self.front_door.handle, error_body)

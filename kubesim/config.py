@@ -14,6 +14,7 @@
         objects: [...]              # plain manifests (Deployment, Secret, CronJob, Job, ...)
 
 A CronJob's `status` may give times relative to start-up: `lastSuccessfulTime: -3h`.
+It is the CronJob's initial status; its controller moves it as the schedule runs.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ verbatim, so templates must carry exactly what a real API server would add.
 from __future__ import annotations
 
 import base64
+import zoneinfo
 
+from .cron import ScheduleError, parse_schedule
 from .errors import invalid
 from .objects import parse_image
 
@@ -209,9 +211,31 @@ def _job_causes(obj: dict) -> list[tuple[str, str]]:
     return causes
 
 
+def _schedule_causes(spec: dict) -> list[tuple[str, str]]:
+    schedule = spec.get("schedule")
+    if not schedule:
+        return [("spec.schedule", "Required value")]
+    try:
+        parse_schedule(str(schedule))
+    except ScheduleError as error:
+        return [("spec.schedule", f'Invalid value: "{schedule}": {error}')]
+    zone = spec.get("timeZone")
+    if zone is not None and zone not in ("UTC", "Etc/UTC") and not _known_zone(str(zone)):
+        return [("spec.timeZone", f'Invalid value: "{zone}": unknown time zone {zone}')]
+    return []
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def _cronjob_causes(obj: dict) -> list[tuple[str, str]]:
     spec = obj.get("spec", {})
-    causes = [] if spec.get("schedule") else [("spec.schedule", "Required value")]
+    causes = _schedule_causes(spec)
     template = spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec", {})
     return causes + _pod_spec_causes(template, "spec.jobTemplate.spec.template.spec")
 

@@ -8,9 +8,11 @@ import sys
 import traceback
 
 from ..crud import Objects
+from ..deletion import Deletion
 from ..objects import controller_uid
 from ..resources import Resource, lookup
 from ..timing import Timing
+from .cronjobs import CronJobController
 from .deployments import DeploymentController
 from .events import EventRecorder
 from .jobs import JobController
@@ -35,10 +37,12 @@ class Controller:
         self.ticks = 0
         self.bootstrapping = False
         self.recorder = EventRecorder(objects)
+        self.deletion = Deletion(objects, timing.speed, self.recorder)
         self.pods = PodSimulator(self)
         self.replicasets = ReplicaSetController(self)
         self.deployments = DeploymentController(self)
         self.jobs = JobController(self)
+        self.cronjobs = CronJobController(self)
         self._task: asyncio.Task | None = None
 
     def owned(self, resource: Resource, owner: dict) -> list[dict]:
@@ -53,7 +57,9 @@ class Controller:
         self.replicasets.sync_all()
         self.deployments.sync_all()
         self.jobs.sync_all()
+        self.cronjobs.sync_all()
         self._collect_garbage()
+        self.deletion.sweep()
 
     def settle(self, max_ticks: int = 40) -> None:
         """Bring configured workloads to a steady state before serving (pods start at once)."""

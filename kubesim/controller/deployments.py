@@ -63,7 +63,8 @@ class DeploymentController:
 
     def sync_all(self) -> None:
         for deployment in self.controller.store.list(DEPLOYMENTS):
-            self.sync(deployment)
+            if not deployment["metadata"].get("deletionTimestamp"):  # being deleted
+                self.sync(deployment)
 
     def sync(self, deployment: dict) -> None:
         all_rs = sorted(self.controller.owned(REPLICASETS, deployment), key=revision_of)

@@ -26,7 +26,8 @@ class JobController:
 
     def sync_all(self) -> None:
         for job in self.controller.store.list(JOBS):
-            if not job_finished(job) and not job["spec"].get("suspend"):
+            being_deleted = bool(job["metadata"].get("deletionTimestamp"))
+            if not job_finished(job) and not job["spec"].get("suspend") and not being_deleted:
                 self.sync(job)
 
     def sync(self, job: dict) -> None:

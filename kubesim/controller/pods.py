@@ -24,7 +24,6 @@ class PodSim:
     node: str
     ip: str
     stage: str = ""
-    terminating_since: int | None = None
     stamps: dict[str, str] = field(default_factory=dict)
 
 
@@ -67,11 +66,8 @@ class PodSimulator:
     def advance(self, pod: dict) -> None:
         sim = self._sim(pod)
         ticks = self.controller.ticks
-        if sim.terminating_since is not None:
-            if ticks - sim.terminating_since >= self.controller.timing.terminate_ticks:
-                meta = pod["metadata"]
-                self.controller.store.remove(PODS, meta["namespace"], meta["name"])
-            return
+        if self.is_terminating(pod):
+            return  # kubesim/deletion.py removes it when its grace period is over
         view = view_at(ticks - sim.born, sim.mode, sim.is_job, sim.fails, self.controller.timing)
         if view.stage != sim.stage:
             self._on_stage_change(pod, sim, view)
@@ -82,24 +78,9 @@ class PodSimulator:
             self.controller.objects.write(PODS, updated)
 
     def terminate(self, pod: dict) -> None:
-        """Mark a pod Terminating; it disappears a couple of ticks later."""
-        sim = self._sim(pod)
-        if sim.terminating_since is not None:
-            return
-        sim.terminating_since = self.controller.ticks
-        updated = copy.deepcopy(pod)
-        updated["metadata"]["deletionTimestamp"] = timestamp()
-        updated["metadata"]["deletionGracePeriodSeconds"] = 30
-        for status in updated.get("status", {}).get("containerStatuses", []):
-            status["ready"] = False
-        for condition in updated.get("status", {}).get("conditions", []):
-            if condition["type"] in ("Ready", "ContainersReady"):
-                condition["status"] = "False"
-        self.controller.objects.write(PODS, updated)
-        for container in pod.get("spec", {}).get("containers", []):
-            self._event(
-                pod, "Normal", "Killing", f"Stopping container {container['name']}", container
-            )
+        """Mark a pod Terminating for its grace period (kubesim/deletion.py)."""
+        if not self.is_terminating(pod):
+            self.controller.deletion.terminate_pod(pod)
 
     def is_terminating(self, pod: dict) -> bool:
         return bool(pod["metadata"].get("deletionTimestamp"))

@@ -42,7 +42,8 @@ class ReplicaSetController:
 
     def sync_all(self) -> None:
         for rs in self.controller.store.list(REPLICASETS):
-            self.sync(rs)
+            if not rs["metadata"].get("deletionTimestamp"):  # being deleted: leave its pods be
+                self.sync(rs)
 
     def sync(self, rs: dict) -> None:
         controller = self.controller
