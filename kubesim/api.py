@@ -47,16 +47,20 @@ def _discovery(path: str) -> dict | None:
     for group in resources.GROUPS:
         if path == f"/apis/{group}":
             return resources.group(group)
-        if path == f"/apis/{group}/v1":
+        if path == f"/apis/{resources.group_version(group)}":
             return resources.resource_list(group)
     return None
+
+
+def _served(group: str, version: str) -> bool:
+    return resources.GROUP_VERSIONS.get(group) == version
 
 
 def parse_route(path: str) -> Route:
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v1"]:
         group, rest = "", parts[2:]
-    elif len(parts) >= 3 and parts[0] == "apis" and parts[2] == "v1":
+    elif len(parts) >= 3 and parts[0] == "apis" and _served(parts[1], parts[2]):
         group, rest = parts[1], parts[3:]
     else:
         raise ApiError(404, "the server could not find the requested resource")

@@ -10,7 +10,8 @@ import copy
 import json
 
 from . import errors
-from .defaults import apply_defaults, validate
+from .allocation import allocate, keep_allocated
+from .defaults import INITIAL_STATUS, apply_defaults, namespace_contents, validate
 from .errors import ApiError, bad_request
 from .objects import drop_nulls, new_uid, random_suffix, timestamp
 from .patch import json_patch, merge_patch, strategic_merge_patch
@@ -95,13 +96,22 @@ class Objects:
         metadata["creationTimestamp"] = timestamp()
         if resource.kind in GENERATION_KINDS:
             metadata["generation"] = 1
-        if not keep_status and resource.kind not in ("Namespace", "Secret", "Event", "Pod"):
-            obj["status"] = {}
+        if not keep_status and resource.kind in INITIAL_STATUS:
+            obj["status"] = copy.deepcopy(INITIAL_STATUS[resource.kind])
         apply_defaults(obj)
+        allocate(obj, self.store)
         validate(resource, obj)
         if dry_run:
             return obj
-        return self.store.put(resource, obj, "ADDED")
+        stored = self.store.put(resource, obj, "ADDED")
+        if resource.kind == "Namespace":
+            self._populate_namespace(metadata["name"])
+        return stored
+
+    def _populate_namespace(self, namespace: str) -> None:
+        """What a cluster's controllers put in every new namespace, at once rather than soon."""
+        for kind, obj in namespace_contents():
+            self.create(BY_KIND[kind], obj, namespace)
 
     def _current(self, resource: Resource, namespace: str, name: str) -> dict:
         current = self.store.get(resource, namespace, name)
@@ -131,6 +141,7 @@ class Objects:
             raise errors.conflict(resource, name)
         merged = self._merge_with_current(resource, current, obj, subresource)
         apply_defaults(merged)
+        keep_allocated(merged, current)
         validate(resource, merged)
         if _same_apart_from_version(merged, current) or dry_run:
             return current if not dry_run else merged
