@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import errors, resources
+from . import errors, openapi, resources
 from .crud import Objects, parse_json, scale_of
 from .errors import ApiError, bad_request, status_object
 from .httpserver import Request, Response, StreamResponse, json_response
+from .protobuf import access_review_spec
 from .resources import Resource
 from .selectors import field_matcher, label_matcher
 from .store import Store, dumps
@@ -86,6 +87,45 @@ def _route(group: str, plural: str, namespace: str | None, rest: list[str]) -> R
     return Route(resource, namespace, name, sub)
 
 
+def _openapi(path: str) -> Response:
+    if path.rstrip("/") == "/openapi/v3":
+        return json_response(200, openapi.root_document())
+    if path == "/openapi/v2":
+        return Response(200, openapi.swagger_v2_protobuf(), PROTOBUF_V2)
+    document = openapi.document_for(path)
+    if document is None:
+        raise ApiError(404, "the server could not find the requested resource")
+    return Response(200, document)
+
+
+PROTOBUF_V2 = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+METHOD_VERBS = {"PUT": "update", "PATCH": "patch", "DELETE": "delete", "POST": "create"}
+
+
+def _verb(method: str, route: Route) -> str:
+    if method == "GET":
+        return "get" if route.name else "list"
+    return METHOD_VERBS.get(method, method.lower())
+
+
+def access_review(review) -> dict:
+    """The kubeconfig's user may do everything: every review is allowed."""
+    if not isinstance(review, dict) or not isinstance(review.get("spec"), dict):
+        raise errors.invalid(resources.lookup("authorization.k8s.io", "selfsubjectaccessreviews"),
+                             "", [("spec", "Required value")])  # fmt: skip
+    return {
+        "kind": "SelfSubjectAccessReview",
+        "apiVersion": "authorization.k8s.io/v1",
+        "metadata": {"creationTimestamp": None},
+        "spec": review["spec"],
+        "status": {
+            "allowed": True,
+            "reason": 'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole '
+            '"cluster-admin" to Group "system:masters"',
+        },
+    }
+
+
 class KubeApi:
     """Answers every API request of one cluster from its store."""
 
@@ -100,6 +140,10 @@ class KubeApi:
             document = _discovery(request.path)
             if document is not None:
                 return json_response(200, document)
+            if request.path.startswith("/openapi/"):
+                return _openapi(request.path)
+            if request.path == "/swagger-2.0.0.pb-v1":
+                raise ApiError(404, "the server could not find the requested resource")
             if request.path in ("/healthz", "/livez", "/readyz"):
                 return Response(200, b"ok", "text/plain")
             return self._resource_request(request, parse_route(request.path))
@@ -108,6 +152,12 @@ class KubeApi:
 
     def _resource_request(self, request: Request, route: Route) -> Response | StreamResponse:
         method = request.method
+        if not route.subresource and _verb(method, route) not in route.resource.verbs:
+            raise ApiError(
+                405, f"the server does not allow this method on the requested resource ({method})"
+            )
+        if route.resource.kind == "SelfSubjectAccessReview":
+            return json_response(201, access_review(self._review(request)))
         if method == "GET":
             if route.name:
                 return self._get(request, route)
@@ -195,6 +245,11 @@ class KubeApi:
                     f"the body of the request could not be decoded as YAML: {error}"
                 ) from None
         return parse_json(request.body)
+
+    def _review(self, request: Request):
+        if "protobuf" in request.headers.get("content-type", ""):
+            return {"spec": access_review_spec(request.body)}
+        return self._body(request)
 
     def _dry_run(self, request: Request) -> bool:
         return request.query.get("dryRun") == "All"

@@ -119,6 +119,15 @@ RESOURCES = [
         "networking.k8s.io",
         short_names=("netpol",),
     ),
+    # Asked, never stored: `kubectl auth can-i` creates one and reads the answer.
+    Resource(
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        "SelfSubjectAccessReview",
+        "authorization.k8s.io",
+        namespaced=False,
+        verbs=("create",),
+    ),
 ]
 
 BY_GROUP_PLURAL = {(r.group, r.plural): r for r in RESOURCES}
