@@ -17,6 +17,7 @@ from .resources import Resource
 from .selectors import field_matcher, label_matcher
 from .store import Store, dumps
 from .tables import table, wants_table
+from .validation import Decoder
 from .watch import watch_response
 
 TRUE = ("true", "1", "True")
@@ -254,13 +255,18 @@ class KubeApi:
     def _dry_run(self, request: Request) -> bool:
         return request.query.get("dryRun") == "All"
 
+    def _decoder(self, request: Request, route: Route) -> Decoder:
+        return Decoder(route.resource.kind, request.query.get("fieldValidation"))
+
     def _create(self, request: Request, route: Route) -> Response:
         if route.namespace is None and route.resource.namespaced:
             raise ApiError(405, "the server does not allow this method on the requested resource")
+        decoder = self._decoder(request, route)
+        body = decoder.decode(self._body(request))
         created = self.objects.create(
-            route.resource, self._body(request), self._namespace(route), self._dry_run(request)
+            route.resource, body, self._namespace(route), self._dry_run(request)
         )
-        return json_response(201, created)
+        return _warned(json_response(201, created), decoder)
 
     def _replace(self, request: Request, route: Route) -> Response:
         body = self._body(request)
@@ -271,18 +277,20 @@ class KubeApi:
                     route.resource, self._namespace(route), route.name, body, self._dry_run(request)
                 ),
             )
+        decoder = self._decoder(request, route)
         replaced = self.objects.replace(
             route.resource,
             self._namespace(route),
             route.name,
-            body,
+            decoder.decode(body),
             route.subresource,
             self._dry_run(request),
         )
-        return json_response(200, replaced)
+        return _warned(json_response(200, replaced), decoder)
 
     def _patch(self, request: Request, route: Route) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        decoder = self._decoder(request, route)
         patched = self.objects.patch(
             route.resource,
             self._namespace(route),
@@ -291,8 +299,9 @@ class KubeApi:
             request.body,
             route.subresource,
             self._dry_run(request),
+            decode=decoder.decode,
         )
-        return json_response(200, patched)
+        return _warned(json_response(200, patched), decoder)
 
     def _delete(self, request: Request, route: Route) -> Response:
         options = parse_json(request.body) if request.body.strip() else {}
@@ -308,6 +317,15 @@ class KubeApi:
             200,
             self.objects.delete(route.resource, self._namespace(route), route.name, propagation),
         )
+
+
+def _warned(response: Response, decoder: Decoder) -> Response:
+    """Unknown fields a request sent without `fieldValidation=Strict` come back as warnings."""
+    for warning in decoder.warnings():
+        response.headers.append(
+            ("Warning", f'299 - "{warning.replace(chr(34), chr(92) + chr(34))}"')
+        )
+    return response
 
 
 def _page(entries: list, query: dict) -> tuple[list, str]:

@@ -11,13 +11,14 @@ import json
 
 from . import errors
 from .allocation import allocate, keep_allocated
-from .defaults import INITIAL_STATUS, apply_defaults, namespace_contents, validate
+from .defaults import INITIAL_STATUS, apply_defaults, namespace_contents
 from .errors import ApiError, bad_request
 from .objects import drop_nulls, new_uid, random_suffix, timestamp
 from .patch import json_patch, merge_patch, strategic_merge_patch
 from .resources import BY_KIND, Resource, lookup
 from .selectors import selector_string
 from .store import Store
+from .validation import validate
 
 GENERATION_KINDS = {"Deployment", "ReplicaSet", "Job", "CronJob", "Pod"}
 NAMESPACES = lookup("", "namespaces")
@@ -173,7 +174,9 @@ class Objects:
         body: bytes,
         subresource: str = "",
         dry_run: bool = False,
+        decode=None,
     ) -> dict:
+        """PATCH: the patched object is decoded (`decode`) and written like a PUT."""
         patcher = PATCH_TYPES.get(content_type)
         if patcher is None:
             raise ApiError(
@@ -189,6 +192,8 @@ class Objects:
         patched = patcher(copy.deepcopy(current), document)
         if not isinstance(patched, dict):
             raise bad_request("the patch did not produce an object")
+        if decode is not None:
+            patched = decode(patched)
         return self.replace(resource, namespace, name, patched, subresource, dry_run)
 
     def set_scale(self, resource, namespace: str, name: str, scale, dry_run: bool = False) -> dict:

@@ -4,21 +4,19 @@ real kubectl, in each version the dispatcher offers, on clusters that start empt
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from kubesim.testing import REPO_ROOT, KubeSim
+from kubesim.testing import REPO_ROOT
 
+from .conftest import VERSIONS
 from .test_kubectl_golden import normalise
 
 pytestmark = pytest.mark.kubectl
 
 MANIFESTS = Path(__file__).parent / "manifests"
 PORTAL = REPO_ROOT / "k8s" / "portal.yaml"
-KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
-VERSIONS = ["27", "28", "29", "30", "31", "32", "33"]
 SEED_CREATED = [
     "namespace/vizora-prod created",
     "deployment.apps/vizora-middleware created",
@@ -30,46 +28,6 @@ SEED_CREATED = [
     "networkpolicy.networking.k8s.io/vizora-network-policy created",
     "cronjob.batch/postgres-backup created",
 ]
-
-
-def kubectl_binary(version: str) -> str:
-    """The kubectl of one minor version; the dispatcher would pick by the server's /version."""
-    binary = KUBECTL_DIR / f"kubectl.1.{version}"
-    if not binary.exists():
-        pytest.skip(f"{binary} is not installed")
-    return str(binary)
-
-
-@pytest.fixture(scope="module")
-def empty_sim(tmp_path_factory):
-    """One empty cluster per kubectl version, so each version starts from nothing."""
-    names = [f"v{version}" for version in VERSIONS] + ["tables", "diff", "invalid"]
-    config = {"clusters": [{"name": name, "namespace": "default"} for name in names]}
-    with KubeSim(config, speed=10, workdir=tmp_path_factory.mktemp("empty-kubesim")) as sim:
-        yield sim
-
-
-@pytest.fixture
-def kubectl_at(empty_sim, tmp_path):
-    """`kubectl_at(version)(*args)`: that version's kubectl against its own empty cluster."""
-
-    def for_version(version: str, cluster: str = ""):
-        binary = kubectl_binary(version)
-        args = empty_sim.kubectl_args(cluster or f"v{version}", tmp_path / f"cache-{version}")
-
-        def run(*command: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-            return subprocess.run(
-                [binary, *args, *command],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-                input=stdin,
-            )
-
-        return run
-
-    return for_version
 
 
 CLUSTER_IP = re.compile(r"10\.96\.\d+\.\d+ *")
