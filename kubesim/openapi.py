@@ -13,7 +13,8 @@ from functools import cache
 
 from . import resources
 from .resources import Resource
-from .schemas import FIELD_DOCS, KIND_TYPES, TYPES, openapi_name, parse_spec
+from .schema_docs import field_doc
+from .schemas import KIND_TYPES, TYPES, openapi_name, parse_spec
 
 PRIMITIVES = {
     "string": {"type": "string"},
@@ -45,14 +46,15 @@ def _element(base: str) -> dict:
     return {"allOf": [{"$ref": f"#/components/schemas/{openapi_name(base)}"}], "default": {}}
 
 
-def field_schema(name: str, spec: str) -> dict:
+def field_schema(type_name: str, name: str, spec: str) -> dict:
     base, is_list, merge = parse_spec(spec)
     schema = {"type": "array", "items": _element(base)} if is_list else _element(base)
     if merge:
         schema["x-kubernetes-patch-merge-key"] = merge
         schema["x-kubernetes-patch-strategy"] = "merge"
-    if name in FIELD_DOCS:
-        schema["description"] = FIELD_DOCS[name]
+    description = field_doc(type_name, name)
+    if description:
+        schema["description"] = description
     return schema
 
 
@@ -69,7 +71,7 @@ def type_schema(type_name: str) -> dict:
     schema = {
         "description": description,
         "type": "object",
-        "properties": {name: field_schema(name, spec) for name, spec in fields.items()},
+        "properties": {n: field_schema(type_name, n, spec) for n, spec in fields.items()},
     }
     if required:
         schema["required"] = list(required)

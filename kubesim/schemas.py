@@ -2,12 +2,15 @@
 
 Each type is `"group.Name": (description, {field: spec}, required fields)`. A field spec is
 `string`, `int32`, `int64`, `boolean`, `number`, `time`, `map` (string to string),
+`map[quantity]`,
 `object` (free-form: anything goes below it), `intstr`, `quantity`, a type name, or `[]` and
 one of those; ` merge=key` makes a list merge by that key in strategic merge patches.
 Rarely used corners are `object`: accepted and kept, neither described nor checked.
 """
 
 from __future__ import annotations
+
+from .schema_pods import POD_TYPES
 
 # The OpenAPI name prefix and the Go package of each short group name.
 PACKAGES = {
@@ -20,286 +23,10 @@ PACKAGES = {
     "authorization": ("io.k8s.api.authorization.v1", "v1"),
 }
 
-OBJECT_META = "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
-SPEC_DOC = "Spec defines the desired behavior."
-STATUS_DOC = "Most recently observed status. Populated by the system. Read-only."
 TYPE_META = {"apiVersion": "string", "kind": "string", "metadata": "meta.ObjectMeta"}
 
-RESOURCE_REQUIREMENTS = {
-    "limits": "map[quantity]",
-    "requests": "map[quantity]",
-    "claims": "[]object",
-}
-PROBE = {
-    "exec": "core.ExecAction",
-    "httpGet": "core.HTTPGetAction",
-    "tcpSocket": "core.TCPSocketAction",
-    "grpc": "object",
-    "initialDelaySeconds": "int32",
-    "timeoutSeconds": "int32",
-    "periodSeconds": "int32",
-    "successThreshold": "int32",
-    "failureThreshold": "int32",
-    "terminationGracePeriodSeconds": "int64",
-}
-CONTAINER = {
-    "name": "string",
-    "image": "string",
-    "command": "[]string",
-    "args": "[]string",
-    "workingDir": "string",
-    "ports": "[]core.ContainerPort merge=containerPort",
-    "envFrom": "[]object",
-    "env": "[]core.EnvVar merge=name",
-    "resources": "core.ResourceRequirements",
-    "resizePolicy": "[]object",
-    "restartPolicy": "string",
-    "volumeMounts": "[]core.VolumeMount merge=mountPath",
-    "volumeDevices": "[]object",
-    "livenessProbe": "core.Probe",
-    "readinessProbe": "core.Probe",
-    "startupProbe": "core.Probe",
-    "lifecycle": "object",
-    "terminationMessagePath": "string",
-    "terminationMessagePolicy": "string",
-    "imagePullPolicy": "string",
-    "securityContext": "object",
-    "stdin": "boolean",
-    "stdinOnce": "boolean",
-    "tty": "boolean",
-}
-POD_SPEC = {
-    "volumes": "[]core.Volume merge=name",
-    "initContainers": "[]core.Container merge=name",
-    "containers": "[]core.Container merge=name",
-    "ephemeralContainers": "[]object",
-    "restartPolicy": "string",
-    "terminationGracePeriodSeconds": "int64",
-    "activeDeadlineSeconds": "int64",
-    "dnsPolicy": "string",
-    "nodeSelector": "map",
-    "serviceAccountName": "string",
-    "serviceAccount": "string",
-    "automountServiceAccountToken": "boolean",
-    "nodeName": "string",
-    "hostNetwork": "boolean",
-    "hostPID": "boolean",
-    "hostIPC": "boolean",
-    "shareProcessNamespace": "boolean",
-    "securityContext": "object",
-    "imagePullSecrets": "[]object",
-    "hostname": "string",
-    "subdomain": "string",
-    "affinity": "object",
-    "schedulerName": "string",
-    "tolerations": "[]object",
-    "hostAliases": "[]object",
-    "priorityClassName": "string",
-    "priority": "int32",
-    "dnsConfig": "object",
-    "readinessGates": "[]object",
-    "runtimeClassName": "string",
-    "enableServiceLinks": "boolean",
-    "preemptionPolicy": "string",
-    "overhead": "map[quantity]",
-    "topologySpreadConstraints": "[]object",
-    "setHostnameAsFQDN": "boolean",
-    "os": "object",
-    "hostUsers": "boolean",
-    "schedulingGates": "[]object",
-    "resourceClaims": "[]object",
-}
-VOLUME = {
-    "name": "string",
-    "emptyDir": "core.EmptyDirVolumeSource",
-    "configMap": "core.ConfigMapVolumeSource",
-    "secret": "core.SecretVolumeSource",
-    "persistentVolumeClaim": "core.PersistentVolumeClaimVolumeSource",
-    "hostPath": "object",
-    "projected": "object",
-    "downwardAPI": "object",
-    "csi": "object",
-    "ephemeral": "object",
-    "nfs": "object",
-}
-KEY_TO_PATH = "[]object"
-
 TYPES: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
-    # --- meta ---------------------------------------------------------------------------
-    "meta.ObjectMeta": (
-        "ObjectMeta is metadata that all persisted resources must have, which includes all "
-        "objects users must create.",
-        {
-            "name": "string",
-            "generateName": "string",
-            "namespace": "string",
-            "selfLink": "string",
-            "uid": "string",
-            "resourceVersion": "string",
-            "generation": "int64",
-            "creationTimestamp": "time",
-            "deletionTimestamp": "time",
-            "deletionGracePeriodSeconds": "int64",
-            "labels": "map",
-            "annotations": "map",
-            "ownerReferences": "[]meta.OwnerReference merge=uid",
-            "finalizers": "[]string",
-            "managedFields": "[]object",
-        },
-        (),
-    ),
-    "meta.OwnerReference": (
-        "OwnerReference contains enough information to let you identify an owning object.",
-        {
-            "apiVersion": "string",
-            "kind": "string",
-            "name": "string",
-            "uid": "string",
-            "controller": "boolean",
-            "blockOwnerDeletion": "boolean",
-        },
-        ("apiVersion", "kind", "name", "uid"),
-    ),
-    "meta.LabelSelector": (
-        "A label selector is a label query over a set of resources.",
-        {"matchLabels": "map", "matchExpressions": "[]meta.LabelSelectorRequirement"},
-        (),
-    ),
-    "meta.LabelSelectorRequirement": (
-        "A label selector requirement is a selector that contains values, a key, and an "
-        "operator that relates the key and values.",
-        {"key": "string", "operator": "string", "values": "[]string"},
-        ("key", "operator"),
-    ),
-    # --- core: pods and their templates -------------------------------------------------
-    "core.PodTemplateSpec": (
-        "PodTemplateSpec describes the data a pod should have when created from a template",
-        {"metadata": "meta.ObjectMeta", "spec": "core.PodSpec"},
-        (),
-    ),
-    "core.PodSpec": ("PodSpec is a description of a pod.", POD_SPEC, ("containers",)),
-    "core.Container": (
-        "A single application container that you want to run within a pod.",
-        CONTAINER,
-        ("name",),
-    ),
-    "core.ContainerPort": (
-        "ContainerPort represents a network port in a single container.",
-        {
-            "name": "string",
-            "hostPort": "int32",
-            "containerPort": "int32",
-            "protocol": "string",
-            "hostIP": "string",
-        },
-        ("containerPort",),
-    ),
-    "core.EnvVar": (
-        "EnvVar represents an environment variable present in a Container.",
-        {"name": "string", "value": "string", "valueFrom": "core.EnvVarSource"},
-        ("name",),
-    ),
-    "core.EnvVarSource": (
-        "EnvVarSource represents a source for the value of an EnvVar.",
-        {
-            "fieldRef": "core.ObjectFieldSelector",
-            "resourceFieldRef": "object",
-            "configMapKeyRef": "core.ConfigMapKeySelector",
-            "secretKeyRef": "core.SecretKeySelector",
-        },
-        (),
-    ),
-    "core.ObjectFieldSelector": (
-        "ObjectFieldSelector selects an APIVersioned field of an object.",
-        {"apiVersion": "string", "fieldPath": "string"},
-        ("fieldPath",),
-    ),
-    "core.ConfigMapKeySelector": (
-        "Selects a key from a ConfigMap.",
-        {"key": "string", "name": "string", "optional": "boolean"},
-        ("key",),
-    ),
-    "core.SecretKeySelector": (
-        "SecretKeySelector selects a key of a Secret.",
-        {"key": "string", "name": "string", "optional": "boolean"},
-        ("key",),
-    ),
-    "core.ResourceRequirements": (
-        "ResourceRequirements describes the compute resource requirements.",
-        RESOURCE_REQUIREMENTS,
-        (),
-    ),
-    "core.Probe": (
-        "Probe describes a health check to be performed against a container to determine "
-        "whether it is alive or ready to receive traffic.",
-        PROBE,
-        (),
-    ),
-    "core.ExecAction": (
-        'ExecAction describes a "run in container" action.',
-        {"command": "[]string"},
-        (),
-    ),
-    "core.HTTPGetAction": (
-        "HTTPGetAction describes an action based on HTTP Get requests.",
-        {
-            "path": "string",
-            "port": "intstr",
-            "host": "string",
-            "scheme": "string",
-            "httpHeaders": "[]object",
-        },
-        ("port",),
-    ),
-    "core.TCPSocketAction": (
-        "TCPSocketAction describes an action based on opening a socket",
-        {"port": "intstr", "host": "string"},
-        ("port",),
-    ),
-    "core.VolumeMount": (
-        "VolumeMount describes a mounting of a Volume within a container.",
-        {
-            "name": "string",
-            "readOnly": "boolean",
-            "recursiveReadOnly": "string",
-            "mountPath": "string",
-            "subPath": "string",
-            "mountPropagation": "string",
-            "subPathExpr": "string",
-        },
-        ("name", "mountPath"),
-    ),
-    "core.Volume": (
-        "Volume represents a named volume in a pod that may be accessed by any container "
-        "in the pod.",
-        VOLUME,
-        ("name",),
-    ),
-    "core.EmptyDirVolumeSource": (
-        "Represents an empty directory for a pod.",
-        {"medium": "string", "sizeLimit": "quantity"},
-        (),
-    ),
-    "core.ConfigMapVolumeSource": (
-        "Adapts a ConfigMap into a volume.",
-        {"name": "string", "items": KEY_TO_PATH, "defaultMode": "int32", "optional": "boolean"},
-        (),
-    ),
-    "core.SecretVolumeSource": (
-        "Adapts a Secret into a volume.",
-        {
-            "secretName": "string",
-            "items": KEY_TO_PATH,
-            "defaultMode": "int32",
-            "optional": "boolean",
-        },
-        (),
-    ),
-    "core.PersistentVolumeClaimVolumeSource": (
-        "PersistentVolumeClaimVolumeSource references the user's PVC in the same namespace.",
-        {"claimName": "string", "readOnly": "boolean"},
-        ("claimName",),
-    ),
+    **POD_TYPES,
     "core.Pod": (
         "Pod is a collection of containers that can run on a host.",
         {**TYPE_META, "spec": "core.PodSpec", "status": "object"},
@@ -682,24 +409,6 @@ TYPES: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
         {**TYPE_META, "spec": "object", "status": "object"},
         ("spec",),
     ),
-}
-
-# The descriptions kubectl explain shows for a field, where a short one helps.
-FIELD_DOCS = {
-    "metadata": OBJECT_META,
-    "spec": SPEC_DOC,
-    "status": STATUS_DOC,
-    "apiVersion": "APIVersion defines the versioned schema of this representation of an object.",
-    "kind": "Kind is a string value representing the REST resource this object represents.",
-    "containers": "List of containers belonging to the pod. There must be at least one "
-    "container in a Pod. Cannot be updated.",
-    "env": "List of environment variables to set in the container. Cannot be updated.",
-    "image": "Container image name. More info: https://kubernetes.io/docs/concepts/containers/images",
-    "name": "Name must be unique within a namespace.",
-    "ports": "List of ports to expose.",
-    "replicas": "Number of desired pods. Defaults to 1.",
-    "template": "Template describes the pods that will be created.",
-    "selector": "Label query over pods that should match the replica count.",
 }
 
 # kind → its type in TYPES, for every kind kubesim serves.
