@@ -295,10 +295,96 @@ def metadata_causes(obj: dict) -> list[tuple[str, str]]:
     return causes + _port_causes(obj)
 
 
+def _service_causes(service: dict) -> list[tuple[str, str]]:
+    spec = service.get("spec", {})
+    ports = spec.get("ports", [])
+    if not ports and spec.get("type") != "ExternalName" and spec.get("clusterIP") != "None":
+        return [("spec.ports", "Required value")]
+    if len(ports) < 2:
+        return []
+    return [
+        (f"spec.ports[{i}].name", "Required value")
+        for i, p in enumerate(ports)
+        if not p.get("name")
+    ]
+
+
+PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")
+
+
+def _ingress_path_causes(path: dict, where: str) -> list[tuple[str, str]]:
+    kind = path.get("pathType")
+    if not kind:
+        return [(f"{where}.pathType", "Required value: pathType must be specified")]
+    if kind not in PATH_TYPES:
+        supported = ", ".join(f'"{t}"' for t in PATH_TYPES)
+        return [
+            (f"{where}.pathType", f'Unsupported value: "{kind}": supported values: {supported}')
+        ]
+    if kind != "ImplementationSpecific" and not path.get("path", "").startswith("/"):
+        return [
+            (
+                f"{where}.path",
+                f"Invalid value: {_quoted(path.get('path', ''))}: must be an absolute path",
+            )
+        ]
+    return []
+
+
+def _ingress_causes(ingress: dict) -> list[tuple[str, str]]:
+    causes = []
+    for r, rule in enumerate(ingress.get("spec", {}).get("rules", [])):
+        for p, path in enumerate(rule.get("http", {}).get("paths", [])):
+            causes += _ingress_path_causes(path, f"spec.rules[{r}].http.paths[{p}]")
+    return causes
+
+
+def _hpa_causes(hpa: dict) -> list[tuple[str, str]]:
+    spec = hpa.get("spec", {})
+    low, high = spec.get("minReplicas", 1), spec.get("maxReplicas", 0)
+    if low < 1:
+        return [("spec.minReplicas", f"Invalid value: {low}: must be greater than or equal to 1")]
+    if high < low:
+        return [
+            (
+                "spec.maxReplicas",
+                f"Invalid value: {high}: must be greater than or equal to `minReplicas`",
+            )
+        ]
+    return []
+
+
+CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+CONFIG_KEY_MESSAGE = (
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
+    "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+)
+
+
+def _data_key_causes(obj: dict) -> list[tuple[str, str]]:
+    return [
+        (f"{field}[{key}]", f"Invalid value: {_quoted(key)}: {CONFIG_KEY_MESSAGE}")
+        for field in ("data", "binaryData", "stringData")
+        for key in obj.get(field) or {}
+        if not CONFIG_KEY.match(key)
+    ]
+
+
+# kind → what its own validation refuses, beyond metadata (workloads: defaults.VALIDATORS).
+KIND_CAUSES = {
+    "Service": _service_causes,
+    "Ingress": _ingress_causes,
+    "HorizontalPodAutoscaler": _hpa_causes,
+    "ConfigMap": _data_key_causes,
+    "Secret": _data_key_causes,
+}
+
+
 def validate(resource, obj: dict) -> None:
     """Raise a 422 `Invalid` error for what a real API server's validation refuses."""
     causes = metadata_causes(obj)
-    if resource.kind in VALIDATORS:
-        causes += VALIDATORS[resource.kind](obj)
+    for checks in (VALIDATORS, KIND_CAUSES):
+        if resource.kind in checks:
+            causes += checks[resource.kind](obj)
     if causes:
         raise invalid(resource, obj.get("metadata", {}).get("name", ""), causes)

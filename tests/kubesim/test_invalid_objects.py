@@ -147,11 +147,12 @@ def test_a_malformed_quantity_cannot_be_decoded(kubectl):
 # --- through the Python client and plain HTTP, as the portal would meet them --------------
 
 
-def post_deployment(kubesim, body: dict):
+def post_deployment(kubesim, body: dict, collection: str = "/apis/apps/v1/{}/deployments"):
     """POST as the Python client does it, minus the client's own checks (it refuses
     `name: True` before sending)."""
+    path = collection.format(f"namespaces/{NAMESPACE}")
     request = urllib.request.Request(
-        f"{kubesim.api_url('production')}/apis/apps/v1/namespaces/{NAMESPACE}/deployments",
+        f"{kubesim.api_url('production')}{path}",
         data=json.dumps(body).encode(),
         method="POST",
         headers={"Content-Type": "application/json"},
@@ -193,3 +194,49 @@ def test_without_field_validation_an_unknown_field_is_dropped_with_a_warning(kub
     assert (code, headers["Warning"]) == (201, '299 - "unknown field \\"spec.colour\\""')
     assert "colour" not in created["spec"]
     assert apps.read_namespaced_deployment("py-unknown", NAMESPACE).spec.replicas == 3
+
+
+INGRESS = (Path(__file__).parent / "manifests" / "20-ingress.yaml").read_text()
+HPA = MIDDLEWARE.split("---")[2]
+SERVICE_PORTS = (
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: two-ports\n  namespace: vizora-prod\n"
+    "spec:\n  ports:\n  - port: 80\n  - port: 443\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            INGRESS.replace("        pathType: Prefix\n", "", 1),
+            'The Ingress "vizora-ingress" is invalid: spec.rules[0].http.paths[0].pathType: '
+            "Required value: pathType must be specified\n",
+        ),
+        (
+            HPA.replace("maxReplicas: 10", "maxReplicas: 2"),
+            'The HorizontalPodAutoscaler "vizora-middleware-hpa" is invalid: spec.maxReplicas: '
+            "Invalid value: 2: must be greater than or equal to `minReplicas`\n",
+        ),
+        (
+            SERVICE_PORTS,
+            'The Service "two-ports" is invalid: \n* spec.ports[0].name: Required value\n'
+            "* spec.ports[1].name: Required value\n",
+        ),
+    ],
+    ids=["ingress-path-type", "hpa-replicas", "service-port-names"],
+)
+def test_each_kind_refuses_what_its_api_server_validation_refuses(kubectl, text, message):
+    refused = kubectl.apply(text)
+    assert (refused.returncode, refused.stdout, refused.stderr) == (1, "", message)
+
+
+def test_a_missing_field_is_a_required_value_cause(kubesim):
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "no-ports"}}
+    code, _, status = post_deployment(kubesim, service, "/api/v1/{}/services")
+    assert (code, status["message"]) == (
+        422,
+        'Service "no-ports" is invalid: spec.ports: Required value',
+    )
+    assert status["details"]["causes"] == [
+        {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.ports"}
+    ]

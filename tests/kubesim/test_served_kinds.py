@@ -149,7 +149,9 @@ def test_service_update_keeps_its_cluster_ip_and_refuses_a_new_one(core):
 
 
 def test_strategic_merge_of_service_ports_merges_by_port(core):
-    two_ports = SERVICE["spec"] | {"ports": [{"port": 80, "name": "http"}, {"port": 443}]}
+    two_ports = SERVICE["spec"] | {
+        "ports": [{"port": 80, "name": "http"}, {"port": 443, "name": "tls"}]
+    }
     core.create_namespaced_service(
         NAMESPACE, SERVICE | {"metadata": {"name": "svc-g"}, "spec": two_ports}
     )
