@@ -122,10 +122,16 @@ class Decoder:
         ]
 
     def _one(self, value, base: str, field: str, struct: str, where: str, go_where: str):
+        if value is None:  # Go decodes a null element as a zero value; nulls are dropped later
+            return value
         if base in TYPES:
             if not isinstance(value, dict):
                 raise _unmarshal_error(value, struct, go_where, go_name(base))
             return self._struct(value, base, where, go_where)
+        if base == "map" and isinstance(value, dict):
+            wrong = [v for v in value.values() if not isinstance(v, str | None)]
+            if wrong:  # Go names the element's type for a bad map value
+                raise _unmarshal_error(wrong[0], struct, go_where, "string")
         check = CHECKS.get(base)
         if check and not check(value):
             raise _unmarshal_error(value, struct, go_where, _go_type(base, False, field))
@@ -145,10 +151,6 @@ def _is_int(value) -> bool:
     )
 
 
-def _string_map(value) -> bool:
-    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
-
-
 def _check_quantities(values: dict) -> None:
     for value in values.values():
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -164,7 +166,7 @@ CHECKS = {
     "int64": _is_int,
     "boolean": lambda v: isinstance(v, bool),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "map": _string_map,
+    "map": lambda v: isinstance(v, dict),
     "map[quantity]": lambda v: isinstance(v, dict),
     "object": lambda v: isinstance(v, dict),
 }

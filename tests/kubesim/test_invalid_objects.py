@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from kubesim.errors import ApiError
+from kubesim.validation import Decoder
+
 from .helpers import NAMESPACE, deployment_manifest
 
 MIDDLEWARE = (Path(__file__).parent / "manifests" / "10-middleware.yaml").read_text()
@@ -239,4 +242,64 @@ def test_a_missing_field_is_a_required_value_cause(kubesim):
     )
     assert status["details"]["causes"] == [
         {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.ports"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "message"),
+    [
+        (
+            "Deployment",
+            {"spec": {"replicas": "3"}},
+            "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of "
+            "type int32",
+        ),
+        (
+            "Deployment",
+            {"spec": {"replicas": 1.5}},
+            "json: cannot unmarshal number 1.5 into Go struct field DeploymentSpec.spec.replicas "
+            "of type int32",
+        ),
+        (
+            "Deployment",
+            {"metadata": {"labels": {"tier": 1}}},
+            "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of "
+            "type string",
+        ),
+        (
+            "Service",
+            {"spec": {"ports": {"port": 80}}},
+            "json: cannot unmarshal object into Go struct field ServiceSpec.spec.ports of type "
+            "[]v1.ServicePort",
+        ),
+        (
+            "Service",
+            {"spec": {"ports": [{"port": 80, "targetPort": True}]}},
+            "json: cannot unmarshal bool into Go value of type int32",
+        ),
+    ],
+    ids=["string-for-int", "fraction-for-int", "number-label", "object-for-list", "intstr"],
+)
+def test_decoding_errors_name_the_go_field_and_type(kind, body, message):
+    with pytest.raises(ApiError) as refused:
+        Decoder(kind, None).decode(body)
+    assert (refused.value.code, refused.value.message) == (
+        400,
+        f'{kind} in version "v1" cannot be handled as a {kind}: {message}',
+    )
+
+
+def test_strict_decoding_lists_every_unknown_field_and_warn_drops_them():
+    body = {"spec": {"colour": "blue", "template": {"spec": {"containers": [{"nam": "x"}]}}}}
+    with pytest.raises(ApiError) as refused:
+        Decoder("Deployment", "Strict").decode(body)
+    assert refused.value.message.endswith(
+        'strict decoding error: unknown field "spec.colour", unknown field '
+        '"spec.template.spec.containers[0].nam"'
+    )
+    lenient = Decoder("Deployment", "Warn")
+    assert lenient.decode(body) == {"spec": {"template": {"spec": {"containers": [{}]}}}}
+    assert lenient.warnings() == [
+        'unknown field "spec.colour"',
+        'unknown field "spec.template.spec.containers[0].nam"',
     ]
