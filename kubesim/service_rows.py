@@ -50,26 +50,44 @@ def serviceaccount_row(account: dict) -> list:
     return [account["metadata"]["name"], len(account.get("secrets", [])), age(account)]
 
 
+def _quantity(value) -> str:
+    return "<unknown>" if value is None else str(value)
+
+
+def _hpa_target(spec: dict, status: dict) -> str:
+    """One metric as the API server prints it: `cpu: 12%/70%`, `<unknown>/100 (avg)`."""
+    kind = spec.get("type", "")
+    field = kind[:1].lower() + kind[1:]  # "ContainerResource" → "containerResource"
+    source = spec.get(field, {}) if kind else {}
+    target, current = source.get("target", {}), (status or {}).get(field, {}).get("current", {})
+    if kind in ("Resource", "ContainerResource"):
+        name = source.get("name", "")
+        if "averageValue" in target:
+            return f"{name}: {_quantity(current.get('averageValue'))}/{target['averageValue']}"
+        used = current.get("averageUtilization")
+        shown = f"{used}%" if used is not None else "<unknown>"
+        wanted = target.get("averageUtilization")
+        return f"{name}: {shown}/{f'{wanted}%' if wanted is not None else '<auto>'}"
+    if kind == "Pods":
+        return f"{_quantity(current.get('averageValue'))}/{target.get('averageValue')}"
+    if kind in ("Object", "External"):
+        if "averageValue" in target:
+            return f"{_quantity(current.get('averageValue'))}/{target['averageValue']} (avg)"
+        return f"{_quantity(current.get('value'))}/{target.get('value')}"
+    return "<unknown type>"
+
+
 def _hpa_targets(hpa: dict) -> str:
-    current = {
-        m.get("resource", {}).get("name"): m.get("resource", {}).get("current", {})
-        for m in hpa.get("status", {}).get("currentMetrics") or []
-        if m.get("type") == "Resource"
-    }
-    targets = []
-    for metric in hpa.get("spec", {}).get("metrics", []):
-        resource = metric.get("resource", {})
-        name, target = resource.get("name", ""), resource.get("target", {})
-        if metric.get("type") != "Resource":
-            targets.append(f"{metric.get('type', '').lower()}: <unknown>")
-        elif target.get("type") == "Utilization":
-            now_value = current.get(name, {}).get("averageUtilization")
-            shown = f"{now_value}%" if now_value is not None else "<unknown>"
-            targets.append(f"{name}: {shown}/{target.get('averageUtilization')}%")
-        else:
-            wanted = target.get("averageValue") or target.get("value")
-            targets.append(f"{name}: <unknown>/{wanted}")
-    return ", ".join(targets) or "<none>"
+    specs = hpa.get("spec", {}).get("metrics") or []
+    statuses = hpa.get("status", {}).get("currentMetrics") or []
+    if not specs:
+        return "<none>"
+    shown = [
+        _hpa_target(spec, statuses[i] if i < len(statuses) else {}) for i, spec in enumerate(specs)
+    ]
+    if len(shown) > 2:  # the API server shows two and counts the rest
+        return ", ".join(shown[:2]) + f" + {len(shown) - 2} more..."
+    return ", ".join(shown)
 
 
 def hpa_row(hpa: dict) -> list:

@@ -13,6 +13,8 @@ import urllib.request
 import pytest
 from kubernetes import client, watch
 
+from kubesim import service_rows
+
 from .helpers import NAMESPACE
 
 SERVICE = {
@@ -240,3 +242,41 @@ def test_discovery_lists_the_new_kinds_with_short_names_and_categories(kubesim):
     }
     assert groups["autoscaling"] == "v2" and groups["networking.k8s.io"] == "v1"
     assert call(base, "GET", "/apis/autoscaling/v1/horizontalpodautoscalers")[0] == 404
+
+
+def _utilization(name: str, percent: int) -> dict:
+    target = {"type": "Utilization", "averageUtilization": percent}
+    return {"type": "Resource", "resource": {"name": name, "target": target}}
+
+
+def test_hpa_targets_column_shows_two_metrics_and_counts_the_rest():
+    hpa = {
+        "metadata": {"name": "h", "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {
+            "scaleTargetRef": {"kind": "Deployment", "name": "web"},
+            "minReplicas": 2,
+            "maxReplicas": 5,
+            "metrics": [
+                _utilization("cpu", 70),
+                _utilization("memory", 80),
+                {"type": "Pods", "pods": {"target": {"averageValue": "1k"}}},
+            ],
+        },
+        "status": {
+            "currentReplicas": 2,
+            "currentMetrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "current": {"averageUtilization": 12}},
+                }
+            ],
+        },
+    }
+    assert service_rows.hpa_row(hpa)[:6] == [
+        "h",
+        "Deployment/web",
+        "cpu: 12%/70%, memory: <unknown>/80% + 1 more...",
+        2,
+        5,
+        2,
+    ]
