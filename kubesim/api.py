@@ -8,15 +8,17 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import errors, resources
+from . import errors, openapi, resources
 from .crud import Objects, parse_json, scale_of
 from .deletion import DeleteOptions, delete_options, refuse_in_terminating_namespace
 from .errors import ApiError, bad_request, status_object
 from .httpserver import Request, Response, StreamResponse, json_response
+from .protobuf import access_review_spec
 from .resources import Resource
 from .selectors import field_matcher, label_matcher
 from .store import Store, dumps
 from .tables import table, wants_table
+from .validation import Decoder
 from .watch import watch_response
 
 TRUE = ("true", "1", "True")
@@ -49,16 +51,20 @@ def _discovery(path: str) -> dict | None:
     for group in resources.GROUPS:
         if path == f"/apis/{group}":
             return resources.group(group)
-        if path == f"/apis/{group}/v1":
+        if path == f"/apis/{resources.group_version(group)}":
             return resources.resource_list(group)
     return None
+
+
+def _served(group: str, version: str) -> bool:
+    return resources.GROUP_VERSIONS.get(group) == version
 
 
 def parse_route(path: str) -> Route:
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v1"]:
         group, rest = "", parts[2:]
-    elif len(parts) >= 3 and parts[0] == "apis" and parts[2] == "v1":
+    elif len(parts) >= 3 and parts[0] == "apis" and _served(parts[1], parts[2]):
         group, rest = parts[1], parts[3:]
     else:
         raise ApiError(404, "the server could not find the requested resource")
@@ -84,6 +90,45 @@ def _route(group: str, plural: str, namespace: str | None, rest: list[str]) -> R
     return Route(resource, namespace, name, sub)
 
 
+def _openapi(path: str) -> Response:
+    if path.rstrip("/") == "/openapi/v3":
+        return json_response(200, openapi.root_document())
+    if path == "/openapi/v2":
+        return Response(200, openapi.swagger_v2_protobuf(), PROTOBUF_V2)
+    document = openapi.document_for(path)
+    if document is None:
+        raise ApiError(404, "the server could not find the requested resource")
+    return Response(200, document)
+
+
+PROTOBUF_V2 = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+METHOD_VERBS = {"PUT": "update", "PATCH": "patch", "DELETE": "delete", "POST": "create"}
+
+
+def _verb(method: str, route: Route) -> str:
+    if method == "GET":
+        return "get" if route.name else "list"
+    return METHOD_VERBS.get(method, method.lower())
+
+
+def access_review(review) -> dict:
+    """The kubeconfig's user may do everything: every review is allowed."""
+    if not isinstance(review, dict) or not isinstance(review.get("spec"), dict):
+        raise errors.invalid(resources.lookup("authorization.k8s.io", "selfsubjectaccessreviews"),
+                             "", [("spec", "Required value")])  # fmt: skip
+    return {
+        "kind": "SelfSubjectAccessReview",
+        "apiVersion": "authorization.k8s.io/v1",
+        "metadata": {"creationTimestamp": None},
+        "spec": review["spec"],
+        "status": {
+            "allowed": True,
+            "reason": 'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole '
+            '"cluster-admin" to Group "system:masters"',
+        },
+    }
+
+
 class KubeApi:
     """Answers every API request of one cluster from its store."""
 
@@ -99,6 +144,10 @@ class KubeApi:
             document = _discovery(request.path)
             if document is not None:
                 return json_response(200, document)
+            if request.path.startswith("/openapi/"):
+                return _openapi(request.path)
+            if request.path == "/swagger-2.0.0.pb-v1":
+                raise ApiError(404, "the server could not find the requested resource")
             if request.path in ("/healthz", "/livez", "/readyz"):
                 return Response(200, b"ok", "text/plain")
             return self._resource_request(request, parse_route(request.path))
@@ -107,6 +156,12 @@ class KubeApi:
 
     def _resource_request(self, request: Request, route: Route) -> Response | StreamResponse:
         method = request.method
+        if not route.subresource and _verb(method, route) not in route.resource.verbs:
+            raise ApiError(
+                405, f"the server does not allow this method on the requested resource ({method})"
+            )
+        if route.resource.kind == "SelfSubjectAccessReview":
+            return json_response(201, access_review(self._review(request)))
         if method == "GET":
             if route.name:
                 return self._get(request, route)
@@ -195,18 +250,27 @@ class KubeApi:
                 ) from None
         return parse_json(request.body)
 
+    def _review(self, request: Request):
+        if "protobuf" in request.headers.get("content-type", ""):
+            return {"spec": access_review_spec(request.body)}
+        return self._body(request)
+
     def _dry_run(self, request: Request) -> bool:
         return request.query.get("dryRun") == "All"
+
+    def _decoder(self, request: Request, route: Route) -> Decoder:
+        return Decoder(route.resource.kind, request.query.get("fieldValidation"))
 
     def _create(self, request: Request, route: Route) -> Response:
         if route.namespace is None and route.resource.namespaced:
             raise ApiError(405, "the server does not allow this method on the requested resource")
-        body = self._body(request)
+        decoder = self._decoder(request, route)
+        body = decoder.decode(self._body(request))
         refuse_in_terminating_namespace(self.objects, route.resource, body, self._namespace(route))
         created = self.objects.create(
             route.resource, body, self._namespace(route), self._dry_run(request)
         )
-        return json_response(201, created)
+        return _warned(json_response(201, created), decoder)
 
     def _replace(self, request: Request, route: Route) -> Response:
         body = self._body(request)
@@ -217,18 +281,20 @@ class KubeApi:
                     route.resource, self._namespace(route), route.name, body, self._dry_run(request)
                 ),
             )
+        decoder = self._decoder(request, route)
         replaced = self.objects.replace(
             route.resource,
             self._namespace(route),
             route.name,
-            body,
+            decoder.decode(body),
             route.subresource,
             self._dry_run(request),
         )
-        return json_response(200, replaced)
+        return _warned(json_response(200, replaced), decoder)
 
     def _patch(self, request: Request, route: Route) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        decoder = self._decoder(request, route)
         patched = self.objects.patch(
             route.resource,
             self._namespace(route),
@@ -237,8 +303,9 @@ class KubeApi:
             request.body,
             route.subresource,
             self._dry_run(request),
+            decode=decoder.decode,
         )
-        return json_response(200, patched)
+        return _warned(json_response(200, patched), decoder)
 
     def _delete(self, request: Request, route: Route) -> Response:
         body = parse_json(request.body) if request.body.strip() else {}
@@ -251,6 +318,15 @@ class KubeApi:
         return json_response(
             200, self.delete(route.resource, self._namespace(route), route.name, options)
         )
+
+
+def _warned(response: Response, decoder: Decoder) -> Response:
+    """Unknown fields a request sent without `fieldValidation=Strict` come back as warnings."""
+    for warning in decoder.warnings():
+        response.headers.append(
+            ("Warning", f'299 - "{warning.replace(chr(34), chr(92) + chr(34))}"')
+        )
+    return response
 
 
 def _page(entries: list, query: dict) -> tuple[list, str]:

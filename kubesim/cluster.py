@@ -18,6 +18,18 @@ from .timing import Timing
 
 NAMESPACES = lookup("", "namespaces")
 CRONJOBS = lookup("batch", "cronjobs")
+SERVICES = lookup("", "services")
+# The API server's own Service, as every cluster has it in `default`.
+KUBERNETES_SERVICE = {
+    "metadata": {
+        "name": "kubernetes",
+        "labels": {"component": "apiserver", "provider": "kubernetes"},
+    },
+    "spec": {
+        "clusterIP": "10.96.0.1",
+        "ports": [{"name": "https", "port": 443, "targetPort": 6443}],
+    },
+}
 
 
 class Cluster:
@@ -42,6 +54,7 @@ class Cluster:
         for namespace in ["default", self.spec.namespace, *self.spec.namespaces]:
             if not self.store.get(NAMESPACES, "", namespace):
                 self.objects.create(NAMESPACES, {"metadata": {"name": namespace}})
+        self.objects.create(SERVICES, KUBERNETES_SERVICE, "default")
         for manifest in self.spec.objects:
             self._load_object(copy.deepcopy(manifest))
         self.controller.settle()

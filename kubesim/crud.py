@@ -10,13 +10,15 @@ import copy
 import json
 
 from . import errors
-from .defaults import apply_defaults, validate
+from .allocation import allocate, keep_allocated
+from .defaults import INITIAL_STATUS, apply_defaults, namespace_contents
 from .errors import ApiError, bad_request
 from .objects import drop_nulls, new_uid, random_suffix, timestamp
 from .patch import json_patch, merge_patch, strategic_merge_patch
 from .resources import BY_KIND, Resource, lookup
 from .selectors import selector_string
 from .store import Store
+from .validation import validate
 
 GENERATION_KINDS = {"Deployment", "ReplicaSet", "Job", "CronJob", "Pod"}
 NAMESPACES = lookup("", "namespaces")
@@ -95,13 +97,22 @@ class Objects:
         metadata["creationTimestamp"] = timestamp()
         if resource.kind in GENERATION_KINDS:
             metadata["generation"] = 1
-        if not keep_status and resource.kind not in ("Namespace", "Secret", "Event", "Pod"):
-            obj["status"] = {}
+        if not keep_status and resource.kind in INITIAL_STATUS:
+            obj["status"] = copy.deepcopy(INITIAL_STATUS[resource.kind])
         apply_defaults(obj)
+        allocate(obj, self.store)
         validate(resource, obj)
         if dry_run:
             return obj
-        return self.store.put(resource, obj, "ADDED")
+        stored = self.store.put(resource, obj, "ADDED")
+        if resource.kind == "Namespace":
+            self._populate_namespace(metadata["name"])
+        return stored
+
+    def _populate_namespace(self, namespace: str) -> None:
+        """What a cluster's controllers put in every new namespace, at once rather than soon."""
+        for kind, obj in namespace_contents():
+            self.create(BY_KIND[kind], obj, namespace)
 
     def _current(self, resource: Resource, namespace: str, name: str) -> dict:
         current = self.store.get(resource, namespace, name)
@@ -131,6 +142,7 @@ class Objects:
             raise errors.conflict(resource, name)
         merged = self._merge_with_current(resource, current, obj, subresource)
         apply_defaults(merged)
+        keep_allocated(merged, current)
         validate(resource, merged)
         if _same_apart_from_version(merged, current) or dry_run:
             return current if not dry_run else merged
@@ -162,7 +174,9 @@ class Objects:
         body: bytes,
         subresource: str = "",
         dry_run: bool = False,
+        decode=None,
     ) -> dict:
+        """PATCH: the patched object is decoded (`decode`) and written like a PUT."""
         patcher = PATCH_TYPES.get(content_type)
         if patcher is None:
             raise ApiError(
@@ -178,6 +192,8 @@ class Objects:
         patched = patcher(copy.deepcopy(current), document)
         if not isinstance(patched, dict):
             raise bad_request("the patch did not produce an object")
+        if decode is not None:
+            patched = decode(patched)
         return self.replace(resource, namespace, name, patched, subresource, dry_run)
 
     def set_scale(self, resource, namespace: str, name: str, scale, dry_run: bool = False) -> dict:

@@ -130,7 +130,96 @@ def default_event(obj: dict) -> None:
     obj.setdefault("count", 1)
 
 
+def default_service(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    if spec["type"] != "ExternalName":
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+    if spec["type"] in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    if spec["type"] == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
+    for port in spec.get("ports", []):
+        port.setdefault("protocol", "TCP")
+        if "port" in port:
+            port.setdefault("targetPort", port["port"])
+
+
+def default_hpa(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("minReplicas", 1)
+    behavior = spec.setdefault("behavior", {})
+    up = behavior.setdefault("scaleUp", {})
+    up.setdefault("stabilizationWindowSeconds", 0)
+    up.setdefault("selectPolicy", "Max")
+    up.setdefault(
+        "policies",
+        [
+            {"type": "Pods", "value": 4, "periodSeconds": 15},
+            {"type": "Percent", "value": 100, "periodSeconds": 15},
+        ],
+    )
+    down = behavior.setdefault("scaleDown", {})
+    down.setdefault("selectPolicy", "Max")
+    down.setdefault("policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
+
+
+def default_network_policy(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("podSelector", {})
+    if "policyTypes" not in spec:
+        spec["policyTypes"] = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
+    for rule in spec.get("ingress", []) + spec.get("egress", []):
+        for port in rule.get("ports", []) if isinstance(rule, dict) else []:
+            port.setdefault("protocol", "TCP")
+
+
+def default_pvc(obj: dict) -> None:
+    obj.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
+
+
+def default_ingress(obj: dict) -> None:
+    obj.setdefault("spec", {})
+
+
+# The status a new object starts with; kinds not named here have no status at all.
+INITIAL_STATUS = {
+    "Deployment": {},
+    "ReplicaSet": {},
+    "Job": {},
+    "CronJob": {},
+    "Service": {"loadBalancer": {}},
+    "Ingress": {"loadBalancer": {}},
+    "PersistentVolumeClaim": {"phase": "Pending"},
+    "HorizontalPodAutoscaler": {"currentReplicas": 0, "desiredReplicas": 0},
+}
+
+
+# The cluster CA that kube-controller-manager publishes in every namespace (a stand-in:
+# kubesim's API is plain HTTP, so nothing verifies against it).
+ROOT_CA = (
+    "-----BEGIN CERTIFICATE-----\nkubesim: the simulated API server has no CA\n"
+    "-----END CERTIFICATE-----\n"
+)
+
+
+def namespace_contents() -> list[tuple[str, dict]]:
+    """The ServiceAccount and ConfigMap a cluster's controllers create in each namespace."""
+    return [
+        ("ServiceAccount", {"metadata": {"name": "default"}}),
+        ("ConfigMap", {"metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": ROOT_CA}}),
+    ]
+
+
 DEFAULTERS = {
+    "Service": default_service,
+    "HorizontalPodAutoscaler": default_hpa,
+    "NetworkPolicy": default_network_policy,
+    "PersistentVolumeClaim": default_pvc,
+    "Ingress": default_ingress,
     "Deployment": default_deployment,
     "ReplicaSet": default_replicaset,
     "Job": default_job,

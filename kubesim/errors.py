@@ -73,6 +73,20 @@ def conflict(resource, name: str) -> ApiError:
     )
 
 
+# A cause's reason, by how its message starts (as field.ErrorType names them).
+CAUSE_REASONS = {
+    "Required value": "FieldValueRequired",
+    "Unsupported value": "FieldValueNotSupported",
+    "Duplicate value": "FieldValueDuplicate",
+    "Forbidden": "FieldValueForbidden",
+}
+
+
+def _cause_reason(message: str) -> str:
+    prefix = next((p for p in CAUSE_REASONS if message.startswith(p)), "")
+    return CAUSE_REASONS.get(prefix, "FieldValueInvalid")
+
+
 def invalid(resource, name: str, causes: list[tuple[str, str]]) -> ApiError:
     """422 with field causes, worded like the API server's validation errors."""
     text = ", ".join(f"{field}: {message}" for field, message in causes)
@@ -82,7 +96,7 @@ def invalid(resource, name: str, causes: list[tuple[str, str]]) -> ApiError:
         "group": resource.group,
         "kind": resource.kind,
         "causes": [
-            {"reason": "FieldValueInvalid", "message": message, "field": field}
+            {"reason": _cause_reason(message), "message": message, "field": field}
             for field, message in causes
         ],
     }

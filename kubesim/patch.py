@@ -23,6 +23,8 @@ MERGE_KEYS = {
     "topologySpreadConstraints": "topologyKey",
     "resourceClaims": "name",
 }
+# Where the same field name merges by another key: (the field holding the list, the list).
+MERGE_KEYS_BY_PARENT = {("spec", "ports"): "port"}  # a Service's ports merge by `port`
 ORDER_PREFIX = "$setElementOrder/"
 DELETE_PRIMITIVE_PREFIX = "$deleteFromPrimitiveList/"
 
@@ -47,7 +49,11 @@ def strategic_merge_patch(target, patch):
     return _merge_map(copy.deepcopy(target) if isinstance(target, dict) else {}, patch)
 
 
-def _merge_map(target: dict, patch: dict) -> dict:
+def _merge_key(parent: str, field: str) -> str | None:
+    return MERGE_KEYS_BY_PARENT.get((parent, field), MERGE_KEYS.get(field))
+
+
+def _merge_map(target: dict, patch: dict, parent: str = "") -> dict:
     directive = patch.get("$patch")
     if directive == "replace":
         return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
@@ -61,9 +67,9 @@ def _merge_map(target: dict, patch: dict) -> dict:
             target.pop(key, None)
         elif isinstance(value, dict):
             existing = target.get(key)
-            target[key] = _merge_map(existing if isinstance(existing, dict) else {}, value)
+            target[key] = _merge_map(existing if isinstance(existing, dict) else {}, value, key)
         elif isinstance(value, list):
-            target[key] = _merge_list(key, target.get(key), value)
+            target[key] = _merge_list(_merge_key(parent, key), target.get(key), value)
         else:
             target[key] = value
     for key, value in patch.items():
@@ -73,14 +79,13 @@ def _merge_map(target: dict, patch: dict) -> dict:
         elif key.startswith(ORDER_PREFIX):
             field = key[len(ORDER_PREFIX) :]
             if isinstance(target.get(field), list):
-                target[field] = _apply_order(field, target[field], value)
+                target[field] = _apply_order(_merge_key(parent, field), target[field], value)
     if isinstance(retain, list):
         target = {k: v for k, v in target.items() if k in retain}
     return target
 
 
-def _merge_list(field: str, target, patch: list) -> list:
-    merge_key = MERGE_KEYS.get(field)
+def _merge_list(merge_key: str | None, target, patch: list) -> list:
     if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
         return [item for item in patch if not (isinstance(item, dict) and "$patch" in item)]
     if not merge_key or not isinstance(target, list):
@@ -111,8 +116,7 @@ def _find(items: list, key: str, value) -> int | None:
     return None
 
 
-def _apply_order(field: str, items: list, order: list) -> list:
-    merge_key = MERGE_KEYS.get(field)
+def _apply_order(merge_key: str | None, items: list, order: list) -> list:
     if not merge_key:
         ordered = [v for v in order if v in items]
         return ordered + [v for v in items if v not in ordered]

@@ -18,10 +18,11 @@ class Resource:
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     verbs: tuple[str, ...] = field(default=tuple(ALL_VERBS))
+    version: str = "v1"
 
     @property
     def api_version(self) -> str:
-        return f"{self.group}/v1" if self.group else "v1"
+        return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
     def qualified(self) -> str:
@@ -46,6 +47,25 @@ RESOURCES = [
     ),
     Resource("secrets", "secret", "Secret", ""),
     Resource("events", "event", "Event", "", short_names=("ev",)),
+    Resource(
+        "services",
+        "service",
+        "Service",
+        "",
+        short_names=("svc",),
+        subresources=("status",),
+        categories=("all",),
+    ),
+    Resource("configmaps", "configmap", "ConfigMap", "", short_names=("cm",)),
+    Resource("serviceaccounts", "serviceaccount", "ServiceAccount", "", short_names=("sa",)),
+    Resource(
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        "PersistentVolumeClaim",
+        "",
+        short_names=("pvc",),
+        subresources=("status",),
+    ),
     Resource(
         "deployments",
         "deployment",
@@ -74,15 +94,62 @@ RESOURCES = [
         subresources=("status",),
         categories=("all",),
     ),
+    Resource(
+        "horizontalpodautoscalers",
+        "horizontalpodautoscaler",
+        "HorizontalPodAutoscaler",
+        "autoscaling",
+        short_names=("hpa",),
+        subresources=("status",),
+        categories=("all",),
+        version="v2",
+    ),
+    Resource(
+        "ingresses",
+        "ingress",
+        "Ingress",
+        "networking.k8s.io",
+        short_names=("ing",),
+        subresources=("status",),
+    ),
+    Resource(
+        "networkpolicies",
+        "networkpolicy",
+        "NetworkPolicy",
+        "networking.k8s.io",
+        short_names=("netpol",),
+    ),
+    # Asked, never stored: `kubectl auth can-i` creates one and reads the answer.
+    Resource(
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        "SelfSubjectAccessReview",
+        "authorization.k8s.io",
+        namespaced=False,
+        verbs=("create",),
+    ),
 ]
 
 BY_GROUP_PLURAL = {(r.group, r.plural): r for r in RESOURCES}
 BY_KIND = {r.kind: r for r in RESOURCES}
-GROUPS = ["apps", "batch"]
+# Each named group and the one version kubesim serves of it, in a cluster's discovery order
+# (which orders `kubectl get all`: deployments, replicasets, then HPAs, then cronjobs, jobs).
+GROUP_ORDER = ["apps", "authorization.k8s.io", "autoscaling", "batch", "networking.k8s.io"]
+GROUP_VERSIONS = {
+    group: version
+    for group in GROUP_ORDER
+    for version in {r.version for r in RESOURCES if r.group == group}
+}
+GROUPS = list(GROUP_VERSIONS)
 
 
 def lookup(group: str, plural: str) -> Resource | None:
     return BY_GROUP_PLURAL.get((group, plural))
+
+
+def group_version(group: str) -> str:
+    """`v1`, `apps/v1`, `autoscaling/v2`: the groupVersion kubesim serves for a group."""
+    return f"{group}/{GROUP_VERSIONS[group]}" if group else "v1"
 
 
 def resource_for_object(obj: dict) -> Resource | None:
@@ -135,7 +202,7 @@ def resource_list(group: str) -> dict:
     return {
         "kind": "APIResourceList",
         "apiVersion": "v1",
-        "groupVersion": f"{group}/v1" if group else "v1",
+        "groupVersion": group_version(group),
         "resources": entries,
     }
 
@@ -149,7 +216,7 @@ def core_versions() -> dict:
 
 
 def _group_entry(group: str) -> dict:
-    version = {"groupVersion": f"{group}/v1", "version": "v1"}
+    version = {"groupVersion": group_version(group), "version": GROUP_VERSIONS[group]}
     return {"name": group, "versions": [version], "preferredVersion": version}
 
 
