@@ -137,9 +137,10 @@ def test_ctrl_c_while_waiting_says_where_to_follow_it_without_a_traceback(
         # Parked at the approval gate, and the command is following it.
         wait_for(lambda: "[Approval] waiting for people" in out.read_text(), timeout=30)
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 130
+        assert process.wait(timeout=30) == 130
     finally:
         process.kill()
+        process.wait()  # reaped here, not by the garbage collector in a later test
     deployment = Deployment.objects.get()
     url = f"http://127.0.0.1:8000/deployments/{deployment.pk}/"
     assert f"#{deployment.pk} is still running; follow it at {url}" in out.read_text()
