@@ -2,8 +2,8 @@
 
 - `…-crashloop`: runs briefly, exits 1, restarts with back-off; never Ready.
 - `…-pullerror`: ErrImagePull, then ImagePullBackOff; never starts.
-- `…-slow`: becomes Ready `Timing.slow_factor` times later than usual (a Job's
-  container runs that many times longer).
+- `…-slow`: its app takes `Timing.slow_listen_seconds` to start listening (a Job's
+  container runs `Timing.slow_job_seconds`).
 - `…-unhealthy`: Ready, but the front door's `/health` answers 500.
 - `…-migrationfail` (or a Job whose command/args hold the word `fail` as a
   separate token): the Job's pod exits 1, so the Job ends Failed.
@@ -17,7 +17,13 @@ import enum
 from dataclasses import dataclass
 
 from .objects import parse_image
-from .timing import Timing
+from .timing import (
+    BACKOFF_RESET_SECONDS,
+    CRASH_BACKOFF_CAP,
+    CRASH_BACKOFF_FIRST,
+    Timing,
+    backoff,
+)
 
 
 class Mode(enum.StrEnum):
@@ -64,7 +70,13 @@ def job_fails(containers: list[dict]) -> bool:
 
 @dataclass(frozen=True)
 class PodView:
-    """A pod's state at some age, computed from its mode; the stage names an event-worthy step."""
+    """A pod's state at some age, computed from its mode; the stage names an event-worthy step.
+
+    `restarts` is the index of the newest container (a cluster's restartCount); a
+    container that died shows `terminated` for a moment, then waits in back-off.
+    `last_run` is (started, finished) in cluster seconds since the pod's start of
+    the container before the current one, when there is one (lastState.terminated).
+    """
 
     stage: str
     phase: str = "Pending"
@@ -72,71 +84,113 @@ class PodView:
     running: bool = False
     ready: bool = False
     waiting: str = ""  # ContainerCreating, CrashLoopBackOff, ErrImagePull, ImagePullBackOff
+    backoff: float = 0.0  # the back-off being waited out, in cluster seconds
     terminated: str = ""  # Completed / Error (the current state)
     exit_code: int = 0
     restarts: int = 0
-    crashed_before: bool = False  # lastState.terminated is set
+    last_run: tuple[float, float] | None = None
+    last_exit_code: int = 1
+
+    @property
+    def crashed_before(self) -> bool:
+        return self.last_run is not None
 
 
-def view_at(age: int, mode: Mode, is_job: bool, fails: bool, timing: Timing) -> PodView:
-    if age < timing.schedule_ticks:
+def view_at(age: float, mode: Mode, is_job: bool, fails: bool, timing: Timing) -> PodView:
+    """The pod `age` cluster seconds after it was created."""
+    if age < timing.schedule_seconds:
         return PodView("pending")
-    if age < timing.start_ticks:
+    if age < timing.start_seconds:
         return PodView("creating", scheduled=True, waiting="ContainerCreating")
-    since_start = age - timing.start_ticks
+    since_start = age - timing.start_seconds
     if mode is Mode.PULLERROR:
         return _pull_error(since_start, timing)
     if is_job:
         return _job(since_start, fails, timing, slow=mode is Mode.SLOW)
     if mode is Mode.CRASHLOOP:
         return _crash_loop(since_start, timing)
-    ready_after = timing.ready_ticks - timing.start_ticks
-    if mode is Mode.SLOW:
-        ready_after = timing.ready_ticks * timing.slow_factor - timing.start_ticks
+    ready_after = timing.slow_listen_seconds if mode is Mode.SLOW else timing.listen_seconds
     if since_start < ready_after:
         return PodView("started", "Running", True, running=True)
     return PodView("ready", "Running", True, running=True, ready=True)
 
 
-def _pull_error(since_start: int, timing: Timing) -> PodView:
-    cycle = 2 + timing.backoff_ticks
-    attempt, within = divmod(since_start, cycle)
-    if within < 2:
-        return PodView(f"pull-failed-{attempt}", scheduled=True, waiting="ErrImagePull")
-    return PodView(f"pull-backoff-{attempt}", scheduled=True, waiting="ImagePullBackOff")
-
-
-def _crash_loop(since_start: int, timing: Timing) -> PodView:
-    """Run, crash, back off for a doubling pause (capped), run again: restarts keep rising."""
+def _pull_error(since_start: float, timing: Timing) -> PodView:
+    """ErrImagePull, then ImagePullBackOff for 10 s, 20 s, … (capped at 300 s), pull again."""
     attempt, elapsed = 0, since_start
     while True:
-        backoff = timing.backoff_ticks * min(2**attempt, 8)
-        if elapsed < timing.crash_after_ticks:
+        pause = backoff(attempt + 1, CRASH_BACKOFF_FIRST, CRASH_BACKOFF_CAP)
+        if elapsed < timing.report_seconds:
+            return PodView(f"pull-failed-{attempt}", scheduled=True, waiting="ErrImagePull")
+        if elapsed < timing.report_seconds + pause + timing.pull_seconds:
             return PodView(
-                f"run-{attempt}",
-                "Running",
-                True,
-                running=True,
-                restarts=attempt,
-                crashed_before=attempt > 0,
+                f"pull-backoff-{attempt}",
+                scheduled=True,
+                waiting="ImagePullBackOff",
+                backoff=pause,
             )
-        if elapsed < timing.crash_after_ticks + backoff:
-            return PodView(
-                f"crashed-{attempt}",
-                "Running",
-                True,
-                waiting="CrashLoopBackOff",
-                restarts=attempt + 1,
-                crashed_before=True,
-            )
-        elapsed -= timing.crash_after_ticks + backoff
+        elapsed -= timing.report_seconds + pause + timing.pull_seconds
         attempt += 1
 
 
-def _job(since_start: int, fails: bool, timing: Timing, slow: bool = False) -> PodView:
-    # A `-slow` image makes a Job (a migration) run `slow_factor` times longer too.
-    run_ticks = timing.job_run_ticks * (timing.slow_factor if slow else 1)
-    if since_start < run_ticks:
+def _crash_loop(since_start: float, timing: Timing) -> PodView:
+    """Run, exit 1, show Error, back off (none before the first restart, then 10 s
+    doubling to 300 s), run again: the restart count keeps rising."""
+    return restarting(since_start, timing, lambda _index: timing.crash_after_seconds, 1)
+
+
+def restarting(since_start: float, timing: Timing, run_length, exit_code: int) -> PodView:
+    """Containers restarted by the kubelet: container `index` runs `run_length(index)`
+    cluster seconds, then dies with `exit_code`; its back-off starts afresh once a
+    container ran for 10 minutes."""
+    index, begun, elapsed, streak = 0, 0.0, since_start, 0
+    last_run = None
+    while True:
+        run = run_length(index)
+        if elapsed < run:
+            return PodView(
+                f"run-{index}",
+                "Running",
+                True,
+                running=True,
+                restarts=index,
+                last_run=last_run,
+                last_exit_code=exit_code,
+            )
+        streak = 0 if run >= BACKOFF_RESET_SECONDS else streak
+        pause = backoff(streak, CRASH_BACKOFF_FIRST, CRASH_BACKOFF_CAP)
+        died = (begun, begun + run)
+        dead = max(pause, timing.report_seconds)
+        if elapsed < run + timing.report_seconds:
+            return PodView(
+                f"crashed-{index}",
+                "Running",
+                True,
+                terminated="Error",
+                exit_code=exit_code,
+                restarts=index,
+                last_run=last_run,
+                last_exit_code=exit_code,
+            )
+        if elapsed < run + dead:
+            return PodView(
+                f"backoff-{index}",
+                "Running",
+                True,
+                waiting="CrashLoopBackOff",
+                backoff=pause,
+                restarts=index,
+                last_run=died,
+                last_exit_code=exit_code,
+            )
+        elapsed -= run + dead
+        begun += run + dead
+        last_run, index, streak = died, index + 1, streak + 1
+
+
+def _job(since_start: float, fails: bool, timing: Timing, slow: bool = False) -> PodView:
+    run = timing.slow_job_seconds if slow else timing.job_run_seconds
+    if since_start < run:
         return PodView("started", "Running", True, running=True, ready=True)
     if fails:
         return PodView("failed", "Failed", True, terminated="Error", exit_code=1)

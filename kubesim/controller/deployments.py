@@ -58,7 +58,7 @@ def _available(rs: dict) -> int:
 class DeploymentController:
     def __init__(self, controller):
         self.controller = controller
-        self.last_progress: dict[str, int] = {}  # deployment uid → tick of last progress
+        self.last_progress: dict[str, float] = {}  # deployment uid → cluster second of progress
         self._pending_progress: tuple[str, str] | None = None
 
     def sync_all(self) -> None:
@@ -253,7 +253,7 @@ class DeploymentController:
     # --- status -------------------------------------------------------------------------
 
     def _progress(self, deployment: dict, reason: str, message: str) -> None:
-        self.last_progress[deployment["metadata"]["uid"]] = self.controller.ticks
+        self.last_progress[deployment["metadata"]["uid"]] = self.controller.now
         self._pending_progress = (reason, message)
 
     def _sync_status(self, deployment: dict, new_rs: dict) -> None:
@@ -324,7 +324,7 @@ class DeploymentController:
         elif pending:
             _put_condition(status, _condition("Progressing", "True", pending[0], pending[1], now))
         elif _made_progress(old_status, status):
-            self.last_progress[uid] = self.controller.ticks
+            self.last_progress[uid] = self.controller.now
             message = f'ReplicaSet "{rs_name}" is progressing.'
             _put_condition(
                 status, _condition("Progressing", "True", "ReplicaSetUpdated", message, now)
@@ -340,8 +340,8 @@ class DeploymentController:
         seconds = deployment["spec"].get("progressDeadlineSeconds")
         if seconds is None:
             return False
-        since = self.last_progress.setdefault(uid, self.controller.ticks)
-        return self.controller.ticks - since > self.controller.timing.deadline_ticks(seconds)
+        since = self.last_progress.setdefault(uid, self.controller.now)
+        return self.controller.now - since > seconds
 
 
 def _made_progress(old: dict, new: dict) -> bool:

@@ -15,17 +15,24 @@ PODS = lookup("", "pods")
 KUBELET = "kubelet"
 
 
+BOOTSTRAP_AGE = 3600.0  # cluster seconds: workloads configured at start-up run since then
+
+
 @dataclass
 class PodSim:
-    born: int
+    born: float  # cluster seconds (Controller.now)
     mode: Mode
     is_job: bool
     fails: bool
     node: str
     ip: str
     stage: str = ""
-    terminating_since: int | None = None
+    terminating_since: float | None = None
+    exits_after: float = 0.0  # cluster seconds from SIGTERM to the container's exit
+    run_index: int = -1  # the newest container seen running
+    dead_index: int = -1  # the newest container seen dead
     stamps: dict[str, str] = field(default_factory=dict)
+    runs: dict[int, tuple[str, str]] = field(default_factory=dict)  # container → (start, end)
 
 
 class PodSimulator:
@@ -41,9 +48,9 @@ class PodSimulator:
             spec = pod.get("spec", {})
             containers = spec.get("containers", [])
             n = next(self._ips)
-            born = self.controller.ticks
+            born = self.controller.now
             if self.controller.bootstrapping:
-                born -= 10_000
+                born -= BOOTSTRAP_AGE
             self.sims[uid] = PodSim(
                 born=born,
                 mode=pod_mode(containers),
@@ -64,15 +71,18 @@ class PodSimulator:
         for uid in [uid for uid in self.sims if uid not in live]:
             del self.sims[uid]
 
+    def view(self, pod: dict, sim: PodSim) -> PodView:
+        timing = self.controller.timing
+        return view_at(self.controller.now - sim.born, sim.mode, sim.is_job, sim.fails, timing)
+
     def advance(self, pod: dict) -> None:
         sim = self._sim(pod)
-        ticks = self.controller.ticks
         if sim.terminating_since is not None:
-            if ticks - sim.terminating_since >= self.controller.timing.terminate_ticks:
+            if self.controller.now - sim.terminating_since >= sim.exits_after:
                 meta = pod["metadata"]
                 self.controller.store.remove(PODS, meta["namespace"], meta["name"])
             return
-        view = view_at(ticks - sim.born, sim.mode, sim.is_job, sim.fails, self.controller.timing)
+        view = self.view(pod, sim)
         if view.stage != sim.stage:
             self._on_stage_change(pod, sim, view)
             sim.stage = view.stage
@@ -82,14 +92,17 @@ class PodSimulator:
             self.controller.objects.write(PODS, updated)
 
     def terminate(self, pod: dict) -> None:
-        """Mark a pod Terminating; it disappears a couple of ticks later."""
+        """Mark a pod Terminating; it goes once its app exited (about a second after
+        SIGTERM, never later than its terminationGracePeriodSeconds)."""
         sim = self._sim(pod)
         if sim.terminating_since is not None:
             return
-        sim.terminating_since = self.controller.ticks
+        grace = pod.get("spec", {}).get("terminationGracePeriodSeconds", 30)
+        sim.terminating_since = self.controller.now
+        sim.exits_after = min(float(grace), self.controller.timing.exit_seconds)
         updated = copy.deepcopy(pod)
         updated["metadata"]["deletionTimestamp"] = timestamp()
-        updated["metadata"]["deletionGracePeriodSeconds"] = 30
+        updated["metadata"]["deletionGracePeriodSeconds"] = grace
         for status in updated.get("status", {}).get("containerStatuses", []):
             status["ready"] = False
         for condition in updated.get("status", {}).get("conditions", []):
@@ -109,19 +122,26 @@ class PodSimulator:
         self.controller.recorder.record(pod, kind, reason, message, component, path)
 
     def _on_stage_change(self, pod: dict, sim: PodSim, view: PodView) -> None:
+        """Events and timestamps for what changed, judged from state (a tick may cover
+        several stages at high speeds)."""
         now = timestamp()
         containers = pod.get("spec", {}).get("containers", [])
-        if view.stage == "creating":
+        if view.scheduled and "scheduled" not in sim.stamps:
             sim.stamps["scheduled"] = now
             meta = pod["metadata"]
             message = f"Successfully assigned {meta['namespace']}/{meta['name']} to {sim.node}"
             self._event(pod, "Normal", "Scheduled", message, component="default-scheduler")
-        if view.running and not sim.stage.startswith(("started", "ready", "run-")):
+        if view.running and view.restarts != sim.run_index:
+            sim.run_index = view.restarts
             sim.stamps["started"] = now
             for container in containers:
                 self._start_events(pod, container, first=view.restarts == 0)
+        if (view.terminated or view.waiting == "CrashLoopBackOff") and (
+            view.restarts != sim.dead_index
+        ):
+            sim.dead_index = view.restarts
+            sim.runs[view.restarts] = (sim.stamps.get("started", now), now)
         if view.waiting == "CrashLoopBackOff":
-            sim.stamps["finished"] = now
             for container in containers:
                 meta = pod["metadata"]
                 message = (
@@ -132,8 +152,6 @@ class PodSimulator:
         if view.waiting in ("ErrImagePull", "ImagePullBackOff"):
             for container in containers:
                 self._pull_error_events(pod, container, view.waiting)
-        if view.terminated:
-            sim.stamps["finished"] = now
 
     def _start_events(self, pod: dict, container: dict, first: bool) -> None:
         image = container.get("image", "")
@@ -202,7 +220,7 @@ class PodSimulator:
             startTime=sim.stamps.get("scheduled", created),
         )
         status["containerStatuses"] = [
-            _container_status(c, sim, view) for c in pod.get("spec", {}).get("containers", [])
+            _container_status(c, pod, sim, view) for c in pod.get("spec", {}).get("containers", [])
         ]
         return status
 
@@ -210,13 +228,7 @@ class PodSimulator:
         """The text of `GET pods/NAME/log`: what the container printed so far."""
         container = _pick_container(pod, query.get("container"))
         sim = self._sim(pod)
-        view = view_at(
-            self.controller.ticks - sim.born,
-            sim.mode,
-            sim.is_job,
-            sim.fails,
-            self.controller.timing,
-        )
+        view = self.view(pod, sim)
         name = pod["metadata"]["name"]
         if not (view.running or view.terminated or view.crashed_before):
             reason = (
@@ -281,12 +293,12 @@ def _condition(kind: str, status: str, when: str, reason: str = "") -> dict:
     return condition
 
 
-def _container_status(container: dict, sim: PodSim, view: PodView) -> dict:
+def _container_status(container: dict, pod: dict, sim: PodSim, view: PodView) -> dict:
     image = parse_image(container.get("image", ""))
     digest = image.digest or "sha256:" + (
         "%064x" % (abs(hash(container.get("image", ""))) % (1 << 255))
     )
-    started = view.running or bool(view.terminated)
+    started = view.running or bool(view.terminated) or view.crashed_before
     status = {
         "name": container["name"],
         "image": container.get("image", ""),
@@ -294,39 +306,73 @@ def _container_status(container: dict, sim: PodSim, view: PodView) -> dict:
         "ready": view.ready,
         "restartCount": view.restarts,
         "started": view.running,
-        "state": _state(view, sim),
+        "state": _state(view, sim, container, pod),
         "lastState": {},
     }
     if started:
-        status["containerID"] = "containerd://" + f"{abs(hash((sim.ip, view.restarts))):064x}"[:64]
+        status["containerID"] = _container_id(sim, view.restarts)
     if view.crashed_before:
+        previous = view.restarts - (0 if view.waiting else 1)
+        started_at, finished_at = _run_of(sim, previous)
         status["lastState"] = {
             "terminated": {
-                "exitCode": 1,
+                "exitCode": view.last_exit_code,
                 "reason": "Error",
-                "startedAt": sim.stamps.get("started", ""),
-                "finishedAt": sim.stamps.get("finished", timestamp()),
-                "containerID": status.get("containerID", ""),
+                "startedAt": started_at,
+                "finishedAt": finished_at,
+                "containerID": _container_id(sim, previous),
             }
         }
     return status
 
 
-def _state(view: PodView, sim: PodSim) -> dict:
+def _run_of(sim: PodSim, index: int) -> tuple[str, str]:
+    """When container `index` ran; a run a tick skipped over counts as the newest seen."""
+    if index in sim.runs:
+        return sim.runs[index]
+    now = timestamp()
+    return sim.stamps.get("started", now), now
+
+
+def _container_id(sim: PodSim, index: int) -> str:
+    return "containerd://" + f"{abs(hash((sim.ip, index))):064x}"[:64]
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go prints it: 10s, 1m20s, 5m0s."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    return f"{whole // 60}m{whole % 60}s"
+
+
+def _state(view: PodView, sim: PodSim, container: dict, pod: dict) -> dict:
     if view.running:
         return {"running": {"startedAt": sim.stamps.get("started", timestamp())}}
     if view.terminated:
+        started_at, finished_at = _run_of(sim, view.restarts)
         return {
             "terminated": {
                 "exitCode": view.exit_code,
                 "reason": view.terminated,
-                "startedAt": sim.stamps.get("started", ""),
-                "finishedAt": sim.stamps.get("finished", timestamp()),
+                "startedAt": started_at,
+                "finishedAt": finished_at,
+                "containerID": _container_id(sim, view.restarts),
             }
         }
     waiting = {"reason": view.waiting}
+    meta = pod["metadata"]
+    image = container.get("image", "")
     if view.waiting == "CrashLoopBackOff":
-        waiting["message"] = "back-off restarting failed container"
-    if view.waiting in ("ErrImagePull", "ImagePullBackOff"):
-        waiting["message"] = "Back-off pulling image"
+        waiting["message"] = (
+            f"back-off {go_duration(view.backoff)} restarting failed "
+            f"container={container['name']} pod={meta['name']}_{meta['namespace']}({meta['uid']})"
+        )
+    if view.waiting == "ErrImagePull":
+        waiting["message"] = (
+            f'rpc error: code = NotFound desc = failed to pull and unpack image "{image}": '
+            f'failed to resolve reference "{image}": {image}: not found'
+        )
+    if view.waiting == "ImagePullBackOff":
+        waiting["message"] = f'Back-off pulling image "{image}"'
     return {"waiting": waiting}
