@@ -2,9 +2,13 @@
 
 - `…-crashloop`: runs briefly, exits 1, restarts with back-off; never Ready.
 - `…-pullerror`: ErrImagePull, then ImagePullBackOff; never starts.
-- `…-slow`: its app takes `Timing.slow_listen_seconds` to start listening (a Job's
-  container runs `Timing.slow_job_seconds`).
-- `…-unhealthy`: Ready, but the front door's `/health` answers 500.
+- `…-slow`: its container takes `Timing.slow_start_seconds` to start (a big image; a
+  Job's container runs `Timing.slow_job_seconds`).
+- `…-unhealthy`: its health paths (and every other) answer 500: a readiness probe on
+  one keeps it out of Ready, a liveness probe gets it restarted.
+- `…-broken`: its health paths answer 200, every other path 500 (a smoke test of a
+  real page catches it, probes do not).
+- `…-failing`: a Job's container exits 1 (as `-migrationfail`).
 - `…-migrationfail` (or a Job whose command/args hold the word `fail` as a
   separate token): the Job's pod exits 1, so the Job ends Failed.
 - anything else starts normally (a Job's pod exits 0).
@@ -14,7 +18,8 @@ A digest may follow the tag: `repo:2.1.0-crashloop@sha256:…`.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 from .objects import parse_image
 from .timing import (
@@ -32,7 +37,22 @@ class Mode(enum.StrEnum):
     CRASHLOOP = "crashloop"
     PULLERROR = "pullerror"
     UNHEALTHY = "unhealthy"
+    BROKEN = "broken"
     MIGRATIONFAIL = "migrationfail"
+    FAILING = "failing"
+
+
+HEALTH_PATHS = ("/health", "/health/ready", "/health/live", "/healthz")
+
+
+def http_status(mode: Mode, path: str) -> int:
+    """What the app answers on `path`: `-unhealthy` 500 everywhere, `-broken` 500 off
+    its health paths, anything else 200."""
+    if mode is Mode.UNHEALTHY:
+        return 500
+    if mode is Mode.BROKEN and path not in HEALTH_PATHS:
+        return 500
+    return 200
 
 
 SUFFIXES = [(f"-{mode.value}", mode) for mode in Mode if mode is not Mode.NORMAL]
@@ -48,7 +68,15 @@ def mode_of_image(image: str) -> Mode:
 
 def pod_mode(containers: list[dict]) -> Mode:
     """The most disruptive mode among a pod's containers decides what the pod does."""
-    order = [Mode.PULLERROR, Mode.CRASHLOOP, Mode.MIGRATIONFAIL, Mode.UNHEALTHY, Mode.SLOW]
+    order = [
+        Mode.PULLERROR,
+        Mode.CRASHLOOP,
+        Mode.MIGRATIONFAIL,
+        Mode.FAILING,
+        Mode.UNHEALTHY,
+        Mode.BROKEN,
+        Mode.SLOW,
+    ]
     modes = {mode_of_image(c.get("image", "")) for c in containers}
     for mode in order:
         if mode in modes:
@@ -62,6 +90,7 @@ def job_fails(containers: list[dict]) -> bool:
         tokens = " ".join(words).split()
         if "fail" in tokens or mode_of_image(container.get("image", "")) in (
             Mode.MIGRATIONFAIL,
+            Mode.FAILING,
             Mode.CRASHLOOP,
         ):
             return True
@@ -88,6 +117,7 @@ class PodView:
     terminated: str = ""  # Completed / Error (the current state)
     exit_code: int = 0
     restarts: int = 0
+    run_age: float = 0.0  # cluster seconds the current container has run
     last_run: tuple[float, float] | None = None
     last_exit_code: int = 1
 
@@ -96,23 +126,33 @@ class PodView:
         return self.last_run is not None
 
 
-def view_at(age: float, mode: Mode, is_job: bool, fails: bool, timing: Timing) -> PodView:
-    """The pod `age` cluster seconds after it was created."""
+def view_at(
+    age: float, mode: Mode, is_job: bool, fails: bool, timing: Timing, checks=None
+) -> PodView:
+    """The pod `age` cluster seconds after it was created; `checks` (probes.PodChecks)
+    decide when a running container is Ready and whether a liveness probe restarts it."""
+    start_at = timing.start_seconds
+    if mode is Mode.SLOW and not is_job:
+        start_at = timing.slow_start_seconds
     if age < timing.schedule_seconds:
         return PodView("pending")
-    if age < timing.start_seconds:
+    if age < start_at:
         return PodView("creating", scheduled=True, waiting="ContainerCreating")
-    since_start = age - timing.start_seconds
+    since_start = age - start_at
     if mode is Mode.PULLERROR:
         return _pull_error(since_start, timing)
     if is_job:
         return _job(since_start, fails, timing, slow=mode is Mode.SLOW)
     if mode is Mode.CRASHLOOP:
         return _crash_loop(since_start, timing)
-    ready_after = timing.slow_listen_seconds if mode is Mode.SLOW else timing.listen_seconds
-    if since_start < ready_after:
-        return PodView("started", "Running", True, running=True)
-    return PodView("ready", "Running", True, running=True, ready=True)
+    run = checks.run_length(timing.exit_seconds) if checks else math.inf
+    view = restarting(since_start, timing, lambda _index: run, LIVENESS_EXIT_CODE)
+    if not view.running or (checks and not checks.ready(view.run_age)):
+        return view
+    return replace(view, stage=f"ready-{view.restarts}", ready=True)
+
+
+LIVENESS_EXIT_CODE = 143  # a Node app stopped by SIGTERM after a failed liveness probe
 
 
 def _pull_error(since_start: float, timing: Timing) -> PodView:
@@ -154,6 +194,7 @@ def restarting(since_start: float, timing: Timing, run_length, exit_code: int) -
                 True,
                 running=True,
                 restarts=index,
+                run_age=elapsed,
                 last_run=last_run,
                 last_exit_code=exit_code,
             )

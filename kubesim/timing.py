@@ -35,8 +35,8 @@ class Timing:
     speed: float = 1.0
     schedule_seconds: float = 0.4  # created → scheduled, ContainerCreating
     start_seconds: float = 2.0  # → container running (pull, create, start)
-    listen_seconds: float = 1.0  # running → the app answers on its port
-    slow_listen_seconds: float = 30.0  # … for a `-slow` image (a long warm-up)
+    slow_start_seconds: float = 30.0  # … for a `-slow` image (a big image to pull)
+    listen_seconds: float = 1.0  # running → the app answers on its port (for probes)
     crash_after_seconds: float = 1.0  # a `-crashloop` container runs this long, then exits 1
     report_seconds: float = 1.0  # a dead container shows `Error` this long before back-off
     pull_seconds: float = 1.0  # a pull that fails takes this long

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 from dataclasses import dataclass, field
 
 from ..behaviour import Mode, PodView, job_fails, job_log, pod_mode, service_log, view_at
 from ..errors import bad_request
 from ..objects import parse_image, timestamp
+from ..probes import PodChecks, pod_checks
 from ..resources import lookup
 
 PODS = lookup("", "pods")
@@ -31,6 +33,8 @@ class PodSim:
     exits_after: float = 0.0  # cluster seconds from SIGTERM to the container's exit
     run_index: int = -1  # the newest container seen running
     dead_index: int = -1  # the newest container seen dead
+    checks: PodChecks | None = None
+    probe_failures: dict[tuple, int] = field(default_factory=dict)  # (run, container, kind)
     stamps: dict[str, str] = field(default_factory=dict)
     runs: dict[int, tuple[str, str]] = field(default_factory=dict)  # container → (start, end)
 
@@ -51,13 +55,21 @@ class PodSimulator:
             born = self.controller.now
             if self.controller.bootstrapping:
                 born -= BOOTSTRAP_AGE
+            mode, ip = pod_mode(containers), f"10.244.{n // 250}.{n % 250 + 2}"
+            is_job = spec.get("restartPolicy", "Always") != "Always"
+            listen_at = self.controller.timing.listen_seconds
             self.sims[uid] = PodSim(
                 born=born,
-                mode=pod_mode(containers),
-                is_job=spec.get("restartPolicy", "Always") != "Always",
+                mode=mode,
+                is_job=is_job,
                 fails=job_fails(containers),
                 node=spec.get("nodeName") or next(self._nodes),
-                ip=f"10.244.{n // 250}.{n % 250 + 2}",
+                ip=ip,
+                # Probes matter for a container that runs: not a Job's, a crash loop's
+                # (it exits before any probe) or one whose image cannot be pulled.
+                checks=None
+                if is_job or mode in (Mode.CRASHLOOP, Mode.PULLERROR)
+                else pod_checks(containers, mode, listen_at, ip),
             )
         return self.sims[uid]
 
@@ -73,7 +85,8 @@ class PodSimulator:
 
     def view(self, pod: dict, sim: PodSim) -> PodView:
         timing = self.controller.timing
-        return view_at(self.controller.now - sim.born, sim.mode, sim.is_job, sim.fails, timing)
+        age = self.controller.now - sim.born
+        return view_at(age, sim.mode, sim.is_job, sim.fails, timing, sim.checks)
 
     def advance(self, pod: dict) -> None:
         sim = self._sim(pod)
@@ -83,6 +96,8 @@ class PodSimulator:
                 self.controller.store.remove(PODS, meta["namespace"], meta["name"])
             return
         view = self.view(pod, sim)
+        if sim.checks is not None and not self.controller.bootstrapping:
+            self._probe_events(pod, sim, view)
         if view.stage != sim.stage:
             self._on_stage_change(pod, sim, view)
             sim.stage = view.stage
@@ -152,6 +167,37 @@ class PodSimulator:
         if view.waiting in ("ErrImagePull", "ImagePullBackOff"):
             for container in containers:
                 self._pull_error_events(pod, container, view.waiting)
+
+    def _probe_events(self, pod: dict, sim: PodSim, view: PodView) -> None:
+        """An `Unhealthy` event per failed probe run (counted), and `Killing` when a
+        liveness probe failed `failureThreshold` times in a row."""
+        listen_at = sim.checks.listen_at
+        if view.running:
+            run_age = view.run_age
+        elif view.terminated or view.waiting == "CrashLoopBackOff":
+            run_age = sim.checks.run_length(self.controller.timing.exit_seconds)  # all of it
+        else:
+            return
+        if run_age == math.inf:
+            return
+        for checks in sim.checks.containers:
+            container = {"name": checks.name}
+            for found in (checks.readiness, checks.liveness):
+                if found is None:
+                    continue
+                key = (view.restarts, checks.name, found.probe.kind)
+                failures = found.failures(run_age, listen_at)
+                message = f"{found.probe.kind} probe failed: "
+                message += found.message_at(run_age, listen_at)
+                for _ in range(failures - sim.probe_failures.get(key, 0)):
+                    self._event(pod, "Warning", "Unhealthy", message, container)
+                sim.probe_failures[key] = failures
+                kill_at = found.kill_at
+                killed = (view.restarts, checks.name, "killed")
+                if kill_at is not None and run_age >= kill_at and killed not in sim.probe_failures:
+                    sim.probe_failures[killed] = 1
+                    message = f"Container {checks.name} failed liveness probe, will be restarted"
+                    self._event(pod, "Normal", "Killing", message, container)
 
     def _start_events(self, pod: dict, container: dict, first: bool) -> None:
         image = container.get("image", "")
