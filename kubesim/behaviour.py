@@ -113,6 +113,7 @@ class PodView:
     running: bool = False
     ready: bool = False
     waiting: str = ""  # ContainerCreating, CrashLoopBackOff, ErrImagePull, ImagePullBackOff
+    message: str = ""  # the waiting reason's message, when kubesim words it at the source
     backoff: float = 0.0  # the back-off being waited out, in cluster seconds
     terminated: str = ""  # Completed / Error (the current state)
     exit_code: int = 0
@@ -126,14 +127,19 @@ class PodView:
         return self.last_run is not None
 
 
+def start_delay(mode: Mode, is_job: bool, timing: Timing) -> float:
+    """Cluster seconds from a pod's creation until its container may start."""
+    if mode is Mode.SLOW and not is_job:
+        return timing.slow_start_seconds
+    return timing.start_seconds
+
+
 def view_at(
     age: float, mode: Mode, is_job: bool, fails: bool, timing: Timing, checks=None
 ) -> PodView:
     """The pod `age` cluster seconds after it was created; `checks` (probes.PodChecks)
     decide when a running container is Ready and whether a liveness probe restarts it."""
-    start_at = timing.start_seconds
-    if mode is Mode.SLOW and not is_job:
-        start_at = timing.slow_start_seconds
+    start_at = start_delay(mode, is_job, timing)
     if age < timing.schedule_seconds:
         return PodView("pending")
     if age < start_at:
@@ -156,20 +162,21 @@ LIVENESS_EXIT_CODE = 143  # a Node app stopped by SIGTERM after a failed livenes
 
 
 def _pull_error(since_start: float, timing: Timing) -> PodView:
-    """ErrImagePull, then ImagePullBackOff for 10 s, 20 s, … (capped at 300 s), pull again."""
+    """ErrImagePull, then ImagePullBackOff until 10 s, 20 s, … (capped at 300 s) have
+    passed since the failure, then a pull that fails again."""
     attempt, elapsed = 0, since_start
     while True:
         pause = backoff(attempt + 1, CRASH_BACKOFF_FIRST, CRASH_BACKOFF_CAP)
-        if elapsed < timing.report_seconds:
+        if elapsed < timing.pull_report_seconds:
             return PodView(f"pull-failed-{attempt}", scheduled=True, waiting="ErrImagePull")
-        if elapsed < timing.report_seconds + pause + timing.pull_seconds:
+        if elapsed < pause + timing.pull_seconds:
             return PodView(
                 f"pull-backoff-{attempt}",
                 scheduled=True,
                 waiting="ImagePullBackOff",
                 backoff=pause,
             )
-        elapsed -= timing.report_seconds + pause + timing.pull_seconds
+        elapsed -= pause + timing.pull_seconds
         attempt += 1
 
 

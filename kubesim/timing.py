@@ -40,6 +40,7 @@ class Timing:
     crash_after_seconds: float = 1.0  # a `-crashloop` container runs this long, then exits 1
     report_seconds: float = 1.0  # a dead container shows `Error` this long before back-off
     pull_seconds: float = 1.0  # a pull that fails takes this long
+    pull_report_seconds: float = 5.0  # ErrImagePull shows this long before ImagePullBackOff
     exit_seconds: float = 1.0  # an app exits this long after SIGTERM (within the grace period)
     job_run_seconds: float = 5.0  # a Job's container runs this long before it exits
     slow_job_seconds: float = 30.0  # … when its image is `-slow`

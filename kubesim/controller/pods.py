@@ -7,10 +7,20 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
-from ..behaviour import Mode, PodView, job_fails, job_log, pod_mode, service_log, view_at
+from ..behaviour import (
+    Mode,
+    PodView,
+    job_fails,
+    job_log,
+    pod_mode,
+    service_log,
+    start_delay,
+    view_at,
+)
 from ..errors import bad_request
 from ..objects import parse_image, timestamp
 from ..probes import PodChecks, pod_checks
+from ..references import missing
 from ..resources import lookup
 
 PODS = lookup("", "pods")
@@ -86,7 +96,19 @@ class PodSimulator:
     def view(self, pod: dict, sim: PodSim) -> PodView:
         timing = self.controller.timing
         age = self.controller.now - sim.born
-        return view_at(age, sim.mode, sim.is_job, sim.fails, timing, sim.checks)
+        view = view_at(age, sim.mode, sim.is_job, sim.fails, timing, sim.checks)
+        started = sim.run_index >= 0 or sim.dead_index >= 0
+        if started or view.stage in ("pending", "creating") or sim.mode is Mode.PULLERROR:
+            return view
+        held = missing(self.controller.store, pod)  # checked before the first start only
+        if held is None:
+            return view
+        # Held at the start line: the container starts once the reference resolves.
+        sim.born = self.controller.now - start_delay(sim.mode, sim.is_job, timing)
+        message = held.message if held.waiting == "CreateContainerConfigError" else ""
+        return PodView(
+            f"held-{held.message}", scheduled=True, waiting=held.waiting, message=message
+        )
 
     def advance(self, pod: dict) -> None:
         sim = self._sim(pod)
@@ -167,6 +189,19 @@ class PodSimulator:
         if view.waiting in ("ErrImagePull", "ImagePullBackOff"):
             for container in containers:
                 self._pull_error_events(pod, container, view.waiting)
+        if view.stage.startswith("held-"):
+            self._held_events(pod, view)
+
+    def _held_events(self, pod: dict, view: PodView) -> None:
+        problem = view.stage.removeprefix("held-")
+        if view.waiting == "ContainerCreating":
+            self._event(pod, "Warning", "FailedMount", problem)
+            return
+        for container in pod.get("spec", {}).get("containers", []):
+            image = container.get("image", "")
+            message = f'Container image "{image}" already present on machine'
+            self._event(pod, "Normal", "Pulled", message, container)
+            self._event(pod, "Warning", "Failed", f"Error: {problem}", container)
 
     def _probe_events(self, pod: dict, sim: PodSim, view: PodView) -> None:
         """An `Unhealthy` event per failed probe run (counted), and `Killing` when a
@@ -407,6 +442,8 @@ def _state(view: PodView, sim: PodSim, container: dict, pod: dict) -> dict:
             }
         }
     waiting = {"reason": view.waiting}
+    if view.message:
+        waiting["message"] = view.message
     meta = pod["metadata"]
     image = container.get("image", "")
     if view.waiting == "CrashLoopBackOff":
