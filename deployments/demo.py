@@ -31,16 +31,18 @@ DEMO_USERS = (
     DemoUser("ada", "ada-admin-demo", roles.ADMIN),
 )
 
-# Tags choose kubesim's behaviour (see ../shared/KUBESIM.md): plain tags start
-# normally, -crashloop never gets Ready, -unhealthy answers /health with 500,
-# -slow takes many times longer to start.
+# Tags choose kubesim's behaviour (see kubesim/behaviour.py): plain tags start
+# normally, -crashloop never gets Ready, -unhealthy answers /health with 500 (its
+# readiness probe fails), -broken passes its probes but its pages answer 500, -slow
+# takes many times longer to start.
 DEMO_VERSIONS = (
     ("1.0.0", "Baseline: what the demo clusters run at start."),
     ("1.1.0", "A healthy release to promote through the environments."),
     ("1.2.0", "Another healthy release."),
     ("1.3.0-slow", "Starts slowly: watch the rollout take its time."),
     ("1.4.0-crashloop", "Crashes on start: the rollout fails and rolls itself back."),
-    ("1.5.0-unhealthy", "Starts but /health answers 500: smoke tests fail."),
+    ("1.5.0-unhealthy", "Its /health answers 500: no pod gets Ready, the rollout fails."),
+    ("1.6.0-broken", "Probes pass but its pages answer 500: only a smoke test catches it."),
 )
 
 

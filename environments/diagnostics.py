@@ -44,8 +44,11 @@ def _diagnose(kube: ClusterClient, namespace: str, name: str, image: str) -> Dia
         diagnosis.lines.append(
             f"pod {pod.metadata.name}: {pod.status.phase}, {state}, restarts {pod_restarts}"
         )
-    diagnosis.summary = _summary(problems, restarts)
-    diagnosis.lines += _recent_events(kube, namespace, [name, *(p.metadata.name for p in new_pods)])
+    events = _events(kube, namespace, [name, *(p.metadata.name for p in new_pods)])
+    diagnosis.summary = ", ".join(
+        part for part in (_summary(problems, restarts), _probe_failures(events)) if part
+    )
+    diagnosis.lines += _event_lines(events)
     failing = next((p for p in new_pods if _pod_state(p)[0] != "Ready"), None)
     if failing is not None:
         diagnosis.lines += _last_log_lines(kube, namespace, failing)
@@ -58,13 +61,19 @@ def _pod_state(pod) -> tuple[str, int]:
     restarts = sum(s.restart_count or 0 for s in statuses)
     for status in statuses:
         if status.state and status.state.waiting and status.state.waiting.reason:
-            return status.state.waiting.reason, restarts
+            waiting = status.state.waiting
+            if waiting.reason in NAMES_THE_CAUSE and waiting.message:
+                return f"{waiting.reason} ({waiting.message})", restarts
+            return waiting.reason, restarts
         if status.state and status.state.terminated and status.state.terminated.reason:
             return status.state.terminated.reason, restarts
     if statuses and all(s.ready for s in statuses):
         return "Ready", restarts
     return "Not ready", restarts
 
+
+# Waiting reasons whose message is the cause (`secret "vizora-secrets" not found`).
+NAMES_THE_CAUSE = frozenset({"CreateContainerConfigError"})
 
 # A pod that cannot pull its image alternates between these two; name both.
 SAME_PROBLEM = {"ErrImagePull": "ErrImagePull/ImagePullBackOff",
@@ -86,7 +95,8 @@ def _summary(problems: Counter, restarts: int) -> str:
     return ", ".join(parts)
 
 
-def _recent_events(kube: ClusterClient, namespace: str, names: list[str]) -> list[str]:
+def _events(kube: ClusterClient, namespace: str, names: list[str]) -> list:
+    """The events about these objects, oldest first."""
     events = []
     for name in names:
         found = kube.call(
@@ -97,11 +107,25 @@ def _recent_events(kube: ClusterClient, namespace: str, names: list[str]) -> lis
     events.sort(
         key=lambda e: str(e.last_timestamp or e.event_time or e.metadata.creation_timestamp)
     )
+    return events
+
+
+def _event_lines(events: list) -> list[str]:
     return [
         f"event {e.type} {e.reason} {e.involved_object.kind}/{e.involved_object.name}: {e.message}"
         + (f" (x{e.count})" if (e.count or 1) > 1 else "")
         for e in events[-EVENTS_SHOWN:]
     ]
+
+
+def _probe_failures(events: list) -> str:
+    """What the kubelet's probes last said, once per kind of probe: "Readiness probe
+    failed: HTTP probe failed with statuscode: 500"."""
+    newest = {}
+    for event in events:
+        if event.reason == "Unhealthy" and event.message:
+            newest[event.message.split(" ", 1)[0]] = event.message
+    return "; ".join(newest[kind] for kind in sorted(newest, reverse=True))
 
 
 def _last_log_lines(kube: ClusterClient, namespace: str, pod) -> list[str]:

@@ -2,12 +2,15 @@
 
 - `…-crashloop`: runs briefly, exits 1, restarts with back-off; never Ready.
 - `…-pullerror`: ErrImagePull, then ImagePullBackOff; never starts.
-- `…-slow`: becomes Ready `Timing.slow_factor` times later than usual (a Job's
-  container runs that many times longer).
-- `…-unhealthy`: Ready, but the front door's `/health` answers 500.
-- `…-migrationfail` or `…-failing` (or a Job whose command/args hold the word
-  `fail` as a separate token): the Job's pod exits 1, so the Job ends Failed
-  (a migration, or a CronJob's backup, fails).
+- `…-slow`: its container takes `Timing.slow_start_seconds` to start (a big image; a
+  Job's container runs `Timing.slow_job_seconds`).
+- `…-unhealthy`: its health paths (and every other) answer 500: a readiness probe on
+  one keeps it out of Ready, a liveness probe gets it restarted.
+- `…-broken`: its health paths answer 200, every other path 500 (a smoke test of a
+  real page catches it, probes do not).
+- `…-failing`: a Job's container exits 1 (as `-migrationfail`).
+- `…-migrationfail` (or a Job whose command/args hold the word `fail` as a
+  separate token): the Job's pod exits 1, so the Job ends Failed.
 - anything else starts normally (a Job's pod exits 0).
 A digest may follow the tag: `repo:2.1.0-crashloop@sha256:…`.
 """
@@ -15,10 +18,17 @@ A digest may follow the tag: `repo:2.1.0-crashloop@sha256:…`.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 from .objects import parse_image
-from .timing import Timing
+from .timing import (
+    BACKOFF_RESET_SECONDS,
+    CRASH_BACKOFF_CAP,
+    CRASH_BACKOFF_FIRST,
+    Timing,
+    backoff,
+)
 
 
 class Mode(enum.StrEnum):
@@ -27,8 +37,22 @@ class Mode(enum.StrEnum):
     CRASHLOOP = "crashloop"
     PULLERROR = "pullerror"
     UNHEALTHY = "unhealthy"
+    BROKEN = "broken"
     MIGRATIONFAIL = "migrationfail"
     FAILING = "failing"
+
+
+HEALTH_PATHS = ("/health", "/health/ready", "/health/live", "/healthz")
+
+
+def http_status(mode: Mode, path: str) -> int:
+    """What the app answers on `path`: `-unhealthy` 500 everywhere, `-broken` 500 off
+    its health paths, anything else 200."""
+    if mode is Mode.UNHEALTHY:
+        return 500
+    if mode is Mode.BROKEN and path not in HEALTH_PATHS:
+        return 500
+    return 200
 
 
 SUFFIXES = [(f"-{mode.value}", mode) for mode in Mode if mode is not Mode.NORMAL]
@@ -50,6 +74,7 @@ def pod_mode(containers: list[dict]) -> Mode:
         Mode.MIGRATIONFAIL,
         Mode.FAILING,
         Mode.UNHEALTHY,
+        Mode.BROKEN,
         Mode.SLOW,
     ]
     modes = {mode_of_image(c.get("image", "")) for c in containers}
@@ -74,7 +99,13 @@ def job_fails(containers: list[dict]) -> bool:
 
 @dataclass(frozen=True)
 class PodView:
-    """A pod's state at some age, computed from its mode; the stage names an event-worthy step."""
+    """A pod's state at some age, computed from its mode; the stage names an event-worthy step.
+
+    `restarts` is the index of the newest container (a cluster's restartCount); a
+    container that died shows `terminated` for a moment, then waits in back-off.
+    `last_run` is (started, finished) in cluster seconds since the pod's start of
+    the container before the current one, when there is one (lastState.terminated).
+    """
 
     stage: str
     phase: str = "Pending"
@@ -82,71 +113,132 @@ class PodView:
     running: bool = False
     ready: bool = False
     waiting: str = ""  # ContainerCreating, CrashLoopBackOff, ErrImagePull, ImagePullBackOff
+    message: str = ""  # the waiting reason's message, when kubesim words it at the source
+    backoff: float = 0.0  # the back-off being waited out, in cluster seconds
     terminated: str = ""  # Completed / Error (the current state)
     exit_code: int = 0
     restarts: int = 0
-    crashed_before: bool = False  # lastState.terminated is set
+    run_age: float = 0.0  # cluster seconds the current container has run
+    last_run: tuple[float, float] | None = None
+    last_exit_code: int = 1
+
+    @property
+    def crashed_before(self) -> bool:
+        return self.last_run is not None
 
 
-def view_at(age: int, mode: Mode, is_job: bool, fails: bool, timing: Timing) -> PodView:
-    if age < timing.schedule_ticks:
+def start_delay(mode: Mode, is_job: bool, timing: Timing) -> float:
+    """Cluster seconds from a pod's creation until its container may start."""
+    if mode is Mode.SLOW and not is_job:
+        return timing.slow_start_seconds
+    return timing.start_seconds
+
+
+def view_at(
+    age: float, mode: Mode, is_job: bool, fails: bool, timing: Timing, checks=None
+) -> PodView:
+    """The pod `age` cluster seconds after it was created; `checks` (probes.PodChecks)
+    decide when a running container is Ready and whether a liveness probe restarts it."""
+    start_at = start_delay(mode, is_job, timing)
+    if age < timing.schedule_seconds:
         return PodView("pending")
-    if age < timing.start_ticks:
+    if age < start_at:
         return PodView("creating", scheduled=True, waiting="ContainerCreating")
-    since_start = age - timing.start_ticks
+    since_start = age - start_at
     if mode is Mode.PULLERROR:
         return _pull_error(since_start, timing)
     if is_job:
         return _job(since_start, fails, timing, slow=mode is Mode.SLOW)
     if mode is Mode.CRASHLOOP:
         return _crash_loop(since_start, timing)
-    ready_after = timing.ready_ticks - timing.start_ticks
-    if mode is Mode.SLOW:
-        ready_after = timing.ready_ticks * timing.slow_factor - timing.start_ticks
-    if since_start < ready_after:
-        return PodView("started", "Running", True, running=True)
-    return PodView("ready", "Running", True, running=True, ready=True)
+    run = checks.run_length(timing.exit_seconds) if checks else math.inf
+    view = restarting(since_start, timing, lambda _index: run, LIVENESS_EXIT_CODE)
+    if not view.running or (checks and not checks.ready(view.run_age)):
+        return view
+    return replace(view, stage=f"ready-{view.restarts}", ready=True)
 
 
-def _pull_error(since_start: int, timing: Timing) -> PodView:
-    cycle = 2 + timing.backoff_ticks
-    attempt, within = divmod(since_start, cycle)
-    if within < 2:
-        return PodView(f"pull-failed-{attempt}", scheduled=True, waiting="ErrImagePull")
-    return PodView(f"pull-backoff-{attempt}", scheduled=True, waiting="ImagePullBackOff")
+LIVENESS_EXIT_CODE = 143  # a Node app stopped by SIGTERM after a failed liveness probe
 
 
-def _crash_loop(since_start: int, timing: Timing) -> PodView:
-    """Run, crash, back off for a doubling pause (capped), run again: restarts keep rising."""
+def _pull_error(since_start: float, timing: Timing) -> PodView:
+    """ErrImagePull, then ImagePullBackOff until 10 s, 20 s, … (capped at 300 s) have
+    passed since the failure, then a pull that fails again."""
     attempt, elapsed = 0, since_start
     while True:
-        backoff = timing.backoff_ticks * min(2**attempt, 8)
-        if elapsed < timing.crash_after_ticks:
+        pause = backoff(attempt + 1, CRASH_BACKOFF_FIRST, CRASH_BACKOFF_CAP)
+        if elapsed < timing.pull_report_seconds:
+            return PodView(f"pull-failed-{attempt}", scheduled=True, waiting="ErrImagePull")
+        if elapsed < pause + timing.pull_seconds:
             return PodView(
-                f"run-{attempt}",
-                "Running",
-                True,
-                running=True,
-                restarts=attempt,
-                crashed_before=attempt > 0,
+                f"pull-backoff-{attempt}",
+                scheduled=True,
+                waiting="ImagePullBackOff",
+                backoff=pause,
             )
-        if elapsed < timing.crash_after_ticks + backoff:
-            return PodView(
-                f"crashed-{attempt}",
-                "Running",
-                True,
-                waiting="CrashLoopBackOff",
-                restarts=attempt + 1,
-                crashed_before=True,
-            )
-        elapsed -= timing.crash_after_ticks + backoff
+        elapsed -= pause + timing.pull_seconds
         attempt += 1
 
 
-def _job(since_start: int, fails: bool, timing: Timing, slow: bool = False) -> PodView:
-    # A `-slow` image makes a Job (a migration) run `slow_factor` times longer too.
-    run_ticks = timing.job_run_ticks * (timing.slow_factor if slow else 1)
-    if since_start < run_ticks:
+def _crash_loop(since_start: float, timing: Timing) -> PodView:
+    """Run, exit 1, show Error, back off (none before the first restart, then 10 s
+    doubling to 300 s), run again: the restart count keeps rising."""
+    return restarting(since_start, timing, lambda _index: timing.crash_after_seconds, 1)
+
+
+def restarting(since_start: float, timing: Timing, run_length, exit_code: int) -> PodView:
+    """Containers restarted by the kubelet: container `index` runs `run_length(index)`
+    cluster seconds, then dies with `exit_code`; its back-off starts afresh once a
+    container ran for 10 minutes."""
+    index, begun, elapsed, streak = 0, 0.0, since_start, 0
+    last_run = None
+    while True:
+        run = run_length(index)
+        if elapsed < run:
+            return PodView(
+                f"run-{index}",
+                "Running",
+                True,
+                running=True,
+                restarts=index,
+                run_age=elapsed,
+                last_run=last_run,
+                last_exit_code=exit_code,
+            )
+        streak = 0 if run >= BACKOFF_RESET_SECONDS else streak
+        pause = backoff(streak, CRASH_BACKOFF_FIRST, CRASH_BACKOFF_CAP)
+        died = (begun, begun + run)
+        dead = max(pause, timing.report_seconds)
+        if elapsed < run + timing.report_seconds:
+            return PodView(
+                f"crashed-{index}",
+                "Running",
+                True,
+                terminated="Error",
+                exit_code=exit_code,
+                restarts=index,
+                last_run=last_run,
+                last_exit_code=exit_code,
+            )
+        if elapsed < run + dead:
+            return PodView(
+                f"backoff-{index}",
+                "Running",
+                True,
+                waiting="CrashLoopBackOff",
+                backoff=pause,
+                restarts=index,
+                last_run=died,
+                last_exit_code=exit_code,
+            )
+        elapsed -= run + dead
+        begun += run + dead
+        last_run, index, streak = died, index + 1, streak + 1
+
+
+def _job(since_start: float, fails: bool, timing: Timing, slow: bool = False) -> PodView:
+    run = timing.slow_job_seconds if slow else timing.job_run_seconds
+    if since_start < run:
         return PodView("started", "Running", True, running=True, ready=True)
     if fails:
         return PodView("failed", "Failed", True, terminated="Error", exit_code=1)

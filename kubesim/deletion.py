@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import errors
@@ -160,12 +160,12 @@ def _dependents(store, owner_uid: str) -> list[tuple[Resource, dict]]:
 class Deletion:
     """One cluster's deletions: the API side (`delete`) and the collector (`sweep`, per tick)."""
 
-    def __init__(self, objects: Objects, speed: float, recorder=None):
+    def __init__(self, objects: Objects, clock: Callable[[], float], recorder=None):
         self.objects = objects
         self.store = objects.store
-        self.speed = speed
+        self.clock = clock  # the cluster's seconds (Controller.now): the one clock
         self.recorder = recorder
-        self._pod_deadlines: dict[str, tuple[str, str, float]] = {}  # uid → ns, name, monotonic
+        self._pod_deadlines: dict[str, tuple[str, str, float]] = {}  # uid → ns, name, when
 
     # --- the API ------------------------------------------------------------------------
 
@@ -241,7 +241,7 @@ class Deletion:
         if pending and grace >= meta.get("deletionGracePeriodSeconds", 0):
             return pod
         written = self.store.put(PODS, _terminating(pod, grace), "MODIFIED")
-        deadline = time.monotonic() + grace / self.speed
+        deadline = self.clock() + grace
         self._pod_deadlines[meta["uid"]] = (meta["namespace"], meta["name"], deadline)
         if not pending:
             self._killing_events(written)
@@ -263,7 +263,7 @@ class Deletion:
         self._finish_foreground_deletions()
 
     def _remove_pods_past_grace(self) -> None:
-        moment = time.monotonic()
+        moment = self.clock()
         for uid, (namespace, name, deadline) in list(self._pod_deadlines.items()):
             pod = self.store.get(PODS, namespace, name)
             if pod is None or pod["metadata"]["uid"] != uid:

@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
-from .behaviour import Mode, mode_of_image
+from .behaviour import HEALTH_PATHS, http_status, mode_of_image
 from .controller.replicasets import pod_ready
 from .httpserver import Request, Response
 from .objects import parse_image
@@ -22,7 +22,6 @@ from .store import Store
 
 DEPLOYMENTS = lookup("apps", "deployments")
 PODS = lookup("", "pods")
-HEALTH_PATHS = ("/health", "/health/ready", "/health/live", "/healthz")
 
 
 @dataclass
@@ -92,7 +91,8 @@ class FrontDoor:
         self._next[key] += 1
         container = pod["spec"]["containers"][0]
         image = container.get("image", "")
-        healthy = mode_of_image(image) is not Mode.UNHEALTHY
+        status = http_status(mode_of_image(image), target.path)
+        healthy = status < 400
         info = {
             "service": target.deployment,
             "namespace": target.namespace,
@@ -103,8 +103,11 @@ class FrontDoor:
             "status": "ok" if healthy else "error",
         }
         if not healthy:
-            info["error"] = "health check failed: dependency check returned errors"
-        status = 200 if healthy else 500
+            info["error"] = (
+                "health check failed: dependency check returned errors"
+                if target.path in HEALTH_PATHS
+                else "internal server error"
+            )
         headers = [("X-Served-By", pod["metadata"]["name"])]
         if target.path in HEALTH_PATHS or "text/html" not in request.headers.get("accept", ""):
             return _json(status, info, headers)

@@ -1,8 +1,9 @@
-"""Simulated wall-clock time: it starts at the real now and runs `speed` times faster.
+"""Simulated wall-clock time: it starts at the real now and follows the cluster's
+one clock (`Controller.now`, cluster seconds), so it runs `speed` times faster.
 
 Schedules (CronJobs) run in simulated time, so at speed S a day of a cluster
-passes in 86400/S wall seconds: simulated seconds = wall seconds * speed. It is
-measured on the monotonic clock, independent of how long a controller tick is.
+passes in 86400/S wall seconds: simulated seconds = wall seconds * speed (slower
+on a busy machine, as every other duration of the cluster).
 Object timestamps (creationTimestamp, a Job's startTime) stay on the wall clock;
 `simulated()` maps one of those onto the simulated time line. At speed 1 both
 clocks agree.
@@ -11,19 +12,20 @@ clocks agree.
 from __future__ import annotations
 
 import datetime as dt
-import time
+from collections.abc import Callable
 
 from .objects import now
 
 
 class SimulatedClock:
-    def __init__(self, speed: float):
+    def __init__(self, speed: float, cluster_seconds: Callable[[], float]):
         self.speed = speed
+        self._cluster_seconds = cluster_seconds
         self._start = now()
-        self._start_monotonic = time.monotonic()
+        self._start_seconds = cluster_seconds()
 
     def now(self) -> dt.datetime:
-        elapsed = (time.monotonic() - self._start_monotonic) * self.speed
+        elapsed = self._cluster_seconds() - self._start_seconds
         return self._start + dt.timedelta(seconds=elapsed)
 
     def simulated(self, wall: dt.datetime) -> dt.datetime:

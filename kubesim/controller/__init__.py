@@ -1,4 +1,8 @@
-"""The simulated control plane of one cluster, advanced in ticks on the event loop."""
+"""The simulated control plane of one cluster, advanced in ticks on the event loop.
+
+Each tick moves the cluster's clock (`now`, in cluster seconds) on by
+`Timing.tick_seconds`; every duration is compared on that clock (see ../timing.py).
+"""
 
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ class Controller:
         self.ticks = 0
         self.bootstrapping = False
         self.recorder = EventRecorder(objects)
-        self.deletion = Deletion(objects, timing.speed, self.recorder)
+        self.deletion = Deletion(objects, lambda: self.now, self.recorder)
         self.pods = PodSimulator(self)
         self.replicasets = ReplicaSetController(self)
         self.deployments = DeploymentController(self)
@@ -50,6 +54,11 @@ class Controller:
         uid = owner["metadata"]["uid"]
         namespace = owner["metadata"].get("namespace")
         return [obj for obj in self.store.list(resource, namespace) if controller_uid(obj) == uid]
+
+    @property
+    def now(self) -> float:
+        """Cluster seconds since this cluster started."""
+        return self.ticks * self.timing.tick_seconds
 
     def tick(self) -> None:
         self.ticks += 1
@@ -90,13 +99,13 @@ class Controller:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while True:
-            next_at += self.timing.tick_seconds
+            next_at += self.timing.tick_wall_seconds
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             try:
                 self.tick()
             except Exception:  # a controller bug must not stop the cluster
                 traceback.print_exc(file=sys.stderr)
-            next_at = max(next_at, loop.time() - self.timing.tick_seconds)
+            next_at = max(next_at, loop.time() - self.timing.tick_wall_seconds)
 
     async def stop(self) -> None:
         if self._task:

@@ -101,7 +101,7 @@ def _start_time(job: dict) -> str:
 class CronJobController:
     def __init__(self, controller):
         self.controller = controller
-        self.clock = SimulatedClock(controller.timing.speed)
+        self.clock = SimulatedClock(controller.timing.speed, lambda: controller.now)
         self.completed_at: dict[str, dt.datetime] = {}  # job uid → simulated time seen finished
         self._told: set[tuple] = set()  # events already recorded once (per cronjob and cause)
 

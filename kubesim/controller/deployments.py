@@ -24,6 +24,7 @@ REPLICASETS = lookup("apps", "replicasets")
 PODS = lookup("", "pods")
 COMPONENT = "deployment-controller"
 COPIED_ANNOTATIONS = ("kubernetes.io/change-cause",)
+PAUSED = "Deployment is paused"
 
 
 def _resolve(value, total: int, round_up: bool) -> int:
@@ -58,8 +59,9 @@ def _available(rs: dict) -> int:
 class DeploymentController:
     def __init__(self, controller):
         self.controller = controller
-        self.last_progress: dict[str, int] = {}  # deployment uid → tick of last progress
-        self._pending_progress: tuple[str, str] | None = None
+        self.last_progress: dict[str, float] = {}  # deployment uid → cluster second of progress
+        self._pending_progress: tuple[str, str, str] | None = None  # status, reason, message
+        self.paused: set[str] = set()  # uids of Deployments last seen paused
 
     def sync_all(self) -> None:
         for deployment in self.controller.store.list(DEPLOYMENTS):
@@ -67,16 +69,29 @@ class DeploymentController:
                 self.sync(deployment)
 
     def sync(self, deployment: dict) -> None:
+        uid = deployment["metadata"]["uid"]
         all_rs = sorted(self.controller.owned(REPLICASETS, deployment), key=revision_of)
+        if deployment["spec"].get("paused"):
+            # Paused: no new ReplicaSet for a changed template, no scaling, no deadline.
+            self.paused.add(uid)
+            template = deployment["spec"]["template"]
+            matching = [rs for rs in all_rs if templates_equal(rs["spec"]["template"], template)]
+            self._sync_status(deployment, matching[-1] if matching else None)
+            return
+        if uid in self.paused:
+            # Resumed: the deadline counts afresh from now.
+            self.paused.discard(uid)
+            self._progress(deployment, "DeploymentResumed", "Deployment is resumed", "Unknown")
+            self._sync_status(deployment, None)
+            return
         new_rs = self._new_replicaset(deployment, all_rs)
         all_rs = sorted(self.controller.owned(REPLICASETS, deployment), key=revision_of)
         old_rs = [rs for rs in all_rs if rs["metadata"]["uid"] != new_rs["metadata"]["uid"]]
-        if not deployment["spec"].get("paused"):
-            if deployment["spec"]["strategy"].get("type") == "Recreate":
-                self._recreate(deployment, new_rs, old_rs)
-            elif not self._scale_up(deployment, new_rs, all_rs):
-                self._scale_down_old(deployment, new_rs, old_rs, all_rs)
-            self._cleanup(deployment, old_rs)
+        if deployment["spec"]["strategy"].get("type") == "Recreate":
+            self._recreate(deployment, new_rs, old_rs)
+        elif not self._scale_up(deployment, new_rs, all_rs):
+            self._scale_down_old(deployment, new_rs, old_rs, all_rs)
+        self._cleanup(deployment, old_rs)
         self._sync_status(deployment, new_rs)
 
     # --- ReplicaSets and revisions -------------------------------------------------------
@@ -253,16 +268,18 @@ class DeploymentController:
 
     # --- status -------------------------------------------------------------------------
 
-    def _progress(self, deployment: dict, reason: str, message: str) -> None:
-        self.last_progress[deployment["metadata"]["uid"]] = self.controller.ticks
-        self._pending_progress = (reason, message)
+    def _progress(self, deployment: dict, reason: str, message: str, status="True") -> None:
+        self.last_progress[deployment["metadata"]["uid"]] = self.controller.now
+        self._pending_progress = (status, reason, message)
 
-    def _sync_status(self, deployment: dict, new_rs: dict) -> None:
+    def _sync_status(self, deployment: dict, new_rs: dict | None) -> None:
         current = self._current(deployment)
         all_rs = self.controller.owned(REPLICASETS, current)
         old_status = current.get("status", {})
-        meta = new_rs["metadata"]
-        new_rs = self.controller.store.get(REPLICASETS, meta["namespace"], meta["name"]) or new_rs
+        if new_rs is not None:
+            meta = new_rs["metadata"]
+            new_rs = self.controller.store.get(REPLICASETS, meta["namespace"], meta["name"])
+        new_rs = new_rs or {"metadata": {"name": ""}}
         status = {
             "observedGeneration": current["metadata"].get("generation", 1),
             "replicas": sum(rs.get("status", {}).get("replicas", 0) for rs in all_rs),
@@ -312,6 +329,10 @@ class DeploymentController:
         self._pending_progress = None
         replicas = deployment["spec"]["replicas"]
         now = timestamp()
+        if deployment["spec"].get("paused"):
+            paused = _condition("Progressing", "Unknown", "DeploymentPaused", PAUSED, now)
+            _put_condition(status, paused)
+            return
         complete = (
             status.get("updatedReplicas", 0) == replicas
             and status.get("replicas", 0) == replicas
@@ -323,9 +344,9 @@ class DeploymentController:
                 status, _condition("Progressing", "True", "NewReplicaSetAvailable", message, now)
             )
         elif pending:
-            _put_condition(status, _condition("Progressing", "True", pending[0], pending[1], now))
+            _put_condition(status, _condition("Progressing", *pending, now))
         elif _made_progress(old_status, status):
-            self.last_progress[uid] = self.controller.ticks
+            self.last_progress[uid] = self.controller.now
             message = f'ReplicaSet "{rs_name}" is progressing.'
             _put_condition(
                 status, _condition("Progressing", "True", "ReplicaSetUpdated", message, now)
@@ -341,8 +362,8 @@ class DeploymentController:
         seconds = deployment["spec"].get("progressDeadlineSeconds")
         if seconds is None:
             return False
-        since = self.last_progress.setdefault(uid, self.controller.ticks)
-        return self.controller.ticks - since > self.controller.timing.deadline_ticks(seconds)
+        since = self.last_progress.setdefault(uid, self.controller.now)
+        return self.controller.now - since > seconds
 
 
 def _made_progress(old: dict, new: dict) -> bool:

@@ -6,6 +6,7 @@ import copy
 
 from ..objects import get_condition, timestamp
 from ..resources import lookup
+from ..timing import JOB_BACKOFF_CAP, JOB_BACKOFF_FIRST, backoff
 from .replicasets import new_pod_from_template, pod_ready
 
 JOBS = lookup("batch", "jobs")
@@ -22,7 +23,9 @@ def job_finished(job: dict) -> bool:
 class JobController:
     def __init__(self, controller):
         self.controller = controller
-        self.retry_after: dict[str, int] = {}  # job uid → tick before which no new pod starts
+        self.retry_after: dict[str, float] = {}  # job uid → cluster second of the next pod
+        self.started: dict[str, float] = {}  # job uid → cluster second it started
+        self.failures_seen: dict[str, int] = {}  # job uid → failed pods already backed off for
 
     def sync_all(self) -> None:
         for job in self.controller.store.list(JOBS):
@@ -40,6 +43,14 @@ class JobController:
         status = copy.deepcopy(job.get("status", {}))
         status.setdefault("startTime", timestamp())
         spec = job["spec"]
+        uid = job["metadata"]["uid"]
+        now = self.controller.now
+        active_for = now - self.started.setdefault(uid, now)
+        deadline = spec.get("activeDeadlineSeconds")
+        if failed > self.failures_seen.get(uid, 0):
+            # The next pod waits 10 s, 20 s, 40 s, … (at most 6 min) after a failure.
+            self.failures_seen[uid] = failed
+            self.retry_after[uid] = now + backoff(failed, JOB_BACKOFF_FIRST, JOB_BACKOFF_CAP)
         if succeeded >= spec.get("completions", 1):
             self._finish(
                 job,
@@ -56,13 +67,19 @@ class JobController:
                 "BackoffLimitExceeded",
                 "Job has reached the specified backoff limit",
             )
-        elif not active and self.controller.ticks >= self.retry_after.get(
-            job["metadata"]["uid"], 0
-        ):
-            active.append(self._start_pod(job))
-            self.retry_after[job["metadata"]["uid"]] = (
-                self.controller.ticks + self.controller.timing.job_retry_ticks
+        elif deadline is not None and active_for > deadline:
+            for pod in active:
+                self.controller.pods.terminate(pod)
+            active = []
+            self._finish(
+                job,
+                status,
+                "Failed",
+                "DeadlineExceeded",
+                "Job was active longer than specified deadline",
             )
+        elif not active and now >= self.retry_after.get(uid, 0.0):
+            active.append(self._start_pod(job))
         status.update(
             active=len(active) if not job_finished({"status": status}) else 0,
             succeeded=succeeded,

@@ -4,27 +4,47 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 from dataclasses import dataclass, field
 
-from ..behaviour import Mode, PodView, job_fails, job_log, pod_mode, service_log, view_at
+from ..behaviour import (
+    Mode,
+    PodView,
+    job_fails,
+    job_log,
+    pod_mode,
+    service_log,
+    start_delay,
+    view_at,
+)
 from ..errors import bad_request
 from ..objects import parse_image, timestamp
+from ..probes import PodChecks, pod_checks
+from ..references import missing
 from ..resources import lookup
 
 PODS = lookup("", "pods")
 KUBELET = "kubelet"
 
 
+BOOTSTRAP_AGE = 3600.0  # cluster seconds: workloads configured at start-up run since then
+
+
 @dataclass
 class PodSim:
-    born: int
+    born: float  # cluster seconds (Controller.now)
     mode: Mode
     is_job: bool
     fails: bool
     node: str
     ip: str
     stage: str = ""
+    run_index: int = -1  # the newest container seen running
+    dead_index: int = -1  # the newest container seen dead
+    checks: PodChecks | None = None
+    probe_failures: dict[tuple, int] = field(default_factory=dict)  # (run, container, kind)
     stamps: dict[str, str] = field(default_factory=dict)
+    runs: dict[int, tuple[str, str]] = field(default_factory=dict)  # container → (start, end)
 
 
 class PodSimulator:
@@ -40,16 +60,24 @@ class PodSimulator:
             spec = pod.get("spec", {})
             containers = spec.get("containers", [])
             n = next(self._ips)
-            born = self.controller.ticks
+            born = self.controller.now
             if self.controller.bootstrapping:
-                born -= 10_000
+                born -= BOOTSTRAP_AGE
+            mode, ip = pod_mode(containers), f"10.244.{n // 250}.{n % 250 + 2}"
+            is_job = spec.get("restartPolicy", "Always") != "Always"
+            listen_at = self.controller.timing.listen_seconds
             self.sims[uid] = PodSim(
                 born=born,
-                mode=pod_mode(containers),
-                is_job=spec.get("restartPolicy", "Always") != "Always",
+                mode=mode,
+                is_job=is_job,
                 fails=job_fails(containers),
                 node=spec.get("nodeName") or next(self._nodes),
-                ip=f"10.244.{n // 250}.{n % 250 + 2}",
+                ip=ip,
+                # Probes matter for a container that runs: not a Job's, a crash loop's
+                # (it exits before any probe) or one whose image cannot be pulled.
+                checks=None
+                if is_job or mode in (Mode.CRASHLOOP, Mode.PULLERROR)
+                else pod_checks(containers, mode, listen_at, ip),
             )
         return self.sims[uid]
 
@@ -63,12 +91,30 @@ class PodSimulator:
         for uid in [uid for uid in self.sims if uid not in live]:
             del self.sims[uid]
 
+    def view(self, pod: dict, sim: PodSim) -> PodView:
+        timing = self.controller.timing
+        age = self.controller.now - sim.born
+        view = view_at(age, sim.mode, sim.is_job, sim.fails, timing, sim.checks)
+        started = sim.run_index >= 0 or sim.dead_index >= 0
+        if started or view.stage in ("pending", "creating") or sim.mode is Mode.PULLERROR:
+            return view
+        held = missing(self.controller.store, pod)  # checked before the first start only
+        if held is None:
+            return view
+        # Held at the start line: the container starts once the reference resolves.
+        sim.born = self.controller.now - start_delay(sim.mode, sim.is_job, timing)
+        message = held.message if held.waiting == "CreateContainerConfigError" else ""
+        return PodView(
+            f"held-{held.message}", scheduled=True, waiting=held.waiting, message=message
+        )
+
     def advance(self, pod: dict) -> None:
         sim = self._sim(pod)
-        ticks = self.controller.ticks
         if self.is_terminating(pod):
             return  # kubesim/deletion.py removes it when its grace period is over
-        view = view_at(ticks - sim.born, sim.mode, sim.is_job, sim.fails, self.controller.timing)
+        view = self.view(pod, sim)
+        if sim.checks is not None and not self.controller.bootstrapping:
+            self._probe_events(pod, sim, view)
         if view.stage != sim.stage:
             self._on_stage_change(pod, sim, view)
             sim.stage = view.stage
@@ -90,19 +136,26 @@ class PodSimulator:
         self.controller.recorder.record(pod, kind, reason, message, component, path)
 
     def _on_stage_change(self, pod: dict, sim: PodSim, view: PodView) -> None:
+        """Events and timestamps for what changed, judged from state (a tick may cover
+        several stages at high speeds)."""
         now = timestamp()
         containers = pod.get("spec", {}).get("containers", [])
-        if view.stage == "creating":
+        if view.scheduled and "scheduled" not in sim.stamps:
             sim.stamps["scheduled"] = now
             meta = pod["metadata"]
             message = f"Successfully assigned {meta['namespace']}/{meta['name']} to {sim.node}"
             self._event(pod, "Normal", "Scheduled", message, component="default-scheduler")
-        if view.running and not sim.stage.startswith(("started", "ready", "run-")):
+        if view.running and view.restarts != sim.run_index:
+            sim.run_index = view.restarts
             sim.stamps["started"] = now
             for container in containers:
                 self._start_events(pod, container, first=view.restarts == 0)
+        if (view.terminated or view.waiting == "CrashLoopBackOff") and (
+            view.restarts != sim.dead_index
+        ):
+            sim.dead_index = view.restarts
+            sim.runs[view.restarts] = (sim.stamps.get("started", now), now)
         if view.waiting == "CrashLoopBackOff":
-            sim.stamps["finished"] = now
             for container in containers:
                 meta = pod["metadata"]
                 message = (
@@ -113,8 +166,50 @@ class PodSimulator:
         if view.waiting in ("ErrImagePull", "ImagePullBackOff"):
             for container in containers:
                 self._pull_error_events(pod, container, view.waiting)
-        if view.terminated:
-            sim.stamps["finished"] = now
+        if view.stage.startswith("held-"):
+            self._held_events(pod, view)
+
+    def _held_events(self, pod: dict, view: PodView) -> None:
+        problem = view.stage.removeprefix("held-")
+        if view.waiting == "ContainerCreating":
+            self._event(pod, "Warning", "FailedMount", problem)
+            return
+        for container in pod.get("spec", {}).get("containers", []):
+            image = container.get("image", "")
+            message = f'Container image "{image}" already present on machine'
+            self._event(pod, "Normal", "Pulled", message, container)
+            self._event(pod, "Warning", "Failed", f"Error: {problem}", container)
+
+    def _probe_events(self, pod: dict, sim: PodSim, view: PodView) -> None:
+        """An `Unhealthy` event per failed probe run (counted), and `Killing` when a
+        liveness probe failed `failureThreshold` times in a row."""
+        listen_at = sim.checks.listen_at
+        if view.running:
+            run_age = view.run_age
+        elif view.terminated or view.waiting == "CrashLoopBackOff":
+            run_age = sim.checks.run_length(self.controller.timing.exit_seconds)  # all of it
+        else:
+            return
+        if run_age == math.inf:
+            return
+        for checks in sim.checks.containers:
+            container = {"name": checks.name}
+            for found in (checks.readiness, checks.liveness):
+                if found is None:
+                    continue
+                key = (view.restarts, checks.name, found.probe.kind)
+                failures = found.failures(run_age, listen_at)
+                message = f"{found.probe.kind} probe failed: "
+                message += found.message_at(run_age, listen_at)
+                for _ in range(failures - sim.probe_failures.get(key, 0)):
+                    self._event(pod, "Warning", "Unhealthy", message, container)
+                sim.probe_failures[key] = failures
+                kill_at = found.kill_at
+                killed = (view.restarts, checks.name, "killed")
+                if kill_at is not None and run_age >= kill_at and killed not in sim.probe_failures:
+                    sim.probe_failures[killed] = 1
+                    message = f"Container {checks.name} failed liveness probe, will be restarted"
+                    self._event(pod, "Normal", "Killing", message, container)
 
     def _start_events(self, pod: dict, container: dict, first: bool) -> None:
         image = container.get("image", "")
@@ -183,7 +278,7 @@ class PodSimulator:
             startTime=sim.stamps.get("scheduled", created),
         )
         status["containerStatuses"] = [
-            _container_status(c, sim, view) for c in pod.get("spec", {}).get("containers", [])
+            _container_status(c, pod, sim, view) for c in pod.get("spec", {}).get("containers", [])
         ]
         return status
 
@@ -191,13 +286,7 @@ class PodSimulator:
         """The text of `GET pods/NAME/log`: what the container printed so far."""
         container = _pick_container(pod, query.get("container"))
         sim = self._sim(pod)
-        view = view_at(
-            self.controller.ticks - sim.born,
-            sim.mode,
-            sim.is_job,
-            sim.fails,
-            self.controller.timing,
-        )
+        view = self.view(pod, sim)
         name = pod["metadata"]["name"]
         if not (view.running or view.terminated or view.crashed_before):
             reason = (
@@ -262,12 +351,12 @@ def _condition(kind: str, status: str, when: str, reason: str = "") -> dict:
     return condition
 
 
-def _container_status(container: dict, sim: PodSim, view: PodView) -> dict:
+def _container_status(container: dict, pod: dict, sim: PodSim, view: PodView) -> dict:
     image = parse_image(container.get("image", ""))
     digest = image.digest or "sha256:" + (
         "%064x" % (abs(hash(container.get("image", ""))) % (1 << 255))
     )
-    started = view.running or bool(view.terminated)
+    started = view.running or bool(view.terminated) or view.crashed_before
     status = {
         "name": container["name"],
         "image": container.get("image", ""),
@@ -275,39 +364,75 @@ def _container_status(container: dict, sim: PodSim, view: PodView) -> dict:
         "ready": view.ready,
         "restartCount": view.restarts,
         "started": view.running,
-        "state": _state(view, sim),
+        "state": _state(view, sim, container, pod),
         "lastState": {},
     }
     if started:
-        status["containerID"] = "containerd://" + f"{abs(hash((sim.ip, view.restarts))):064x}"[:64]
+        status["containerID"] = _container_id(sim, view.restarts)
     if view.crashed_before:
+        previous = view.restarts - (0 if view.waiting else 1)
+        started_at, finished_at = _run_of(sim, previous)
         status["lastState"] = {
             "terminated": {
-                "exitCode": 1,
+                "exitCode": view.last_exit_code,
                 "reason": "Error",
-                "startedAt": sim.stamps.get("started", ""),
-                "finishedAt": sim.stamps.get("finished", timestamp()),
-                "containerID": status.get("containerID", ""),
+                "startedAt": started_at,
+                "finishedAt": finished_at,
+                "containerID": _container_id(sim, previous),
             }
         }
     return status
 
 
-def _state(view: PodView, sim: PodSim) -> dict:
+def _run_of(sim: PodSim, index: int) -> tuple[str, str]:
+    """When container `index` ran; a run a tick skipped over counts as the newest seen."""
+    if index in sim.runs:
+        return sim.runs[index]
+    now = timestamp()
+    return sim.stamps.get("started", now), now
+
+
+def _container_id(sim: PodSim, index: int) -> str:
+    return "containerd://" + f"{abs(hash((sim.ip, index))):064x}"[:64]
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go prints it: 10s, 1m20s, 5m0s."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    return f"{whole // 60}m{whole % 60}s"
+
+
+def _state(view: PodView, sim: PodSim, container: dict, pod: dict) -> dict:
     if view.running:
         return {"running": {"startedAt": sim.stamps.get("started", timestamp())}}
     if view.terminated:
+        started_at, finished_at = _run_of(sim, view.restarts)
         return {
             "terminated": {
                 "exitCode": view.exit_code,
                 "reason": view.terminated,
-                "startedAt": sim.stamps.get("started", ""),
-                "finishedAt": sim.stamps.get("finished", timestamp()),
+                "startedAt": started_at,
+                "finishedAt": finished_at,
+                "containerID": _container_id(sim, view.restarts),
             }
         }
     waiting = {"reason": view.waiting}
+    if view.message:
+        waiting["message"] = view.message
+    meta = pod["metadata"]
+    image = container.get("image", "")
     if view.waiting == "CrashLoopBackOff":
-        waiting["message"] = "back-off restarting failed container"
-    if view.waiting in ("ErrImagePull", "ImagePullBackOff"):
-        waiting["message"] = "Back-off pulling image"
+        waiting["message"] = (
+            f"back-off {go_duration(view.backoff)} restarting failed "
+            f"container={container['name']} pod={meta['name']}_{meta['namespace']}({meta['uid']})"
+        )
+    if view.waiting == "ErrImagePull":
+        waiting["message"] = (
+            f'rpc error: code = NotFound desc = failed to pull and unpack image "{image}": '
+            f'failed to resolve reference "{image}": {image}: not found'
+        )
+    if view.waiting == "ImagePullBackOff":
+        waiting["message"] = f'Back-off pulling image "{image}"'
     return {"waiting": waiting}

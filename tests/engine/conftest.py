@@ -27,9 +27,15 @@ FAST_ENGINE = {
 }
 
 
+# kubesim's one clock at speed 200: the seed's 600 s progress deadline lasts 3 s, well
+# before the environments' 30 s rollout timeout (100 cluster minutes), so a crash-looping
+# release fails on its deadline as it would with a long `kubectl rollout status --timeout`.
+SPEED = 200
+
+
 @pytest.fixture
 def kubesim(tmp_path):
-    with KubeSim(VIZORA_CONFIG, speed=20, workdir=tmp_path / "kubesim") as sim:
+    with KubeSim(VIZORA_CONFIG, speed=SPEED, workdir=tmp_path / "kubesim") as sim:
         yield sim
 
 

@@ -21,14 +21,15 @@ pytestmark = pytest.mark.worker
 
 
 def test_promote_wait_prints_progress_and_the_page_link(development, web, worker, capsys):
-    register(web, "6.0.0")
-    call_command("promote", "web", "6.0.0", "--to", "development", "--wait")
+    # -slow: its rollout (0.6 s at the engine's speed) outlasts the follower's 0.25 s poll.
+    register(web, "6.0.0-slow")
+    call_command("promote", "web", "6.0.0-slow", "--to", "development", "--wait")
     out = capsys.readouterr().out
     deployment = Deployment.objects.get()
     assert f"http://127.0.0.1:8000/deployments/{deployment.pk}/" in out
     assert "[Roll out] running" in out
     assert 'deployment "vizora-web" successfully rolled out' in out
-    assert out.rstrip().endswith(f"#{deployment.pk} web 6.0.0 → development succeeded")
+    assert out.rstrip().endswith(f"#{deployment.pk} web 6.0.0-slow → development succeeded")
 
 
 def test_promote_wait_exits_non_zero_when_the_release_rolls_back(development, web, worker):

@@ -94,23 +94,70 @@ def test_a_failing_migration_ends_the_deployment_before_the_rollout(
     assert cluster_images(development_with_urls, "vizora-middleware") == before
 
 
-def test_an_unhealthy_release_fails_its_smoke_test_and_is_rolled_back(
-    development_with_urls, middleware, settings
+def test_an_unhealthy_release_never_becomes_ready_and_its_rollout_names_the_probe(
+    development_with_urls, middleware
 ):
-    settings.PORTAL_SMOKE_ATTEMPTS, settings.PORTAL_SMOKE_RETRY_SECONDS = 2, 0.1
+    """The seed's readiness probe (/health/ready) answers 500: no pod becomes Ready, the
+    rollout meets its deadline and the reason says what the kubelet saw."""
     register(middleware, "2.3.0-unhealthy")
     before = cluster_images(development_with_urls, "vizora-middleware")
     deployment = request_deployment("middleware", "2.3.0-unhealthy", "development")
     run_in_process(deployment.pk)
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.ROLLED_BACK
+    assert "exceeded its progress deadline" in deployment.reason
+    assert "Readiness probe failed: HTTP probe failed with statuscode: 500" in deployment.reason
+    assert steps_of(deployment)[-3:] == [
+        (StepKind.ROLLOUT, StepState.FAILED),
+        (StepKind.SMOKE, StepState.SKIPPED),
+        (StepKind.ROLLBACK, StepState.SUCCEEDED),
+    ]
+    assert "event Warning Unhealthy Pod/vizora-middleware-" in log_of(deployment)
+    assert cluster_images(development_with_urls, "vizora-middleware") == before
+
+
+def test_a_broken_release_passes_its_probes_and_fails_its_smoke_test(
+    development_with_urls, middleware, settings
+):
+    """-broken: health paths answer 200 (Ready, rolled out), its API answers 500."""
+    settings.PORTAL_SMOKE_ATTEMPTS, settings.PORTAL_SMOKE_RETRY_SECONDS = 2, 0.1
+    middleware.smoke_checks = [
+        {"url": "api", "path": "/health", "expect_status": 200},
+        {"url": "api", "path": "/v1/devices", "expect_status": 200},
+    ]
+    middleware.save()
+    register(middleware, "2.3.0-broken")
+    before = cluster_images(development_with_urls, "vizora-middleware")
+    deployment = request_deployment("middleware", "2.3.0-broken", "development")
+    run_in_process(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.ROLLED_BACK
     assert deployment.reason == (
-        "Smoke test failed: GET http://api.dev.vizora.com/health answered 500, expected 200."
+        "Smoke test failed: GET http://api.dev.vizora.com/v1/devices answered 500, expected 200."
     )
     assert steps_of(deployment)[-2:] == [
         (StepKind.SMOKE, StepState.FAILED),
         (StepKind.ROLLBACK, StepState.SUCCEEDED),
     ]
+    assert cluster_images(development_with_urls, "vizora-middleware") == before
+
+
+def test_a_release_held_by_a_missing_secret_names_it_and_is_rolled_back(
+    development_with_urls, middleware
+):
+    """Someone deleted the Secret the pods' env reads: the new pods wait in
+    CreateContainerConfigError until the deadline, and the reason says which Secret."""
+    with ClusterClient(development_with_urls.cluster) as kube:
+        kube.core.delete_namespaced_secret("vizora-secrets", "vizora-dev")
+    register(middleware, "2.5.0")
+    before = cluster_images(development_with_urls, "vizora-middleware")
+    deployment = request_deployment("middleware", "2.5.0", "development")
+    run_in_process(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.ROLLED_BACK
+    assert "exceeded its progress deadline" in deployment.reason
+    assert 'CreateContainerConfigError (secret "vizora-secrets" not found)' in deployment.reason
+    assert 'Error: secret "vizora-secrets" not found' in log_of(deployment)
     assert cluster_images(development_with_urls, "vizora-middleware") == before
 
 

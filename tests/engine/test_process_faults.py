@@ -23,7 +23,7 @@ pytestmark = pytest.mark.worker
 @pytest.fixture
 def kubesim(tmp_path):
     """Slow enough (a -slow rollout takes seconds) to break things in the middle of it."""
-    with KubeSim(VIZORA_CONFIG, speed=4, workdir=tmp_path / "kubesim") as sim:
+    with KubeSim(VIZORA_CONFIG, speed=24, workdir=tmp_path / "kubesim") as sim:
         yield sim
 
 

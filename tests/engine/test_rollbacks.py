@@ -38,10 +38,13 @@ def test_rolling_back_and_forth_after_the_progress_deadline_succeeds_every_time(
     """Back by rollback, forth by promotion (a newer release is promoted, not rolled
     back to): each re-uses a ReplicaSet whose last progress is older than the deadline."""
     first, second = register(web, "1.1.0"), register(web, "1.2.0")
+    with ClusterClient(development.cluster) as kube:  # 60 cluster seconds: 0.3 s here
+        patch = {"spec": {"progressDeadlineSeconds": 60}}
+        kube.apps.patch_namespaced_deployment("vizora-web", "vizora-dev", patch)
     assert promoted("1.1.0").state == DeploymentState.SUCCEEDED
     assert promoted("1.2.0").state == DeploymentState.SUCCEEDED
-    # Longer than the progress deadline of the seed's Deployments (600 s, kubesim's clock).
-    pause = 1.5 * Timing(speed=kubesim.speed).deadline_seconds(600)
+    # Longer than the Deployment's progress deadline, on kubesim's clock.
+    pause = 1.5 * Timing(speed=kubesim.speed).wall_seconds(60)
     for back in (True, False, True, False, True):
         time.sleep(pause)
         if back:

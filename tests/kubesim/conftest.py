@@ -15,12 +15,16 @@ KUBECTL = shutil.which("kubectl")
 KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
 VERSIONS = ["27", "28", "29", "30", "31", "32", "33"]  # every kubectl the dispatcher offers
 NAMESPACE = "vizora-prod"
+SPEED = 30
 
 
 @pytest.fixture(scope="module")
 def kubesim(tmp_path_factory):
-    """The Vizora demo clusters at test speed, one process per test module."""
-    with KubeSim(VIZORA_CONFIG, speed=10, workdir=tmp_path_factory.mktemp("kubesim")) as sim:
+    """The Vizora demo clusters at test speed, one process per test module.
+
+    Speed 30: a pod is Ready in 0.1 s; a 600 s progress deadline would last 20 s, so
+    tests that wait for one give their own Deployment a shorter deadline."""
+    with KubeSim(VIZORA_CONFIG, speed=SPEED, workdir=tmp_path_factory.mktemp("kubesim")) as sim:
         yield sim
 
 

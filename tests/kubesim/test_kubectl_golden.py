@@ -96,6 +96,10 @@ def test_set_image_then_rollout_status_reports_progress(kubectl):
 
 def test_crashloop_rollout_fails_on_its_progress_deadline(kubectl):
     create_deployment(kubectl, "golden-crash")
+    # 30 cluster seconds (1 s at the tests' speed): kubesim counts the deadline as given.
+    deadline = '{"spec":{"progressDeadlineSeconds":30}}'
+    patched = kubectl("patch", "deploy/golden-crash", "-p", deadline)
+    assert patched.returncode == 0, patched.stderr
     kubectl("set", "image", "deploy/golden-crash", "app=example/app:1.1.0-crashloop")
     status = kubectl("rollout", "status", "deploy/golden-crash", "--timeout=30s")
     assert status.returncode == 1
@@ -184,7 +188,7 @@ def test_rolling_back_and_forth_after_the_progress_deadline_succeeds_every_time(
     sees every condition the rollouts went through."""
     name = "golden-back-forth"
     create_deployment(kubectl, name)
-    patched = kubectl("patch", f"deploy/{name}", "-p", '{"spec":{"progressDeadlineSeconds":60}}')
+    patched = kubectl("patch", f"deploy/{name}", "-p", '{"spec":{"progressDeadlineSeconds":20}}')
     assert patched.returncode == 0, patched.stderr
     reason = '{.status.conditions[?(@.type=="Progressing")].reason}{"\\n"}'
     watcher = subprocess.Popen(
@@ -192,7 +196,7 @@ def test_rolling_back_and_forth_after_the_progress_deadline_succeeds_every_time(
          "get", f"deploy/{name}", "--watch", "-o", f"jsonpath={reason}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    pause = 1.5 * Timing(speed=kubesim.speed).deadline_seconds(60)
+    pause = 1.5 * Timing(speed=kubesim.speed).wall_seconds(20)
     try:
         for version in ("1.2.0", "1.1.0", "1.2.0", "1.1.0", "1.2.0", "1.1.0"):
             time.sleep(pause)  # longer than the deadline since that ReplicaSet last progressed

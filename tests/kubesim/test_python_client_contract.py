@@ -9,6 +9,7 @@ from kubernetes import client, watch
 
 from kubesim.timing import Timing
 
+from .conftest import SPEED
 from .helpers import NAMESPACE, deployment_manifest, job_manifest, rollout_done, wait_for
 
 
@@ -110,7 +111,8 @@ def test_merge_patch_changes_the_image(apps):
 
 def test_crashloop_rollout_exceeds_its_progress_deadline(apps, core):
     apps.create_namespaced_deployment(
-        NAMESPACE, deployment_manifest("contract-crash", "example/app:1.0.0", 2)
+        NAMESPACE,
+        deployment_manifest("contract-crash", "example/app:1.0.0", 2, progressDeadlineSeconds=30),
     )
     wait_for(lambda: rollout_done(apps.read_namespaced_deployment("contract-crash", NAMESPACE)))
     patch = {
@@ -132,7 +134,7 @@ def test_crashloop_rollout_exceeds_its_progress_deadline(apps, core):
 
     wait_for(deadline_exceeded, timeout=8)
     deployment = apps.read_namespaced_deployment("contract-crash", NAMESPACE)
-    assert deployment.spec.progress_deadline_seconds == 600
+    assert deployment.spec.progress_deadline_seconds == 30
     assert deployment.status.available_replicas == 2  # the old pods keep serving
     pods = core.list_namespaced_pod(NAMESPACE, label_selector="app=contract-crash")
     crashing = [p for p in pods.items if p.spec.containers[0].image.endswith("-crashloop")]
@@ -274,10 +276,10 @@ def test_reusing_an_old_replicaset_is_progress_not_a_missed_deadline(apps):
     name = "contract-back-forth"
     apps.create_namespaced_deployment(
         NAMESPACE,
-        deployment_manifest(name, "example/app:1.0.0", 3, progressDeadlineSeconds=60),
+        deployment_manifest(name, "example/app:1.0.0", 3, progressDeadlineSeconds=20),
     )
     wait_for(lambda: rollout_done(apps.read_namespaced_deployment(name, NAMESPACE)))
-    pause = 1.5 * Timing(speed=10).deadline_seconds(60)
+    pause = 1.5 * Timing(speed=SPEED).wall_seconds(20)
     reasons = []
     for version in ("1.1.0", "1.0.0", "1.1.0", "1.0.0", "1.1.0"):
         time.sleep(pause)
