@@ -313,7 +313,20 @@ def lane_observation(lane_ids: list[int]) -> dict[int, Hashable]:
     observed = ObservedWorkloads.objects.filter(
         service=OuterRef("service_id"), environment=OuterRef("environment_id")
     )
+    ended = Deployment.objects.filter(lane=OuterRef("pk"), finished_at__isnull=False)
     lanes = Lane.objects.filter(pk__in=lane_ids).annotate(
-        observed_changed_at=Subquery(observed.values("changed_at")[:1])
+        observed_changed_at=Subquery(observed.values("changed_at")[:1]),
+        observed_at=Subquery(observed.values("observed_at")[:1]),
+        last_ended_at=Subquery(ended.order_by("-finished_at").values("finished_at")[:1]),
     )
-    return {lane.pk: lane.observed_changed_at for lane in lanes}
+    # Whether the last read came after the lane's last deployment ended: a cell says
+    # "checking" until then, so the first read after an end changes what it shows even
+    # when what runs did not change.
+    return {
+        lane.pk: (lane.observed_changed_at, _read_since(lane.observed_at, lane.last_ended_at))
+        for lane in lanes
+    }
+
+
+def _read_since(observed_at: datetime | None, ended_at: datetime | None) -> bool:
+    return observed_at is not None and (ended_at is None or observed_at >= ended_at)

@@ -290,3 +290,19 @@ def test_an_observation_changes_the_lanes_print_the_hub_polls(path):
     after = lane_fingerprints([lane])
     assert before != after
     assert lane_fingerprints([lane]) == after
+
+
+def test_the_first_read_after_a_deployment_ended_changes_the_print_though_nothing_changed(path):
+    """The cell said "checking" (read before the end): the next read that finds the same
+    images must still reach the page, which then says "in sync"."""
+    from deployments.live.fingerprints import lane_fingerprints
+
+    web, _, staging = path
+    release = make_release(web, "1.2.0")
+    lane = deployed(release, staging).lane_id
+    changed_at = timezone.now() - timedelta(seconds=30)
+    observe(web, staging, release.image, observed_at=changed_at - timedelta(seconds=5))
+    ObservedWorkloads.objects.filter(service=web).update(changed_at=changed_at)
+    checking = lane_fingerprints([lane])
+    ObservedWorkloads.objects.filter(service=web).update(observed_at=timezone.now())
+    assert lane_fingerprints([lane]) != checking

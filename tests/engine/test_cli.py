@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from deployments.models import AuditEvent, Deployment
 from deployments.states import DeploymentState
 from tests.engine.conftest import cluster_images, register, wait_for
+from tests.harness.signals import answering_ctrl_c
 from tests.harness.worker import REPO, database_url
 
 pytestmark = pytest.mark.worker
@@ -132,8 +133,9 @@ def test_ctrl_c_while_waiting_says_where_to_follow_it_without_a_traceback(
     command = [sys.executable, "manage.py", "promote", "web", "8.0.0", "--to", "development"]
     with out.open("w") as stdout, err.open("w") as stderr:
         process = subprocess.Popen(
-            [*command, "--wait"], cwd=REPO, env=env, stdout=stdout, stderr=stderr
-        )
+            answering_ctrl_c([*command, "--wait"]), cwd=REPO, env=env, stdout=stdout,
+            stderr=stderr,
+        )  # fmt: skip
     try:
         # Parked at the approval gate, and the command is following it.
         wait_for(lambda: "[Approval] waiting for people" in out.read_text(), timeout=30)
