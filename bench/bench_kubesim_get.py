@@ -1,6 +1,7 @@
 """kubesim: requests per second for GET of one deployment (goal: >= 1,000/s on one core).
 
-The simulator runs as its own process pinned to one CPU; the load comes from
+The simulator runs as its own process pinned to one CPU, 100 probed pods running in it
+(bench/probed_load.py); the load comes from
 separate client processes on keep-alive connections, bounded in count and time,
 on 127.0.0.1 only.  Run: .venv/bin/python bench/bench_kubesim_get.py
 """
@@ -15,6 +16,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import probed_load
 
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 
@@ -61,6 +64,7 @@ def main() -> None:
         cpus = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(server_pid, {cpus[0]})
         port = sim.cluster("production").api_port
+        probed_load.start(sim.api_url("production"))
         results = multiprocessing.Queue()
         workers = [
             multiprocessing.Process(target=client, args=(port, results)) for _ in range(CLIENTS)

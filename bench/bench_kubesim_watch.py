@@ -1,8 +1,9 @@
 """kubesim: latency from a change to the event at a watcher (goal: p95 < 20 ms).
 
 Ten watchers follow the namespace's deployments while one client patches an
-annotation 200 times; each latency runs from just before the PATCH is sent to
-the moment the measured watcher has read the matching MODIFIED event.
+annotation 200 times, with 100 probed pods running beside (bench/probed_load.py);
+each latency runs from just before the PATCH is sent to the moment the measured
+watcher has read the matching MODIFIED event.
 Run: .venv/bin/python bench/bench_kubesim_watch.py
 """
 
@@ -18,6 +19,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import probed_load
 
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 
@@ -46,6 +49,7 @@ def watch(base_url: str, since: str, arrivals: dict | None, stop: threading.Even
 def main() -> None:
     with KubeSim(VIZORA_CONFIG, speed=1) as sim:
         base_url = sim.api_url("production")
+        probed_load.start(base_url)
         with httpx.Client(base_url=base_url, timeout=10) as http:
             since = http.get(DEPLOYMENTS).json()["metadata"]["resourceVersion"]
             arrivals: dict[int, float] = {}
