@@ -193,7 +193,7 @@ class PodLogs:
         options = parse_options(pod, request.query)
         lines = self._lines(pod, options.container, options.previous)
         if options.tail is not None:
-            lines = lines[len(lines) - options.tail :] if options.tail else []
+            lines = lines[-options.tail :] if options.tail else []  # all, when fewer
         run = run_shown(pod, options.container, options.previous)
         first = self._render(lines, options)
         if not options.follow or options.previous or not run_is_live(pod, options.container, run):

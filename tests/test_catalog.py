@@ -107,7 +107,10 @@ def test_example_catalog_maps_onto_the_model_fields():
     assert middleware.workloads == [
         {"deployment": "vizora-middleware", "containers": ["middleware"]}
     ]
-    assert middleware.smoke_checks == [{"url": "api", "path": "/health", "expect_status": 200}]
+    assert middleware.smoke_checks == [
+        {"url": "api", "path": "/health", "expect_status": 200},
+        {"url": "api", "path": "/api/v1/status", "expect_status": 200},
+    ]
     assert middleware.migration_command == ["npx", "prisma", "migrate", "deploy"]
     production = Environment.objects.get(name="production")
     assert (production.cluster.name, production.namespace) == ("production", "vizora-prod")

@@ -60,6 +60,10 @@ def test_tail_lines_and_limit_bytes_cut_the_log(core):
     assert core.read_namespaced_pod_log(pod, NAMESPACE, tail_lines=2).splitlines() == WEB_LOG_TAIL
     assert core.read_namespaced_pod_log(pod, NAMESPACE, tail_lines=0) == ""
     whole = core.read_namespaced_pod_log(pod, NAMESPACE)
+    count = len(whole.splitlines())
+    for more in (count + 1, 2 * count - 1, 10 * count):  # more than it has: all of it
+        assert core.read_namespaced_pod_log(pod, NAMESPACE, tail_lines=more) == whole
+    whole = core.read_namespaced_pod_log(pod, NAMESPACE)
     assert core.read_namespaced_pod_log(pod, NAMESPACE, limit_bytes=12) == whole[:12]
 
 
