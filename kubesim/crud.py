@@ -215,18 +215,7 @@ class Objects:
         if resource.kind == "Namespace":
             self._delete_namespace_contents(name)
         self.store.remove(resource, namespace, name)
-        return {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Success",
-            "details": {
-                "name": name,
-                "group": resource.group,
-                "kind": resource.plural,
-                "uid": current["metadata"]["uid"],
-            },
-        }
+        return success_status(resource, current)
 
     def _orphan_dependents(self, owner: dict) -> None:
         uid = owner["metadata"]["uid"]
@@ -285,5 +274,21 @@ def scale_of(obj: dict) -> dict:
         "status": {
             "replicas": obj.get("status", {}).get("replicas", 0),
             "selector": selector_string(obj.get("spec", {}).get("selector")),
+        },
+    }
+
+
+def success_status(resource: Resource, obj: dict) -> dict:
+    meta = obj["metadata"]
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {
+            "name": meta["name"],
+            "group": resource.group,
+            "kind": resource.plural,
+            "uid": meta["uid"],
         },
     }

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import errors
-from .crud import Objects
+from .crud import Objects, success_status
 from .errors import ApiError, bad_request
 from .objects import now, timestamp
 from .resources import BY_KIND, Resource, lookup
@@ -98,22 +98,6 @@ def check_preconditions(resource: Resource, obj: dict, options: DeleteOptions) -
                     "kind": resource.plural,
                 },
             )
-
-
-def success_status(resource: Resource, obj: dict) -> dict:
-    meta = obj["metadata"]
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Success",
-        "details": {
-            "name": meta["name"],
-            "group": resource.group,
-            "kind": resource.plural,
-            "uid": meta["uid"],
-        },
-    }
 
 
 def refuse_in_terminating_namespace(objects: Objects, resource: Resource, obj, namespace: str):
