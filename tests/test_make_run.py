@@ -78,8 +78,7 @@ def test_make_run_serves_the_vizora_dashboard_and_stops_cleanly(checkout, tmp_pa
     with output.open("wb") as sink:
         process = subprocess.Popen(
             answering_ctrl_c(["make", "run"]), cwd=checkout, env=clean_environment(port),
-            stdout=sink,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:

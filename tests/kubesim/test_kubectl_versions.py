@@ -8,7 +8,7 @@ import time
 import pytest
 
 from .conftest import VERSIONS
-from .helpers import deployment_manifest
+from .helpers import deployment_manifest, wait_for
 
 pytestmark = pytest.mark.kubectl
 
@@ -19,13 +19,10 @@ def apply(kubectl, manifest: dict) -> None:
 
 
 def eventually(kubectl, *command: str, holds, timeout: float = 60.0) -> str:
-    """Run `command` until its output satisfies `holds`; its last output."""
-    deadline = time.monotonic() + timeout
-    while True:
-        out = kubectl(*command).stdout
-        if holds(out) or time.monotonic() > deadline:
-            return out
-        time.sleep(0.3)
+    """Run `command` until its output satisfies `holds`; that output."""
+    return wait_for(
+        lambda: out if holds(out := kubectl(*command).stdout) else "", timeout, interval=0.3
+    )
 
 
 def probed(name: str, image: str) -> dict:
