@@ -13,6 +13,7 @@ from deployments.states import (
     ACTIVE_DEPLOYMENT_STATES,
     FINAL_DEPLOYMENT_STATES,
     ChecklistState,
+    CIState,
     Decision,
     DeploymentState,
     NotificationEvent,
@@ -66,6 +67,25 @@ class Release(models.Model):
     @property
     def is_deployable(self) -> bool:
         return self.state == ReleaseState.READY
+
+
+class CIResult(models.Model):
+    """One report of CI's test run for a git commit; the newest report for a sha counts.
+
+    Kept as history: a re-run that passes after a failure adds a row."""
+
+    git_sha = models.CharField(max_length=40)
+    state = models.CharField(max_length=10, choices=CIState.choices)
+    url = models.URLField(max_length=500, blank=True, help_text="The CI run's page.")
+    reported_by = models.CharField(max_length=150, blank=True, help_text="Who or what reported.")
+    reported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-reported_at", "-pk"]
+        indexes = [models.Index(fields=["git_sha", "-reported_at"], name="ci_result_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.git_sha[:12]} {self.state}"
 
 
 class Lane(models.Model):
@@ -246,6 +266,9 @@ class ChecklistItem(models.Model):
     )
     answered_at = models.DateTimeField(null=True, blank=True)
     evidence = models.TextField(blank=True)
+    link = models.CharField(max_length=500, blank=True)  # the template's, filled when shown
+    # A waived item keeps what its check found; the waiver is recorded beside it.
+    waiver_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["deployment", "position"]

@@ -9,6 +9,13 @@ class ReleaseState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class CIState(models.TextChoices):
+    """What CI reported for a git commit's tests."""
+
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+
+
 class DeploymentState(models.TextChoices):
     PENDING = "pending", "Pending"  # pre-deployment checks and approvals in progress
     QUEUED = "queued", "Queued"  # ready, waiting for its lane

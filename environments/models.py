@@ -78,6 +78,9 @@ class ChecklistTemplateItem(models.Model):
     mode = models.CharField(max_length=10, choices=CheckMode.choices)
     check_kind = models.CharField(max_length=50, blank=True, help_text="Automatic check kind.")
     params = models.JSONField(default=dict, blank=True)
+    link = models.CharField(
+        max_length=500, blank=True, help_text="A URL template: {service} {environment} {from} {to}."
+    )
 
     class Meta:
         ordering = ["template", "position"]
@@ -150,6 +153,15 @@ class Environment(CatalogEntry):
     auto_rollback = models.BooleanField(default=True)
     post_item_policy = models.CharField(
         max_length=20, choices=PostItemPolicy.choices, default=PostItemPolicy.INFORM
+    )
+    # Monitoring: the Prometheus HTTP API the metric and alert checks ask ("" = none).
+    prometheus_url = models.CharField(max_length=300, blank=True)
+    rpo = models.DurationField(
+        default=timedelta(hours=24), help_text="Recovery point objective: the oldest a backup may be."
+    )
+    soak = models.DurationField(
+        default=timedelta(minutes=5),
+        help_text="How long automatic post-deployment checks watch a new release.",
     )
     # Runtime state, set by people in the portal; a catalog sync never touches it.
     locked = models.BooleanField(default=False)

@@ -208,6 +208,10 @@ PORTAL_SMOKE_TIMEOUT_SECONDS = env.decimal("PORTAL_SMOKE_TIMEOUT_SECONDS", 5.0, 
 PORTAL_SMOKE_RETRY_SECONDS = env.decimal("PORTAL_SMOKE_RETRY_SECONDS", 2.0, minimum=0.0)
 # A CA bundle trusted for smoke tests besides the system's (an internal CA).
 PORTAL_EXTRA_CA_FILE = env.string("PORTAL_EXTRA_CA_FILE", "")
+# Automatic checklist checks (deployments/checks/): how long one may take before it
+# fails saying so, and how often the post-deployment checks look during the soak.
+PORTAL_CHECK_TIMEOUT_SECONDS = env.decimal("PORTAL_CHECK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+PORTAL_SOAK_INTERVAL_SECONDS = env.decimal("PORTAL_SOAK_INTERVAL_SECONDS", 15.0, minimum=0.05)
 PORTAL_REAP_SECONDS = env.decimal("PORTAL_REAP_SECONDS", 10.0, minimum=0.1)
 # What really runs: how often the observer reads every cluster, and how long one read
 # waits out a blip of the API before recording the cluster as unreachable.

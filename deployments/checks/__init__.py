@@ -1,0 +1,32 @@
+"""Automatic checklist checks: one module per check kind.
+
+Each check is a plain function `check(deployment, params) -> CheckResult`. It asks
+one real component (the cluster API, a TLS handshake, Prometheus, the portal's own
+records) and says in `evidence` what it asked, what it found and when. A check that
+cannot reach its target fails, saying so; nothing passes by default. A check never
+writes: the engine records its result on the checklist item (engine/checks_run.py).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a check decided. `waits` means "not decidable yet" (a CI report that has
+    not arrived): the item stays pending with the evidence saying what it waits for."""
+
+    passed: bool
+    evidence: str
+    waits: bool = False
+
+
+def passed(evidence: str) -> CheckResult:
+    return CheckResult(True, evidence)
+
+
+def failed(evidence: str) -> CheckResult:
+    return CheckResult(False, evidence)
+
+
+def waiting(evidence: str) -> CheckResult:
+    return CheckResult(False, evidence, waits=True)
