@@ -18,3 +18,8 @@ def age(span: timedelta) -> str:
     if seconds < 3 * 86400:
         return f"{round(seconds / 3600)} h"
     return f"{seconds // 86400} d"
+
+
+def clock(moment: datetime) -> str:
+    """12:03:10 UTC (for moments within a window whose start `utc` already dated)"""
+    return f"{moment.astimezone(UTC):%H:%M:%S} UTC"
