@@ -184,6 +184,7 @@ CELERY_TASK_ROUTES = {
     "portal.tasks.*": {"queue": CELERY_QUEUES["maintenance"]},
 }
 CELERY_TASK_ROUTES["deployments.tasks.reap_stale_steps"] = {"queue": CELERY_QUEUES["maintenance"]}
+CELERY_TASK_ROUTES["deployments.tasks.run_pre_checks"] = {"queue": CELERY_QUEUES["deployments"]}
 CELERY_TASK_ROUTES["deployments.tasks.sweep"] = {"queue": CELERY_QUEUES["maintenance"]}
 CELERY_TASK_ROUTES["deployments.tasks.observe_clusters"] = {"queue": CELERY_QUEUES["maintenance"]}
 # Beat keeps its schedule in memory: the jobs are plain intervals, so nothing is

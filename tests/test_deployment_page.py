@@ -273,7 +273,7 @@ def test_a_lead_waives_an_automatic_item_that_cannot_pass_yet(client, bob, gated
     client.post(item_url(automatic, "waive"), {"reason": "soak checker is down, INC-9"})
     automatic.refresh_from_db()
     assert (automatic.state, automatic.answered_by) == (ChecklistState.WAIVED, bob)
-    assert automatic.evidence == "soak checker is down, INC-9"
+    assert automatic.waiver_reason == "soak checker is down, INC-9"
 
 
 def test_an_engineer_is_told_who_may_waive_an_automatic_item(client, alice, gated):

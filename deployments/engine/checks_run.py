@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from deployments import audit
 from deployments.checks.running import as_record, checked_items, run_check
+from deployments.engine.enqueue import advance_after_commit, pre_checks_after_commit
 from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment, Step
 from deployments.states import ChecklistState, DeploymentState, StepKind
@@ -70,9 +71,7 @@ def request_pre_checks(deployment: Deployment, gate_step: Step) -> None:
     result = {**gate_step.result, REQUESTED_AT: timezone.now().isoformat()}
     Step.objects.filter(pk=gate_step.pk).update(result=result)
     gate_step.result = result
-    from deployments.tasks import run_pre_checks as task
-
-    transaction.on_commit(lambda: task.delay(deployment.pk))
+    pre_checks_after_commit(deployment.pk)
 
 
 def check_again(actor, deployment_id: int) -> None:
@@ -99,8 +98,6 @@ def check_again(actor, deployment_id: int) -> None:
 def check_again_soon(deployment_id: int) -> None:
     """Forget the last ask, so the gate asks for a round of checks at its next look
     (now: the deployment is advanced after commit)."""
-    from deployments.engine.enqueue import advance_after_commit
-
     with transaction.atomic():
         steps = Step.objects.select_for_update().filter(
             deployment_id=deployment_id, kind=StepKind.PRE_CHECKS
