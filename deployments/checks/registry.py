@@ -7,10 +7,21 @@ check `deployments.E001` says so at start-up if one is missing.
 
 from collections.abc import Callable
 
-from deployments.checks import CheckResult, tests_passed
+from deployments.checks import (
+    CheckResult,
+    backup_fresh,
+    pod_logs_clean,
+    secrets_present,
+    tests_passed,
+    tls_valid,
+)
 
 FILLED_KINDS = frozenset({"release_built", "image_pushed", "step"})
 
 CHECKS: dict[str, Callable[..., CheckResult]] = {
     "tests_passed": tests_passed.check,
+    "backup_fresh": backup_fresh.check,
+    "secrets_present": secrets_present.check,
+    "tls_valid": tls_valid.check,
+    "pod_logs_clean": pod_logs_clean.check,
 }
