@@ -17,12 +17,12 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import yaml
 
+from deployments.demo_monitoring import Target, prometheus_config
 from tests.harness.server import REPO, free_port
 
 ALERT_RULES = REPO / "monitoring" / "alerts.yml"
@@ -73,31 +73,14 @@ def kubesim_targets(sim) -> list[dict]:
     ]
 
 
-def scrape_config(target: dict, index: int) -> dict:
-    """A job scraping one target: {url, labels?, ca_file?, server_name?}."""
-    url = urlsplit(target["url"])
-    job = {
-        "job_name": f"target-{index}-{target.get('labels', {}).get('cluster', 'static')}",
-        "scheme": url.scheme,
-        "metrics_path": target.get("metrics_path", "/metrics"),
-        "static_configs": [{"targets": [url.netloc], "labels": dict(target.get("labels", {}))}],
+def harness_config(targets: list[dict], rules_file: Path | None) -> dict:
+    """prometheus.yml: every target ({url, labels?, ca_file?, server_name?}) and every
+    rule group evaluated each second."""
+    jobs = {
+        f"target-{index}-{target.get('labels', {}).get('cluster', 'static')}": Target(**target)
+        for index, target in enumerate(targets)
     }
-    if url.scheme == "https":
-        tls = {"ca_file": str(target["ca_file"])} if target.get("ca_file") else {}
-        if target.get("server_name"):
-            tls["server_name"] = target["server_name"]
-        job["tls_config"] = tls
-    return job
-
-
-def prometheus_config(targets: list[dict], rules_file: Path | None) -> dict:
-    config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [scrape_config(t, i) for i, t in enumerate(targets)],
-    }
-    if rules_file is not None:
-        config["rule_files"] = [str(rules_file)]
-    return config
+    return prometheus_config(jobs, rules_file, scrape_interval="1s", evaluation_interval="1s")
 
 
 class PrometheusServer:
@@ -125,7 +108,7 @@ class PrometheusServer:
             pytest.skip(f"the prometheus binary is not installed ({INSTALL_HINT})")
         self.workdir.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "prometheus.yml"
-        config.write_text(yaml.safe_dump(prometheus_config(self.targets, self.rules_file)))
+        config.write_text(yaml.safe_dump(harness_config(self.targets, self.rules_file)))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
