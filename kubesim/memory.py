@@ -22,8 +22,10 @@ MIB = 1024**2
 UNLIMITED_USAGE = 100 * MIB  # a steady container without a limit
 STEADY_SHARE = 0.4  # … and with one, this share of it
 JITTER = 0.02  # ± this share, over a minute of cluster time
-LEAK_WARN_SECONDS = 180.0  # a `-leaky` container passes 90% of its limit then
-LEAK_OOM_SECONDS = 900.0  # … and reaches the limit (OOMKilled) then
+# A leak the demo's one-minute soak sees, and that stays above 90% long enough for
+# HighMemoryUsage (`for: 5m`) to fire before the kernel kills the container.
+LEAK_WARN_SECONDS = 60.0  # a `-leaky` container passes 90% of its limit then
+LEAK_OOM_SECONDS = 600.0  # … and reaches the limit (OOMKilled) then
 LEAK_WARN_SHARE = 0.9
 LEAK_BYTES_PER_SECOND = MIB  # a `-leaky` container without a limit
 

@@ -180,14 +180,14 @@ def test_leaky_container_passes_90_percent_of_its_limit_then_is_oom_killed(sim):
     name = pod.metadata.name
     first = memory_ratio(sim, name)
     assert 0.35 < first < 0.9
-    wait_for(lambda: memory_ratio(sim, name) > 0.9, timeout=15)  # 180 cluster seconds
+    wait_for(lambda: memory_ratio(sim, name) > 0.9, timeout=15)  # 60 cluster seconds
     core = core_api(sim, "development")
 
     def restarted():
         status = core.read_namespaced_pod(name, DEV).status.container_statuses[0]
         return status if status.restart_count >= 1 and status.last_state.terminated else None
 
-    status = wait_for(restarted, timeout=20)  # 900 cluster seconds
+    status = wait_for(restarted, timeout=20)  # 600 cluster seconds
     assert status.last_state.terminated.reason == "OOMKilled"
     assert status.last_state.terminated.exit_code == 137
     wait_for(lambda: 0 < memory_ratio(sim, name) < 0.5, timeout=10)  # a fresh container
