@@ -141,10 +141,20 @@ def _asks_for(user, deployment: Deployment) -> bool:
 
 
 def _answerable_items(user) -> list[ChecklistItem]:
-    """Pending items this person may act on now: manual items of pending deployments
+    """Items this person may act on now: manual items of pending deployments
     (pre-deployment) and of succeeded ones (post-deployment, the verification) to
-    answer, and automatic pre-deployment items still unchecked, to waive."""
-    pre = Q(phase=ChecklistPhase.PRE, deployment__state=DeploymentState.PENDING)
+    answer, and pre-deployment checks that failed and hold their deployment, to waive."""
+    pre = Q(
+        phase=ChecklistPhase.PRE,
+        deployment__state=DeploymentState.PENDING,
+        mode=CheckMode.MANUAL,
+        state=ChecklistState.PENDING,
+    ) | Q(
+        phase=ChecklistPhase.PRE,
+        deployment__state=DeploymentState.PENDING,
+        mode=CheckMode.AUTOMATIC,
+        state=ChecklistState.FAILED,
+    )
     post = Q(
         phase=ChecklistPhase.POST,
         deployment__state=DeploymentState.SUCCEEDED,
@@ -153,9 +163,10 @@ def _answerable_items(user) -> list[ChecklistItem]:
         # every item of every succeeded deployment.
         deployment__verification__in=[Verification.OPEN, Verification.FAILED],
         mode=CheckMode.MANUAL,
+        state=ChecklistState.PENDING,
     )
     items = (
-        ChecklistItem.objects.filter(pre | post, state=ChecklistState.PENDING)
+        ChecklistItem.objects.filter(pre | post)
         .select_related("deployment__release", "deployment__service", "deployment__environment")
         .order_by("-deployment__created_at", "position")
     )

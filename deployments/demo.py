@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments import audit
+from deployments.ci_results import report_ci
 from deployments.models import Deployment, Lane, Release
 from deployments.releases import register_release
 from deployments.states import DeploymentState
@@ -34,7 +35,9 @@ DEMO_USERS = (
 # Tags choose kubesim's behaviour (see kubesim/behaviour.py): plain tags start
 # normally, -crashloop never gets Ready, -unhealthy answers /health with 500 (its
 # readiness probe fails), -broken passes its probes but its pages answer 500, -slow
-# takes many times longer to start.
+# takes many times longer to start, -erroring fails a third of its page requests,
+# -leaky grows its memory past its limit, -expiring serves a certificate that
+# expires in 3 days.
 DEMO_VERSIONS = (
     ("1.0.0", "Baseline: what the demo clusters run at start."),
     ("1.1.0", "A healthy release to promote through the environments."),
@@ -43,7 +46,21 @@ DEMO_VERSIONS = (
     ("1.4.0-crashloop", "Crashes on start: the rollout fails and rolls itself back."),
     ("1.5.0-unhealthy", "Its /health answers 500: no pod gets Ready, the rollout fails."),
     ("1.6.0-broken", "Probes pass but its pages answer 500: only a smoke test catches it."),
+    (
+        "1.7.0-erroring",
+        "Passes its probes and smoke tests, but a third of its requests fail: in production "
+        "the error-rate check catches it and rolls it back.",
+    ),
+    ("1.8.0-leaky", "Its memory grows past 90% of the limit: the memory check rolls it back."),
+    (
+        "1.9.0-expiring",
+        "Serves a certificate that expires in 3 days: once it runs in production, the next "
+        "promotion's “SSL certificates valid” fails (a lead may waive it to ship the fix).",
+    ),
+    ("2.0.0-rc1", "Its CI run failed: “All tests passing” holds it in production."),
 )
+# What CI reported for each demo release's commit (manage.py report_ci); the rest passed.
+DEMO_CI_FAILED = frozenset({"2.0.0-rc1"})
 
 
 def demo_digest(image_repository: str, version: str) -> str:
@@ -74,8 +91,16 @@ def register_demo_releases() -> list[Release]:
                 f"{service.image_repository}:{version}"
                 f"@{demo_digest(service.image_repository, version)}"
             )
-            created.append(register_release(service.name, version, image, notes=notes))
+            sha = demo_git_sha(service.name, version)
+            created.append(register_release(service.name, version, image, git_sha=sha, notes=notes))
+            state = "failed" if version in DEMO_CI_FAILED else "passed"
+            report_ci(sha, state, f"https://ci.vizora.example/{service.name}/{version}", "demo")
     return created
+
+
+def demo_git_sha(service: str, version: str) -> str:
+    """A stable fake commit per demo release, which the demo's CI results name."""
+    return hashlib.sha1(f"{service}:{version}".encode()).hexdigest()
 
 
 BASELINE_VERSION = DEMO_VERSIONS[0][0]

@@ -7,9 +7,13 @@ already loaded (the checklist items carry their deployment, roles are cached).
 """
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
+from django.utils import timezone
+
+from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.actions import waits_for_approval
-from deployments.engine.answers import open_for_answers
+from deployments.engine.answers import open_for_answers, waivable
 from deployments.log_window import log_window
 from deployments.models import Approval, ChecklistItem, Deployment
 from deployments.notifications.messages import deployment_url
@@ -46,6 +50,8 @@ class ItemRow:
     may_waive: bool
     who_answers: str  # in words, for those who may not
     closed_because: str  # why a pending item cannot be answered now, in words
+    link: str = ""  # the item's page (a dashboard), filled for this deployment
+    checking: bool = False  # a check decides it and has not answered yet
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,7 @@ def deployment_context(deployment: Deployment, user, log_before: int | None = No
         "page_url": deployment_url(deployment),
         "break_glass": deployment.trigger == Trigger.BREAK_GLASS,
         "checklist": [_item_row(user, item) for item in checklist],
+        "may_check_again": _may_check_again(user, deployment, checklist),
         "approval": _approval_panel(user, deployment, approvals, steps),
         "log": log,
         # The stream follows the log's tail; an earlier window is read as it is.
@@ -118,6 +125,21 @@ def deployment_context(deployment: Deployment, user, log_before: int | None = No
             and roles.can_review_break_glass(user, deployment)
         ),
     }
+
+
+def _may_check_again(user, deployment: Deployment, checklist: list[ChecklistItem]) -> bool:
+    """A pending deployment held by a failing or waiting check may ask for it again."""
+    if deployment.state != DeploymentState.PENDING:
+        return False
+    held = any(
+        item.phase == ChecklistPhase.PRE
+        and item.mode == CheckMode.AUTOMATIC
+        and item.check_kind not in FILLED_KINDS
+        and (item.state == ChecklistState.FAILED or item.evidence)
+        and item.state in (ChecklistState.PENDING, ChecklistState.FAILED)
+        for item in checklist
+    )
+    return held and roles.can_deploy(user, deployment.environment)
 
 
 def _steps(deployment: Deployment):
@@ -160,14 +182,48 @@ def _item_row(user, item: ChecklistItem) -> ItemRow:
         item.phase, deployment.state
     )
     manual = item.mode == CheckMode.MANUAL
+    waive_now = (open_now or item.state == ChecklistState.FAILED) and (
+        waivable(item) and open_for_answers(item.phase, deployment.state)
+    )
     return ItemRow(
         item=item,
         symbol=SYMBOLS.get(item.state, ""),
         open=open_now,
         may_answer=open_now and manual and roles.can_answer_checklist(user, item),
-        may_waive=open_now and roles.can_waive_checklist(user, item),
+        may_waive=waive_now and roles.can_waive_checklist(user, item),
         who_answers=_who_answers(item),
         closed_because=_closed_because(item) if item.state == ChecklistState.PENDING else "",
+        link=filled_link(item),
+        checking=_checking(item),
+    )
+
+
+def filled_link(item: ChecklistItem) -> str:
+    """The item's link with the service, the environment and the deployment's time
+    range (epoch milliseconds, as Grafana takes them) filled in."""
+    if not item.link:
+        return ""
+    deployment = item.deployment
+    began = deployment.started_at or deployment.created_at
+    ended = deployment.finished_at or timezone.now()
+    values = {
+        "service": quote(deployment.service.name),
+        "environment": quote(deployment.environment.name),
+        "from": str(int(began.timestamp() * 1000)),
+        "to": str(int(ended.timestamp() * 1000)),
+    }
+    link = item.link
+    for name, value in values.items():
+        link = link.replace(f"{{{name}}}", value)
+    return link
+
+
+def _checking(item: ChecklistItem) -> bool:
+    return (
+        item.mode == CheckMode.AUTOMATIC
+        and item.state == ChecklistState.PENDING
+        and item.check_kind not in FILLED_KINDS
+        and not item.deployment.is_final
     )
 
 

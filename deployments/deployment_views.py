@@ -85,6 +85,18 @@ def answer_item(request, pk: int, item_id: int):
 
 @require_POST
 @login_required
+def check_again(request, pk: int):
+    return perform(
+        request,
+        lambda: engine.check_again(request.user, pk),
+        done="The failing pre-deployment checks run again now.",
+        back=_page(pk),
+        fragment=_section(request, pk, "checklist"),
+    )
+
+
+@require_POST
+@login_required
 def waive_item(request, pk: int, item_id: int):
     item = get_object_or_404(ChecklistItem, pk=item_id, deployment_id=pk)
     return perform(

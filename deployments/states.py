@@ -60,6 +60,7 @@ class Verification(models.TextChoices):
 class StepKind(models.TextChoices):
     PRE_CHECKS = "pre_checks", "Pre-deployment checks"
     APPROVAL = "approval", "Approval"
+    RECHECK = "recheck", "Pre-deployment checks, again"  # when the lane is claimed
     MIGRATE = "migrate", "Run database migrations"
     ROLLOUT = "rollout", "Roll out"
     SMOKE = "smoke", "Smoke tests"

@@ -12,6 +12,12 @@ def advance_deployment(deployment_id: int) -> None:
     engine.advance(deployment_id)
 
 
+@shared_task(name="deployments.tasks.run_pre_checks")
+def run_pre_checks(deployment_id: int) -> None:
+    """Run a pending deployment's automatic pre-deployment checks and record them."""
+    engine.run_pre_checks(deployment_id)
+
+
 @shared_task(name="deployments.tasks.reap_stale_steps")
 def reap_stale_steps() -> None:
     engine.reap_stale_steps()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from deployments.models import AuditEvent, Deployment
 from deployments.states import (
     FINAL_DEPLOYMENT_STATES,
+    ChecklistState,
     DeploymentState,
     StepKind,
     StepState,
@@ -328,6 +329,10 @@ def _checklist(event):
     note = event.detail.get("note", "")
     if event.action == "checklist.waived":
         return "waived", "⤼", "waived", f"{_actor(event)} waived “{item}”", _notes(("Reason", note))
+    if event.action == "checklist.check_again":
+        return "check again", "⟳", "neutral", f"{_actor(event)} asked to run the checks again", ()
+    if state == ChecklistState.PENDING:
+        label, symbol, tone = "waiting", "◔", "waiting"
     checked = event.action == "checklist.checked"
     who = "The portal checked" if checked else f"{_actor(event)} answered"
     return label, symbol, tone, f"{who} “{item}”: {label}", _notes(("Evidence", note))

@@ -60,6 +60,11 @@ urlpatterns = [
         name="checklist-answer",
     ),
     path(
+        "deployments/<int:pk>/checklist/check-again/",
+        deployment_views.check_again,
+        name="checklist-check-again",
+    ),
+    path(
         "deployments/<int:pk>/checklist/<int:item_id>/waive/",
         deployment_views.waive_item,
         name="checklist-waive",

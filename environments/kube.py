@@ -90,6 +90,7 @@ class ClusterClient:
     def __init__(
         self, cluster: Cluster, check: Callable[[], None] | None = None,
         emit: Callable[[str], None] | None = None, retry_seconds: float | None = None,
+        request_timeout: tuple[float, float] = REQUEST_TIMEOUT,
     ):  # fmt: skip
         self.cluster = cluster
         self.check = check or _carry_on
@@ -98,6 +99,7 @@ class ClusterClient:
         if retry_seconds is None:
             retry_seconds = settings.PORTAL_CLUSTER_RETRY_SECONDS
         self.retry_seconds = retry_seconds
+        self.request_timeout = request_timeout  # (connect, read) seconds of one request
         self.outage_seconds = 0.0  # time spent waiting for the API to come back
         self.api_client = _api_client(cluster)
         self.apps = AppsV1Api(self.api_client)
@@ -152,6 +154,35 @@ class ClusterClient:
         )  # fmt: skip
         return patched.metadata.generation
 
+    def read_cronjob(self, namespace: str, name: str) -> client.V1CronJob:
+        return self.call(
+            f"read CronJob {namespace}/{name}",
+            self.batch.read_namespaced_cron_job, name, namespace,
+        )  # fmt: skip
+
+    def list_jobs(self, namespace: str) -> list[client.V1Job]:
+        return self.call(
+            f"list Jobs in {namespace}", self.batch.list_namespaced_job, namespace
+        ).items
+
+    def read_secret_keys(self, namespace: str, name: str) -> list[str]:
+        """The key names of a Secret, sorted; its values are dropped unread."""
+        secret = self.call(
+            f"read Secret {namespace}/{name}",
+            self.core.read_namespaced_secret, name, namespace,
+        )  # fmt: skip
+        keys = sorted(secret.data or {})
+        del secret  # the values go with it: nothing of them outlives this call
+        return keys
+
+    def list_pods(self, namespace: str, labels: dict[str, str]) -> list[client.V1Pod]:
+        """The pods of a namespace carrying every one of `labels`."""
+        selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+        return self.call(
+            f"list pods in {namespace} ({selector})",
+            self.core.list_namespaced_pod, namespace, label_selector=selector,
+        ).items  # fmt: skip
+
     def wait_for_rollout(
         self, namespace: str, name: str, timeout: float,
         on_message: Callable[[str], None], check: Callable[[], None],
@@ -194,7 +225,7 @@ class ClusterClient:
             for event in stream.stream(
                 self.apps.list_namespaced_deployment, namespace,
                 field_selector=f"metadata.name={name}", resource_version=resource_version,
-                timeout_seconds=max(1, int(seconds)), _request_timeout=REQUEST_TIMEOUT,
+                timeout_seconds=max(1, int(seconds)), _request_timeout=self.request_timeout,
             ):  # fmt: skip
                 if event["type"] == "ERROR":
                     return None, None  # 410 Gone and friends: re-read, then watch again
@@ -224,7 +255,7 @@ class ClusterClient:
         outage_began, pause = None, BACKOFF_FIRST
         while True:
             try:
-                answer = method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+                answer = method(*args, _request_timeout=self.request_timeout, **kwargs)
             except ApiException as exc:
                 if exc.status not in RETRIED_STATUSES:
                     raise ClusterError(self.describe(exc, what), exc.status) from None

@@ -157,7 +157,8 @@ class Environment(CatalogEntry):
     # Monitoring: the Prometheus HTTP API the metric and alert checks ask ("" = none).
     prometheus_url = models.CharField(max_length=300, blank=True)
     rpo = models.DurationField(
-        default=timedelta(hours=24), help_text="Recovery point objective: the oldest a backup may be."
+        default=timedelta(hours=24),
+        help_text="Recovery point objective: the oldest a backup may be.",
     )
     soak = models.DurationField(
         default=timedelta(minutes=5),

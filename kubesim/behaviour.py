@@ -8,6 +8,15 @@
   one keeps it out of Ready, a liveness probe gets it restarted.
 - `…-broken`: its health paths answer 200, every other path 500 (a smoke test of a
   real page catches it, probes do not).
+- `…-erroring`: its health paths answer 200, every other path 500 on every third
+  request a pod serves (a smoke test that retries passes; steady traffic shows an
+  error rate of a third of the requests to pages).
+- `…-leaky`: its memory grows with the container's age, past 90% of its memory limit
+  after `LEAK_WARN_SECONDS`, up to the limit at `LEAK_OOM_SECONDS`, when the kernel
+  kills it (exit 137, `OOMKilled`) and the kubelet restarts it with back-off (see
+  memory.py). Without a limit it grows for ever and is never killed.
+- `…-expiring`: runs normally, but while any pod of a Deployment runs it, a TLS front
+  door serves that Deployment's hosts a certificate that expires in 3 days.
 - `…-failing`: a Job's container exits 1 (as `-migrationfail`).
 - `…-migrationfail` (or a Job whose command/args hold the word `fail` as a
   separate token): the Job's pod exits 1, so the Job ends Failed.
@@ -40,17 +49,26 @@ class Mode(enum.StrEnum):
     BROKEN = "broken"
     MIGRATIONFAIL = "migrationfail"
     FAILING = "failing"
+    ERRORING = "erroring"
+    LEAKY = "leaky"
+    EXPIRING = "expiring"
 
 
 HEALTH_PATHS = ("/health", "/health/ready", "/health/live", "/healthz")
 
 
-def http_status(mode: Mode, path: str) -> int:
+ERRORING_EVERY = 3  # an `-erroring` app fails every third request off its health paths
+
+
+def http_status(mode: Mode, path: str, served: int = 1) -> int:
     """What the app answers on `path`: `-unhealthy` 500 everywhere, `-broken` 500 off
-    its health paths, anything else 200."""
+    its health paths, `-erroring` 500 off them when `served` (the pod's count of such
+    requests, this one included) is a multiple of three, anything else 200."""
     if mode is Mode.UNHEALTHY:
         return 500
-    if mode is Mode.BROKEN and path not in HEALTH_PATHS:
+    if path in HEALTH_PATHS:
+        return 200
+    if mode is Mode.BROKEN or (mode is Mode.ERRORING and served % ERRORING_EVERY == 0):
         return 500
     return 200
 
@@ -75,6 +93,8 @@ def pod_mode(containers: list[dict]) -> Mode:
         Mode.FAILING,
         Mode.UNHEALTHY,
         Mode.BROKEN,
+        Mode.ERRORING,
+        Mode.LEAKY,
         Mode.SLOW,
     ]
     modes = {mode_of_image(c.get("image", "")) for c in containers}
@@ -104,7 +124,8 @@ class PodView:
     `restarts` is the index of the newest container (a cluster's restartCount); a
     container that died shows `terminated` for a moment, then waits in back-off.
     `last_run` is (started, finished) in cluster seconds since the pod's start of
-    the container before the current one, when there is one (lastState.terminated).
+    the container before the current one, when there is one (lastState.terminated),
+    and `last_reason` the reason it ended with.
     """
 
     stage: str
@@ -121,6 +142,7 @@ class PodView:
     run_age: float = 0.0  # cluster seconds the current container has run
     last_run: tuple[float, float] | None = None
     last_exit_code: int = 1
+    last_reason: str = "Error"
 
     @property
     def crashed_before(self) -> bool:
@@ -135,10 +157,17 @@ def start_delay(mode: Mode, is_job: bool, timing: Timing) -> float:
 
 
 def view_at(
-    age: float, mode: Mode, is_job: bool, fails: bool, timing: Timing, checks=None
+    age: float,
+    mode: Mode,
+    is_job: bool,
+    fails: bool,
+    timing: Timing,
+    checks=None,
+    oom_after: float = math.inf,
 ) -> PodView:
     """The pod `age` cluster seconds after it was created; `checks` (probes.PodChecks)
-    decide when a running container is Ready and whether a liveness probe restarts it."""
+    decide when a running container is Ready and whether a liveness probe restarts it;
+    a container that has run `oom_after` cluster seconds is OOM-killed."""
     start_at = start_delay(mode, is_job, timing)
     if age < timing.schedule_seconds:
         return PodView("pending")
@@ -152,13 +181,17 @@ def view_at(
     if mode is Mode.CRASHLOOP:
         return _crash_loop(since_start, timing)
     run = checks.run_length(timing.exit_seconds) if checks else math.inf
-    view = restarting(since_start, timing, lambda _index: run, LIVENESS_EXIT_CODE)
+    exit_code, reason = LIVENESS_EXIT_CODE, "Error"
+    if oom_after < run:
+        run, exit_code, reason = oom_after, OOM_EXIT_CODE, "OOMKilled"
+    view = restarting(since_start, timing, lambda _index: run, exit_code, reason)
     if not view.running or (checks and not checks.ready(view.run_age)):
         return view
     return replace(view, stage=f"ready-{view.restarts}", ready=True)
 
 
 LIVENESS_EXIT_CODE = 143  # a Node app stopped by SIGTERM after a failed liveness probe
+OOM_EXIT_CODE = 137  # SIGKILL from the kernel's OOM killer (128 + 9)
 
 
 def _pull_error(since_start: float, timing: Timing) -> PodView:
@@ -186,10 +219,12 @@ def _crash_loop(since_start: float, timing: Timing) -> PodView:
     return restarting(since_start, timing, lambda _index: timing.crash_after_seconds, 1)
 
 
-def restarting(since_start: float, timing: Timing, run_length, exit_code: int) -> PodView:
+def restarting(
+    since_start: float, timing: Timing, run_length, exit_code: int, reason: str = "Error"
+) -> PodView:
     """Containers restarted by the kubelet: container `index` runs `run_length(index)`
-    cluster seconds, then dies with `exit_code`; its back-off starts afresh once a
-    container ran for 10 minutes."""
+    cluster seconds, then dies with `exit_code` and `reason`; its back-off starts
+    afresh once a container ran for 10 minutes."""
     index, begun, elapsed, streak = 0, 0.0, since_start, 0
     last_run = None
     while True:
@@ -204,6 +239,7 @@ def restarting(since_start: float, timing: Timing, run_length, exit_code: int) -
                 run_age=elapsed,
                 last_run=last_run,
                 last_exit_code=exit_code,
+                last_reason=reason,
             )
         streak = 0 if run >= BACKOFF_RESET_SECONDS else streak
         pause = backoff(streak, CRASH_BACKOFF_FIRST, CRASH_BACKOFF_CAP)
@@ -214,11 +250,12 @@ def restarting(since_start: float, timing: Timing, run_length, exit_code: int) -
                 f"crashed-{index}",
                 "Running",
                 True,
-                terminated="Error",
+                terminated=reason,
                 exit_code=exit_code,
                 restarts=index,
                 last_run=last_run,
                 last_exit_code=exit_code,
+                last_reason=reason,
             )
         if elapsed < run + dead:
             return PodView(
@@ -230,6 +267,7 @@ def restarting(since_start: float, timing: Timing, run_length, exit_code: int) -
                 restarts=index,
                 last_run=died,
                 last_exit_code=exit_code,
+                last_reason=reason,
             )
         elapsed -= run + dead
         begun += run + dead

@@ -43,7 +43,7 @@ class Cluster:
         self.api = KubeApi(
             self.store, self.objects, self.logs.respond, self.controller.deletion.delete
         )
-        self.front_door = FrontDoor(self.store, spec.front_door.hosts, spec.name)
+        self.front_door = FrontDoor(self.controller, self.logs, spec.front_door.hosts, spec.name)
         self.api_server = HttpServer(self.api.handle, error_body)
         self.door_server = HttpServer(self.front_door.handle, error_body)
         self.api_port = 0

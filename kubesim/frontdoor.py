@@ -2,23 +2,30 @@
 
 Requests are routed by Host header (configured hosts) or by the path prefix
 `/_svc/<namespace>/<deployment>/...` to the deployment's Ready pods, round
-robin, so during a rollout answers come from old and new pods alike.
+robin, so during a rollout answers come from old and new pods alike. A request
+for `/metrics` that is routed nowhere (the front door addressed by its IP) gets
+the cluster's metrics (metrics.py). A pod that answers 5xx prints an `ERROR` line
+to its container's log.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 from collections import Counter
 from dataclasses import dataclass
 
-from .behaviour import HEALTH_PATHS, http_status, mode_of_image
+from . import metrics
+from .behaviour import HEALTH_PATHS, Mode, http_status, mode_of_image
+from .controller import Controller
 from .controller.replicasets import pod_ready
 from .httpserver import Request, Response
+from .logs import PodLogs
+from .memory import memory_limit, memory_usage
 from .objects import parse_image
 from .resources import lookup
 from .selectors import selector_matcher
-from .store import Store
 
 DEPLOYMENTS = lookup("apps", "deployments")
 PODS = lookup("", "pods")
@@ -36,25 +43,31 @@ def _json(status: int, obj, extra: list[tuple[str, str]] | None = None) -> Respo
 
 
 class FrontDoor:
-    def __init__(self, store: Store, hosts: dict[str, tuple[str, str]], cluster: str):
-        self.store = store
+    def __init__(
+        self,
+        controller: Controller,
+        logs: PodLogs,
+        hosts: dict[str, tuple[str, str]],
+        cluster: str,
+    ):
+        self.controller = controller
+        self.store = controller.store
+        self.logs = logs
         self.hosts = hosts
         self.cluster = cluster
-        self.requests: Counter[tuple[str, int]] = Counter()
+        self.requests: Counter[tuple[str, str, int]] = Counter()  # namespace, service, status
         self._next: Counter[tuple[str, str]] = Counter()
 
     async def handle(self, request: Request) -> Response:
-        if request.path == "/metrics":
-            return Response(
-                200, self.metrics().encode(), "text/plain; version=0.0.4; charset=utf-8"
-            )
         target = self._route(request)
         if target is None:
-            self.requests[("none", 404)] += 1
+            if request.path == "/metrics":
+                return Response(200, self.metrics().encode(), metrics.CONTENT_TYPE)
+            self.requests[("", "none", 404)] += 1
             host = request.headers.get("host", "")
             return _json(404, {"error": "no service is routed for this host", "host": host})
         response = self._serve(request, target)
-        self.requests[(target.deployment, response.status)] += 1
+        self.requests[(target.namespace, target.deployment, response.status)] += 1
         return response
 
     def _route(self, request: Request) -> Target | None:
@@ -70,12 +83,25 @@ class FrontDoor:
             return Target(namespace, deployment, request.path)
         return None
 
-    def ready_pods(self, namespace: str, deployment_name: str) -> list[dict]:
+    def pods_of(self, namespace: str, deployment_name: str) -> list[dict]:
         deployment = self.store.get(DEPLOYMENTS, namespace, deployment_name)
         if deployment is None:
             return []
         matches = selector_matcher(deployment["spec"].get("selector"))
-        return [p for p in self.store.list(PODS, namespace) if matches(p) and pod_ready(p)]
+        return [p for p in self.store.list(PODS, namespace) if matches(p)]
+
+    def ready_pods(self, namespace: str, deployment_name: str) -> list[dict]:
+        return [p for p in self.pods_of(namespace, deployment_name) if pod_ready(p)]
+
+    def serves_expiring(self, host: str) -> bool:
+        """Whether any pod of the Deployment `host` is routed to runs a `-expiring` image."""
+        if host not in self.hosts:
+            return False
+        return any(
+            mode_of_image(container.get("image", "")) is Mode.EXPIRING
+            for pod in self.pods_of(*self.hosts[host])
+            for container in pod["spec"]["containers"]
+        )
 
     def _serve(self, request: Request, target: Target) -> Response:
         pods = self.ready_pods(target.namespace, target.deployment)
@@ -91,7 +117,8 @@ class FrontDoor:
         self._next[key] += 1
         container = pod["spec"]["containers"][0]
         image = container.get("image", "")
-        status = http_status(mode_of_image(image), target.path)
+        served = 0 if target.path in HEALTH_PATHS else self.controller.pods.count_request(pod)
+        status = http_status(mode_of_image(image), target.path, served)
         healthy = status < 400
         info = {
             "service": target.deployment,
@@ -108,19 +135,41 @@ class FrontDoor:
                 if target.path in HEALTH_PATHS
                 else "internal server error"
             )
+        if status >= 500:
+            self._print_error(pod, container, f"{request.method} {target.path}", status, info)
         headers = [("X-Served-By", pod["metadata"]["name"])]
         if target.path in HEALTH_PATHS or "text/html" not in request.headers.get("accept", ""):
             return _json(status, info, headers)
         return Response(status, _page(info).encode(), "text/html; charset=utf-8", headers)
 
+    def _print_error(self, pod: dict, container: dict, what: str, status: int, info: dict):
+        """The app logs the error it answered, as the container's next log line."""
+        moment = dt.datetime.now(dt.UTC)
+        stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        line = f"{stamp} ERROR {what} answered {status}: {info['error']}"
+        self.controller.pods.print_line(pod, container["name"], line)
+        self.logs.printed(pod)
+
+    def memory(self) -> list[metrics.ContainerMemory]:
+        """Memory of every running container of the cluster, per pod."""
+        found, now = [], self.controller.now
+        for pod in self.store.list(PODS):
+            run_age = self.controller.pods.run_age(pod)
+            if run_age is None:
+                continue
+            meta = pod["metadata"]
+            for container in pod["spec"]["containers"]:
+                usage = memory_usage(container, run_age, now, meta["uid"])
+                limit = memory_limit(container)
+                found.append(
+                    metrics.ContainerMemory(
+                        meta["namespace"], meta["name"], container["name"], usage, limit
+                    )
+                )
+        return found
+
     def metrics(self) -> str:
-        lines = [
-            "# HELP http_requests_total HTTP requests served by the kubesim front door.",
-            "# TYPE http_requests_total counter",
-        ]
-        for (service, status), count in sorted(self.requests.items()):
-            lines.append(f'http_requests_total{{service="{service}",status="{status}"}} {count}')
-        return "\n".join(lines) + "\n"
+        return metrics.render(self.requests, self.memory())
 
 
 def _page(info: dict) -> str:

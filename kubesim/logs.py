@@ -6,7 +6,8 @@ This module adds what a container runtime keeps: when each line was printed. A
 store listener stamps new lines as pod status changes make them appear, so
 `timestamps`, `sinceSeconds` and `sinceTime` see the moment a line was written,
 and `follow=true` streams new lines (chunked) until that run of the container
-ends, the pod goes away or the client hangs up.
+ends, the pod goes away or the client hangs up. Lines a running app prints without
+a status change (the front door's error lines) are announced with `printed(pod)`.
 
 The kubelet's rules (pkg/kubelet/kubelet_pods.go, validateContainerLogStatus):
 `previous` reads `lastState.terminated` and is a 400 when there is none; a
@@ -158,6 +159,7 @@ class PodLogs:
         self.store = store
         self.read_text = read_text
         self._printed: dict[tuple[str, str, int], list[dt.datetime]] = {}
+        self._followers: dict[str, set[Watcher]] = {}  # pod uid → its `follow` streams
         store.listeners.append(self._on_event)
 
     # --- when lines were printed --------------------------------------------------------
@@ -171,9 +173,22 @@ class PodLogs:
             for key in [k for k in self._printed if k[0] == uid]:
                 del self._printed[key]
             return
+        self._stamp(pod)
+
+    def _stamp(self, pod: dict) -> None:
         for status in pod.get("status", {}).get("containerStatuses", []):
             with contextlib.suppress(ApiError):
                 self._lines(pod, status["name"], previous=False)
+
+    def printed(self, pod: dict) -> None:
+        """The running app printed new lines: stamp them now and wake its followers."""
+        self._stamp(pod)
+        meta = pod["metadata"]
+        entry = self.store.get_entry(PODS, meta["namespace"], meta["name"])
+        if entry is None:
+            return
+        for watcher in self._followers.get(meta["uid"], ()):
+            watcher.queue.put_nowait(WatchEvent("MODIFIED", PODS, entry, self.store.rv))
 
     def _lines(self, pod: dict, container: str, previous: bool) -> list[tuple[dt.datetime, str]]:
         """The lines of the run shown, each with the time it was first seen."""
@@ -216,6 +231,7 @@ class PodLogs:
         uid, meta = pod["metadata"]["uid"], pod["metadata"]
         watcher = Watcher(PODS, meta["namespace"], lambda obj: obj["metadata"]["uid"] == uid)
         self.store.watch(watcher, self.store.rv)
+        self._followers.setdefault(uid, set()).add(watcher)
         budget = options.limit
         hangup = asyncio.ensure_future(request.client_closed.wait())
         try:
@@ -237,6 +253,10 @@ class PodLogs:
                     return
         finally:
             self.store.unwatch(watcher)
+            followers = self._followers.get(uid, set())
+            followers.discard(watcher)
+            if not followers:
+                self._followers.pop(uid, None)
             hangup.cancel()
 
 

@@ -14,7 +14,7 @@ from .cluster import Cluster
 from .config import Config
 from .outputs import write_kubeconfig, write_ports
 from .timing import Timing
-from .tls import TlsFiles, generate
+from .tls import SniCertificates, TlsFiles, generate
 
 
 class Simulator:
@@ -36,18 +36,22 @@ class Simulator:
         )
         self.tls: TlsFiles | None = None
 
-    def _ssl_context(self):
-        if not any(c.spec.front_door.tls for c in self.clusters):
+    def _generate_tls(self) -> None:
+        if any(c.spec.front_door.tls for c in self.clusters):
+            hosts = sorted({h for c in self.clusters for h in c.spec.front_door.hosts})
+            self.tls = generate(self.tls_dir, hosts)
+
+    def _ssl_context(self, cluster: Cluster):
+        """The cluster's front-door context: one CA for all, SNI choosing per host."""
+        if not cluster.spec.front_door.tls:
             return None
-        hosts = sorted({h for c in self.clusters for h in c.spec.front_door.hosts})
-        self.tls = generate(self.tls_dir, hosts)
-        return self.tls.server_context()
+        return SniCertificates(self.tls, cluster.front_door.serves_expiring).server_context()
 
     async def start(self) -> None:
-        context = self._ssl_context()
+        self._generate_tls()
         for cluster in self.clusters:
             cluster.load()
-            await cluster.start(self.config.host, context if cluster.spec.front_door.tls else None)
+            await cluster.start(self.config.host, self._ssl_context(cluster))
         self._write_outputs()
 
     def report(self) -> dict:

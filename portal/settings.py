@@ -184,6 +184,7 @@ CELERY_TASK_ROUTES = {
     "portal.tasks.*": {"queue": CELERY_QUEUES["maintenance"]},
 }
 CELERY_TASK_ROUTES["deployments.tasks.reap_stale_steps"] = {"queue": CELERY_QUEUES["maintenance"]}
+CELERY_TASK_ROUTES["deployments.tasks.run_pre_checks"] = {"queue": CELERY_QUEUES["deployments"]}
 CELERY_TASK_ROUTES["deployments.tasks.sweep"] = {"queue": CELERY_QUEUES["maintenance"]}
 CELERY_TASK_ROUTES["deployments.tasks.observe_clusters"] = {"queue": CELERY_QUEUES["maintenance"]}
 # Beat keeps its schedule in memory: the jobs are plain intervals, so nothing is
@@ -212,6 +213,10 @@ PORTAL_EXTRA_CA_FILE = env.string("PORTAL_EXTRA_CA_FILE", "")
 # fails saying so, and how often the post-deployment checks look during the soak.
 PORTAL_CHECK_TIMEOUT_SECONDS = env.decimal("PORTAL_CHECK_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 PORTAL_SOAK_INTERVAL_SECONDS = env.decimal("PORTAL_SOAK_INTERVAL_SECONDS", 15.0, minimum=0.05)
+# While a pre-deployment check fails or waits (for CI), it is checked again this often.
+PORTAL_PRECHECK_RETRY_SECONDS = env.decimal("PORTAL_PRECHECK_RETRY_SECONDS", 60.0, minimum=0.1)
+# The demo shortens every environment's soak window by this factor (1 = as the catalog says).
+PORTAL_SOAK_SCALE = env.decimal("PORTAL_SOAK_SCALE", 1.0, minimum=0.0)
 PORTAL_REAP_SECONDS = env.decimal("PORTAL_REAP_SECONDS", 10.0, minimum=0.1)
 # What really runs: how often the observer reads every cluster, and how long one read
 # waits out a blip of the API before recording the cluster as unreachable.

@@ -1,21 +1,26 @@
 """The people's journey in real Chromium, by clicking as a person would.
 
 alice (engineer) promotes middleware 1.1.0 development → staging → production from
-the service page; production parks on its checklist and approval; bob (lead), in
-his own browser context, finds it under "Waiting for you", ticks the manual
-pre-deployment items, waives the automatic ones the portal cannot check here,
-and approves; alice's page then says Succeeded and kubesim's production cluster
-runs the release by digest. Once with JavaScript (htmx swaps the forms) and once
-without (every form posts and redirects back).
+the service page; production parks on its checklist and approval; the portal
+decides the automatic pre-deployment items itself, each with its evidence; bob
+(lead), in his own browser context, finds it under "Waiting for you", ticks the
+manual items and approves; after the smoke tests the post-deployment checks watch
+the release through its (shortened) soak window; alice's page then says Succeeded
+with every automatic item passed, and kubesim's production cluster runs the
+release by digest. Once with JavaScript (htmx swaps the forms) and once without
+(every form posts and redirects back).
 
-The Vizora catalog, demo releases and a real Celery worker; kubesim serves the
-demo's production front door over TLS and the worker trusts its CA, so the
-production smoke test passes over https as in `make run`.
+The Vizora catalog, demo releases (with their CI results) and a real Celery
+worker; kubesim serves the demo's production front door over TLS and the worker
+trusts its CA, so the certificates check and the smoke test pass over https as in
+`make run`; a real Prometheus scrapes kubesim's front doors with the seed's alert
+rules, for the alerts, error-rate and memory checks.
 """
 
 import re
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -30,6 +35,7 @@ from environments.models import Cluster, Environment
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.engine.conftest import FAST_ENGINE
 from tests.harness.browser import launch
+from tests.harness.prometheus import PrometheusServer, kubesim_targets, rules_for_tests
 from tests.harness.worker import REPO, WorkerProcess
 
 pytestmark = [
@@ -53,8 +59,17 @@ def demo_kubesim(tmp_path):
 
 
 @pytest.fixture
-def vizora(demo_kubesim, transactional_db):
-    """The real catalog and demo releases, its clusters and URLs sent to this kubesim."""
+def prometheus(demo_kubesim, tmp_path):
+    """Prometheus scraping the three front doors, with the seed's rules (firing fast)."""
+    rules = rules_for_tests(directory=tmp_path)
+    with PrometheusServer(kubesim_targets(demo_kubesim), rules, tmp_path / "prometheus") as server:
+        yield server
+
+
+@pytest.fixture
+def vizora(demo_kubesim, prometheus, transactional_db):
+    """The real catalog and demo releases, its clusters and URLs sent to this kubesim,
+    production's monitoring to this Prometheus and its soak window shortened."""
     sync_catalog(str(DEMO_CATALOG))
     for cluster in Cluster.objects.all():
         cluster.kubeconfig_path = str(demo_kubesim.kubeconfig)
@@ -66,6 +81,8 @@ def vizora(demo_kubesim, transactional_db):
         # The catalog freezes production over the weekend; the journey must not
         # depend on the day the test runs (freezes have their own tests).
         environment.freeze_windows = []
+        environment.prometheus_url = prometheus.url
+        environment.soak = timedelta(seconds=4)
         environment.save()
     register_demo_releases()
     record_demo_baseline()
@@ -77,7 +94,11 @@ def portal_worker(vizora, demo_kubesim, tmp_path):
     """A real worker (with beat) on short engine timings, trusting kubesim's CA."""
     worker = WorkerProcess(
         tmp_path / "worker.log",
-        extra_env={**FAST_ENGINE, "PORTAL_EXTRA_CA_FILE": str(demo_kubesim.ca_file)},
+        extra_env={
+            **FAST_ENGINE,
+            "PORTAL_EXTRA_CA_FILE": str(demo_kubesim.ca_file),
+            "PORTAL_SOAK_INTERVAL_SECONDS": "1",
+        },
         beat=True,
     )
     try:
@@ -245,6 +266,9 @@ def lead_answers_the_checklist(bob: Page, deployment_url: str, shots: Path):
     waiting.get_by_role("link", name="“Code review approved”").click()
     expect(bob).to_have_title(re.compile(re.escape(headline)))
 
+    reload_until(
+        bob, automatic_pre_items_decided, "the automatic pre-deployment checks", timeout=30
+    )
     loads = []  # whole-page loads while answering: none when htmx swaps the fragments
 
     def count_load(frame):
@@ -261,17 +285,35 @@ def lead_answers_the_checklist(bob: Page, deployment_url: str, shots: Path):
         expect(checklist_item(bob, text).locator(".badge")).to_contain_text("Passed")
         expect(checklist_item(bob, text)).to_contain_text("checked by bob before the release")
 
-    waived = open_pre_items(bob, "Automatic")
-    assert waived, "no automatic pre-deployment item left to waive"
-    for text in waived:
-        item = checklist_item(bob, text)
-        item.get_by_label("Reason to waive").fill("Not checkable in kubesim: verified by hand")
-        item.get_by_role("button", name="Waive").click()
-        expect(checklist_item(bob, text).locator(".badge")).to_contain_text("Waived")
-    assert open_pre_items(bob, "Automatic") == [] == open_pre_items(bob, "Manual")
+    assert open_pre_items(bob, "Manual") == []
     bob.remove_listener("framenavigated", count_load)
+    # The portal decided the automatic ones itself: passed, with what it found.
+    for text, found in AUTOMATIC_PRE_EVIDENCE.items():
+        item = checklist_item(bob, text)
+        expect(item.locator(".badge")).to_contain_text("Passed")
+        expect(item).to_contain_text(found)
+    assert open_pre_items(bob, "Automatic") == []
     bob.screenshot(path=str(shots / "bob-2-checklist-answered.png"), full_page=True)
-    return waived, len(manual) + len(waived), len(loads)
+    return len(manual), len(loads)
+
+
+def automatic_pre_items_decided(page: Page) -> bool:
+    """Every automatic pre-deployment item has its verdict; a failure stops the test
+    with the evidence the page shows."""
+    rows = page.locator("#checklist li").filter(has_text="Pre-deployment · Automatic").all()
+    for row in rows:
+        assert "Failed" not in row.locator(".badge").inner_text(), row.inner_text()
+    return bool(rows) and all("Passed" in row.locator(".badge").inner_text() for row in rows)
+
+
+# What the page shows for each automatic pre-deployment item of the demo catalog.
+AUTOMATIC_PRE_EVIDENCE = {
+    "All tests passing": "passed at",
+    "Secrets configured": "vizora-secrets",
+    "SSL certificates valid": "api.vizora.com",
+    "Backup verified": "postgres-backup",
+    "No alerts firing": "No alert firing",
+}
 
 
 def lead_approves(bob: Page, deployment_url: str, shots: Path) -> None:
@@ -318,7 +360,7 @@ def test_engineer_promotes_to_production_and_lead_answers_and_approves_in_the_br
             expect(copy).to_be_visible()
         else:
             expect(copy).to_be_hidden()
-        waived, answers, loads = lead_answers_the_checklist(bob_page, deployment_url, tmp_path)
+        answers, loads = lead_answers_the_checklist(bob_page, deployment_url, tmp_path)
         # With htmx each answer swaps the checklist only; without, each posts and redirects.
         assert loads == (0 if javascript else answers)
         lead_approves(bob_page, deployment_url, tmp_path)
@@ -340,6 +382,7 @@ def test_engineer_promotes_to_production_and_lead_answers_and_approves_in_the_br
     for text in ("Code review approved", "Database migrations ready"):
         assert (pre[text].state, pre[text].answered_by) == ("passed", bob)
         assert "checked by bob" in pre[text].evidence
-    for text in waived:
-        assert (pre[text].state, pre[text].answered_by) == ("waived", bob)
-        assert pre[text].evidence == "Not checkable in kubesim: verified by hand"
+    automatic = deployment.checklist.filter(mode="automatic")
+    assert {(i.text, i.state) for i in automatic if i.state != "passed"} == set()
+    assert all(i.evidence and i.answered_by is None for i in automatic)
+    assert deployment.verification == "open"  # the manual post items wait for people

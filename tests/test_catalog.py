@@ -31,6 +31,7 @@ SEED_CHECKLIST = [
     ("pre", "Secrets configured", "secrets_present"),
     ("pre", "SSL certificates valid", "tls_valid"),
     ("pre", "Backup verified", "backup_fresh"),
+    ("pre", "No alerts firing", "no_alerts_firing"),  # added: the seed's alert rules
     ("deploy", "Build Docker images", "release_built"),
     ("deploy", "Push to registry", "image_pushed"),
     ("deploy", "Run database migrations", "step"),
@@ -40,7 +41,8 @@ SEED_CHECKLIST = [
     ("post", "Check application logs", "pod_logs_clean"),
     ("post", "Verify metrics in Grafana", ""),
     ("post", "Test critical user flows", ""),
-    ("post", "Monitor error rates", "prometheus_query"),
+    ("post", "Monitor error rates", "error_rate"),
+    ("post", "Memory within limits", "memory"),  # added: the seed's HighMemoryUsage
     ("post", "Update documentation", ""),
 ]
 
@@ -162,7 +164,7 @@ def test_checklist_items_are_replaced_only_when_they_changed(tmp_path):
     assert run_sync(reworded) == "updated checklist vizora-release: items\n"
     texts = ChecklistTemplateItem.objects.order_by("position").values_list("text", flat=True)
     assert list(texts)[-1] == "Update the docs"
-    assert ChecklistTemplateItem.objects.count() == 17
+    assert ChecklistTemplateItem.objects.count() == 19
 
 
 @pytest.mark.django_db

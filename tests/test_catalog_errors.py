@@ -17,11 +17,11 @@ MINIMAL = (Path(__file__).parent / "catalogs" / "minimal.yaml").read_text()
 MARK = "  #!"
 ENVIRONMENT_KEYS = (
     "name, promotes_from, cluster, namespace, urls, resolve, approvals, checklist, "
-    "freeze_windows, rollout_timeout, auto_rollback, post_items"
+    "freeze_windows, rollout_timeout, auto_rollback, post_items, monitoring, rpo, soak"
 )
 CHECK_KINDS = (
     "release_built, image_pushed, tests_passed, secrets_present, tls_valid, backup_fresh, "
-    "step, pod_logs_clean, prometheus_query"
+    "no_alerts_firing, step, pod_logs_clean, error_rate, memory"
 )
 FREEZE_HINT = "a weekday and time like 'fri 16:00', or an ISO datetime like '2026-12-24T18:00'"
 
@@ -219,8 +219,8 @@ BAD_VALUES = [
     ),
     pytest.param(
         "{cronjob: postgres-backup, max_age: 26h}\n",
-        "{cronjob: postgres-backup}  #!\n",
-        "checklists[0].items[1].params: missing required key 'max_age'",
+        "{max_age: 26h}  #!\n",
+        "checklists[0].items[1].params: missing required key 'cronjob'",
         id="params-missing-key",
     ),
     pytest.param(

@@ -51,9 +51,9 @@ def waiting_for_approval(release, environment, requester):
     return deployment
 
 
-def item(deployment, phase: str, text: str, mode: str = "manual", position: int = 1):
+def item(deployment, phase: str, text: str, mode: str = "manual", position: int = 1, **fields):
     return ChecklistItem.objects.create(
-        deployment=deployment, position=position, phase=phase, text=text, mode=mode
+        deployment=deployment, position=position, phase=phase, text=text, mode=mode, **fields
     )
 
 
@@ -131,7 +131,9 @@ def test_checklist_items_are_listed_for_who_may_answer_them(client, alice, bob, 
     web, _, production = catalog
     pending = make_deployment(make_release(web, "2.0.0"), production, requested_by=alice)
     backup = item(pending, "pre", "Database backup taken")
-    item(pending, "pre", "Error rate below 1%", mode="automatic", position=2)
+    item(pending, "pre", "Error rate below 1%", mode="automatic", position=2, state="failed",
+         evidence="Error rate peaked at 0.2/s.")  # fmt: skip
+    item(pending, "pre", "Secrets configured", mode="automatic", position=3)  # being checked
     done = succeeded(
         make_release(web, "1.9.0"), production, requested_by=alice, verification=Verification.OPEN
     )
@@ -140,8 +142,9 @@ def test_checklist_items_are_listed_for_who_may_answer_them(client, alice, bob, 
     assert "Waiting for you (3)" in lead
     assert f"/deployments/{pending.pk}/#item-{backup.pk}" in lead
     assert f"/deployments/{done.pk}/#item-{flows.pk}" in lead
-    # Unchecked by the portal so far: a lead may waive it, so it is listed for leads.
-    assert "Error rate below 1%" in lead and "you may waive it with a reason" in lead
+    # A failed check holds the deployment: a lead may waive it, so it is listed for leads.
+    assert "Error rate below 1%" in lead and "held: Error rate peaked at 0.2/s." in lead
+    assert "Secrets configured" not in lead  # the portal is still checking it
     engineer = section(dashboard(client, alice), "waiting")  # she requested both
     assert "Test critical user flows" in engineer and "Database backup taken" not in engineer
     assert "Error rate below 1%" not in engineer

@@ -273,7 +273,7 @@ def test_a_lead_waives_an_automatic_item_that_cannot_pass_yet(client, bob, gated
     client.post(item_url(automatic, "waive"), {"reason": "soak checker is down, INC-9"})
     automatic.refresh_from_db()
     assert (automatic.state, automatic.answered_by) == (ChecklistState.WAIVED, bob)
-    assert automatic.evidence == "soak checker is down, INC-9"
+    assert automatic.waiver_reason == "soak checker is down, INC-9"
 
 
 def test_an_engineer_is_told_who_may_waive_an_automatic_item(client, alice, gated):
@@ -581,3 +581,64 @@ def test_the_page_queries_do_not_grow_with_its_history(
         page = page_of(client, large)
     assert page.count('name="answer" value="passed"') == 20
     assert "line 19" in page
+
+
+# What the checks found, waivers beside failures, links, checking again
+
+
+@pytest.fixture
+def failed_check(production, alice):
+    """Alice's deployment held by a backup check that failed."""
+    deployment = pending(production, alice, asked=False)
+    evidence = "CronJob vizora-prod/postgres-backup last succeeded 30 h ago; RPO 24 h."
+    item = add_item(
+        deployment, "Backup verified", mode=CheckMode.AUTOMATIC, check_kind="backup_fresh",
+        state=ChecklistState.FAILED, evidence=evidence, answered_at=timezone.now(),
+    )  # fmt: skip
+    return deployment, item
+
+
+def test_a_failed_check_shows_its_evidence_and_a_lead_may_waive_it(client, bob, failed_check):
+    deployment, item = failed_check
+    client.force_login(bob)
+    page = page_of(client, deployment)
+    assert "the portal, " in page and "last succeeded 30 h ago; RPO 24 h." in page
+    assert item_url(item, "waive") in page
+    client.post(item_url(item, "waive"), {"reason": "restore tested by hand, INC-4"})
+    page = page_of(client, deployment)
+    assert "The portal found: CronJob vizora-prod/postgres-backup last succeeded 30 h" in page
+    assert "Waived by bob" in page and "restore tested by hand, INC-4" in page
+
+
+def test_an_engineer_may_check_again_but_not_waive(client, alice, oscar, failed_check):
+    deployment, item = failed_check
+    client.force_login(alice)
+    page = page_of(client, deployment)
+    again = f"/deployments/{deployment.pk}/checklist/check-again/"
+    assert again in page and "⟳ Check again" in page
+    assert item_url(item, "waive") not in page
+    client.force_login(oscar)
+    assert again not in page_of(client, deployment)
+    response = client.post(again)
+    assert response.status_code == 403
+    assert "oscar may not deploy to production" in response.content.decode()
+
+
+def test_an_undecided_check_says_the_portal_is_checking(client, alice, production):
+    deployment = pending(production, alice, asked=False)
+    add_item(deployment, "SSL certificates valid", mode=CheckMode.AUTOMATIC, check_kind="tls_valid")
+    client.force_login(alice)
+    assert "The portal is checking…" in page_of(client, deployment)
+
+
+def test_an_items_link_is_filled_with_the_service_environment_and_time_range(
+    client, alice, production
+):
+    deployment = pending(production, alice, asked=False)
+    link = "https://grafana.example/d/x?var-service={service}&var-env={environment}&from={from}&to={to}"
+    add_item(deployment, "Verify metrics in Grafana", phase=ChecklistPhase.POST, link=link)
+    client.force_login(alice)
+    page = page_of(client, deployment)
+    began = int(deployment.created_at.timestamp() * 1000)
+    filled = f"https://grafana.example/d/x?var-service=web&amp;var-env=production&amp;from={began}&amp;to="
+    assert filled in page and "Open the dashboard for this deployment" in page

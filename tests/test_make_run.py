@@ -88,6 +88,10 @@ def test_make_run_serves_the_vizora_dashboard_and_stops_cleanly(checkout, tmp_pa
         assert users, f"no demo engineer printed:\n{printed}"
         assert re.search(r"^\s+lead\s+\w+\s+password: \S+$", printed, re.M)
         assert re.search(r"^\s+admin\s+\w+\s+password: \S+$", printed, re.M)
+        monitoring = r"^Prometheus(: http://127\.0\.0\.1:7090 | not found: )"
+        assert re.search(monitoring, printed, re.M), printed
+        if shutil.which("prometheus"):  # make run's Prometheus scrapes the demo front doors
+            wait_for_page("http://127.0.0.1:7090/-/ready", process, output, timeout=60)
         (username, password), *_ = users.items()
         with closing(sign_in(base, username, password)) as client:
             page = client.get("/").text

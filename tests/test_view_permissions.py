@@ -157,6 +157,12 @@ VIEWS: dict[str, View] = {
         ).exists(),
         answer="passed", note="diff reviewed",
     ),
+    "checklist-check-again": action(
+        deployment_url("checklist-check-again", "checking"), DEPLOYERS,
+        lambda w, user: AuditEvent.objects.filter(
+            action="checklist.check_again", actor=user
+        ).exists(),
+    ),
     "checklist-waive": action(
         item_url("checklist-waive"), LEADS,
         lambda w, user: ChecklistItem.objects.filter(
@@ -233,6 +239,16 @@ def world(db, alice, bob, carol, oscar):
     for deployment in (waiting, checking):
         assert claim_next_step(deployment.pk, "w") is None  # parked for people
     glass = engine.break_glass(dave, "web", "1.0.0", "development", "site down")
+    ChecklistItem.objects.create(
+        deployment=checking,
+        position=9,
+        phase=ChecklistPhase.PRE,
+        mode=CheckMode.AUTOMATIC,
+        text="All tests passing",
+        check_kind="tests_passed",
+        state=ChecklistState.FAILED,
+        evidence="CI reported commit 0123456 failed.",
+    )  # a check that holds it: anyone who deploys may ask for it again
     return SimpleNamespace(
         waiting=waiting, checking=checking, glass=glass,
         review_item=checking.checklist.get(text="Review changes"),

@@ -6,6 +6,7 @@ and the API act only through these functions.
 
 from deployments.engine.actions import cancel, decide, resume, review_break_glass
 from deployments.engine.answers import answer_item, waive_item
+from deployments.engine.checks_run import check_again, run_pre_checks
 from deployments.engine.errors import ActionRefused, DeploymentRequestError
 from deployments.engine.locks import lock, unlock
 from deployments.engine.maintenance import reap_stale_steps, sweep
@@ -24,6 +25,7 @@ __all__ = [
     "answer_item",
     "break_glass",
     "cancel",
+    "check_again",
     "decide",
     "lock",
     "promote",
@@ -32,6 +34,7 @@ __all__ = [
     "request_rollback",
     "resume",
     "review_break_glass",
+    "run_pre_checks",
     "sweep",
     "unlock",
     "waive_item",

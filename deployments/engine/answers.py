@@ -53,8 +53,9 @@ def answer_item(
 
 
 def waive_item(actor: AbstractBaseUser, item_id: int, reason: str) -> ChecklistItem:
-    """Let a gate pass unanswered: a lead or admin, with a written reason."""
-    reason = reason.strip()
+    """Let a gate pass unanswered, or past a failed check: a lead or admin, with a
+    written reason. A failed check keeps its evidence; the waiver is kept beside it."""
+    reason = " ".join(reason.split())
     with transaction.atomic():
         item = _locked_item(item_id)
         if not roles.can_waive_checklist(actor, item):
@@ -64,11 +65,24 @@ def waive_item(actor: AbstractBaseUser, item_id: int, reason: str) -> ChecklistI
         return _record(actor, item, ChecklistState.WAIVED, reason, "waived")
 
 
+def waivable(item: ChecklistItem) -> bool:
+    """Open items may be waived, and so may a failed pre-deployment check (a person's
+    "failed" stands: it ended the deployment)."""
+    if item.state == ChecklistState.PENDING:
+        return True
+    return (
+        item.state == ChecklistState.FAILED
+        and item.mode == CheckMode.AUTOMATIC
+        and item.phase == ChecklistPhase.PRE
+    )
+
+
 def _record(
     actor: AbstractBaseUser, item: ChecklistItem, state: ChecklistState, note: str, verb: str
 ) -> ChecklistItem:
     deployment = item.deployment
-    if item.state != ChecklistState.PENDING:
+    open_to_this = waivable(item) if state == ChecklistState.WAIVED else _is_open(item)
+    if not open_to_this:
         who = item.answered_by or "the portal"
         raise ActionRefused(
             f"“{item.text}” was {item.get_state_display().lower()} already by {who} "
@@ -79,9 +93,13 @@ def _record(
             f"“{item.text}” cannot be answered now: deployment #{deployment.pk} is "
             f"{deployment.get_state_display().lower()}."
         )
-    item.state, item.evidence = state, note
+    if state == ChecklistState.WAIVED:
+        item.waiver_reason = note  # what a check found stays in `evidence`
+    else:
+        item.evidence = note
+    item.state = state
     item.answered_by, item.answered_at = actor, timezone.now()
-    item.save(update_fields=["state", "evidence", "answered_by", "answered_at"])
+    item.save(update_fields=["state", "evidence", "waiver_reason", "answered_by", "answered_at"])
     announce.deployment_changed(deployment.pk, deployment.lane_id)
     audit.record(
         f"checklist.{verb}",
@@ -97,6 +115,10 @@ def _record(
     else:
         refresh_verification(deployment)
     return item
+
+
+def _is_open(item: ChecklistItem) -> bool:
+    return item.state == ChecklistState.PENDING
 
 
 def _locked_item(item_id: int) -> ChecklistItem:

@@ -12,6 +12,7 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 ADVANCE_TASK = "deployments.tasks.advance_deployment"
+PRE_CHECKS_TASK = "deployments.tasks.run_pre_checks"
 
 
 def advance_after_commit(deployment_id: int) -> None:
@@ -23,12 +24,23 @@ def advance_after_commit(deployment_id: int) -> None:
     transaction.on_commit(lambda: send_advance(deployment_id))
 
 
+def pre_checks_after_commit(deployment_id: int) -> None:
+    """Ask a worker to run the deployment's pre-deployment checks after commit (lost,
+    the gate asks again once the retry interval has passed)."""
+    transaction.on_commit(lambda: _send(PRE_CHECKS_TASK, deployment_id))
+
+
 def send_advance(deployment_id: int) -> None:
+    _send(ADVANCE_TASK, deployment_id)
+
+
+def _send(task: str, deployment_id: int) -> None:
     try:
-        current_app.send_task(ADVANCE_TASK, args=(deployment_id,))
+        current_app.send_task(task, args=(deployment_id,))
     except Exception as exc:
         log.warning(
-            "could not enqueue advance of deployment %s (%s); the sweeper will pick it up",
+            "could not enqueue %s of deployment %s (%s); the sweeper will pick it up",
+            task.rsplit(".", 1)[1],
             deployment_id,
             type(exc).__name__,
         )

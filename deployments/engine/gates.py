@@ -7,9 +7,12 @@ deployment parks with a reason saying for what), or stops the deployment.
 from dataclasses import dataclass
 from enum import Enum
 
+from django.conf import settings
 from django.utils import timezone
 
 from deployments import audit
+from deployments.checks.registry import FILLED_KINDS
+from deployments.engine.checks_run import UNDECIDED, checks_due, request_pre_checks
 from deployments.engine.transitions import finish
 from deployments.live import announce
 from deployments.models import Deployment, Step
@@ -23,7 +26,7 @@ from deployments.states import (
     StepKind,
     StepState,
 )
-from environments.models import ChecklistPhase
+from environments.models import ChecklistPhase, CheckMode
 
 
 class GateVerdict(Enum):
@@ -76,16 +79,48 @@ def evaluate_gate(kind: str, deployment: Deployment) -> GateResult:
 
 
 def pre_checks_gate(deployment: Deployment) -> GateResult:
-    # Automatic items the portal can decide itself are answered when the deployment
-    # is recorded (engine/checklist.py); the rest wait for their checks.
+    """The pre-deployment items: a person's "failed" stops the deployment; a check
+    that failed holds it (fix and check again, or a lead waives it with a reason);
+    checks not yet decided are asked for; manual items wait for people."""
     items = list(deployment.checklist.filter(phase=ChecklistPhase.PRE))
-    failed = [item.text for item in items if item.state == ChecklistState.FAILED]
-    if failed:
-        return stopped(DeploymentState.FAILED, f"Pre-deployment check failed: {', '.join(failed)}.")
+    refused = [i.text for i in items if i.state == ChecklistState.FAILED and not _checked(i)]
+    if refused:
+        return stopped(
+            DeploymentState.FAILED, f"Pre-deployment check failed: {', '.join(refused)}."
+        )
+    undecided = [i for i in items if _checked(i) and i.state in UNDECIDED]
+    if undecided:
+        _ask_for_checks(deployment)
+    if failing := [i for i in undecided if i.state == ChecklistState.FAILED]:
+        return waiting(_failing_reason(failing))
+    if running := [i.text for i in undecided if not i.evidence]:
+        return waiting(f"Running the pre-deployment checks: {', '.join(running)}.")
+    if undecided:
+        return waiting(" ".join(i.evidence for i in undecided))
     open_items = [item.text for item in items if item.state == ChecklistState.PENDING]
     if open_items:
         return waiting(f"Waiting for the pre-deployment checklist: {', '.join(open_items)}.")
     return PASSED
+
+
+def _checked(item) -> bool:
+    """Decided by a check of deployments/checks/ (not by a person, not from a step)."""
+    return item.mode == CheckMode.AUTOMATIC and item.check_kind not in FILLED_KINDS
+
+
+def _ask_for_checks(deployment: Deployment) -> None:
+    gate = deployment.steps.get(kind=StepKind.PRE_CHECKS)
+    if checks_due(gate):
+        request_pre_checks(deployment, gate)
+
+
+def _failing_reason(failing) -> str:
+    found = " ".join(f"{item.text}: {item.evidence}" for item in failing)
+    every = f"{settings.PORTAL_PRECHECK_RETRY_SECONDS:.0f} s"
+    return (
+        f"Pre-deployment check failed. {found} Fix it and press Check again (the portal "
+        f"also checks again every {every}), or a lead may waive it with a reason."
+    )
 
 
 def approval_gate(deployment: Deployment) -> GateResult:

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from deployments import audit
 from deployments.engine.checklist import answer_step_items
+from deployments.engine.checks_run import apply_step_checks
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.lane import lock_lane_of
 from deployments.engine.transitions import finish
@@ -61,6 +62,7 @@ def record_outcome(
         kind = kind or Step.objects.values_list("kind", flat=True).get(pk=step_id)
         audit.record(f"step.{state}", deployment=deployment, step=kind, reason=outcome.reason)
         answer_step_items(deployment, kind, outcome.ok, outcome.reason or _passed(kind))
+        apply_step_checks(deployment, kind, outcome.result)
         if not outcome.ok:
             handle_failure(deployment, Step.objects.get(pk=step_id), outcome.reason)
         if not deployment.is_final and not _conclude_if_done(deployment):

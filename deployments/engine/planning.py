@@ -4,6 +4,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
 from deployments import audit
+from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.checklist import answer_release_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import DeploymentRequestError
@@ -21,7 +22,7 @@ from deployments.states import (
 )
 from deployments.what_runs import cluster_disagrees
 from environments.lookups import active_environment, active_service
-from environments.models import ChecklistPhase, Environment, Service
+from environments.models import ChecklistPhase, CheckMode, Environment, Service
 from portal import roles
 
 
@@ -165,11 +166,15 @@ def plan_promotion(
         steps.append(StepKind.PRE_CHECKS)
     if environment.required_approvals and with_approval:
         steps.append(StepKind.APPROVAL)
+    if _checked_template_items(environment, ChecklistPhase.PRE):
+        steps.append(StepKind.RECHECK)  # approval may have come hours later
     if service.migration_command:
         steps.append(StepKind.MIGRATE)
     steps.append(StepKind.ROLLOUT)
     if service.smoke_checks:
         steps.append(StepKind.SMOKE)
+    if _checked_template_items(environment, ChecklistPhase.POST):
+        steps.append(StepKind.POST_CHECKS)
     return steps
 
 
@@ -248,6 +253,7 @@ def _copy_checklist(deployment: Deployment, environment: Environment) -> None:
             mode=item.mode,
             check_kind=item.check_kind,
             params=item.params,
+            link=item.link,
         )
         for item in template.items.all()
     )
@@ -256,6 +262,14 @@ def _copy_checklist(deployment: Deployment, environment: Environment) -> None:
 def _template_items(environment: Environment, phase: str):
     template = environment.checklist_template
     return template.items.filter(phase=phase) if template else []
+
+
+def _checked_template_items(environment: Environment, phase: str) -> bool:
+    """Whether the template has items of `phase` that a check decides."""
+    items = _template_items(environment, phase)
+    return bool(items) and (
+        items.filter(mode=CheckMode.AUTOMATIC).exclude(check_kind__in=FILLED_KINDS).exists()
+    )
 
 
 def _active_service(name: str) -> Service:

@@ -3,36 +3,62 @@
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+def move_waiver_reasons(apps, schema_editor):
+    """Until now a waiver's reason was written into `evidence`; it has its own field."""
+    items = apps.get_model("deployments", "ChecklistItem").objects
+    for item in items.filter(state="waived", waiver_reason="").exclude(evidence=""):
+        item.waiver_reason, item.evidence = item.evidence, ""
+        item.save(update_fields=["waiver_reason", "evidence"])
 
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('deployments', '0007_history_indexes'),
+        ("deployments", "0007_history_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='checklistitem',
-            name='link',
+            model_name="checklistitem",
+            name="link",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='checklistitem',
-            name='waiver_reason',
+            model_name="checklistitem",
+            name="waiver_reason",
             field=models.TextField(blank=True),
         ),
         migrations.CreateModel(
-            name='CIResult',
+            name="CIResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('git_sha', models.CharField(max_length=40)),
-                ('state', models.CharField(choices=[('passed', 'Passed'), ('failed', 'Failed')], max_length=10)),
-                ('url', models.URLField(blank=True, help_text="The CI run's page.", max_length=500)),
-                ('reported_by', models.CharField(blank=True, help_text='Who or what reported.', max_length=150)),
-                ('reported_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("git_sha", models.CharField(max_length=40)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("passed", "Passed"), ("failed", "Failed")], max_length=10
+                    ),
+                ),
+                (
+                    "url",
+                    models.URLField(blank=True, help_text="The CI run's page.", max_length=500),
+                ),
+                (
+                    "reported_by",
+                    models.CharField(blank=True, help_text="Who or what reported.", max_length=150),
+                ),
+                ("reported_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-reported_at', '-pk'],
-                'indexes': [models.Index(fields=['git_sha', '-reported_at'], name='ci_result_newest')],
+                "ordering": ["-reported_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["git_sha", "-reported_at"], name="ci_result_newest")
+                ],
             },
         ),
+        migrations.RunPython(move_waiver_reasons, migrations.RunPython.noop),
     ]

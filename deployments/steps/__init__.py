@@ -85,4 +85,8 @@ def deadline_for(kind: str, deployment: Deployment) -> timedelta:
             settings.PORTAL_SMOKE_TIMEOUT_SECONDS + settings.PORTAL_SMOKE_RETRY_SECONDS
         )
         return timedelta(seconds=checks * per_check) + DEADLINE_MARGIN
+    if kind in (StepKind.RECHECK, StepKind.POST_CHECKS):
+        from deployments.checks.running import checks_deadline  # it imports this module
+
+        return checks_deadline(kind, deployment) + DEADLINE_MARGIN
     return timedelta(minutes=10)

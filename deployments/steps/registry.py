@@ -1,12 +1,14 @@
 """Which function runs each step kind a worker executes (gates never reach a worker)."""
 
 from deployments.states import StepKind
-from deployments.steps import migrate, rollback, rollout, smoke
+from deployments.steps import migrate, post_checks, recheck, rollback, rollout, smoke
 
 STEP_RUNNERS = {
+    StepKind.RECHECK: recheck.run,
     StepKind.MIGRATE: migrate.run,
     StepKind.ROLLOUT: rollout.run,
     StepKind.SMOKE: smoke.run,
+    StepKind.POST_CHECKS: post_checks.run,
     StepKind.ROLLBACK: rollback.run,
 }
 

@@ -7,7 +7,6 @@ A URL's `user:password@` is sent as HTTP basic auth and then forgotten: log line
 reasons and the step's result name the URL without it.
 """
 
-import ssl
 import time
 from urllib.parse import unquote, urlsplit
 
@@ -16,11 +15,14 @@ from django.conf import settings
 
 from deployments.steps import StepContext, StepOutcome
 from portal.masking import mask_json
+from portal.tls import trusted_context
 
 
 def run(ctx: StepContext) -> StepOutcome:
     results = []
-    with httpx.Client(verify=_tls_context(), timeout=settings.PORTAL_SMOKE_TIMEOUT_SECONDS) as http:
+    with httpx.Client(
+        verify=trusted_context(), timeout=settings.PORTAL_SMOKE_TIMEOUT_SECONDS
+    ) as http:
         for check in ctx.deployment.service.smoke_checks:
             url, auth = check_target(ctx, check)
             ok, message = run_check(ctx, http, url, auth, check.get("expect_status", 200))
@@ -100,10 +102,3 @@ def _resolved(url: str, resolve: dict[str, str]) -> tuple[str, dict, dict]:
     target = parts._replace(netloc=address).geturl()
     extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
     return target, {"Host": parts.netloc}, extensions
-
-
-def _tls_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if settings.PORTAL_EXTRA_CA_FILE:  # an internal CA (kubesim's in the demo and tests)
-        context.load_verify_locations(settings.PORTAL_EXTRA_CA_FILE)
-    return context

@@ -20,8 +20,9 @@ CATALOG_KEYS = {
     "approver_group": "approvals",
     "checklist_template_id": "checklist",
     "post_item_policy": "post_items",
+    "prometheus_url": "monitoring",
 }
-ITEM_FIELDS = ("position", "phase", "text", "mode", "check_kind", "params")
+ITEM_FIELDS = ("position", "phase", "text", "mode", "check_kind", "params", "link")
 
 
 def catalog_keys(model_fields: list[str]) -> tuple[str, ...]:
@@ -45,6 +46,7 @@ def checklist_item_rows(entry: Entry) -> list[dict]:
             "mode": item["mode"],
             "check_kind": item.get("check", ""),
             "params": plain(item.get("params", {})),
+            "link": item.get("link", ""),
         }
         for position, item in enumerate(entry["items"])
     ]
@@ -91,4 +93,7 @@ def environment_fields(entry: Entry, position: int, ids: RowIds) -> dict:
         "rollout_timeout": parse_duration(entry["rollout_timeout"]),
         "auto_rollback": entry["auto_rollback"],
         "post_item_policy": entry["post_items"],
+        "prometheus_url": entry["monitoring"].get("prometheus", ""),
+        "rpo": parse_duration(entry["rpo"]),
+        "soak": parse_duration(entry["soak"]),
     }

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from yaml.nodes import MappingNode
 
-from environments.catalog.check_kinds import CHECK_KINDS
+from environments.catalog.check_kinds import CHECK_KINDS, POST_ONLY_KINDS
 from environments.catalog.nodes import Context, Entry, plain
 from environments.catalog.values import parse_freeze_time, timezone_problem
 
@@ -40,6 +40,9 @@ def automatic_items_name_their_check(entry: Entry, node: MappingNode, ctx: Conte
             ctx.error(entry.line_of(key), entry.path_of(key), message)
     if "check" in entry:
         check_params(entry, node, ctx)
+        if entry["check"] in POST_ONLY_KINDS and entry.get("phase") not in (None, "post"):
+            message = f"check '{entry['check']}' watches a new release: use it in phase post"
+            ctx.error(entry.line_of("check"), entry.path_of("check"), message)
     elif "params" in entry:
         del entry["params"]  # unchecked: the check kind is missing or unknown
 

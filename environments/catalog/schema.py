@@ -19,6 +19,7 @@ from environments.catalog.value_types import (
     HOSTNAME,
     HTTP_URL,
     IMAGE_REPOSITORY,
+    LINK,
     NAME,
     STRING,
     STRING_200,
@@ -59,6 +60,9 @@ CHECKLIST_ITEM = Record(
         "mode": Field(Choice(CheckMode.values, "mode"), required=True),
         "check": Field(Choice(tuple(CHECK_KINDS), "check kind")),
         "params": Field(AnyMapping()),
+        # A page the person answering opens (e.g. the Grafana dashboard); {service},
+        # {environment}, {from} and {to} (epoch ms of the deployment) are filled in.
+        "link": Field(LINK),
     },
     rules=(automatic_items_name_their_check,),
 )
@@ -153,6 +157,10 @@ ENVIRONMENT = Record(
         "post_items": Field(
             Choice(PostItemPolicy.values, "post_items policy"), default=PostItemPolicy.INFORM.value
         ),
+        # Where the metric and alert checks ask (the Prometheus HTTP API).
+        "monitoring": Field(Record({"prometheus": Field(HTTP_URL)}), default={}),
+        "rpo": Field(DURATION, default="24h"),  # backup_fresh's default max_age
+        "soak": Field(DURATION, default="5m"),  # how long post checks watch a release
     }
 )
 

@@ -36,6 +36,7 @@ from environments.catalog.values import (
     hostname_problem,
     http_url_problem,
     image_repository_problem,
+    link_problem,
     regex_problem,
     slug_problem,
     timezone_problem,
@@ -272,4 +273,5 @@ HOSTNAME = Text("a host name", hostname_problem)
 HOST_PORT = Text("host:port", host_port_problem)
 TIMEZONE = Text("a time zone", timezone_problem)
 FREEZE_TIME = Text("a freeze window time", freeze_time_problem, any_scalar=True)
+LINK = Text("a link", link_problem, max_length=500)
 IMAGE_REPOSITORY = Text("an image repository", image_repository_problem, max_length=300)

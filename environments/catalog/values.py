@@ -61,6 +61,24 @@ def http_url_problem(text: str) -> str | None:
     return f"invalid URL '{text}' (expected http:// or https:// and a host name)"
 
 
+LINK_PLACEHOLDERS = ("service", "environment", "from", "to")
+
+
+def link_problem(text: str) -> str | None:
+    """A URL template: an http(s) URL with {service} {environment} {from} {to} in it."""
+    names = re.findall(r"{([^{}]*)}", text)
+    unknown = [name for name in names if name not in LINK_PLACEHOLDERS]
+    if unknown:
+        known = ", ".join(f"{{{name}}}" for name in LINK_PLACEHOLDERS)
+        return f"unknown placeholder {{{unknown[0]}}} in link '{text}' (use {known})"
+    filled = text
+    for name in LINK_PLACEHOLDERS:
+        filled = filled.replace(f"{{{name}}}", "x")
+    return (
+        http_url_problem(filled) and f"invalid link '{text}' (expected an http:// or https:// URL)"
+    )
+
+
 def hostname_problem(text: str) -> str | None:
     return None if HOSTNAME.match(text) else f"invalid host name {text!r}"
 
@@ -82,6 +100,15 @@ def regex_problem(text: str) -> str | None:
     except re.error as error:
         return f"invalid regular expression '{text}': {error}"
     return None
+
+
+LABEL_NAME_PATTERN = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def label_name_problem(text: str) -> str | None:
+    if LABEL_NAME_PATTERN.fullmatch(text):
+        return None
+    return f"bad label name '{text}' (letters, digits and _, not starting with a digit)"
 
 
 def timezone_problem(text: str) -> str | None:

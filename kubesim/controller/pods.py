@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 from ..behaviour import (
@@ -18,6 +19,8 @@ from ..behaviour import (
     view_at,
 )
 from ..errors import bad_request
+from ..logs import run_shown
+from ..memory import oom_after
 from ..objects import parse_image, timestamp
 from ..probes import PodChecks, pod_checks
 from ..references import missing
@@ -28,6 +31,7 @@ KUBELET = "kubelet"
 
 
 BOOTSTRAP_AGE = 3600.0  # cluster seconds: workloads configured at start-up run since then
+PRINTED_LINES_KEPT = 1000  # lines an app prints while serving, per container run
 
 
 @dataclass
@@ -45,6 +49,9 @@ class PodSim:
     probe_failures: dict[tuple, int] = field(default_factory=dict)  # (run, container, kind)
     stamps: dict[str, str] = field(default_factory=dict)
     runs: dict[int, tuple[str, str]] = field(default_factory=dict)  # container → (start, end)
+    oom_after: float = math.inf  # cluster seconds a container runs before it is OOM-killed
+    served: int = 0  # requests off its health paths the front door sent this pod
+    printed: dict[tuple[int, str], deque[str]] = field(default_factory=dict)  # (run, container)
 
 
 class PodSimulator:
@@ -73,6 +80,7 @@ class PodSimulator:
                 fails=job_fails(containers),
                 node=spec.get("nodeName") or next(self._nodes),
                 ip=ip,
+                oom_after=math.inf if is_job else oom_after(containers),
                 # Probes matter for a container that runs: not a Job's, a crash loop's
                 # (it exits before any probe) or one whose image cannot be pulled.
                 checks=None
@@ -94,7 +102,7 @@ class PodSimulator:
     def view(self, pod: dict, sim: PodSim) -> PodView:
         timing = self.controller.timing
         age = self.controller.now - sim.born
-        view = view_at(age, sim.mode, sim.is_job, sim.fails, timing, sim.checks)
+        view = view_at(age, sim.mode, sim.is_job, sim.fails, timing, sim.checks, sim.oom_after)
         started = sim.run_index >= 0 or sim.dead_index >= 0
         if started or view.stage in ("pending", "creating") or sim.mode is Mode.PULLERROR:
             return view
@@ -282,6 +290,27 @@ class PodSimulator:
         ]
         return status
 
+    def run_age(self, pod: dict) -> float | None:
+        """Cluster seconds the pod's current containers have run; None unless they run."""
+        sim = self.sim_of(pod)
+        if sim is None:
+            return None
+        view = self.view(pod, sim)
+        return view.run_age if view.running else None
+
+    def count_request(self, pod: dict) -> int:
+        """Count one more request off its health paths served by the pod; the count."""
+        sim = self._sim(pod)
+        sim.served += 1
+        return sim.served
+
+    def print_line(self, pod: dict, container: str, line: str) -> None:
+        """What the app in `container` prints while it runs (the newest lines kept)."""
+        sim = self._sim(pod)
+        run = run_shown(pod, container, previous=False)
+        kept = sim.printed.setdefault((run, container), deque(maxlen=PRINTED_LINES_KEPT))
+        kept.append(line)
+
     def read_log(self, pod: dict, query: dict) -> str:
         """The text of `GET pods/NAME/log`: what the container printed so far."""
         container = _pick_container(pod, query.get("container"))
@@ -307,7 +336,12 @@ class PodSimulator:
                     if query.get("previous") not in ("true", "True")
                     else service_log(container, name, True)
                 )
+            lines = [*lines, *self._printed(pod, sim, container["name"], query)]
         return "".join(line + "\n" for line in _tail(lines, query.get("tailLines")))
+
+    def _printed(self, pod: dict, sim: PodSim, container: str, query: dict) -> list[str]:
+        previous = query.get("previous") in ("true", "True")
+        return list(sim.printed.get((run_shown(pod, container, previous), container), ()))
 
 
 def _tail(lines: list[str], tail: str | None) -> list[str]:
@@ -375,7 +409,7 @@ def _container_status(container: dict, pod: dict, sim: PodSim, view: PodView) ->
         status["lastState"] = {
             "terminated": {
                 "exitCode": view.last_exit_code,
-                "reason": "Error",
+                "reason": view.last_reason,
                 "startedAt": started_at,
                 "finishedAt": finished_at,
                 "containerID": _container_id(sim, previous),

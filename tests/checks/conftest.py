@@ -1,17 +1,120 @@
-"""Fixtures for the checks that ask Prometheus: one real Prometheus for the session,
-scraping an exporter each test resets and fills, and a web deployment whose rollout
-has finished, in a namespace of the test's own."""
+"""Fixtures for the checks: kubesim's production cluster over HTTP, an environment and
+a deployment pointed at it, and a cluster address where nothing listens; for the checks
+that ask Prometheus, one real Prometheus for the session scraping an exporter each test
+resets and fills, and a web deployment whose rollout has finished, in a namespace of
+the test's own."""
 
+import copy
 import itertools
+import socket
 from datetime import timedelta
 
 import pytest
+import yaml
 from django.utils import timezone
 
 from deployments.models import Step
 from deployments.states import DeploymentState, StepKind, StepState
+from environments.models import Cluster, Environment
+from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.checks.prometheus_fixture import FAST_SEED_RULES, Exporter, PrometheusServer
-from tests.factories import make_deployment, make_environment, make_release, make_service
+from tests.factories import (
+    make_deployment,
+    make_environment,
+    make_release,
+    make_service,
+)
+
+SPEED = 200  # a pod is Ready at once; CronJobs stay suspended (see production_only)
+
+
+def production_only() -> dict:
+    """The demo's production cluster alone (one process, less to start), its backup
+    CronJob suspended so that no scheduled run changes what a test set up."""
+    config = copy.deepcopy(yaml.safe_load(VIZORA_CONFIG.read_text(encoding="utf-8")))
+    config["clusters"] = [c for c in config["clusters"] if c["name"] == "production"]
+    for obj in config["clusters"][0]["objects"]:
+        if obj["kind"] == "CronJob":
+            obj["spec"]["suspend"] = True
+    return config
+
+
+def seed_secret_values() -> list[str]:
+    objects = yaml.safe_load(VIZORA_CONFIG.read_text(encoding="utf-8"))["x-vizora-objects"]
+    secret = next(obj for obj in objects if obj["kind"] == "Secret")
+    return list(secret["stringData"].values())
+
+
+@pytest.fixture
+def kubesim(tmp_path):
+    with KubeSim(production_only(), speed=SPEED, workdir=tmp_path / "kubesim") as sim:
+        yield sim
+
+
+def make_production(cluster: Cluster, **fields) -> Environment:
+    return Environment.objects.create(
+        name="production", cluster=cluster, namespace="vizora-prod",
+        rollout_timeout=timedelta(seconds=30), rpo=timedelta(hours=24), **fields,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def production(kubesim, db):
+    cluster = Cluster.objects.create(
+        name="production", kubeconfig_path=str(kubesim.kubeconfig), context="production"
+    )
+    return make_production(cluster)
+
+
+@pytest.fixture
+def web(db):
+    return make_service("web")
+
+
+@pytest.fixture
+def deployment(production, web):
+    return make_deployment(make_release(web, "1.1.0"), production)
+
+
+@pytest.fixture
+def closed_address():
+    """A loopback address nothing listens on (the port was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"127.0.0.1:{port}"
+
+
+@pytest.fixture
+def unreachable(tmp_path, db, web, closed_address, settings):
+    """A deployment to production whose cluster API address answers nothing; checks
+    get one second, so they fail fast."""
+    settings.PORTAL_CHECK_TIMEOUT_SECONDS = 1.0
+    kubeconfig = tmp_path / "unreachable-kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {"name": "production", "cluster": {"server": f"http://{closed_address}"}}
+                ],
+                "users": [{"name": "nobody", "user": {}}],
+                "contexts": [
+                    {"name": "production", "context": {"cluster": "production", "user": "nobody"}}
+                ],
+                "current-context": "production",
+            }
+        ),
+        encoding="utf-8",
+    )
+    cluster = Cluster.objects.create(
+        name="production", kubeconfig_path=str(kubeconfig), context="production"
+    )
+    return make_deployment(make_release(web, "1.1.0"), make_production(cluster))
+
+
+# --- Prometheus: the checks error_rate, memory, no_alerts_firing ---
 
 NAMESPACES = itertools.count(1)
 

@@ -80,12 +80,8 @@ def test_metrics_count_what_was_served(kubesim):
         get(kubesim, "/health", host="realtime.vizora.com")
     metrics = get(kubesim, "/metrics").text
     assert "# TYPE http_requests_total counter" in metrics
-    line = next(
-        m
-        for m in metrics.splitlines()
-        if m.startswith('http_requests_total{service="vizora-realtime"')
-    )
-    assert line.startswith('http_requests_total{service="vizora-realtime",status="200"} ')
+    series = 'http_requests_total{namespace="vizora-prod",service="vizora-realtime",status="200"}'
+    line = next(m for m in metrics.splitlines() if m.startswith(series + " "))
     assert int(line.rsplit(" ", 1)[1]) >= 3
 
 

@@ -1,0 +1,72 @@
+"""CI reporting a commit's test result: `manage.py report_ci` and the API call this.
+
+The newest report for a commit counts. Deployments whose release was built from
+that commit and wait on "All tests passing" are checked again at once.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+from django.db import transaction
+
+from deployments import audit
+from deployments.models import ChecklistItem, CIResult
+from deployments.states import ACTIVE_DEPLOYMENT_STATES, ChecklistState, CIState
+
+GIT_SHA = re.compile(r"^[0-9a-f]{7,40}\Z")
+
+
+class CIReportError(ValueError):
+    """A report that cannot be recorded; the message says what to fix."""
+
+
+def report_ci(git_sha: str, state: str, url: str = "", reporter: str = "") -> CIResult:
+    """Record CI's result for a commit and wake the deployments waiting for it."""
+    git_sha, url = git_sha.strip().lower(), url.strip()
+    _validate(git_sha, state, url)
+    with transaction.atomic():
+        result = CIResult.objects.create(
+            git_sha=git_sha, state=state, url=url, reported_by=reporter[:150]
+        )
+        audit.record("ci.reported", target=git_sha, state=state, url=url, reporter=reporter)
+        waiting = waiting_deployment_ids(git_sha)
+    from deployments.engine.checks_run import check_again_soon  # engine imports this module
+
+    for deployment_id in waiting:
+        check_again_soon(deployment_id)
+    return result
+
+
+def newest_result(git_sha: str) -> CIResult | None:
+    """The newest report for this commit; a short sha matches a report of the full one
+    and the other way round."""
+    if not git_sha:
+        return None
+    candidates = CIResult.objects.filter(git_sha__startswith=git_sha[:7])
+    return next(
+        (r for r in candidates if r.git_sha.startswith(git_sha) or git_sha.startswith(r.git_sha)),
+        None,
+    )
+
+
+def waiting_deployment_ids(git_sha: str) -> list[int]:
+    """Active deployments with an unanswered tests_passed item for this commit."""
+    items = ChecklistItem.objects.filter(
+        check_kind="tests_passed",
+        state=ChecklistState.PENDING,
+        deployment__state__in=ACTIVE_DEPLOYMENT_STATES,
+        deployment__release__git_sha__startswith=git_sha[:7],
+    ).values_list("deployment_id", "deployment__release__git_sha")
+    return sorted({pk for pk, sha in items if sha.startswith(git_sha) or git_sha.startswith(sha)})
+
+
+def _validate(git_sha: str, state: str, url: str) -> None:
+    if not GIT_SHA.match(git_sha):
+        raise CIReportError(
+            f"{git_sha!r} is not a git commit sha; give 7 to 40 lowercase hex digits "
+            "(git rev-parse HEAD prints it)."
+        )
+    if state not in CIState.values:
+        raise CIReportError(f"{state!r} is not a CI state; use passed or failed.")
+    if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
+        raise CIReportError(f"{url!r} is not a link to the CI run; give an http(s) URL.")
