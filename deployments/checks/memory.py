@@ -7,7 +7,7 @@ peak over the soak window must not exceed max. A container without a memory limi
 > 0.9) would fire on it, and a lead should see that rather than a pass that skipped it.
 """
 
-from deployments.checks import CheckResult, failed, passed
+from deployments.checks import CheckResult, failed, passed, waiting
 from deployments.checks.evidence import clock
 from deployments.checks.params import ParamError, number_param
 from deployments.checks.prometheus import (
@@ -51,7 +51,7 @@ def _judge(prometheus, deployment, subject, limit: float) -> CheckResult:
     top = peak(ratios)
     if top is None and not unlimited:
         missing = "container_memory_usage_bytes" if limits else "container_spec_memory_limit_bytes"
-        return failed(
+        return waiting(  # not yet scraped, perhaps: the soak's last look fails it
             f"Prometheus at {prometheus.url} has no {missing} series for {subject} "
             f"{window}: are the pods' container metrics scraped?"
         )

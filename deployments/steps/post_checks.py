@@ -3,14 +3,16 @@ for the environment's soak window, holding the lane meanwhile.
 
 Every PORTAL_SOAK_INTERVAL_SECONDS each check looks again (the metric checks look
 back over the whole window so far); the first failure ends the step, and the
-deployment rolls back where the environment says so. After the window each check
-looks a last time, and its evidence is what the items keep.
+deployment rolls back where the environment says so. A check without data yet (no
+scrape since the rollout) waits; still without data at the end, it fails. After the
+window each check looks a last time, and its evidence is what the items keep.
 """
 
 import time
 
 from django.conf import settings
 
+from deployments.checks import failed
 from deployments.checks.running import as_record, checked_items, run_check, soak_seconds
 from deployments.states import ChecklistState
 from deployments.steps import StepContext, StepOutcome
@@ -31,9 +33,11 @@ def run(ctx: StepContext) -> StepOutcome:
         for item in items:
             ctx.check()
             result = run_check(ctx.deployment, item)
+            if result.waits and last_round:  # no data through the whole window: not a pass
+                result = failed(result.evidence)
             _say_if_new(ctx, said, item, result, last_round)
             records.append(as_record(item, result))
-            if not result.passed:
+            if not result.passed and not result.waits:
                 reason = f"Post-deployment check failed: {item.text}: {result.evidence}"
                 return StepOutcome(False, reason, {"checks": records})
         if last_round:

@@ -92,7 +92,7 @@ def test_memory_of_a_container_without_limit_fails(containers, prometheus, rolle
     )
 
 
-def test_memory_without_series_for_the_service_pods_fails(
+def test_memory_without_series_for_the_service_pods_waits_for_data(
     containers, prometheus, rolled_out, namespace
 ):
     containers(("vizora-api-5f6d7c8b9-abcde", "api", 100, 512))
@@ -100,7 +100,7 @@ def test_memory_without_series_for_the_service_pods_fails(
 
     result = memory.check(deployment, {})
 
-    assert not result.passed
+    assert (result.passed, result.waits) == (False, True)  # decided at the soak's end
     assert re.fullmatch(
         re.escape(
             f"Prometheus at {prometheus.url} has no container_spec_memory_limit_bytes series "

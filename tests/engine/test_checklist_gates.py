@@ -263,3 +263,24 @@ def test_report_ci_refuses_what_it_cannot_record_and_keeps_what_it_has(db):
 
 def test_every_catalog_check_kind_has_a_check():
     assert every_check_kind_has_a_check(None) == []
+
+
+def test_a_metric_check_without_data_through_the_soak_fails_and_rolls_back(
+    development, web, alice, settings
+):
+    """No Prometheus series for the service from the rollout to the end of the soak:
+    not a low error rate. Here no Prometheus answers at all, which fails at once."""
+    settings.PORTAL_SOAK_INTERVAL_SECONDS = 0.2
+    development.soak = timedelta(seconds=1)
+    development.prometheus_url = "http://127.0.0.1:9"  # nothing listens on the discard port
+    development.save()
+    with_checklist(development, ("post", "Monitor error rates", "error_rate"))
+    release_of(web, "2.0.0")
+    deployment = request_deployment("web", "2.0.0", "development", actor=alice)
+    run_in_process(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.ROLLED_BACK
+    assert deployment.reason.startswith(
+        "Post-deployment check failed: Monitor error rates: Could not check the error rate of "
+        "vizora-web in vizora-dev: No Prometheus answers at http://127.0.0.1:9"
+    )
