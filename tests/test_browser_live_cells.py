@@ -30,6 +30,7 @@ pytestmark = [
 
 # The journey's fixtures: the demo's clusters and catalog, and a worker with beat.
 demo_kubesim, vizora, portal_worker = journey.demo_kubesim, journey.vizora, journey.portal_worker
+prometheus = journey.prometheus
 sign_in = journey.sign_in
 
 VERSION = "1.1.0"

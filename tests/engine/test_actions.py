@@ -410,7 +410,11 @@ def test_the_note_is_optional_and_an_admin_may_answer(gated, alice, carol):
     deployment = parked(alice)
     engine.answer_item(carol, item(deployment, "Review changes").pk, "failed")
     stored = item(deployment, "Review changes")
-    assert (stored.state, stored.answered_by, stored.evidence) == (ChecklistState.FAILED, carol, "")
+    assert (stored.state, stored.answered_by, stored.evidence) == (
+        ChecklistState.FAILED,
+        carol,
+        "",
+    )
 
 
 def test_a_failed_pre_deployment_item_stops_the_deployment(gated, alice, bob):
@@ -508,7 +512,7 @@ def test_a_waiver_records_who_when_and_the_reason(gated, alice, carol):
     deployment = parked(alice)
     engine.waive_item(carol, item(deployment, "Review changes").pk, "reviewed in PR #12")
     stored = item(deployment, "Review changes")
-    assert (stored.state, stored.answered_by, stored.evidence) == (
+    assert (stored.state, stored.answered_by, stored.waiver_reason) == (
         ChecklistState.WAIVED, carol, "reviewed in PR #12",
     )  # fmt: skip
     assert stored.answered_at is not None
