@@ -13,7 +13,7 @@ from deployments import audit
 from deployments.models import ChecklistItem, CIResult
 from deployments.states import ACTIVE_DEPLOYMENT_STATES, ChecklistState, CIState
 
-GIT_SHA = re.compile(r"^[0-9a-f]{7,40}\Z")
+GIT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}\Z")
 
 
 class CIReportError(ValueError):
@@ -22,8 +22,8 @@ class CIReportError(ValueError):
 
 def report_ci(git_sha: str, state: str, url: str = "", reporter: str = "") -> CIResult:
     """Record CI's result for a commit and wake the deployments waiting for it."""
+    _validate(git_sha.strip(), state, url.strip())
     git_sha, url = git_sha.strip().lower(), url.strip()
-    _validate(git_sha, state, url)
     with transaction.atomic():
         result = CIResult.objects.create(
             git_sha=git_sha, state=state, url=url, reported_by=reporter[:150]
@@ -63,7 +63,7 @@ def waiting_deployment_ids(git_sha: str) -> list[int]:
 def _validate(git_sha: str, state: str, url: str) -> None:
     if not GIT_SHA.match(git_sha):
         raise CIReportError(
-            f"{git_sha!r} is not a git commit sha; give 7 to 40 lowercase hex digits "
+            f"{git_sha!r} is not a git commit sha; give 7 to 40 hex digits "
             "(git rev-parse HEAD prints it)."
         )
     if state not in CIState.values:

@@ -284,3 +284,21 @@ def test_a_metric_check_without_data_through_the_soak_fails_and_rolls_back(
         "Post-deployment check failed: Monitor error rates: Could not check the error rate of "
         "vizora-web in vizora-dev: No Prometheus answers at http://127.0.0.1:9"
     )
+
+
+def test_manage_py_report_ci_records_the_result_and_refuses_bad_input(db):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from deployments.models import CIResult
+
+    out = StringIO()
+    call_command("report_ci", SHA, "--state", "passed", "--url", "https://ci.example/1", stdout=out)
+    assert out.getvalue().strip() == f"recorded: commit {SHA} passed"
+    with pytest.raises(CommandError, match="'HEAD' is not a git commit sha; give 7 to 40"):
+        call_command("report_ci", "HEAD", "--state", "passed")
+    stored = CIResult.objects.get()
+    assert (stored.state, stored.url, stored.reported_by) == (
+        "passed", "https://ci.example/1", "manage.py report_ci",
+    )  # fmt: skip
