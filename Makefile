@@ -23,7 +23,7 @@ run: venv ## Run the portal with demo data (SQLite, no services needed) on 127.0
 	bin/demo
 
 test: venv ## Run the whole test suite (needs PostgreSQL, Redis, kubectl, Chromium: see README)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 test-fast: venv ## Run the tests that need no worker, browser or kubectl
 	$(BIN)/pytest -m "not worker and not browser and not kubectl and not slow"
