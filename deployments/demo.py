@@ -48,8 +48,9 @@ DEMO_VERSIONS = (
     ("1.6.0-broken", "Probes pass but its pages answer 500: only a smoke test catches it."),
     (
         "1.7.0-erroring",
-        "Passes its probes and smoke tests, but a third of its requests fail: in production "
-        "the error-rate check catches it and rolls it back.",
+        "Passes its probes and (retrying) its smoke tests, but a third of its page requests "
+        "fail: in production the error-rate and log checks catch it during the soak and "
+        "roll it back.",
     ),
     ("1.8.0-leaky", "Its memory grows past 90% of the limit: the memory check rolls it back."),
     (

@@ -86,15 +86,21 @@ def deployment_for_page():
     ).prefetch_related("break_glass_reviewed_by", "cancel_requested_by")
 
 
-def live_context(deployment: Deployment, steps=None) -> dict:
+def live_context(deployment: Deployment, steps=None, checklist=None) -> dict:
     """What the `status` and `steps` partials need: the same for every viewer, so the
     live hub renders them once for all (a deployment from `deployment_for_page`)."""
     steps = list(_steps(deployment)) if steps is None else steps
+    if checklist is None:
+        checklist = deployment.checklist.filter(state=ChecklistState.WAIVED).select_related(
+            "answered_by"
+        )
     return {
         "deployment": deployment,
         "symbol": SYMBOLS.get(deployment.state, ""),
         "steps": [(step, SYMBOLS.get(step.state, "")) for step in steps],
         "current_step": None if deployment.is_final else _current_step(steps),
+        # Gates it went past: said at the top, where the state is, for as long as it shows.
+        "waivers": [item for item in checklist if item.state == ChecklistState.WAIVED],
     }
 
 
@@ -106,7 +112,7 @@ def deployment_context(deployment: Deployment, user, log_before: int | None = No
     steps = list(_steps(deployment))
     final = deployment.is_final
     log = log_window(deployment, step_labels(steps), before=log_before)
-    return live_context(deployment, steps) | {
+    return live_context(deployment, steps, checklist) | {
         "headline": _headline(deployment),
         "page_url": deployment_url(deployment),
         "break_glass": deployment.trigger == Trigger.BREAK_GLASS,
@@ -219,11 +225,17 @@ def filled_link(item: ChecklistItem) -> str:
 
 
 def _checking(item: ChecklistItem) -> bool:
+    """A check is deciding it now: a pre-deployment one while the deployment is
+    pending, a post-deployment one while it runs (its soak)."""
+    deciding = {
+        ChecklistPhase.PRE: DeploymentState.PENDING,
+        ChecklistPhase.POST: DeploymentState.RUNNING,
+    }
     return (
         item.mode == CheckMode.AUTOMATIC
         and item.state == ChecklistState.PENDING
         and item.check_kind not in FILLED_KINDS
-        and not item.deployment.is_final
+        and deciding.get(item.phase) == item.deployment.state
     )
 
 
@@ -231,6 +243,11 @@ def _closed_because(item: ChecklistItem) -> str:
     deployment = item.deployment
     if open_for_answers(item.phase, deployment.state):
         return ""
+    automatic = item.mode == CheckMode.AUTOMATIC and item.check_kind not in FILLED_KINDS
+    if item.phase == ChecklistPhase.POST and automatic and not deployment.is_final:
+        if deployment.state == DeploymentState.RUNNING:
+            return ""  # its check is watching the release: "The portal is checking…"
+        return "The portal checks it after the rollout, through the soak window."
     if item.phase == ChecklistPhase.POST and not deployment.is_final:
         return "Answered once the release is rolling out."
     if item.phase == ChecklistPhase.DEPLOY and not deployment.is_final:
@@ -282,5 +299,5 @@ def _why_not_approver(user, deployment: Deployment, allowed: bool) -> str:
     if deployment.requested_by_id is not None and deployment.requested_by_id == getattr(
         user, "pk", None
     ):
-        return f"You requested it, so another {group} (or an admin) approves it."
+        return f"You requested it, so a {group} (or an admin) other than you approves it."
     return f"A {group} or an admin other than its requester approves it."

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 
 from deployments.lane_history import (
@@ -14,7 +14,12 @@ from deployments.lane_history import (
     last_applied_id,
 )
 from deployments.models import AuditEvent, Deployment, Lane, Release
-from deployments.states import ACTIVE_DEPLOYMENT_STATES, FINAL_DEPLOYMENT_STATES, DeploymentState
+from deployments.states import (
+    ACTIVE_DEPLOYMENT_STATES,
+    FINAL_DEPLOYMENT_STATES,
+    ChecklistState,
+    DeploymentState,
+)
 from deployments.what_runs import ClusterView, ReleaseLabels, cluster_view, images_of
 from environments.models import Environment, ObservedWorkloads, Service
 from portal import roles
@@ -154,9 +159,12 @@ def service_releases(service: Service, limit: int = SERVICE_LIST_LIMIT):
 
 
 def service_deployments(service: Service, limit: int = SERVICE_LIST_LIMIT):
+    """The newest deployments, each with how many checklist items it went past waived."""
+    waived = Count("checklist", filter=Q(checklist__state=ChecklistState.WAIVED))
     return (
         Deployment.objects.filter(service=service)
         .select_related("release", "environment", "requested_by", "break_glass_reviewed_by")
+        .annotate(waived=waived)
         .order_by("-created_at")[:limit]
     )
 

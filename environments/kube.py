@@ -34,6 +34,9 @@ CHECK_EVERY_SECONDS = 0.5  # while waiting out an outage, `check` runs this ofte
 WATCH_CHUNK_SECONDS = 5  # each watch ends this often, so callers can heartbeat and check
 
 
+REVISION = "deployment.kubernetes.io/revision"
+
+
 class ClusterError(RuntimeError):
     """The cluster refused or could not be reached; the message is for people.
 
@@ -182,6 +185,26 @@ class ClusterClient:
             f"list pods in {namespace} ({selector})",
             self.core.list_namespaced_pod, namespace, label_selector=selector,
         ).items  # fmt: skip
+
+    def new_pod_template_hash(self, namespace: str, name: str) -> str | None:
+        """The `pod-template-hash` of a Deployment's current ReplicaSet (the one of its
+        revision, as `kubectl rollout status` follows it): the pods of what rolled out
+        are named `<name>-<hash>-<suffix>`. None when no ReplicaSet matches."""
+        deployment = self.read_deployment(namespace, name)
+        revision = (deployment.metadata.annotations or {}).get(REVISION)
+        labels = (deployment.spec.selector.match_labels or {}) if deployment.spec.selector else {}
+        selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+        replica_sets = self.call(
+            f"list replicasets of {namespace}/{name}",
+            self.apps.list_namespaced_replica_set, namespace, label_selector=selector,
+        ).items  # fmt: skip
+        for replica_set in replica_sets:
+            owners = replica_set.metadata.owner_references or []
+            annotations = replica_set.metadata.annotations or {}
+            owned = any(owner.uid == deployment.metadata.uid for owner in owners)
+            if owned and annotations.get(REVISION) == revision:
+                return (replica_set.metadata.labels or {}).get("pod-template-hash")
+        return None
 
     def wait_for_rollout(
         self, namespace: str, name: str, timeout: float,

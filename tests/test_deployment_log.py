@@ -212,7 +212,7 @@ def test_sections_are_this_persons_partials_swapped_out_of_band(client, bob, run
     client.force_login(running.requested_by)
     body = client.get(f"/deployments/{running.pk}/sections/", **HTMX).content.decode()
     assert 'value="approve"' not in body  # alice may not approve her own
-    assert "You requested it, so another lead (or an admin) approves it." in body
+    assert "You requested it, so a lead (or an admin) other than you approves it." in body
 
 
 def test_sections_carry_no_flash_message_and_leave_it_for_the_page(client, bob, running):

@@ -124,7 +124,7 @@ def test_the_requester_may_not_approve_their_own_deployment(client, bob, product
     deployment = pending(production, bob)
     client.force_login(bob)
     page = page_of(client, deployment)
-    assert "You requested it, so another lead (or an admin) approves it." in page
+    assert "You requested it, so a lead (or an admin) other than you approves it." in page
     response = post(client, deployment, "decide/", {"decision": "approve"})
     assert response.status_code == 403
     assert "Nobody approves their own deployment" in response.content.decode()
@@ -642,3 +642,12 @@ def test_an_items_link_is_filled_with_the_service_environment_and_time_range(
     began = int(deployment.created_at.timestamp() * 1000)
     filled = f"https://grafana.example/d/x?var-service=web&amp;var-env=production&amp;from={began}&amp;to="
     assert filled in page and "Open the dashboard for this deployment" in page
+
+
+def test_a_deployment_that_went_past_a_waived_check_says_so_at_the_top(client, bob, failed_check):
+    deployment, item = failed_check
+    client.force_login(bob)
+    client.post(item_url(item, "waive"), {"reason": "restore tested by hand, INC-4"})
+    status = page_of(client, deployment).split('id="status"')[1].split("</div>")[0]
+    assert "Went ahead past 1 waived item:" in status
+    assert "“Backup verified”</a> (it had failed), waived by bob: restore tested by hand" in status

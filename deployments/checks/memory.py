@@ -1,6 +1,7 @@
 """memory: the seed's HighMemoryUsage ratio for each container of the service's pods.
 
-params: max (default 0.9, the seed's threshold). The ratio is
+params: max (default 0.9, the seed's threshold). The pods are those the deployment
+rolled out (not the ones it replaced, still running early in the window). The ratio is
 container_memory_usage_bytes / container_spec_memory_limit_bytes per container; its
 peak over the soak window must not exceed max. A container without a memory limit
 (limit 0) fails: its ratio is unbounded, the seed's HighMemoryUsage (usage / 0 = +Inf
@@ -16,7 +17,7 @@ from deployments.checks.prometheus import (
     Series,
     number,
     peak,
-    pod_selector,
+    release_pod_selector,
 )
 from deployments.checks.soak import soak_window
 
@@ -39,7 +40,7 @@ def check(deployment, params: dict) -> CheckResult:
 
 
 def _judge(prometheus, deployment, subject, limit: float) -> CheckResult:
-    selector = f"{pod_selector(deployment.environment, deployment.service)}, {REAL_CONTAINERS}"
+    selector = f"{release_pod_selector(deployment)}, {REAL_CONTAINERS}"
     window = soak_window(deployment)
     span = (window.start, window.end, window.step_seconds)
     limits = prometheus.query_range(f"container_spec_memory_limit_bytes{{{selector}}}", *span)

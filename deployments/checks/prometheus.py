@@ -190,6 +190,19 @@ def pod_selector(environment, service) -> str:
     return f"namespace={namespace}, pod=~{pods}"
 
 
+def release_pod_selector(deployment) -> str:
+    """Label matchers for the pods of what the deployment rolled out (the rollout step
+    records each workload's `<name>-<pod-template-hash>`), so pods being replaced do not
+    count; without that record, every pod of the service's workloads."""
+    rollout = deployment.steps.filter(kind="rollout").order_by("-position").first()
+    prefixes = sorted((rollout.result.get("pods") or {}).values()) if rollout else []
+    if not prefixes:
+        return pod_selector(deployment.environment, deployment.service)
+    namespace = string_literal(deployment.environment.namespace)
+    pods = string_literal(f"({any_of(prefixes)})-[a-z0-9]+")
+    return f"namespace={namespace}, pod=~{pods}"
+
+
 def pod_of_workload(pod: str, workloads: list[str]) -> bool:
     return re.fullmatch(f"({any_of(workloads)}){POD_SUFFIX}", pod) is not None
 

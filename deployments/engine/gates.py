@@ -160,6 +160,9 @@ def _park(deployment: Deployment, step: Step, reason: str) -> None:
         )
         audit.record("deployment.parked", deployment=deployment, step=step.kind, reason=reason)
         announce.deployment_changed(deployment.pk, deployment.lane_id)
+    elif step.reason != reason:  # still waiting, now for something else: say what
+        Step.objects.filter(pk=step.pk).update(reason=reason)
+        announce.deployment_changed(deployment.pk, deployment.lane_id)
     if deployment.reason != reason:
         Deployment.objects.filter(pk=deployment.pk).update(reason=reason)
         deployment.reason = reason

@@ -1,11 +1,13 @@
 """The post_checks step: the automatic post-deployment checks watch the new release
 for the environment's soak window, holding the lane meanwhile.
 
-Every PORTAL_SOAK_INTERVAL_SECONDS each check looks again (the metric checks look
-back over the whole window so far); the first failure ends the step, and the
-deployment rolls back where the environment says so. A check without data yet (no
-scrape since the rollout) waits; still without data at the end, it fails. After the
-window each check looks a last time, and its evidence is what the items keep.
+Every PORTAL_SOAK_INTERVAL_SECONDS (the first time one interval in) each check looks
+again (the metric checks look back over the whole window so far); the first failure
+ends the step, and the deployment rolls back where the environment says so. A check
+without data yet (no scrape since the rollout) waits; still without data at the end,
+it fails. After the window each check looks a last time, and its evidence is what
+the items keep. Every check looks in every round, so a failure reports all the
+checks that failed in that round.
 """
 
 import time
@@ -28,9 +30,11 @@ def run(ctx: StepContext) -> StepOutcome:
     ends_at = time.monotonic() + soak
     said: dict[int, tuple[bool, str]] = {}
     while True:
+        # The first look comes one interval in: metrics lag the release by a scrape.
+        _sleep(ctx, min(settings.PORTAL_SOAK_INTERVAL_SECONDS, ends_at - time.monotonic()))
         last_round = time.monotonic() >= ends_at
-        records = []
-        for item in items:
+        records, failures = [], []
+        for item in items:  # every check looks in each round: a lead sees all that failed
             ctx.check()
             result = run_check(ctx.deployment, item)
             if result.waits and last_round:  # no data through the whole window: not a pass
@@ -38,11 +42,20 @@ def run(ctx: StepContext) -> StepOutcome:
             _say_if_new(ctx, said, item, result, last_round)
             records.append(as_record(item, result))
             if not result.passed and not result.waits:
-                reason = f"Post-deployment check failed: {item.text}: {result.evidence}"
-                return StepOutcome(False, reason, {"checks": records})
+                failures.append((item.text, result.evidence))
+        if failures:
+            return StepOutcome(False, _failure_reason(failures), {"checks": records})
         if last_round:
             return StepOutcome(True, "", {"checks": records})
-        _sleep(ctx, min(settings.PORTAL_SOAK_INTERVAL_SECONDS, ends_at - time.monotonic()))
+
+
+def _failure_reason(failures: list[tuple[str, str]]) -> str:
+    if len(failures) == 1:
+        text, evidence = failures[0]
+        return f"Post-deployment check failed: {text}: {evidence}"
+    names = ", ".join(text for text, _ in failures)
+    found = " ".join(f"{text}: {evidence}" for text, evidence in failures)
+    return f"Post-deployment checks failed ({names}). {found}"
 
 
 def _say_if_new(ctx: StepContext, said: dict, item, result, last_round: bool) -> None:

@@ -25,9 +25,17 @@ def run(ctx: StepContext) -> StepOutcome:
                     break
             else:
                 return StepOutcome(False, CHANGED_UNDER_US, {"applied": True})
+            pods = new_pods(kube, deployment.environment.namespace, list(images))
     except ClusterError as error:
         return StepOutcome(False, str(error), {"applied": ctx.step.result.get("applied", False)})
-    return StepOutcome(True, "", {"applied": True, "images": images, **_drift(ctx)})
+    return StepOutcome(True, "", {"applied": True, "images": images, "pods": pods, **_drift(ctx)})
+
+
+def new_pods(kube: ClusterClient, namespace: str, workloads: list[str]) -> dict[str, str]:
+    """Each workload's pod-name prefix of what rolled out (`<name>-<pod-template-hash>`):
+    the post-deployment checks look at these pods, not at the ones being replaced."""
+    hashes = {name: kube.new_pod_template_hash(namespace, name) for name in workloads}
+    return {name: f"{name}-{value}" for name, value in hashes.items() if value}
 
 
 APPLY_ATTEMPTS = 3

@@ -122,3 +122,18 @@ def test_memory_fails_when_no_prometheus_answers(rolled_out, namespace):
         f"No Prometheus answers at {url} (connection refused); "
         "start it, or install it with `apt-get install prometheus`"
     )
+
+
+def test_memory_looks_only_at_the_pods_the_deployment_rolled_out(
+    containers, prometheus, rolled_out, namespace
+):
+    replaced = "vizora-web-5c6d7e8f9-oldpd"  # the release before, still running early on
+    containers((replaced, "web", 500, 512), (POD, "web", 200, 512))
+    deployment = rolled_out(prometheus.url)
+    deployment.steps.filter(kind="rollout").update(result={"pods": {"vizora-web": POD[:-6]}})
+
+    result = memory.check(deployment, {"max": 0.9})
+
+    assert result.passed, result.evidence
+    assert f"for {POD}/web (200 MiB of 512 MiB)" in result.evidence
+    assert replaced not in result.evidence

@@ -52,6 +52,11 @@ def test_a_release_with_a_migration_runs_it_then_rolls_out_and_smoke_tests(
     assert cluster_images(development_with_urls, "vizora-middleware") == {
         "middleware": release.image
     }
+    prefix = deployment.steps.get(kind=StepKind.ROLLOUT).result["pods"]["vizora-middleware"]
+    with ClusterClient(development_with_urls.cluster) as kube:
+        pods = kube.list_pods(development_with_urls.namespace, {"app": "vizora-middleware"})
+    new = [p.metadata.name for p in pods if p.spec.containers[0].image == release.image]
+    assert new and all(name.startswith(prefix + "-") for name in new)
 
 
 def test_a_retried_migration_step_reattaches_to_its_job_instead_of_starting_another(
