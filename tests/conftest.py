@@ -55,3 +55,16 @@ def browser_page():
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         yield page
         browser.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the slowest modules (browser, whole processes) first: pytest-xdist hands out
+    whole files in this order, so a long file left for last keeps one worker busy alone
+    while the other is idle. Every worker sorts the same way (a stable sort)."""
+
+    def weight(item) -> int:
+        return (
+            0 if item.get_closest_marker("browser") else 1 if item.get_closest_marker("slow") else 2
+        )
+
+    items.sort(key=weight)

@@ -139,6 +139,8 @@ def test_monitoring_runs_prometheus_on_the_demo_front_doors_and_stops_it(sim, tm
                 response = httpx.get(f"http://{address}/api/v1/query?query=up", timeout=2)
             except httpx.TransportError:
                 return None
+            if response.status_code != 200:  # starting: "Service Unavailable" in plain text
+                return None
             results = response.json()["data"]["result"]
             return len(results) == 3 and all(r["value"][1] == "1" for r in results) and results
 

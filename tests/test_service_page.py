@@ -185,7 +185,7 @@ def test_the_confirmation_shows_the_changes_and_the_gates(client, alice, in_stag
     html = client.get("/services/web/promote/production/confirm/?version=1.1.0").content.decode()
     assert 'Promote web <span class="version">1.1.0</span> to production?' in html
     assert "What changes (1 release)" in html
-    changes = html[html.index('class="list changes"') : html.index("<h2>Gates</h2>")]
+    changes = html[html.index('class="list changes cards"') : html.index("<h2>Gates</h2>")]
     assert "1.1.0" in changes and "abcdef123456" in changes and "Faster dashboards" in changes
     assert "1.0.5" not in changes and "1.0.0" not in changes  # 1.0.0 runs there now
     assert "Database backup taken" in html and "Test critical user flows" in html
