@@ -2,7 +2,9 @@
 PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13.0/bin/python3.13) $(shell command -v python3.13))
 VENV := .venv
 BIN := $(VENV)/bin
-PYTEST_WORKERS ?= 2
+# Three on two cores: many tests wait on subprocesses (kubesim, Chromium, workers), so a
+# third worker fills the time the other two wait (8.5 min instead of 9.6 for make test).
+PYTEST_WORKERS ?= 3
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test test-fast lint format bench screenshots clean
