@@ -44,7 +44,10 @@ def check(deployment, params: dict) -> CheckResult:
     if problems:
         return failed(" ".join(problems))
     if not targets:
-        return passed(f"No https URL to check in {environment.name}.")
+        return failed(  # nothing checked is not a pass
+            f"{environment.name} has no https URL, so no certificate was checked; give it "
+            "https URLs, or drop the item from its checklist."
+        )
     deadline = time.monotonic() + settings.PORTAL_CHECK_TIMEOUT_SECONDS
     findings = [_inspect(target, min_days, deadline) for target in targets]
     evidence = " ".join(text for _, text in findings)

@@ -177,11 +177,14 @@ def test_a_resolve_address_without_a_port_fails_saying_so(db):
     )
 
 
-def test_an_environment_without_https_urls_passes_when_none_were_named(db):
+def test_an_environment_without_https_urls_fails_since_nothing_was_checked(db):
     deployment = deployment_to({"api": "http://api.staging.test"})
     result = tls_valid.check(deployment, {"min_days": 14})
-    assert result.passed
-    assert result.evidence == "No https URL to check in staging."
+    assert not result.passed
+    assert result.evidence == (
+        "staging has no https URL, so no certificate was checked; give it https URLs, "
+        "or drop the item from its checklist."
+    )
 
 
 # --- kubesim's production front door, as in the demo -------------------------------------
