@@ -21,6 +21,28 @@ def answer_release_items(deployment: Deployment) -> None:
         _answer(deployment, item, passed[item.check_kind], evidence[item.check_kind])
 
 
+# Why a step may be missing from a promotion's plan, for the items that follow it.
+NOT_PLANNED = {
+    "migrate": "{service} has no migration command in the catalog, so none ran",
+    "smoke": "{service} has no smoke checks in the catalog",
+    "approval": "{environment} needs no approval",
+    "post_checks": "{environment}'s checklist has no automatic post-deployment check",
+    "pre_checks": "{environment}'s checklist has no pre-deployment item",
+}
+
+
+def answer_unplanned_step_items(deployment: Deployment, planned: list[str]) -> None:
+    """Items that follow a step this deployment does not have ("Run database
+    migrations" for a service without migrations) say so, rather than wait forever."""
+    names = {"service": deployment.service.name, "environment": deployment.environment.name}
+    for item in deployment.checklist.filter(check_kind="step", state=ChecklistState.PENDING):
+        step = item.params.get("step", "")
+        if step in planned or step not in NOT_PLANNED:
+            continue
+        why = NOT_PLANNED[step].format(**names)
+        _answer(deployment, item, True, f"Not part of this deployment: {why}.")
+
+
 def answer_step_items(deployment: Deployment, kind: str, ok: bool, evidence: str) -> None:
     """Items like "Deploy to Kubernetes" take the outcome of their step as evidence."""
     for item in deployment.checklist.filter(check_kind="step", params__step=kind):

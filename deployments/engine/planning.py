@@ -5,7 +5,7 @@ from django.db import transaction
 
 from deployments import audit
 from deployments.checks.registry import FILLED_KINDS
-from deployments.engine.checklist import answer_release_items
+from deployments.engine.checklist import answer_release_items, answer_unplanned_step_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import DeploymentRequestError
 from deployments.lane_history import rollback_targets, running_release_in, runs_now
@@ -223,6 +223,7 @@ def _record(
         if trigger != Trigger.ROLLBACK:
             _copy_checklist(deployment, environment)
             answer_release_items(deployment)
+            answer_unplanned_step_items(deployment, step_kinds)
         notify(deployment, NotificationEvent.REQUESTED)
         announce.deployment_changed(deployment.pk, deployment.lane_id)  # its lane's pages show it
         advance_after_commit(deployment.pk)

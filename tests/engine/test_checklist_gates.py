@@ -302,3 +302,22 @@ def test_manage_py_report_ci_records_the_result_and_refuses_bad_input(db):
     assert (stored.state, stored.url, stored.reported_by) == (
         "passed", "https://ci.example/1", "manage.py report_ci",
     )  # fmt: skip
+
+
+def test_an_item_that_follows_a_step_the_plan_lacks_says_so_instead_of_waiting(
+    development, web, alice
+):
+    template = ChecklistTemplate.objects.create(name="steps")
+    ChecklistTemplateItem.objects.create(
+        template=template, position=1, phase="deploy", text="Run database migrations",
+        mode="automatic", check_kind="step", params={"step": "migrate"},
+    )  # fmt: skip
+    development.checklist_template = template
+    development.save()
+    register(web, "2.0.0")
+    deployment = request_deployment("web", "2.0.0", "development", actor=alice)
+    migrations = item(deployment, "Run database migrations")
+    assert migrations.state == ChecklistState.PASSED
+    assert migrations.evidence == (
+        "Not part of this deployment: web has no migration command in the catalog, so none ran."
+    )
