@@ -54,8 +54,10 @@ def _failure_reason(failures: list[tuple[str, str]]) -> str:
         text, evidence = failures[0]
         return f"Post-deployment check failed: {text}: {evidence}"
     names = ", ".join(text for text, _ in failures)
-    found = " ".join(f"{text}: {evidence}" for text, evidence in failures)
-    return f"Post-deployment checks failed ({names}). {found}"
+    return (
+        f"Post-deployment checks failed: {names}. What each found is on its checklist item "
+        "and in the log."
+    )
 
 
 def _say_if_new(ctx: StepContext, said: dict, item, result, last_round: bool) -> None:
