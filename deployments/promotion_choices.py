@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import timezone
 
 from deployments.models import Deployment, Release
@@ -224,6 +225,19 @@ class PromotionPreview:
     @property
     def allowed(self) -> bool:
         return not self.refusals
+
+    @property
+    def soak_checks(self) -> list[str]:
+        """The automatic post-deployment items that watch the release after its rollout."""
+        return [
+            item.text
+            for item in self.checklist
+            if item.phase == "post" and item.mode == "automatic" and item.check_kind != "step"
+        ]
+
+    @property
+    def soak(self) -> timedelta:
+        return self.environment.soak * settings.PORTAL_SOAK_SCALE
 
 
 def promotion_preview(service, environment, release, user, now=None) -> PromotionPreview:

@@ -18,6 +18,7 @@ from deployments.checks.prometheus import (
     number,
     peak,
     release_pod_selector,
+    rolled_out_pods,
 )
 from deployments.checks.soak import soak_window
 
@@ -30,7 +31,8 @@ REAL_CONTAINERS = 'container!="", container!="POD"'
 
 def check(deployment, params: dict) -> CheckResult:
     workloads = ", ".join(deployment.service.workload_names)
-    subject = f"the pods of {workloads} in {deployment.environment.namespace}"
+    pods = "the new pods" if rolled_out_pods(deployment) else "the pods"
+    subject = f"{pods} of {workloads} in {deployment.environment.namespace}"
     try:
         limit = number_param(params, "max", DEFAULT_MAX)
         prometheus = Prometheus.for_environment(deployment.environment)

@@ -190,12 +190,17 @@ def pod_selector(environment, service) -> str:
     return f"namespace={namespace}, pod=~{pods}"
 
 
+def rolled_out_pods(deployment) -> list[str]:
+    """The pod-name prefixes (`<workload>-<pod-template-hash>`) the rollout recorded."""
+    rollout = deployment.steps.filter(kind="rollout").order_by("-position").first()
+    return sorted((rollout.result.get("pods") or {}).values()) if rollout else []
+
+
 def release_pod_selector(deployment) -> str:
     """Label matchers for the pods of what the deployment rolled out (the rollout step
     records each workload's `<name>-<pod-template-hash>`), so pods being replaced do not
     count; without that record, every pod of the service's workloads."""
-    rollout = deployment.steps.filter(kind="rollout").order_by("-position").first()
-    prefixes = sorted((rollout.result.get("pods") or {}).values()) if rollout else []
+    prefixes = rolled_out_pods(deployment)
     if not prefixes:
         return pod_selector(deployment.environment, deployment.service)
     namespace = string_literal(deployment.environment.namespace)
