@@ -6,7 +6,6 @@ the test's own."""
 
 import copy
 import itertools
-import socket
 from datetime import timedelta
 
 import pytest
@@ -24,6 +23,7 @@ from tests.factories import (
     make_release,
     make_service,
 )
+from tests.harness.server import free_port
 
 SPEED = 200  # a pod is Ready at once; CronJobs stay suspended (see production_only)
 
@@ -78,11 +78,8 @@ def deployment(production, web):
 
 @pytest.fixture
 def closed_address():
-    """A loopback address nothing listens on (the port was free a moment ago)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"127.0.0.1:{port}"
+    """A loopback address nothing listens on (handed out once, never bound)."""
+    return f"127.0.0.1:{free_port()}"
 
 
 @pytest.fixture

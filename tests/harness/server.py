@@ -1,6 +1,7 @@
 """Run the portal under uvicorn in a subprocess, as production does, on a free port."""
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -12,10 +13,29 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 
 
+# Ports handed out by free_port: below Linux's ephemeral range (32768-60999), where the
+# kernel puts every bind to port 0 (kubesim's servers, clients' sockets), so a port
+# chosen here and bound a moment later cannot meanwhile be taken by one of those; each
+# xdist worker has a block of its own, and a process never hands out a port twice.
+PORT_BLOCK = 2000
+FIRST_PORT = 20000
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    start = FIRST_PORT + (int(worker) if worker.isdigit() else 0) % 6 * PORT_BLOCK
+    candidates = [port for port in range(start, start + PORT_BLOCK) if port not in _handed_out]
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {start}-{start + PORT_BLOCK - 1}")
 
 
 class PortalServer:
