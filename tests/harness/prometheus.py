@@ -22,7 +22,7 @@ import httpx
 import pytest
 import yaml
 
-from deployments.demo_monitoring import Target, prometheus_config
+from deployments.demo_monitoring import Target, prometheus_config, stop_process
 from tests.harness.server import REPO, free_port
 
 ALERT_RULES = REPO / "monitoring" / "alerts.yml"
@@ -141,14 +141,7 @@ class PrometheusServer:
     def stop(self) -> None:
         """Terminate (SIGTERM), wait up to 10 s, then kill."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
     def __enter__(self) -> PrometheusServer:
         return self.start()
