@@ -45,6 +45,17 @@ class Release(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A release built by the portal: from which ref, how long, how big, its output.
+    git_ref = models.CharField(
+        max_length=200, blank=True, help_text="The branch, tag or commit it was built from."
+    )
+    build_started_at = models.DateTimeField(null=True, blank=True)
+    build_finished_at = models.DateTimeField(null=True, blank=True)
+    image_size = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Bytes of the built image."
+    )
+    build_cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    next_log_seq = models.PositiveBigIntegerField(default=1)
 
     class Meta:
         ordering = ["service", "-created_at"]
@@ -67,6 +78,24 @@ class Release(models.Model):
     @property
     def is_deployable(self) -> bool:
         return self.state == ReleaseState.READY
+
+
+class BuildLogLine(models.Model):
+    """One line of a release's build output; `seq` is gap-free per release."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="build_log")
+    seq = models.PositiveBigIntegerField()
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["release", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "seq"], name="build_log_seq_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release_id}:{self.seq} {self.text[:60]}"
 
 
 class CIResult(models.Model):
