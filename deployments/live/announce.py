@@ -2,7 +2,8 @@
 
 Channels (every name prefixed by `settings.PORTAL_CHANNEL_PREFIX`):
 `deployment:<id>` carries `log:<last_seq>` (new log lines) or `state`;
-`lane:<lane_id>` carries `state`. Each call is made inside the transaction of the
+`lane:<lane_id>` carries `state`; `release:<id>` carries `log:<last_seq>` (build output)
+or `state`. Each call is made inside the transaction of the
 change and publishes on commit, so a page never wakes before the rows it will read
 are visible, and a rolled-back change announces nothing. Without Redis
 (`settings.REDIS_URL` empty) publishing is a no-op: the hub polls the database.
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 DEPLOYMENT = "deployment:"
 LANE = "lane:"
+RELEASE = "release:"
 STATE = "state"
 LOG = "log:"
 
@@ -33,6 +35,10 @@ def deployment_channel(deployment_id: int) -> str:
 
 def lane_channel(lane_id: int) -> str:
     return f"{settings.PORTAL_CHANNEL_PREFIX}{LANE}{lane_id}"
+
+
+def release_channel(release_id: int) -> str:
+    return f"{settings.PORTAL_CHANNEL_PREFIX}{RELEASE}{release_id}"
 
 
 def deployment_changed(deployment_id: int, lane_id: int) -> None:
@@ -67,6 +73,18 @@ def environment_changed(environment_id: int) -> None:
 def log_appended(deployment_id: int, last_seq: int) -> None:
     """Lines up to `last_seq` are committed (called by `events.emit_lines` after commit)."""
     _publish_all([(deployment_channel(deployment_id), f"{LOG}{last_seq}")])
+
+
+def release_changed(release_id: int) -> None:
+    """A release's state, reason or image changed (a build started, ended or was cancelled).
+
+    Call inside the change's transaction; its page hears on commit."""
+    transaction.on_commit(lambda: _publish_all([(release_channel(release_id), STATE)]))
+
+
+def release_log_appended(release_id: int, last_seq: int) -> None:
+    """Build lines up to `last_seq` are committed (called by `build_log` after commit)."""
+    _publish_all([(release_channel(release_id), f"{LOG}{last_seq}")])
 
 
 def _publish_all(messages: list[tuple[str, str]]) -> None:
