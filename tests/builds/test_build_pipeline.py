@@ -13,7 +13,7 @@ from deployments.engine import request_deployment
 from deployments.models import Release
 from deployments.states import ReleaseState
 from environments import registry as registry_client
-from environments.models import Cluster, Environment
+from environments.models import ChecklistTemplate, Cluster, Environment
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.builds.conftest import DOCKERFILE, log_of
 from tests.engine.conftest import SPEED, cluster_images, run_in_process
@@ -59,6 +59,18 @@ def path(tmp_path, transactional_db):
         yield sim
 
 
+def with_build_items(environment: Environment) -> None:
+    template = ChecklistTemplate.objects.create(name="build-items")
+    for position, (text, kind) in enumerate(
+        [("Build Docker images", "release_built"), ("Push to registry", "image_pushed")]
+    ):
+        template.items.create(
+            position=position, phase="deploy", text=text, mode="automatic", check_kind=kind
+        )
+    environment.checklist_template = template
+    environment.save()
+
+
 def wait_until_built(release_id: int, timeout: float = 60.0) -> Release:
     def ended():
         release = Release.objects.get(pk=release_id)
@@ -84,11 +96,14 @@ def test_two_versions_built_from_git_refs_run_by_one_digest_in_every_environment
                        for v in ("1.0.0", "2.0.0")]  # fmt: skip
     assert f"v2 {repository.token}" in log_of(second) and second.image_size > 0
 
+    with_build_items(Environment.objects.get(name="development"))
     for name in NAMESPACES:
         deployment = request_deployment("web", "2.0.0", name)
         run_in_process(deployment.pk)
         deployment.refresh_from_db()
         assert deployment.state == "succeeded", deployment.reason
+        if name == "development":
+            evidence = dict(deployment.checklist.values_list("check_kind", "evidence"))
     running = {
         name: cluster_images(Environment.objects.get(name=name), "vizora-web")["web"]
         for name in NAMESPACES
@@ -96,6 +111,12 @@ def test_two_versions_built_from_git_refs_run_by_one_digest_in_every_environment
     assert set(running.values()) == {second.image}
     assert running["staging"].endswith(f"@{digests[1]}")
     assert running["production"] == running["staging"]
+    # "Build Docker images" and "Push to registry" carry the build's evidence.
+    assert evidence["release_built"].startswith(
+        f"Built by the portal from v2 ({second.git_sha[:12]}) in "
+    )
+    size = f"{second.image_size / 1_000_000:.1f} MB"
+    assert evidence["image_pushed"] == f"Pushed {second.image} ({size}, digest {digests[1]})."
 
 
 def test_a_cancelled_build_stops_its_container_and_ends_failed(build_worker, web, repository, bob):
