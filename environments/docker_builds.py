@@ -15,6 +15,7 @@ loop then stops reading, which closes the stream, and dockerd abandons the build
 
 import contextlib
 import re
+import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterable
@@ -71,7 +72,24 @@ class BuildSpec:
 
 
 def docker_client() -> docker.DockerClient:
-    return docker.DockerClient(base_url=settings.DOCKER_HOST, timeout=30)
+    """A client of DOCKER_HOST; BuildFailed naming it when the engine does not answer."""
+    try:
+        _check_unix_socket(settings.DOCKER_HOST)
+        return docker.DockerClient(base_url=settings.DOCKER_HOST, timeout=30)
+    except (DockerException, OSError) as error:
+        raise BuildFailed(
+            f"The Docker engine at {settings.DOCKER_HOST} cannot be reached ({error}); "
+            "check that dockerd runs and that DOCKER_HOST is right."
+        ) from None
+
+
+def _check_unix_socket(host: str) -> None:
+    """Connect once ourselves: the SDK leaks its socket when a unix socket refuses it."""
+    if not host.startswith("unix://"):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        probe.connect(host.removeprefix("unix://"))
 
 
 # -- clone -------------------------------------------------------------------------
@@ -123,9 +141,16 @@ def _git(args: list[str], cwd: Path | None = None) -> str:
         helper = f"store --file={settings.PORTAL_GIT_CREDENTIALS_FILE}"
         command += ["-c", f"credential.helper={helper}"]
     env = {"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp"}
-    done = subprocess.run(
-        command + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
+    try:
+        done = subprocess.run(
+            command + args, cwd=cwd, env=env, capture_output=True, text=True,
+            timeout=settings.PORTAL_BUILD_TIMEOUT_SECONDS,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise BuildFailed(
+            f"git {args[0]} took longer than the build timeout "
+            f"({settings.PORTAL_BUILD_TIMEOUT_SECONDS}s) and was stopped."
+        ) from None
     if done.returncode != 0:
         words = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise BuildFailed(" ".join(words) or f"git {args[0]} exited with {done.returncode}")
@@ -176,7 +201,7 @@ def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> st
     if not context.is_dir() or spec.checkout.resolve() not in (context, *context.parents):
         raise BuildFailed(f"The build context {spec.context!r} is not a folder of the repository.")
     dockerfile = (spec.checkout / (spec.dockerfile or "Dockerfile")).resolve()
-    if not dockerfile.is_file():
+    if not dockerfile.is_file() or spec.checkout.resolve() not in dockerfile.parents:
         raise BuildFailed(f"There is no Dockerfile at {spec.dockerfile!r} in the repository.")
     stream = client.api.build(
         path=str(context),
@@ -209,7 +234,10 @@ def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> st
 
 def _push(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> str:
     on_line(f"Pushing {spec.repository}:{spec.tag}")
-    credentials = registry.credentials_for(registry.RepositoryName.parse(spec.repository).host)
+    try:
+        credentials = registry.credentials_for(registry.RepositoryName.parse(spec.repository).host)
+    except registry.RegistryError as error:
+        raise BuildFailed(str(error)) from None
     auth = None
     if credentials:  # handed to dockerd in a header, never printed
         auth = {"username": credentials.username, "password": credentials.password}
