@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import docker
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from deployments import builds
 from deployments.engine import request_deployment
@@ -134,10 +134,12 @@ def test_a_cancelled_build_stops_its_container_and_ends_failed(build_worker, web
     assert not any(c.startswith(container) for c in running)
 
 
-def test_manage_py_build_release_waits_for_the_build_and_prints_the_image(
+def test_manage_py_build_release_waits_for_the_build_and_fails_when_it_fails(
     build_worker, web, repository, capsys
 ):
     repository.commit("v1", tag="v1")
+    with pytest.raises(CommandError, match=r"the build of web 0\.9\.0 failed: Cloning .* at nope"):
+        call_command("build_release", "web", "0.9.0", "--ref", "nope", "--wait")
     call_command("build_release", "web", "1.0.0", "--ref", "v1", "--wait")
     release = Release.objects.get(version="1.0.0")
     assert release.state == ReleaseState.READY
