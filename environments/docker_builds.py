@@ -214,19 +214,28 @@ def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> st
         decode=True,
         timeout=settings.PORTAL_BUILD_TIMEOUT_SECONDS + 30,
     )
-    tail = StepTail()
+    tail, pending = StepTail(), LineBuffer()
+
+    def output(line: str) -> None:
+        tail.add(line)
+        on_line(line)
+        if running := RUNNING_IN.match(line):
+            watcher.container_id = running[1]
+
     image_id = ""
     for chunk in _until_stopped(stream, watcher):
-        for line in _lines(chunk.get("stream", "")):
-            tail.add(line)
-            on_line(line)
-            if running := RUNNING_IN.match(line):
-                watcher.container_id = running[1]
+        for line in pending.feed(chunk.get("stream", "")):
+            output(line)
+        if "error" in chunk or "aux" in chunk:
+            for line in pending.flush():
+                output(line)
         if "error" in chunk:
             watcher.raise_if_stopped()
             on_line(chunk["error"].rstrip())
             raise BuildFailed(tail.reason(chunk["error"].strip()))
         image_id = (chunk.get("aux") or {}).get("ID", image_id)
+    for line in pending.flush():
+        output(line)
     if not image_id:
         raise BuildFailed(tail.reason("the build ended without an image"))
     return image_id
@@ -272,8 +281,19 @@ def _until_stopped(stream: Iterable[dict], watcher: "StopWatcher") -> Iterable[d
             close()  # leaving the generator drops the HTTP stream: dockerd abandons it
 
 
-def _lines(text: str) -> list[str]:
-    return [line for line in text.rstrip("\n").split("\n") if line.strip()] if text else []
+class LineBuffer:
+    """Whole lines out of the engine's chunks, which may end or start mid-line."""
+
+    def __init__(self):
+        self.partial = ""
+
+    def feed(self, text: str) -> list[str]:
+        *lines, self.partial = (self.partial + text).split("\n")
+        return [line for line in lines if line.strip()]
+
+    def flush(self) -> list[str]:
+        rest, self.partial = self.partial, ""
+        return [rest] if rest.strip() else []
 
 
 class StepTail:
