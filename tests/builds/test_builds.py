@@ -43,10 +43,13 @@ def test_a_build_pushes_the_image_and_records_its_digest_size_times_and_output(
     ]  # fmt: skip
 
 
-def test_a_commit_sha_is_built_even_when_no_branch_or_tag_names_it(build_settings, web, repository):
+@pytest.mark.parametrize("length", [40, 10], ids=["full sha", "short sha"])
+def test_a_commit_sha_is_built_even_when_no_branch_or_tag_names_it(
+    build_settings, web, repository, length
+):
     first = repository.commit("v1")
     repository.commit("v2")
-    release = build("1.0.0", first)
+    release = build("1.0.0", first[:length])
     assert release.state == ReleaseState.READY, release.reason
     assert release.git_sha == first and f"v1 {repository.token}" in log_of(release)
 
