@@ -8,9 +8,12 @@ without an `aux.Digest` fails. The classic builder (no BuildKit) runs each step 
 host networking, as nothing else exists on these machines.
 
 Stopping (cancellation, timeout): `should_stop()` is asked every
-PORTAL_BUILD_POLL_SECONDS by a watcher thread, which kills the step's build container
-(named in the "Running in <id>" line) so the engine ends the step at once; the reading
-loop then stops reading, which closes the stream, and dockerd abandons the build.
+PORTAL_BUILD_POLL_SECONDS by a watcher thread. Once it gives a reason, the reading loop
+leaves the stream at the next chunk, and closing the stream's connection makes dockerd
+abandon the build and remove its container. A step that prints nothing (a long `RUN`)
+sends no chunk, so the watcher also kills the step's build container (named in the
+"Running in <id>" line), again at every poll until the build has ended: a kill sent
+between the container's creation and its start is refused, and the next one lands.
 """
 
 import contextlib
@@ -187,6 +190,9 @@ def build_and_push(spec: BuildSpec, on_line: Line, should_stop: StopReason) -> B
         image_id = _build(client, spec, on_line, watcher)
         digest = _push(client, spec, on_line, watcher)
         size = client.api.inspect_image(image_id)["Size"]
+    except BuildStopped:
+        watcher.kill_build_container()  # now, not on dockerd's own time
+        raise
     except (APIError, DockerException, OSError) as error:
         watcher.raise_if_stopped()
         raise BuildFailed(f"The Docker engine failed: {error}") from None
@@ -270,15 +276,20 @@ def _push(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> str
 
 
 def _until_stopped(stream: Iterable[dict], watcher: "StopWatcher") -> Iterable[dict]:
+    """The stream's chunks until it ends or the build is stopped (then BuildStopped).
+
+    Each chunk is handed on before stopping, so a "Running in <id>" that arrived with the
+    stop still names the container to kill."""
     try:
         for chunk in stream:
-            watcher.raise_if_stopped()
             yield chunk
-        watcher.raise_if_stopped()
+            if watcher.reason:
+                break
     finally:
         close = getattr(stream, "close", None)
         if close:
-            close()  # leaving the generator drops the HTTP stream: dockerd abandons it
+            close()  # the connection closes with it: dockerd abandons the build
+    watcher.raise_if_stopped()
 
 
 class LineBuffer:
@@ -331,15 +342,13 @@ class StopWatcher(threading.Thread):
     def run(self) -> None:
         try:
             while not self.finished.wait(settings.PORTAL_BUILD_POLL_SECONDS):
-                reason = self.should_stop()
-                if reason:
-                    self.reason = reason
-                    self._kill_build_container()
-                    return
+                self.reason = self.reason or self.should_stop()
+                if self.reason:
+                    self.kill_build_container()
         finally:
             connection.close()  # should_stop may have opened this thread's own connection
 
-    def _kill_build_container(self) -> None:
+    def kill_build_container(self) -> None:
         if not self.container_id:
             return
         with contextlib.suppress(APIError, DockerException):  # the step ended meanwhile

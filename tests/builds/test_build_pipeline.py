@@ -4,7 +4,6 @@ production as the very digest the registry holds; a cancelled build stops."""
 
 from datetime import timedelta
 
-import docker
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -15,7 +14,7 @@ from deployments.states import ReleaseState
 from environments import registry as registry_client
 from environments.models import ChecklistTemplate, Cluster, Environment
 from kubesim.testing import VIZORA_CONFIG, KubeSim
-from tests.builds.conftest import DOCKERFILE, log_of
+from tests.builds.conftest import DOCKERFILE, log_of, wait_until_not_running
 from tests.engine.conftest import SPEED, cluster_images, run_in_process
 from tests.harness.waiting import wait_for
 from tests.harness.worker import WorkerProcess
@@ -128,10 +127,9 @@ def test_a_cancelled_build_stops_its_container_and_ends_failed(build_worker, web
     release = wait_until_built(release.pk, timeout=30)
     assert release.state == ReleaseState.FAILED and release.reason == "Cancelled by bob."
     container = log_of(release).split("Running in ", 1)[1].split()[0]
-    engine = docker.DockerClient(base_url=build_worker.extra_env["DOCKER_HOST"])
-    running = [c.id for c in engine.containers.list()]
-    engine.close()
-    assert not any(c.startswith(container) for c in running)
+    wait_until_not_running(
+        build_worker.extra_env["DOCKER_HOST"], lambda c: c.id.startswith(container)
+    )
 
 
 def test_manage_py_build_release_waits_for_the_build_and_fails_when_it_fails(
