@@ -17,6 +17,7 @@ between the container's creation and its start is refused, and the next one land
 """
 
 import contextlib
+import logging
 import re
 import socket
 import subprocess
@@ -31,6 +32,8 @@ from django.db import connection
 from docker.errors import APIError, DockerException
 
 from environments import registry
+
+log = logging.getLogger(__name__)
 
 Line = Callable[[str], None]
 StopReason = Callable[[], str | None]  # why to stop now, or None to go on
@@ -342,11 +345,18 @@ class StopWatcher(threading.Thread):
     def run(self) -> None:
         try:
             while not self.finished.wait(settings.PORTAL_BUILD_POLL_SECONDS):
-                self.reason = self.reason or self.should_stop()
+                self.reason = self.reason or self._ask()
                 if self.reason:
                     self.kill_build_container()
         finally:
             connection.close()  # should_stop may have opened this thread's own connection
+
+    def _ask(self) -> str | None:
+        try:
+            return self.should_stop()
+        except Exception:  # a database blip: ask again at the next poll
+            log.warning("could not learn whether the build must stop", exc_info=True)
+            return None
 
     def kill_build_container(self) -> None:
         if not self.container_id:
@@ -359,4 +369,7 @@ class StopWatcher(threading.Thread):
             raise BuildStopped(self.reason)
 
     def stop(self) -> None:
+        """End the watch and wait for it, so that the client is not closed under a kill."""
         self.finished.set()
+        if self.is_alive():
+            self.join(timeout=10)
