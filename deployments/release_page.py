@@ -70,14 +70,18 @@ def release_context(release: Release, user, log_before: int | None = None) -> di
     `log_before` the window of lines before that `seq`."""
     log = build_log_window(release, before=log_before)
     building = release.state == ReleaseState.BUILDING
-    may_build = roles.can_build(user, release.service)
     return live_context(release) | {
         "page_url": settings.PORTAL_BASE_URL.rstrip("/") + release_url(release),
         "image": split_image(release.image),
         "log": log,
         # The stream follows the log's tail; an earlier window is read as it is.
         "live": building and log.is_tail,
-        "may_cancel": building and release.build_cancel_requested_at is None and may_build,
+        # The rule `builds.cancel_build` enforces, so the button is never refused.
+        "may_cancel": (
+            building
+            and release.build_cancel_requested_at is None
+            and roles.can_cancel_build(user, release)
+        ),
         "runs_in": runs_in(release),
         "deployments": list(
             Deployment.objects.filter(release=release)

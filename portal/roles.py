@@ -159,11 +159,25 @@ def can_register_release(user: AnyUser) -> bool:
 
 
 def can_build(user: AnyUser, service: Service) -> bool:
-    """Ask the portal to build a release of a service, or cancel a build of it:
-    engineers, leads and admins; nobody builds an archived service."""
+    """Ask the portal to build a release of a service (the service page's form):
+    engineers, leads and admins; nobody builds an archived service. Cancelling a build
+    is `can_cancel_build`'s rule (what `builds.cancel_build` enforces)."""
     if service.is_archived:
         return False
     return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
+
+
+def can_build_release(user: AnyUser) -> bool:
+    """Ask the portal to build a release from a git ref: whoever may register one."""
+    return can_register_release(user)
+
+
+def can_cancel_build(user: AnyUser, release: Release) -> bool:
+    """Cancel a running build: the person who asked for it, a lead or an admin."""
+    roles = roles_of(user)
+    if roles & {LEAD, ADMIN}:
+        return True
+    return ENGINEER in roles and release.created_by_id == user.pk
 
 
 def can_manage_catalog(user: AnyUser) -> bool:

@@ -12,6 +12,7 @@ from deployments.build_log import emit_build_lines
 from deployments.models import Release
 from deployments.states import DeploymentState, ReleaseState
 from tests.factories import make_deployment, make_environment, make_release, make_service
+from tests.harness.personas import make_persona
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -23,7 +24,10 @@ needs_builds = pytest.mark.skipif(
 
 @pytest.fixture
 def service():
-    return make_service("web")
+    service = make_service("web")
+    service.repository, service.dockerfile = "/srv/git/web", "Dockerfile"
+    service.save()
+    return service
 
 
 @pytest.fixture
@@ -171,19 +175,25 @@ def test_releases_on_the_service_and_deployment_pages_link_to_the_release_page(
 
 
 @pytest.mark.parametrize("persona", ["alice", "bob", "carol"])
-def test_engineers_leads_and_admins_get_the_cancel_button_while_it_builds(
-    client, request, persona, service
+def test_who_asked_for_the_build_leads_and_admins_get_the_cancel_button_while_it_builds(
+    client, request, alice, persona, service
 ):
-    release = building(service)
+    release = building(service, created_by=alice)
     html = page(signed_in(client, request.getfixturevalue(persona)), release).content.decode()
     assert "⊘ Cancel build" in html
     assert f'action="/services/web/releases/{release.version}/cancel/"' in html
 
 
-def test_an_outsider_gets_no_cancel_button_and_is_told_who_may(client, oscar, service):
-    html = page(signed_in(client, oscar), building(service)).content.decode()
+@pytest.mark.parametrize("persona", ["oscar", "erin"])
+def test_an_outsider_or_another_engineer_gets_no_cancel_button_and_is_told_who_may(
+    client, request, alice, persona, service
+):
+    user = (
+        make_persona("erin", "engineer") if persona == "erin" else request.getfixturevalue(persona)
+    )
+    html = page(signed_in(client, user), building(service, created_by=alice)).content.decode()
     assert "Cancel build" not in html
-    assert "Engineers, leads and admins may cancel this build." in html
+    assert "alice (who asked for it), a lead or an admin may cancel this build." in html
 
 
 def test_no_cancel_button_once_it_ended_or_a_cancel_was_asked(client, alice, service):
@@ -195,7 +205,7 @@ def test_no_cancel_button_once_it_ended_or_a_cancel_was_asked(client, alice, ser
 
 
 def test_the_sections_an_event_asks_for_come_out_of_band(client, alice, service):
-    release = building(service)
+    release = building(service, created_by=alice)
     response = signed_in(client, alice).get(f"/services/web/releases/{release.version}/sections/")
     text = response.content.decode()
     assert '<section id="controls" hx-swap-oob="true">' in text and "Cancel build" in text
@@ -204,8 +214,8 @@ def test_the_sections_an_event_asks_for_come_out_of_band(client, alice, service)
 
 
 @needs_builds
-def test_an_outsider_may_not_cancel_a_build(client, oscar, service):
-    release = building(service)
+def test_an_outsider_may_not_cancel_a_build(client, alice, oscar, service):
+    release = building(service, created_by=alice)
     response = signed_in(client, oscar).post(f"/services/web/releases/{release.version}/cancel/")
     assert response.status_code == 403
     release.refresh_from_db()
@@ -213,8 +223,8 @@ def test_an_outsider_may_not_cancel_a_build(client, oscar, service):
 
 
 @needs_builds
-def test_an_engineer_cancels_a_build_from_its_page(client, alice, service):
-    release = building(service)
+def test_the_engineer_who_asked_cancels_the_build_from_its_page(client, alice, service):
+    release = building(service, created_by=alice)
     url = f"/services/web/releases/{release.version}/"
     response = signed_in(client, alice).post(f"{url}cancel/")
     assert response.status_code == 302 and response["Location"] == url
@@ -224,7 +234,7 @@ def test_an_engineer_cancels_a_build_from_its_page(client, alice, service):
 
 @needs_builds
 def test_cancelling_a_build_that_ended_says_why_and_changes_nothing(client, alice, service):
-    release = built(service)
+    release = built(service, created_by=alice)
     response = signed_in(client, alice).post(f"/services/web/releases/{release.version}/cancel/")
     assert response.status_code == 302
     message = str(next(iter(response.wsgi_request._messages)))
