@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments import release_page
+from deployments import builds, release_page
 from deployments.actions_flow import perform
 from deployments.build_form import BuildReleaseForm
 from deployments.deployment_views import _line_number
@@ -76,8 +76,6 @@ def release_log(request, name: str, version: str):
 @login_required
 def cancel_build(request, name: str, version: str):
     """The "Cancel build" button."""
-    from deployments import builds  # the build engine (its own branch until merged)
-
     release = _release(name, version)
     return perform(
         request,
@@ -104,8 +102,6 @@ def build_release(request, name: str):
         return render(request, "refused.html", {"reason": reason, "back": back}, status=403)
     form = BuildReleaseForm(request.POST)
     if form.is_valid():
-        from deployments import builds
-
         data = form.cleaned_data
         try:
             release = builds.request_build(
