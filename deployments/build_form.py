@@ -66,12 +66,21 @@ class BuildReleaseForm(forms.Form):
         self.add_error(field, message)
 
 
+DEMO_NO_ENGINE = (
+    "In the demo (make run), install docker.io, docker-registry and busybox-static and "
+    "run it as root: it then starts an engine and a registry of its own."
+)
+
+
 @dataclass(frozen=True)
 class BuildPanel:
     may_build: bool
     engine_ready: bool
     form: BuildReleaseForm
-    no_engine: str = NO_ENGINE
+
+    @property
+    def no_engine(self) -> str:
+        return f"{NO_ENGINE} {DEMO_NO_ENGINE}" if settings.DEV_MODE else NO_ENGINE
 
 
 def docker_configured() -> bool:

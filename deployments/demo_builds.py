@@ -194,7 +194,12 @@ def dockerd_command(folder: Path = DOCKER_DIR) -> list[str]:
 def start_dockerd(folder: Path = DOCKER_DIR):
     folder.mkdir(parents=True, exist_ok=True)
     docker_socket(folder).unlink(missing_ok=True)  # left by an engine that was killed
-    return subprocess.Popen(dockerd_command(folder), stdin=subprocess.DEVNULL)
+    # Its own session: Ctrl-C reaches the whole process group, and honcho signals it
+    # again. dockerd takes a third signal as "quit now", without unmounting its data
+    # root (a private bind mount), so only this process tells it to stop, once.
+    return subprocess.Popen(
+        dockerd_command(folder), stdin=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def wait_for_socket(socket: Path, process, timeout: float = 60) -> bool:
@@ -227,6 +232,9 @@ def run(args: argparse.Namespace) -> None:
         print(f"builds: dockerd exited with {dockerd.returncode}", flush=True)
         stop.wait()
     finally:
+        # Honcho's SIGTERM may follow Ctrl-C: let nothing interrupt the engine's stop.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_process(dockerd)
         stop_process(registry)
 

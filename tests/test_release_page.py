@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from deployments.build_form import NO_ENGINE
+from deployments.build_form import DEMO_NO_ENGINE, NO_ENGINE
 from deployments.build_log import emit_build_lines
 from deployments.models import Release
 from deployments.states import DeploymentState, ReleaseState
@@ -277,6 +277,9 @@ def test_without_a_docker_engine_the_form_is_disabled_and_says_how_to_set_one(
     response = client.post("/services/web/build/", {"version": "2.0.0", "git_ref": "main"})
     assert response.status_code == 400 and NO_ENGINE in response.content.decode()
     assert not Release.objects.filter(version="2.0.0").exists()
+    assert DEMO_NO_ENGINE not in html
+    settings.DEV_MODE = True
+    assert DEMO_NO_ENGINE in client.get("/services/web/").content.decode(), "make run says how"
 
 
 @pytest.mark.parametrize(
