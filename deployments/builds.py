@@ -142,6 +142,10 @@ def run_build(release_id: int) -> None:
         image, sha = _build(release, started, workdir, masker)
     except BuildFailed as failure:
         outcome = {"state": ReleaseState.FAILED, "reason": masker.mask(str(failure))}
+    except Exception as error:  # a bug or an outage must not leave the release building
+        log.exception("the build of release %s crashed", release_id)
+        reason = f"The build crashed ({type(error).__name__}: {error}); see the worker's log."
+        outcome = {"state": ReleaseState.FAILED, "reason": masker.mask(reason)}
     else:
         outcome = {"state": ReleaseState.READY, "image": image, "sha": sha}
     finally:

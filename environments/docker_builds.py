@@ -15,6 +15,7 @@ loop then stops reading, which closes the stream, and dockerd abandons the build
 
 import contextlib
 import re
+import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterable
@@ -71,7 +72,24 @@ class BuildSpec:
 
 
 def docker_client() -> docker.DockerClient:
-    return docker.DockerClient(base_url=settings.DOCKER_HOST, timeout=30)
+    """A client of DOCKER_HOST; BuildFailed naming it when the engine does not answer."""
+    try:
+        _check_unix_socket(settings.DOCKER_HOST)
+        return docker.DockerClient(base_url=settings.DOCKER_HOST, timeout=30)
+    except (DockerException, OSError) as error:
+        raise BuildFailed(
+            f"The Docker engine at {settings.DOCKER_HOST} cannot be reached ({error}); "
+            "check that dockerd runs and that DOCKER_HOST is right."
+        ) from None
+
+
+def _check_unix_socket(host: str) -> None:
+    """Connect once ourselves: the SDK leaks its socket when a unix socket refuses it."""
+    if not host.startswith("unix://"):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        probe.connect(host.removeprefix("unix://"))
 
 
 # -- clone -------------------------------------------------------------------------
@@ -123,9 +141,16 @@ def _git(args: list[str], cwd: Path | None = None) -> str:
         helper = f"store --file={settings.PORTAL_GIT_CREDENTIALS_FILE}"
         command += ["-c", f"credential.helper={helper}"]
     env = {"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp"}
-    done = subprocess.run(
-        command + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
+    try:
+        done = subprocess.run(
+            command + args, cwd=cwd, env=env, capture_output=True, text=True,
+            timeout=settings.PORTAL_BUILD_TIMEOUT_SECONDS,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise BuildFailed(
+            f"git {args[0]} took longer than the build timeout "
+            f"({settings.PORTAL_BUILD_TIMEOUT_SECONDS}s) and was stopped."
+        ) from None
     if done.returncode != 0:
         words = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise BuildFailed(" ".join(words) or f"git {args[0]} exited with {done.returncode}")
@@ -176,7 +201,7 @@ def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> st
     if not context.is_dir() or spec.checkout.resolve() not in (context, *context.parents):
         raise BuildFailed(f"The build context {spec.context!r} is not a folder of the repository.")
     dockerfile = (spec.checkout / (spec.dockerfile or "Dockerfile")).resolve()
-    if not dockerfile.is_file():
+    if not dockerfile.is_file() or spec.checkout.resolve() not in dockerfile.parents:
         raise BuildFailed(f"There is no Dockerfile at {spec.dockerfile!r} in the repository.")
     stream = client.api.build(
         path=str(context),
@@ -189,19 +214,28 @@ def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> st
         decode=True,
         timeout=settings.PORTAL_BUILD_TIMEOUT_SECONDS + 30,
     )
-    tail = StepTail()
+    tail, pending = StepTail(), LineBuffer()
+
+    def output(line: str) -> None:
+        tail.add(line)
+        on_line(line)
+        if running := RUNNING_IN.match(line):
+            watcher.container_id = running[1]
+
     image_id = ""
     for chunk in _until_stopped(stream, watcher):
-        for line in _lines(chunk.get("stream", "")):
-            tail.add(line)
-            on_line(line)
-            if running := RUNNING_IN.match(line):
-                watcher.container_id = running[1]
+        for line in pending.feed(chunk.get("stream", "")):
+            output(line)
+        if "error" in chunk or "aux" in chunk:
+            for line in pending.flush():
+                output(line)
         if "error" in chunk:
             watcher.raise_if_stopped()
             on_line(chunk["error"].rstrip())
             raise BuildFailed(tail.reason(chunk["error"].strip()))
         image_id = (chunk.get("aux") or {}).get("ID", image_id)
+    for line in pending.flush():
+        output(line)
     if not image_id:
         raise BuildFailed(tail.reason("the build ended without an image"))
     return image_id
@@ -209,7 +243,10 @@ def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> st
 
 def _push(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> str:
     on_line(f"Pushing {spec.repository}:{spec.tag}")
-    credentials = registry.credentials_for(registry.RepositoryName.parse(spec.repository).host)
+    try:
+        credentials = registry.credentials_for(registry.RepositoryName.parse(spec.repository).host)
+    except registry.RegistryError as error:
+        raise BuildFailed(str(error)) from None
     auth = None
     if credentials:  # handed to dockerd in a header, never printed
         auth = {"username": credentials.username, "password": credentials.password}
@@ -244,8 +281,19 @@ def _until_stopped(stream: Iterable[dict], watcher: "StopWatcher") -> Iterable[d
             close()  # leaving the generator drops the HTTP stream: dockerd abandons it
 
 
-def _lines(text: str) -> list[str]:
-    return [line for line in text.rstrip("\n").split("\n") if line.strip()] if text else []
+class LineBuffer:
+    """Whole lines out of the engine's chunks, which may end or start mid-line."""
+
+    def __init__(self):
+        self.partial = ""
+
+    def feed(self, text: str) -> list[str]:
+        *lines, self.partial = (self.partial + text).split("\n")
+        return [line for line in lines if line.strip()]
+
+    def flush(self) -> list[str]:
+        rest, self.partial = self.partial, ""
+        return [rest] if rest.strip() else []
 
 
 class StepTail:

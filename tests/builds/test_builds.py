@@ -132,3 +132,24 @@ def test_registry_and_git_credentials_never_reach_the_log_the_reason_or_the_audi
     everything += [json.dumps(e.detail) for e in AuditEvent.objects.all()]
     assert "greeting is *** ***" in log_of(release)
     assert not any(password in text or token in text for text in everything)
+
+
+def test_an_engine_that_cannot_be_reached_fails_the_build_naming_it(
+    build_settings, web, repository, tmp_path
+):
+    build_settings.DOCKER_HOST = f"unix://{tmp_path}/no-engine.sock"
+    repository.commit("v1", tag="v1")
+    release = build("1.0.0", "v1")
+    assert release.state == ReleaseState.FAILED
+    assert release.reason.startswith(
+        f"The Docker engine at {build_settings.DOCKER_HOST} cannot be reached"
+    )
+
+
+def test_a_dockerfile_outside_the_repository_is_refused(build_settings, web, repository):
+    web.dockerfile = "../../../etc/hostname"
+    web.save()
+    repository.commit("v1", tag="v1")
+    release = build("1.0.0", "v1")
+    assert release.state == ReleaseState.FAILED
+    assert release.reason == "There is no Dockerfile at '../../../etc/hostname' in the repository."

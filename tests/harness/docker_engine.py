@@ -11,17 +11,21 @@ Registries are per test process: `docker-registry` on a port of `free_port`, sto
 temporary folder, optionally read-only (its maintenance mode), which refuses every push.
 """
 
+import base64
 import fcntl
+import json
 import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import docker
 import httpx
 from docker.errors import DockerException
 
+from tests.harness.http import LocalServer, QuietHandler
 from tests.harness.server import free_port
 
 RUN_DIR = Path("/run/portal-docker")
@@ -82,12 +86,42 @@ def _ping(host: str) -> str | None:
     return None
 
 
-class Registry:
-    """`docker-registry serve` on 127.0.0.1:<free port>; read-only refuses every push."""
+class TokenService(LocalServer):
+    """The bearer-token service of a registry with auth: a token for the right Basic
+    credentials, 401 for anything else. It records the scopes it was asked for."""
 
-    def __init__(self, workdir: Path, read_only: bool = False):
+    def __init__(self, username: str, password: str):
+        expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.scopes: list[str] = []
+        service = self
+
+        class Handler(QuietHandler):
+            def do_GET(self):
+                query = parse_qs(urlsplit(self.path).query)
+                service.scopes += query.get("scope", [])
+                if self.headers.get("Authorization") != expected:
+                    self.answer(401, b'{"details": "wrong credentials"}')
+                    return
+                self.answer(200, json.dumps({"token": "t0k", "access_token": "t0k"}).encode())
+
+        super().__init__(Handler)
+        self.url = f"http://127.0.0.1:{self.port}/token"
+
+
+class Registry:
+    """`docker-registry serve` on 127.0.0.1:<free port>; read-only refuses every push.
+
+    With `token_realm`, it uses distribution's "silly" auth: no request gets in without
+    an Authorization header, and the 401 sends clients to `token_realm` for a bearer
+    token (a TokenService), as registries with token auth (Docker Hub, GHCR) do."""
+
+    def __init__(
+        self, workdir: Path, read_only: bool = False, token_realm: str = "", htpasswd: str = ""
+    ):
         self.workdir = workdir
         self.read_only = read_only
+        self.token_realm = token_realm
+        self.htpasswd = htpasswd  # `user:bcrypt-hash`: Basic auth
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -102,6 +136,17 @@ class Registry:
             f"    readonly:\n      enabled: {'true' if self.read_only else 'false'}\n"
             f"http:\n  addr: {self.address}\n"
         )
+        if self.token_realm:
+            config.write_text(
+                config.read_text()
+                + f"auth:\n  silly:\n    realm: {self.token_realm}\n    service: test-registry\n"
+            )
+        if self.htpasswd:
+            (self.workdir / "htpasswd").write_text(self.htpasswd + "\n")
+            config.write_text(
+                config.read_text() + f"auth:\n  htpasswd:\n    realm: test-registry\n"
+                f"    path: {self.workdir / 'htpasswd'}\n"
+            )
         log = (self.workdir / "registry.log").open("ab")
         self.process = subprocess.Popen(
             ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
@@ -116,7 +161,8 @@ class Registry:
             if self.process.poll() is not None:
                 raise RuntimeError(f"docker-registry exited: {self.log_text()}")
             try:
-                if httpx.get(f"http://{self.address}/v2/", timeout=1).status_code == 200:
+                answer = httpx.get(f"http://{self.address}/v2/", timeout=1).status_code
+                if answer == 200 or (answer == 401 and (self.token_realm or self.htpasswd)):
                     return
             except httpx.HTTPError:
                 pass
