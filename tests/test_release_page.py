@@ -270,7 +270,7 @@ def test_an_outsider_sees_no_build_form_and_may_not_post_it(client, oscar, servi
 def test_without_a_docker_engine_the_form_is_disabled_and_says_how_to_set_one(
     client, alice, service, settings
 ):
-    settings.DOCKER_HOST = ""
+    settings.DOCKER_HOST, settings.DEV_MODE = "", False
     signed_in(client, alice)
     html = client.get("/services/web/").content.decode()
     assert "<fieldset disabled>" in html and "set DOCKER_HOST" in html
