@@ -4,6 +4,8 @@ build" button and the service page's "Build release" form, for every role."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from deployments.build_form import DEMO_NO_ENGINE, NO_ENGINE
@@ -327,3 +329,24 @@ def test_a_duplicate_or_malformed_version_is_refused_beside_the_version_field(
     assert response.status_code == 400
     assert 'id="build-version-error" role="alert">' in html
     assert Release.objects.count() == 1
+
+
+def test_the_page_reads_a_fixed_number_of_queries_whatever_its_log_and_history(
+    client, alice, service
+):
+    release = built(service)
+    signed_in(client, alice)
+    development = make_environment("development")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert page(client, release).status_code == 200
+        return len(captured)
+
+    emit_build_lines(release.pk, ["one"])
+    make_deployment(release, development, state=DeploymentState.SUCCEEDED)
+    few = queries()
+    emit_build_lines(release.pk, [f"line {n}" for n in range(200)])
+    for _ in range(5):
+        make_deployment(release, development, state=DeploymentState.FAILED)
+    assert queries() == few
