@@ -84,8 +84,8 @@ class BuildPanel:
 
 
 def docker_configured() -> bool:
-    # Set by the builds' settings; absent (older settings) counts as not configured.
-    return bool(getattr(settings, "DOCKER_HOST", ""))
+    """Whether the portal has a Docker engine to build on (DOCKER_HOST set, not empty)."""
+    return bool(settings.DOCKER_HOST)
 
 
 def build_panel(service: Service, user, form: BuildReleaseForm | None = None) -> BuildPanel:

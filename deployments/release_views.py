@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from deployments import builds, release_page
+from deployments import builds
 from deployments.actions_flow import perform
 from deployments.build_form import BuildReleaseForm
 from deployments.deployment_views import _line_number
@@ -111,6 +111,6 @@ def build_release(request, name: str):
             form.refused(error)
         else:
             messages.success(request, f"Building {name} {release.version} from {data['git_ref']}.")
-            return redirect(release_page.release_url(release))
+            return redirect(release_url(release))
     context = service_context(service, request.user, build_form=form)
     return render(request, "service.html", context, status=400)
