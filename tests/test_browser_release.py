@@ -19,7 +19,7 @@ from tests.builds.conftest import (  # noqa: F401 (fixtures)
     web,
 )
 from tests.builds.test_build_pipeline import build_worker  # noqa: F401 (fixture)
-from tests.harness.browser import launch
+from tests.harness.browser import chromium_path, launch
 from tests.harness.server import PortalServer
 from tests.harness.worker import database_url
 from tests.test_browser_journey import sign_in
@@ -40,6 +40,12 @@ SLOW_DOCKERFILE = DOCKERFILE.replace(
     '"for n in 1 2 3 4 5 6; do echo tick $n; /bin/busybox sleep 1; done"]\nCMD [',
 )
 LIVE_TIMEOUT = 120_000  # ms: the whole build on a loaded 2-core machine
+
+
+@pytest.fixture
+def chromium():
+    """Skips (with the reason) before the engine, worker and uvicorn start."""
+    return chromium_path()
 
 
 @pytest.fixture
@@ -70,6 +76,7 @@ def stored_seqs(release_id: int) -> list[int]:
 
 
 def test_a_build_log_arrives_live_on_the_release_page_until_ready(
+    chromium,
     alice,
     web,  # noqa: F811
     repository,  # noqa: F811
@@ -85,9 +92,10 @@ def test_a_build_log_arrives_live_on_the_release_page_until_ready(
             page.on("console", lambda m: m.type == "error" and errors.append(m.text))
             sign_in(page, release_portal.url, "alice", "alice-password")
             page.goto(f"{release_portal.url}/services/web/")
-            page.get_by_label("Version").fill("2.0.0")
-            page.get_by_label("Notes").fill("watched live")
-            page.get_by_role("button", name="Build release").click()
+            expect(page.locator("#build-ref")).to_have_value("main")
+            page.locator("#build-version").fill("2.0.0")
+            page.locator("#build-notes").fill("watched live")
+            page.get_by_role("button", name="Build release", exact=True).click()
 
             expect(page).to_have_url(f"{release_portal.url}/services/web/releases/2.0.0/")
             expect(page.locator("h1 .badge")).to_contain_text("Building")
