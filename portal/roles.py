@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from deployments.models import ChecklistItem, Deployment, Release
-    from environments.models import Environment
+    from environments.models import Environment, Service
 
     # Whoever asks: views pass request.user, which may be signed out (then no role).
     type AnyUser = AbstractBaseUser | AnonymousUser
@@ -155,6 +155,15 @@ def can_lock(user: AnyUser, environment: Environment) -> bool:
 
 
 def can_register_release(user: AnyUser) -> bool:
+    return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
+
+
+def can_build(user: AnyUser, service: Service) -> bool:
+    """Ask the portal to build a release of a service (the service page's form):
+    engineers, leads and admins; nobody builds an archived service. Cancelling a build
+    is `can_cancel_build`'s rule (what `builds.cancel_build` enforces)."""
+    if service.is_archived:
+        return False
     return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
 
 
