@@ -100,12 +100,13 @@ def test_a_ref_the_repository_does_not_have_fails_with_gits_message(
 def test_a_build_past_its_timeout_is_stopped_and_its_container_killed(
     build_settings, web, repository
 ):
-    build_settings.PORTAL_BUILD_TIMEOUT_SECONDS = 1
+    # Long enough to reach the slow step on a loaded machine (clone and first steps).
+    build_settings.PORTAL_BUILD_TIMEOUT_SECONDS = 5
     slow = DOCKERFILE.replace("/bin/busybox cat /www/health", "echo waiting; /bin/busybox sleep 60")
     repository.commit("v1", tag="v1", dockerfile=slow)
     release = build("1.0.0", "v1")
     assert release.state == ReleaseState.FAILED
-    assert release.reason == "Timed out after 1s (PORTAL_BUILD_TIMEOUT_SECONDS)."
+    assert release.reason == "Timed out after 5s (PORTAL_BUILD_TIMEOUT_SECONDS)."
     container = log_of(release).split("Running in ", 1)[1].split()[0]
     wait_until_not_running(build_settings.DOCKER_HOST, lambda c: c.id.startswith(container))
 
