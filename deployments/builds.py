@@ -68,9 +68,11 @@ def request_build(
 
     Raises ReleaseError for an unknown or archived service, one without a repository
     or Dockerfile in the catalog, a malformed version, ref or sha, or a version that
-    already exists.
+    already exists; ActionRefused (forbidden) when `actor` may not build it.
     """
     service = active_release_service(service_name)
+    if actor is not None and not roles.can_build(actor, service):
+        raise forbidden(f"{actor} may not build releases of {service.name}.")
     check_version(version)
     check_git_sha(git_sha)
     _check_git_ref(git_ref)

@@ -167,11 +167,6 @@ def can_build(user: AnyUser, service: Service) -> bool:
     return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
 
 
-def can_build_release(user: AnyUser) -> bool:
-    """Ask the portal to build a release from a git ref: whoever may register one."""
-    return can_register_release(user)
-
-
 def can_cancel_build(user: AnyUser, release: Release) -> bool:
     """Cancel a running build: the person who asked for it, a lead or an admin."""
     roles = roles_of(user)

@@ -117,6 +117,16 @@ def test_a_duplicate_build_request_says_the_version_already_exists(web):
         builds.request_build("web", "1.0.0", "other")
 
 
+def test_only_people_who_may_build_can_request_a_build_and_nothing_is_recorded_otherwise(
+    web, alice, oscar
+):
+    with pytest.raises(ActionRefused, match="oscar may not build releases of web") as refused:
+        builds.request_build("web", "1.0.0", "main", actor=oscar)
+    assert refused.value.forbidden
+    assert not Release.objects.exists()
+    assert builds.request_build("web", "1.0.0", "main", actor=alice).created_by == alice
+
+
 def test_cancelling_a_build_that_waits_for_a_slot_ends_it_at_once(web, alice):
     release = builds.request_build("web", "1.0.0", "main", actor=alice)
     release = builds.cancel_build(alice, release.pk)
