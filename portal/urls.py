@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from deployments.api import api
+from deployments.api.docs import docs_page
 from portal import health
 
 urlpatterns = [
@@ -10,5 +12,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/docs", docs_page, name="api-docs"),
+    path("api/v1/", api.urls),
+    path("tokens/", include("tokens.urls")),
     path("", include("deployments.urls")),
 ]
