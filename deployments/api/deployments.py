@@ -40,6 +40,7 @@ def deployment_out(request: HttpRequest, deployment: Deployment) -> dict:
         "state": deployment.state,
         "reason": deployment.reason,
         "is_final": deployment.is_final,
+        "cancel_requested": deployment.cancel_requested,
         "trigger": deployment.trigger,
         "requested_by": _name(deployment.requested_by),
         "created_at": _at(deployment.created_at),
@@ -118,7 +119,7 @@ def create_deployment(request: HttpRequest, payload: DeploymentIn):
 @router.get("/deployments/{id}", response={200: DeploymentOut, **ERRORS})
 def get_deployment(request: HttpRequest, id: Path[Id]):
     require_scope(request, Scope.READ)
-    return 200, deployment_out(request, found.deployment(id))
+    return deployment_out(request, found.deployment(id))
 
 
 @router.get("/deployments/{id}/log", response={200: DeploymentLogOut, **ERRORS})
@@ -134,7 +135,7 @@ def deployment_log(request: HttpRequest, id: Path[Id], after_seq: Seq = 0):
     )
     has_more = len(rows) > LOG_PAGE
     rows = rows[:LOG_PAGE]
-    return 200, {
+    return {
         "lines": [
             {"seq": r.seq, "step": r.step and r.step.kind, "text": r.text, "at": r.created_at}
             for r in rows

@@ -38,7 +38,7 @@ def list_environments(request: HttpRequest):
                 "since": applied.finished_at if applied else None,
             }
         )
-    return 200, [
+    return [
         {
             "name": e.name,
             "position": e.position,

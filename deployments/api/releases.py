@@ -61,7 +61,7 @@ def create_release(request: HttpRequest, payload: ReleaseIn):
 @router.get("/releases/{service}/{version}", response={200: ReleaseOut, **ERRORS})
 def get_release(request: HttpRequest, service: Path[Name], version: Path[Name]):
     require_scope(request, Scope.READ)
-    return 200, release_out(request, found.release(service, version))
+    return release_out(request, found.release(service, version))
 
 
 @router.get(
@@ -81,7 +81,7 @@ def release_log(request: HttpRequest, service: Path[Name], version: Path[Name], 
     )
     has_more = len(rows) > LOG_PAGE
     rows = rows[:LOG_PAGE]
-    return 200, {
+    return {
         "lines": [{"seq": r.seq, "text": r.text, "at": r.created_at} for r in rows],
         "last_seq": rows[-1].seq if rows else after_seq,
         "is_final": release.state != ReleaseState.BUILDING and not has_more,

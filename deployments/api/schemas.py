@@ -133,6 +133,7 @@ class DeploymentOut(Schema):
     state: str
     reason: str
     is_final: bool
+    cancel_requested: bool
     trigger: str
     requested_by: str | None
     created_at: datetime
