@@ -11,6 +11,7 @@ import json
 import re
 from datetime import timedelta
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -70,8 +71,10 @@ def idempotent(handler):
 
 
 def _answer(handler, request, args, kwargs) -> tuple[int, dict]:
+    """The handler's status and body as JSON values (stored as they are sent)."""
     try:
-        return handler(request, *args, **kwargs)
+        status, body = handler(request, *args, **kwargs)
+        return status, json.loads(json.dumps(body, cls=DjangoJSONEncoder))
     except ApiError as exc:
         return exc.status, error_body(exc.message, exc.detail)
     except DOMAIN_ERRORS as exc:
