@@ -11,9 +11,10 @@ from environments.models import Environment
 from tokens.models import Scope
 
 router = Router(tags=["environments"])
+ERRORS = {code: Error for code in (401, 403, 422)}
 
 
-@router.get("/environments", response={200: list[EnvironmentOut], 401: Error, 403: Error})
+@router.get("/environments", response={200: list[EnvironmentOut], **ERRORS})
 def list_environments(request: HttpRequest):
     require_scope(request, Scope.READ)
     environments = list(Environment.objects.active().select_related("promotes_from"))

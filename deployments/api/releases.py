@@ -5,10 +5,12 @@ from ninja import Path, Router
 
 from deployments.api import found
 from deployments.api.auth import actor_of, require_scope
+from deployments.api.errors import ApiError
 from deployments.api.idempotency import OPENAPI, idempotent
 from deployments.api.schemas import BuildLogOut, Error, Name, ReleaseIn, ReleaseOut, Seq
 from deployments.models import BuildLogLine, Release
 from deployments.states import ReleaseState
+from portal import roles
 from tokens.models import Scope
 
 router = Router(tags=["releases"])
@@ -46,6 +48,8 @@ def create_release(request: HttpRequest, payload: ReleaseIn):
     `building` until its build ends (follow `log_url`)."""
     require_scope(request, Scope.RELEASES_WRITE)
     found.service(payload.service)
+    if not roles.can_register_release(actor_of(request)):
+        raise ApiError(403, f"{actor_of(request).get_username()} may not register releases.")
     from deployments import builds, releases  # the builds helper's functions
 
     common = {"git_sha": payload.git_sha, "notes": payload.notes, "actor": actor_of(request)}
