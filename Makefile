@@ -27,8 +27,8 @@ run: venv ## Run the portal with demo data (SQLite, no services needed) on 127.0
 test: venv ## Run the whole test suite (needs PostgreSQL, Redis, kubectl, Chromium: see README)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
-test-fast: venv ## Run the tests that need no worker, browser or kubectl
-	$(BIN)/pytest -m "not worker and not browser and not kubectl and not slow"
+test-fast: venv ## Run the tests that need no worker, browser, kubectl or Docker engine
+	$(BIN)/pytest -m "not worker and not browser and not kubectl and not slow and not docker"
 
 lint: venv ## ruff check and ruff format --check
 	$(BIN)/ruff check .

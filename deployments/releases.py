@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from deployments import audit
+from deployments.build_log import release_changed
 from deployments.models import Release
 from deployments.states import ReleaseState
+from environments import registry
 from environments.lookups import active_service
 from environments.models import Service
 
@@ -76,13 +78,60 @@ def register_release(
     service = _active_service(service_name)
     _check_version(version)
     reference = parse_image_reference(image)
-    if reference.repository != service.image_repository:
+    _check_repository(service, reference)
+    _check_git_sha(git_sha)
+    return _record_ready(service, version, reference, git_sha, notes, actor)
+
+
+def register_from_registry(
+    service_name: str,
+    version: str,
+    image: str,
+    *,
+    git_sha: str = "",
+    notes: str = "",
+    actor=None,
+) -> Release:
+    """Record a ready release of a pushed `repo:tag`, pinned by the digest the registry holds.
+
+    `image` is REPO:TAG, or REPO:TAG@DIGEST (then the registry must hold that digest for
+    the tag). Raises ReleaseError as register_release does, and for a tag the registry
+    does not have or a registry that cannot be reached or refuses the portal.
+    """
+    service = _active_service(service_name)
+    _check_version(version)
+    _check_git_sha(git_sha)
+    reference = parse_tagged_image(image)
+    _check_repository(service, reference)
+    if Release.objects.filter(service=service, version=version).exists():
+        raise ReleaseError(_duplicate_message(service, version))
+    try:
+        digest = registry.resolve_digest(reference.repository, reference.tag)
+    except registry.RegistryError as error:
+        raise ReleaseError(str(error)) from None
+    if reference.digest and reference.digest != digest:
         raise ReleaseError(
-            f"{reference.repository} is not the image repository of {service.name} "
-            f"({service.image_repository}); check the service or the image."
+            f"{reference.repository}:{reference.tag} is {digest} in the registry, not "
+            f"{reference.digest}; the tag was pushed again since, so check which image you mean."
         )
-    if git_sha and not GIT_SHA.match(git_sha):
-        raise ReleaseError(f"{git_sha!r} is not a git sha (7 to 40 lowercase hex digits).")
+    pinned = ImageReference(reference.repository, reference.tag, digest)
+    return _record_ready(service, version, pinned, git_sha, notes, actor, resolved=True)
+
+
+def parse_tagged_image(reference: str) -> ImageReference:
+    """Split REPO:TAG or REPO:TAG@DIGEST; the digest is "" when not given."""
+    example = "e.g. 127.0.0.1:5000/vizora/web:2.1.0"
+    match = IMAGE_REFERENCE.match(reference.strip())
+    if not match:
+        raise ReleaseError(f"{reference!r} is not an image reference; use REPO:TAG, {example}.")
+    if not match["tag"]:
+        raise ReleaseError(f"{reference!r} has no tag; use REPO:TAG, {example}.")
+    if match["digest"] is not None:
+        return parse_image_reference(reference)
+    return ImageReference(match["repository"], match["tag"], "")
+
+
+def _record_ready(service, version, reference, git_sha, notes, actor, resolved=False) -> Release:
     try:
         with transaction.atomic():
             release = Release.objects.create(
@@ -99,11 +148,26 @@ def register_release(
                 actor=actor,
                 target=f"release:{service.name}:{version}",
                 image=release.image,
+                **({"resolved_from_registry": True} if resolved else {}),
             )
+            release_changed(release.pk)
     except IntegrityError:
         # Two registrations of one version can race; the unique constraint decides.
         raise ReleaseError(_duplicate_message(service, version)) from None
     return release
+
+
+def _check_repository(service: Service, reference: ImageReference) -> None:
+    if reference.repository != service.image_repository:
+        raise ReleaseError(
+            f"{reference.repository} is not the image repository of {service.name} "
+            f"({service.image_repository}); check the service or the image."
+        )
+
+
+def _check_git_sha(git_sha: str) -> None:
+    if git_sha and not GIT_SHA.match(git_sha):
+        raise ReleaseError(f"{git_sha!r} is not a git sha (7 to 40 lowercase hex digits).")
 
 
 def tag_mismatch_warning(release: Release) -> str | None:
@@ -136,6 +200,6 @@ def _check_version(version: str) -> None:
 
 def _duplicate_message(service: Service, version: str) -> str:
     return (
-        f"{service.name} {version} is already registered; releases are immutable, "
-        "so register the new image under a new version."
+        f"{service.name} {version} already exists (it is already registered; releases are "
+        "immutable, so register the new image under a new version)."
     )

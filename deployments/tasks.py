@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from deployments import engine, observing
+from deployments import builds, engine, observing
 from deployments.notifications import outbox
 
 
@@ -27,6 +27,7 @@ def reap_stale_steps() -> None:
 def sweep() -> None:
     """Re-advance idle deployments and re-send notifications whose message was lost."""
     engine.sweep()
+    builds.sweep_builds()
     outbox.enqueue_due()
 
 
@@ -42,3 +43,9 @@ def send_notification(notification_id: int) -> None:
 def observe_clusters() -> None:
     """Read what every cluster runs; announce the environments where it changed."""
     observing.observe_and_announce()
+
+
+@shared_task(name="deployments.tasks.build_release", acks_late=True)
+def build_release(release_id: int) -> None:
+    """Clone, build and push a building release (see deployments.builds.run_build)."""
+    builds.run_build(release_id)

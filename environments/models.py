@@ -104,6 +104,7 @@ class Service(CatalogEntry):
     image_repository = models.CharField(max_length=300)
     dockerfile = models.CharField(max_length=300, blank=True)
     build_context = models.CharField(max_length=300, blank=True, default=".")
+    build_args = models.JSONField(default=dict, blank=True, help_text='{"NODE_ENV": "production"}')
     port = models.PositiveIntegerField(default=3000)
     health_path = models.CharField(max_length=200, default="/health")
     ready_path = models.CharField(max_length=200, default="/health/ready")

@@ -241,6 +241,19 @@ def can_revoke_token(user: AnyUser, token) -> bool:
     return not token.is_ci and token.user_id == getattr(user, "pk", None)
 
 
+def can_build_release(user: AnyUser) -> bool:
+    """Ask the portal to build a release from a git ref: whoever may register one."""
+    return can_register_release(user)
+
+
+def can_cancel_build(user: AnyUser, release: Release) -> bool:
+    """Cancel a running build: the person who asked for it, a lead or an admin."""
+    roles = roles_of(user)
+    if roles & {LEAD, ADMIN}:
+        return True
+    return ENGINEER in roles and release.created_by_id == user.pk
+
+
 def can_manage_catalog(user: AnyUser) -> bool:
     """Sync the catalog and reach the admin pages."""
     return is_admin(user)

@@ -177,6 +177,7 @@ CELERY_QUEUES = {
     "deployments": f"{CELERY_QUEUE_PREFIX}.deployments",
     "notifications": f"{CELERY_QUEUE_PREFIX}.notifications",
     "maintenance": f"{CELERY_QUEUE_PREFIX}.maintenance",
+    "builds": f"{CELERY_QUEUE_PREFIX}.builds",
 }
 CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUES.values()]
 CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUES["maintenance"]
@@ -189,6 +190,7 @@ CELERY_TASK_ROUTES["deployments.tasks.reap_stale_steps"] = {"queue": CELERY_QUEU
 CELERY_TASK_ROUTES["deployments.tasks.run_pre_checks"] = {"queue": CELERY_QUEUES["deployments"]}
 CELERY_TASK_ROUTES["deployments.tasks.sweep"] = {"queue": CELERY_QUEUES["maintenance"]}
 CELERY_TASK_ROUTES["deployments.tasks.observe_clusters"] = {"queue": CELERY_QUEUES["maintenance"]}
+CELERY_TASK_ROUTES["deployments.tasks.build_release"] = {"queue": CELERY_QUEUES["builds"]}
 # Beat keeps its schedule in memory: the jobs are plain intervals, so nothing is
 # lost on a restart, and no shelve file can be corrupted by a killed process.
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
@@ -241,6 +243,21 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": PORTAL_OBSERVE_SECONDS},
     },
 }
+# Builds (deployments/builds.py) on a Docker engine, pushed to a registry.
+DOCKER_HOST = env.string("DOCKER_HOST", "unix:///var/run/docker.sock")
+# At most this many builds run at once across all workers (a claim under a lock in the
+# database, so it holds however many workers consume the builds queue); others wait.
+PORTAL_BUILD_CONCURRENCY = env.integer("PORTAL_BUILD_CONCURRENCY", 2, minimum=1)
+PORTAL_BUILD_TIMEOUT_SECONDS = env.integer("PORTAL_BUILD_TIMEOUT_SECONDS", 1800, minimum=1)
+# How often a running build looks for a cancellation and its deadline.
+PORTAL_BUILD_POLL_SECONDS = env.decimal("PORTAL_BUILD_POLL_SECONDS", 0.5, minimum=0.01)
+# docker's config.json format: {"auths": {"host:port": {"auth": base64(user:password)}}}.
+PORTAL_REGISTRY_CREDENTIALS_FILE = env.string("PORTAL_REGISTRY_CREDENTIALS_FILE", "")
+PORTAL_REGISTRY_TIMEOUT_SECONDS = env.decimal("PORTAL_REGISTRY_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+# git-credential-store format, one https://user:token@host line per host.
+PORTAL_GIT_CREDENTIALS_FILE = env.string("PORTAL_GIT_CREDENTIALS_FILE", "")
+PORTAL_BUILD_WORK_DIR = Path(env.string("PORTAL_BUILD_WORK_DIR", str(VAR_DIR / "builds")))
+
 # Output limits: a line longer than this is cut, and a step stops storing output
 # past its cap (each with a visible notice), so a chatty pod cannot fill the database.
 PORTAL_LOG_LINE_MAX_CHARS = env.integer("PORTAL_LOG_LINE_MAX_CHARS", 4000, minimum=80)

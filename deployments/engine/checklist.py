@@ -10,15 +10,34 @@ from environments.models import ChecklistPhase, CheckMode
 
 
 def answer_release_items(deployment: Deployment) -> None:
-    """ "Build Docker images" and "Push to registry": a ready release pinned by digest."""
+    """ "Build Docker images" and "Push to registry": a ready release pinned by digest,
+    with the build's evidence (ref, duration, digest, size) when the portal built it."""
     release = deployment.release
     evidence = {
         "release_built": f"Release {release.version} is {release.state}.",
         "image_pushed": f"Image pinned by digest: {release.image}",
     }
+    if release.build_finished_at and release.is_deployable:
+        evidence = built_release_evidence(release)
     passed = {"release_built": release.is_deployable, "image_pushed": "@sha256:" in release.image}
     for item in deployment.checklist.filter(check_kind__in=evidence, state=ChecklistState.PENDING):
         _answer(deployment, item, passed[item.check_kind], evidence[item.check_kind])
+
+
+def built_release_evidence(release) -> dict[str, str]:
+    """What a portal build proves: what was built from where, how long it took, what
+    was pushed and how big it is."""
+    seconds = (release.build_finished_at - release.build_started_at).total_seconds()
+    commit = f" ({release.git_sha[:12]})" if release.git_sha else ""
+    size = f"{release.image_size / 1_000_000:.1f} MB" if release.image_size else "size unknown"
+    digest = release.image.split("@", 1)[1]
+    return {
+        "release_built": (
+            f"Built by the portal from {release.git_ref}{commit} in {seconds:.1f}s; "
+            f"release {release.version} is {release.state}."
+        ),
+        "image_pushed": f"Pushed {release.image} ({size}, digest {digest}).",
+    }
 
 
 # Why a step may be missing from a promotion's plan, for the items that follow it.

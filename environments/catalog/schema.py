@@ -13,6 +13,8 @@ from environments.catalog.rules import (
 )
 from environments.catalog.value_types import (
     BOOLEAN,
+    BUILD_ARG_NAME,
+    BUILD_ARG_VALUE,
     DURATION,
     FREEZE_TIME,
     HOST_PORT,
@@ -99,9 +101,11 @@ SERVICE = Record(
                 {
                     "dockerfile": Field(STRING_300, required=True),
                     "context": Field(STRING_300, default="."),
+                    # --build-arg NAME=value for every build of the service.
+                    "args": Field(MapOf(BUILD_ARG_NAME, BUILD_ARG_VALUE), default={}),
                 }
             ),
-            default={"dockerfile": "", "context": "."},
+            default={"dockerfile": "", "context": ".", "args": {}},
         ),
         "port": Field(Integer(1, 65535), default=3000),
         "health": Field(

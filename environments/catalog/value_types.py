@@ -30,6 +30,7 @@ from environments.catalog.nodes import (
     mapping_items,
 )
 from environments.catalog.values import (
+    build_arg_name_problem,
     duration_problem,
     freeze_time_problem,
     host_port_problem,
@@ -275,3 +276,6 @@ TIMEZONE = Text("a time zone", timezone_problem)
 FREEZE_TIME = Text("a freeze window time", freeze_time_problem, any_scalar=True)
 LINK = Text("a link", link_problem, max_length=500)
 IMAGE_REPOSITORY = Text("an image repository", image_repository_problem, max_length=300)
+BUILD_ARG_NAME = Text("a build argument name", build_arg_name_problem, max_length=100)
+# A build argument's value: text as written (`3`, `true` and dates stay strings).
+BUILD_ARG_VALUE = Text("a build argument value", any_scalar=True, max_length=1000)

@@ -146,3 +146,12 @@ def image_repository_problem(text: str) -> str | None:
     if text != text.lower() or " " in text:
         return f"invalid image repository '{text}' (lowercase, no spaces)"
     return None
+
+
+BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def build_arg_name_problem(text: str) -> str | None:
+    if len(text) <= 100 and BUILD_ARG_NAME.match(text):
+        return None
+    return f"invalid build argument name {text!r} (letters, digits and _, not a digit first)"

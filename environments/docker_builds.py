@@ -1,0 +1,305 @@
+"""The build adapter: clone a service's repository at a ref, `docker build`, push.
+
+Through the docker SDK's low-level API (`client.api.build(..., decode=True)` and
+`push(stream=True)`), because the high-level calls return only at the end and the
+portal streams every line as it comes. A push failure arrives in-band, as an `error`
+chunk of an HTTP 200 (docker-py #1772): every chunk is checked, and a push that ends
+without an `aux.Digest` fails. The classic builder (no BuildKit) runs each step with
+host networking, as nothing else exists on these machines.
+
+Stopping (cancellation, timeout): `should_stop()` is asked every
+PORTAL_BUILD_POLL_SECONDS by a watcher thread, which kills the step's build container
+(named in the "Running in <id>" line) so the engine ends the step at once; the reading
+loop then stops reading, which closes the stream, and dockerd abandons the build.
+"""
+
+import contextlib
+import re
+import subprocess
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+from django.conf import settings
+from django.db import connection
+from docker.errors import APIError, DockerException
+
+from environments import registry
+
+Line = Callable[[str], None]
+StopReason = Callable[[], str | None]  # why to stop now, or None to go on
+
+RUNNING_IN = re.compile(r"^ ---> Running in ([0-9a-f]{12,64})\s*$")
+STEP = re.compile(r"^Step \d+/\d+ : ")
+FULL_SHA = re.compile(r"^[0-9a-f]{40}\Z")
+SHORT_SHA = re.compile(r"^[0-9a-f]{7,39}\Z")
+TAIL_LINES = 20
+
+
+class BuildFailed(RuntimeError):
+    """The clone, the build or the push failed; the message is the reason to record."""
+
+
+class BuildStopped(BuildFailed):
+    """Stopped on purpose (cancelled, timed out); the message says by whom or why."""
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    repository: str
+    tag: str
+    digest: str
+    size: int
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:{self.tag}@{self.digest}"
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """What to build: a checkout, the catalog's Dockerfile, context and args, the tag."""
+
+    checkout: Path
+    dockerfile: str
+    context: str
+    build_args: dict
+    repository: str
+    tag: str
+
+
+def docker_client() -> docker.DockerClient:
+    return docker.DockerClient(base_url=settings.DOCKER_HOST, timeout=30)
+
+
+# -- clone -------------------------------------------------------------------------
+
+
+def clone(repository: str, ref: str, destination: Path, on_line: Line) -> str:
+    """Shallow-clone `repository` (a local path or URL) at a branch, tag or commit.
+
+    Returns the commit sha checked out. Raises BuildFailed with git's own words.
+    """
+    source = _git_source(repository)
+    on_line(f"Cloning {_without_credentials(source)} at {ref}")
+    try:
+        _git(["clone", "--quiet", "--depth", "1", "--branch", ref, "--", source, str(destination)])
+    except BuildFailed as by_name:
+        if not (FULL_SHA.match(ref) or SHORT_SHA.match(ref)):
+            where = _without_credentials(source)
+            raise BuildFailed(f"Cloning {where} at {ref} failed: {by_name}") from None
+        _clone_commit(source, ref, destination)
+    sha = _git(["rev-parse", "HEAD"], cwd=destination).strip()
+    on_line(f"Checked out {sha}")
+    return sha
+
+
+def _clone_commit(source: str, sha: str, destination: Path) -> None:
+    """A commit, not a branch or tag: fetch just it (a full sha) or the history (short)."""
+    if destination.exists():
+        subprocess.run(["rm", "-rf", "--", str(destination)], check=True)
+    _git(["init", "--quiet", str(destination)])
+    _git(["remote", "add", "origin", source], cwd=destination)
+    try:
+        if FULL_SHA.match(sha):
+            _git(["fetch", "--quiet", "--depth", "1", "origin", sha], cwd=destination)
+            _git(["checkout", "--quiet", "FETCH_HEAD"], cwd=destination)
+        else:  # a short sha cannot be fetched by name; find it in the history
+            _git(["fetch", "--quiet", "origin"], cwd=destination)
+            _git(["checkout", "--quiet", sha], cwd=destination)
+    except BuildFailed as error:
+        raise BuildFailed(
+            f"{sha} is neither a branch, a tag nor a commit of "
+            f"{_without_credentials(source)}: {error}"
+        ) from None
+
+
+def _git(args: list[str], cwd: Path | None = None) -> str:
+    command = ["git", "-c", "advice.detachedHead=false"]
+    if settings.PORTAL_GIT_CREDENTIALS_FILE:
+        # git reads the credentials itself: they are never in the command line or output.
+        helper = f"store --file={settings.PORTAL_GIT_CREDENTIALS_FILE}"
+        command += ["-c", f"credential.helper={helper}"]
+    env = {"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp"}
+    done = subprocess.run(
+        command + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+    if done.returncode != 0:
+        words = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise BuildFailed(" ".join(words) or f"git {args[0]} exited with {done.returncode}")
+    return done.stdout
+
+
+def _git_source(repository: str) -> str:
+    """A local path becomes a file:// URL, so that --depth is honoured for it too."""
+    if "://" in repository or re.match(r"^[\w.-]+@[\w.-]+:", repository):
+        return repository
+    path = Path(repository).expanduser()
+    if not path.is_absolute():
+        path = settings.BASE_DIR / path
+    return path.resolve().as_uri()
+
+
+def _without_credentials(url: str) -> str:
+    return re.sub(r"://[^/@\s]*@", "://", url)
+
+
+# -- build and push ----------------------------------------------------------------
+
+
+def build_and_push(spec: BuildSpec, on_line: Line, should_stop: StopReason) -> BuiltImage:
+    """Build the image, tag it REPOSITORY:TAG, push it and read its digest and size.
+
+    Every output line goes to `on_line`. Raises BuildStopped when `should_stop` gave a
+    reason, BuildFailed with the failing step's output or the registry's message.
+    """
+    client = docker_client()
+    watcher = StopWatcher(client, should_stop)
+    watcher.start()
+    try:
+        image_id = _build(client, spec, on_line, watcher)
+        digest = _push(client, spec, on_line, watcher)
+        size = client.api.inspect_image(image_id)["Size"]
+    except (APIError, DockerException, OSError) as error:
+        watcher.raise_if_stopped()
+        raise BuildFailed(f"The Docker engine failed: {error}") from None
+    finally:
+        watcher.stop()
+        client.close()
+    return BuiltImage(spec.repository, spec.tag, digest, size)
+
+
+def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> str:
+    context = (spec.checkout / (spec.context or ".")).resolve()
+    if not context.is_dir() or spec.checkout.resolve() not in (context, *context.parents):
+        raise BuildFailed(f"The build context {spec.context!r} is not a folder of the repository.")
+    dockerfile = (spec.checkout / (spec.dockerfile or "Dockerfile")).resolve()
+    if not dockerfile.is_file():
+        raise BuildFailed(f"There is no Dockerfile at {spec.dockerfile!r} in the repository.")
+    stream = client.api.build(
+        path=str(context),
+        dockerfile=str(dockerfile),
+        tag=f"{spec.repository}:{spec.tag}",
+        buildargs={key: str(value) for key, value in spec.build_args.items()},
+        network_mode="host",
+        rm=True,
+        forcerm=True,
+        decode=True,
+        timeout=settings.PORTAL_BUILD_TIMEOUT_SECONDS + 30,
+    )
+    tail = StepTail()
+    image_id = ""
+    for chunk in _until_stopped(stream, watcher):
+        for line in _lines(chunk.get("stream", "")):
+            tail.add(line)
+            on_line(line)
+            if running := RUNNING_IN.match(line):
+                watcher.container_id = running[1]
+        if "error" in chunk:
+            watcher.raise_if_stopped()
+            on_line(chunk["error"].rstrip())
+            raise BuildFailed(tail.reason(chunk["error"].strip()))
+        image_id = (chunk.get("aux") or {}).get("ID", image_id)
+    if not image_id:
+        raise BuildFailed(tail.reason("the build ended without an image"))
+    return image_id
+
+
+def _push(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> str:
+    on_line(f"Pushing {spec.repository}:{spec.tag}")
+    credentials = registry.credentials_for(registry.RepositoryName.parse(spec.repository).host)
+    auth = None
+    if credentials:  # handed to dockerd in a header, never printed
+        auth = {"username": credentials.username, "password": credentials.password}
+    stream = client.api.push(
+        spec.repository, tag=spec.tag, stream=True, decode=True, auth_config=auth
+    )
+    digest = ""
+    for chunk in _until_stopped(stream, watcher):
+        if "error" in chunk:
+            message = chunk["error"].strip()
+            on_line(message)
+            image = f"{spec.repository}:{spec.tag}"
+            raise BuildFailed(f"The registry refused the push of {image}: {message}")
+        if chunk.get("status") and not chunk.get("progressDetail"):
+            on_line(" ".join(str(chunk[key]) for key in ("id", "status") if chunk.get(key)))
+        digest = (chunk.get("aux") or {}).get("Digest", digest)
+    if not registry.DIGEST.match(digest or ""):
+        raise BuildFailed(f"The push of {spec.repository}:{spec.tag} reported no digest.")
+    on_line(f"Pushed {spec.repository}:{spec.tag}@{digest}")
+    return digest
+
+
+def _until_stopped(stream: Iterable[dict], watcher: "StopWatcher") -> Iterable[dict]:
+    try:
+        for chunk in stream:
+            watcher.raise_if_stopped()
+            yield chunk
+        watcher.raise_if_stopped()
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()  # leaving the generator drops the HTTP stream: dockerd abandons it
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.rstrip("\n").split("\n") if line.strip()] if text else []
+
+
+class StepTail:
+    """The current Dockerfile step and its last lines: a failed build's reason."""
+
+    def __init__(self):
+        self.step = ""
+        self.lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        if STEP.match(line):
+            self.step, self.lines = line, []
+        elif not line.startswith(" ---> "):
+            self.lines = [*self.lines, line][-TAIL_LINES:]
+
+    def reason(self, error: str) -> str:
+        parts = [f"The build failed at {self.step}" if self.step else "The build failed"]
+        parts += self.lines
+        parts.append(error)
+        return "\n".join(parts)
+
+
+class StopWatcher(threading.Thread):
+    """Asks `should_stop` every PORTAL_BUILD_POLL_SECONDS; on a reason, kills the build
+    container of the running step, so a long `RUN` ends now rather than when it finishes."""
+
+    def __init__(self, client, should_stop: StopReason):
+        super().__init__(daemon=True, name="build-stop-watcher")
+        self.client = client
+        self.should_stop = should_stop
+        self.reason: str | None = None
+        self.container_id = ""
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.finished.wait(settings.PORTAL_BUILD_POLL_SECONDS):
+                reason = self.should_stop()
+                if reason:
+                    self.reason = reason
+                    self._kill_build_container()
+                    return
+        finally:
+            connection.close()  # should_stop may have opened this thread's own connection
+
+    def _kill_build_container(self) -> None:
+        if not self.container_id:
+            return
+        with contextlib.suppress(APIError, DockerException):  # the step ended meanwhile
+            self.client.api.kill(self.container_id)
+
+    def raise_if_stopped(self) -> None:
+        if self.reason:
+            raise BuildStopped(self.reason)
+
+    def stop(self) -> None:
+        self.finished.set()

@@ -1,0 +1,134 @@
+"""Builds on the real engine and registry, run in this process (`run_build` is the task's
+body): the image is pushed and pinned by digest; a broken Dockerfile, a refused push, a
+bad ref and a timeout fail with what went wrong; the cache is used; no credential leaks."""
+
+import json
+
+import docker
+import pytest
+
+from deployments import builds
+from deployments.models import AuditEvent, Release
+from deployments.states import ReleaseState
+from environments import registry as registry_client
+from tests.builds.conftest import DOCKERFILE, log_of
+
+pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
+
+
+def build(version: str, ref: str) -> Release:
+    release = builds.request_build("web", version, ref)
+    builds.run_build(release.pk)
+    release.refresh_from_db()
+    return release
+
+
+def test_a_build_pushes_the_image_and_records_its_digest_size_times_and_output(
+    build_settings, web, repository
+):
+    sha = repository.commit("v1", tag="v1")
+    release = build("1.0.0", "v1")
+    assert release.state == ReleaseState.READY, release.reason
+    digest = registry_client.resolve_digest(web.image_repository, "1.0.0")
+    assert release.image == f"{web.image_repository}:1.0.0@{digest}"
+    assert release.git_sha == sha  # the commit the ref pointed at
+    assert release.image_size > 0
+    assert release.build_started_at <= release.build_finished_at
+    log = log_of(release)
+    assert "greeting is hello" in log  # the catalog's build args reached the build
+    assert f"v1 {repository.token}" in log and f"Pushed {release.image}" in log
+    actions = AuditEvent.objects.filter(target="release:web:1.0.0").values_list("action", flat=True)
+    assert list(actions.order_by("pk")) == [
+        "release.build_requested", "release.build_started", "release.built",
+    ]  # fmt: skip
+
+
+def test_a_commit_sha_is_built_even_when_no_branch_or_tag_names_it(build_settings, web, repository):
+    first = repository.commit("v1")
+    repository.commit("v2")
+    release = build("1.0.0", first)
+    assert release.state == ReleaseState.READY, release.reason
+    assert release.git_sha == first and f"v1 {repository.token}" in log_of(release)
+
+
+def test_the_second_build_of_the_same_context_uses_the_cache(build_settings, web, repository):
+    repository.commit("v1", tag="v1")
+    first, second = build("1.0.0", "v1"), build("1.0.1", "v1")
+    assert second.state == ReleaseState.READY, second.reason
+    assert "Using cache" not in log_of(first).split("COPY www /www", 1)[1]
+    assert "Using cache" in log_of(second).split("COPY www /www", 1)[1]
+
+
+def test_a_broken_dockerfile_fails_with_the_failing_steps_output(build_settings, web, repository):
+    broken = DOCKERFILE.replace(
+        "/bin/busybox cat /www/health", "echo compiling assets; echo disk full >&2; exit 3"
+    )
+    repository.commit("v1", tag="v1", dockerfile=broken)
+    release = build("1.0.0", "v1")
+    assert release.state == ReleaseState.FAILED and release.image == ""
+    assert release.reason.startswith("The build failed at Step 5/6 : RUN")
+    assert "compiling assets" in release.reason and "disk full" in release.reason
+    assert "returned a non-zero code: 3" in release.reason
+    assert AuditEvent.objects.filter(action="release.build_failed").count() == 1
+
+
+def test_a_registry_that_refuses_the_push_fails_the_release_with_its_message(
+    build_settings, web, repository, read_only_registry
+):
+    web.image_repository = f"{read_only_registry.address}/vizora/web-{repository.token}"
+    web.save()
+    repository.commit("v1", tag="v1")
+    release = build("1.0.0", "v1")
+    assert release.state == ReleaseState.FAILED and release.image == ""
+    assert release.reason.startswith(f"The registry refused the push of {web.image_repository}")
+    assert "Method not allowed" in release.reason  # what the read-only registry answers
+
+
+def test_a_ref_the_repository_does_not_have_fails_with_gits_message(
+    build_settings, web, repository
+):
+    repository.commit("v1", tag="v1")
+    release = build("1.0.0", "no-such-branch")
+    assert release.state == ReleaseState.FAILED
+    assert "at no-such-branch failed" in release.reason
+    assert "not found in upstream origin" in release.reason
+
+
+def test_a_build_past_its_timeout_is_stopped_and_its_container_killed(
+    build_settings, web, repository
+):
+    build_settings.PORTAL_BUILD_TIMEOUT_SECONDS = 1
+    slow = DOCKERFILE.replace("/bin/busybox cat /www/health", "echo waiting; /bin/busybox sleep 60")
+    repository.commit("v1", tag="v1", dockerfile=slow)
+    release = build("1.0.0", "v1")
+    assert release.state == ReleaseState.FAILED
+    assert release.reason == "Timed out after 1s (PORTAL_BUILD_TIMEOUT_SECONDS)."
+    container = log_of(release).split("Running in ", 1)[1].split()[0]
+    engine = docker.DockerClient(base_url=build_settings.DOCKER_HOST)
+    running = [c.id for c in engine.containers.list()]
+    engine.close()
+    assert not any(c.startswith(container) for c in running)
+
+
+def test_registry_and_git_credentials_never_reach_the_log_the_reason_or_the_audit(
+    build_settings, web, repository, registry, tmp_path
+):
+    password, token = "regpass-9f8e7d6c5b", "gittoken-1a2b3c4d5e"
+    credentials = tmp_path / "docker-config.json"
+    credentials.write_text(
+        json.dumps({"auths": {registry.address: {"username": "ci", "password": password}}})
+    )
+    (tmp_path / "git-credentials").write_text(f"https://ci:{token}@git.example.com\n")
+    build_settings.PORTAL_REGISTRY_CREDENTIALS_FILE = str(credentials)
+    build_settings.PORTAL_GIT_CREDENTIALS_FILE = str(tmp_path / "git-credentials")
+    # A careless Dockerfile that prints them (the catalog handed them in as build args).
+    web.build_args = {"GREETING": f"{password} {token}"}
+    web.save()
+    leaky = DOCKERFILE.replace("/bin/busybox cat /www/health", "exit 1")
+    repository.commit("v1", tag="v1", dockerfile=leaky)
+    release = build("1.0.0", "v1")
+    assert release.state == ReleaseState.FAILED
+    everything = [log_of(release), release.reason]
+    everything += [json.dumps(e.detail) for e in AuditEvent.objects.all()]
+    assert "greeting is *** ***" in log_of(release)
+    assert not any(password in text or token in text for text in everything)
