@@ -35,5 +35,5 @@ def create_ci_result(request: HttpRequest, payload: CIResultIn):
         "state": result.state,
         "url": result.url,
         "reported_by": result.reported_by,
-        "reported_at": result.reported_at.isoformat(),
+        "reported_at": result.reported_at,
     }

@@ -43,9 +43,9 @@ def deployment_out(request: HttpRequest, deployment: Deployment) -> dict:
         "cancel_requested": deployment.cancel_requested,
         "trigger": deployment.trigger,
         "requested_by": _name(deployment.requested_by),
-        "created_at": _at(deployment.created_at),
-        "started_at": _at(deployment.started_at),
-        "finished_at": _at(deployment.finished_at),
+        "created_at": deployment.created_at,
+        "started_at": deployment.started_at,
+        "finished_at": deployment.finished_at,
         "url": found.absolute(request, "deployment-detail", deployment.pk),
         "steps": [
             {
@@ -53,8 +53,8 @@ def deployment_out(request: HttpRequest, deployment: Deployment) -> dict:
                 "label": s.get_kind_display(),
                 "state": s.state,
                 "attempt": s.attempt,
-                "started_at": _at(s.started_at),
-                "finished_at": _at(s.finished_at),
+                "started_at": s.started_at,
+                "finished_at": s.finished_at,
             }
             for s in steps
         ],
@@ -67,7 +67,7 @@ def deployment_out(request: HttpRequest, deployment: Deployment) -> dict:
                 "state": i.state,
                 "evidence": i.evidence,
                 "answered_by": _name(i.answered_by),
-                "answered_at": _at(i.answered_at),
+                "answered_at": i.answered_at,
                 "note": i.waiver_reason,
             }
             for i in checklist
@@ -77,7 +77,7 @@ def deployment_out(request: HttpRequest, deployment: Deployment) -> dict:
                 "user": a.user.get_username(),
                 "decision": a.decision,
                 "comment": a.comment,
-                "at": _at(a.created_at),
+                "at": a.created_at,
             }
             for a in approvals
         ],
@@ -87,10 +87,6 @@ def deployment_out(request: HttpRequest, deployment: Deployment) -> dict:
 
 def _name(user) -> str | None:
     return user.get_username() if user is not None else None
-
-
-def _at(when) -> str | None:
-    return when.isoformat() if when is not None else None
 
 
 @router.post(
@@ -175,5 +171,5 @@ def decide(request: HttpRequest, id: Path[Id], payload: DecisionIn):
         "user": approval.user.get_username(),
         "decision": approval.decision,
         "comment": approval.comment,
-        "at": approval.created_at.isoformat(),
+        "at": approval.created_at,
     }

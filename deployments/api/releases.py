@@ -29,7 +29,7 @@ def release_out(request: HttpRequest, release: Release) -> dict:
         "git_ref": release.git_ref,
         "reason": release.reason,
         "notes": release.notes,
-        "created_at": release.created_at.isoformat(),
+        "created_at": release.created_at,
         "url": found.release_page(request, release),
         "log_url": found.absolute(request, "api:release_log", name, version),
     }

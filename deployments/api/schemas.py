@@ -34,10 +34,12 @@ class Error(Schema):
 
 
 class ReleaseIn(Schema):
-    service: Name
-    version: Name
-    image: ShortText | None = None
-    git_ref: ShortText | None = None
+    service: Annotated[Name, Field(examples=["web"])]
+    version: Annotated[Name, Field(examples=["2.1.0"])]
+    image: Annotated[
+        ShortText | None, Field(examples=["registry.example:5000/vizora-web:2.1.0"])
+    ] = None
+    git_ref: Annotated[ShortText | None, Field(examples=["v2.1.0"])] = None
     git_sha: Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{7,40})?$")] = ""
     notes: Text = ""
 
@@ -76,7 +78,7 @@ class BuildLogOut(Schema):
 
 
 class CIResultIn(Schema):
-    git_sha: GitSha
+    git_sha: Annotated[GitSha, Field(examples=["3f2a9c1"])]
     state: Literal["passed", "failed"]
     url: ShortText = ""
 
@@ -91,9 +93,9 @@ class CIResultOut(Schema):
 
 
 class DeploymentIn(Schema):
-    service: Name
-    version: Name
-    environment: Name
+    service: Annotated[Name, Field(examples=["web"])]
+    version: Annotated[Name, Field(examples=["1.0.0"])]
+    environment: Annotated[Name, Field(examples=["production"])]
 
 
 class StepOut(Schema):

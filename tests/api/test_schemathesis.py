@@ -16,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
 
 from portal.wsgi import application
 from tests.api.conftest import ci, personal
+from tests.harness.server import free_port
 from tokens.models import Scope
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
@@ -46,6 +47,9 @@ def kept_connection():
 
 @pytest.fixture(params=["lead", "ci"])
 def token(request, world, bob, carol, kept_connection):
+    # Registry look-ups go to a closed loopback port: never to another address.
+    world.web.image_repository = f"127.0.0.1:{free_port()}/vizora-web"
+    world.web.save()
     if request.param == "lead":
         return personal(bob)
     everywhere = ["development", "staging", "production"]
