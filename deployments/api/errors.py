@@ -95,3 +95,15 @@ def install(api: NinjaAPI) -> None:
         @api.exception_handler(kind)
         def refused(request, exc):
             return respond(request, status_of(exc), str(exc))
+
+
+def unknown_endpoint(request: HttpRequest) -> HttpResponse:
+    """Any other path under /api/v1/: a JSON 404 pointing at the document."""
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        error_body(
+            f"There is no API endpoint {request.path}; see /api/v1/openapi.json or /api/v1/docs."
+        ),
+        status=404,
+    )

@@ -126,3 +126,11 @@ def test_an_unknown_service_for_a_release_is_a_404(api, tokens):
         "/releases", tokens.ci_releases, {"service": "nope", "version": "1", "git_ref": "main"}
     )
     assert status == 404 and body["error"].startswith("There is no service 'nope'")
+
+
+def test_an_unknown_endpoint_is_a_json_404_pointing_at_the_document(api, tokens):
+    status, body = api.get("/deployment/1", tokens.engineer)
+    assert status == 404
+    assert body["error"] == (
+        "There is no API endpoint /api/v1/deployment/1; see /api/v1/openapi.json or /api/v1/docs."
+    )
