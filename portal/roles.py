@@ -76,9 +76,10 @@ def is_admin(user: AnyUser) -> bool:
 
 def can_view(user: AnyUser) -> bool:
     """Any signed-in, active person may read the portal; history is open to all staff.
-    A CI identity needs the `read` scope."""
-    if is_service_account(user):
-        return user.is_active and ci_token_allows(user, "read")
+    A CI identity needs the `read` scope. No query: live streams ask from async code."""
+    token = getattr(user, "api_token", None)
+    if token is not None and token.is_ci:
+        return user.is_active and token.allows("read")
     return user.is_authenticated and user.is_active
 
 

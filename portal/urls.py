@@ -15,7 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/docs", docs_page, name="api-docs"),
     path("api/v1/", api.urls),
-    re_path(r"^api/v1/", unknown_endpoint),
+    re_path(r"^api/v1/", unknown_endpoint, name="api-unknown"),
     path("tokens/", include("tokens.urls")),
     path("", include("deployments.urls")),
 ]

@@ -3,8 +3,9 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portal import roles
 from tokens.forms import PersonalTokenForm
@@ -12,14 +13,15 @@ from tokens.issuing import TokenError, issue_personal_token, revoke_token
 from tokens.models import ApiToken, TokenKind
 
 
+@require_GET
 @login_required
 def token_list(request):
     return render(request, "tokens.html", _context(request, PersonalTokenForm()))
 
 
+@require_POST
 @never_cache
 @login_required
-@require_POST
 def create(request):
     form = PersonalTokenForm(request.POST)
     if not form.is_valid():
@@ -30,19 +32,20 @@ def create(request):
         )
     except TokenError as refused:
         form.add_error(None, str(refused))
-        return render(request, "tokens.html", _context(request, form), status=403)
+        context = {**_context(request, form), "reason": str(refused)}
+        return render(request, "tokens.html", context, status=403)
     return render(request, "token_created.html", {"token": token, "secret": secret})
 
 
-@login_required
 @require_POST
+@login_required
 def revoke(request, pk: int):
     try:
         token = revoke_token(request.user, pk)
     except TokenError as refused:
-        messages.error(request, str(refused))
-    else:
-        messages.success(request, f"Token {token.prefix}… ({token.name}) is revoked.")
+        context = {"reason": str(refused), "back": reverse("tokens")}
+        return render(request, "refused.html", context, status=403)
+    messages.success(request, f"Token {token.prefix}… ({token.name}) is revoked.")
     return redirect("tokens")
 
 
