@@ -23,6 +23,14 @@ from deployments.states import Trigger
 from tokens.models import Scope
 
 router = Router(tags=["deployments"])
+# OpenAPI links: where the id of a new deployment goes next (schemathesis follows them).
+FOLLOW_UP = {
+    name: {"operationId": operation, "parameters": {"id": "$response.body#/id"}}
+    for name, operation in (
+        ("GetDeployment", "get_deployment"), ("GetDeploymentLog", "get_deployment_log"),
+        ("CancelDeployment", "cancel_deployment"), ("DecideDeployment", "decide_deployment"),
+    )
+}  # fmt: skip
 LOG_PAGE = 1000
 ERRORS = {code: Error for code in (400, 401, 403, 404, 409, 422)}
 
@@ -92,7 +100,8 @@ def _name(user) -> str | None:
 @router.post(
     "/deployments",
     response={201: DeploymentOut, **ERRORS},
-    openapi_extra=OPENAPI,
+    openapi_extra={**OPENAPI, "responses": {"201": {"links": FOLLOW_UP}}},
+    operation_id="create_deployment",
     summary="Request a deployment of a ready release (as the pages' Promote does)",
 )
 @idempotent
@@ -112,13 +121,19 @@ def create_deployment(request: HttpRequest, payload: DeploymentIn):
     return 201, deployment_out(request, found.deployment(deployment.pk))
 
 
-@router.get("/deployments/{id}", response={200: DeploymentOut, **ERRORS})
+@router.get(
+    "/deployments/{id}", response={200: DeploymentOut, **ERRORS}, operation_id="get_deployment"
+)
 def get_deployment(request: HttpRequest, id: Path[Id]):
     require_scope(request, Scope.READ)
     return deployment_out(request, found.deployment(id))
 
 
-@router.get("/deployments/{id}/log", response={200: DeploymentLogOut, **ERRORS})
+@router.get(
+    "/deployments/{id}/log",
+    response={200: DeploymentLogOut, **ERRORS},
+    operation_id="get_deployment_log",
+)
 def deployment_log(request: HttpRequest, id: Path[Id], after_seq: Seq = 0):
     """Output after `after_seq`, at most 1000 lines; call again with `last_seq` while
     `has_more` (or until `is_final`)."""
@@ -146,6 +161,7 @@ def deployment_log(request: HttpRequest, id: Path[Id], after_seq: Seq = 0):
     "/deployments/{id}/cancel",
     response={200: DeploymentOut, **ERRORS},
     openapi_extra=OPENAPI,
+    operation_id="cancel_deployment",
     summary="Cancel a deployment (a running one stops at its next safe point)",
 )
 @idempotent
@@ -159,6 +175,7 @@ def cancel_deployment(request: HttpRequest, id: Path[Id]):
     "/deployments/{id}/approvals",
     response={201: ApprovalCreated, **ERRORS},
     openapi_extra=OPENAPI,
+    operation_id="decide_deployment",
     summary="Approve or reject (personal tokens only)",
 )
 @idempotent
