@@ -113,6 +113,9 @@ def test_the_docs_page_lists_every_endpoint_without_scripts_from_elsewhere(clien
     for line in lines:
         assert line in page
     assert "cdn" not in page.lower() and '<script src="http' not in page
+    policy = response["Content-Security-Policy"]  # the strict CSP holds on this page too
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "<style" not in page and " style=" not in page and "<script>" not in page
 
 
 def test_a_session_without_a_token_does_not_authenticate(api, world, alice):
