@@ -1,6 +1,10 @@
-"""Every use of an API token is audited: token prefix, method, path and status."""
+"""Every use of an API token is audited: token prefix, method, path and status. And a
+method an endpoint does not take answers our JSON error, not the router's bare text."""
+
+from django.http import JsonResponse
 
 from deployments import audit
+from deployments.api.errors import error_body
 
 
 class ApiAuditMiddleware:
@@ -9,6 +13,13 @@ class ApiAuditMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if response.status_code == 405 and request.path.startswith("/api/v1/"):
+            allowed = response.get("Allow", "")
+            response = JsonResponse(
+                error_body(f"{request.path} does not take {request.method}; it takes {allowed}."),
+                status=405,
+                headers={"Allow": allowed},
+            )
         token = getattr(request, "api_token", None)
         if token is not None:
             audit.record(

@@ -88,7 +88,10 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
-        return respond(request, exc.status_code, str(exc))
+        message = str(exc)
+        if message.startswith("Cannot parse request body"):  # Ninja's parser gave up
+            message = "The body is not JSON; send a JSON object (Content-Type: application/json)."
+        return respond(request, exc.status_code, message)
 
     for kind in (ActionRefused, ReleaseError, CIReportError):
 

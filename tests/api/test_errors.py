@@ -35,13 +35,15 @@ def test_a_body_that_does_not_match_is_a_422_naming_the_field(api, tokens, path,
     assert isinstance(answer["detail"], list) and answer["detail"][0]["loc"]
 
 
-def test_a_body_that_is_not_json_is_a_422(api, tokens):
+def test_a_body_that_is_not_json_is_a_400_saying_so(api, tokens):
     response = api.client.post(
         "/api/v1/deployments", data="{not json", content_type="application/json",
         headers={"Authorization": f"Bearer {tokens.admin}"},
     )  # fmt: skip
-    assert response.status_code in (400, 422)
-    assert response.json()["error"]
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "The body is not JSON; send a JSON object (Content-Type: application/json)."
+    )
 
 
 def test_a_path_id_that_is_not_a_number_is_a_422_naming_it(api, tokens):
@@ -134,3 +136,13 @@ def test_an_unknown_endpoint_is_a_json_404_pointing_at_the_document(api, tokens)
     assert body["error"] == (
         "There is no API endpoint /api/v1/deployment/1; see /api/v1/openapi.json or /api/v1/docs."
     )
+
+
+def test_a_method_an_endpoint_does_not_take_is_a_json_405_naming_what_it_takes(api, tokens):
+    response = api.client.put(
+        "/api/v1/deployments", headers={"Authorization": f"Bearer {tokens.admin}"}
+    )
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert response.json() == {
+        "error": "/api/v1/deployments does not take PUT; it takes POST.", "detail": None,
+    }  # fmt: skip
