@@ -31,6 +31,12 @@ FOLLOW_UP = {
         ("CancelDeployment", "cancel_deployment"), ("DecideDeployment", "decide_deployment"),
     )
 }  # fmt: skip
+# Ninja's openapi_extra replaces the 201 it would write, so it is written whole here.
+CREATED_WITH_LINKS = {
+    "description": "Created",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeploymentOut"}}},
+    "links": FOLLOW_UP,
+}
 LOG_PAGE = 1000
 ERRORS = {code: Error for code in (400, 401, 403, 404, 409, 422)}
 
@@ -100,7 +106,7 @@ def _name(user) -> str | None:
 @router.post(
     "/deployments",
     response={201: DeploymentOut, **ERRORS},
-    openapi_extra={**OPENAPI, "responses": {"201": {"links": FOLLOW_UP}}},
+    openapi_extra={**OPENAPI, "responses": {"201": CREATED_WITH_LINKS}},
     operation_id="create_deployment",
     summary="Request a deployment of a ready release (as the pages' Promote does)",
 )

@@ -127,3 +127,14 @@ def test_now_is_used_for_expiry(tokens):
     token = ApiToken.objects.get(hashed=hash_token(tokens.expired))
     assert token.state(timezone.now() - timedelta(hours=1)) == "active"
     assert token.state() == "expired"
+
+
+def test_the_document_describes_a_new_deployment_and_links_its_id(db):
+    from deployments.api import api
+
+    created = api.get_openapi_schema(path_prefix="/api/v1/")["paths"]["/api/v1/deployments"]
+    answer = created["post"]["responses"]["201"]
+    assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/DeploymentOut")
+    assert answer["links"]["GetDeployment"] == {
+        "operationId": "get_deployment", "parameters": {"id": "$response.body#/id"},
+    }  # fmt: skip

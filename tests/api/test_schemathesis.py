@@ -60,3 +60,44 @@ def token(request, world, bob, carol, kept_connection):
 @BOUNDED
 def test_no_input_breaks_the_api_or_its_document(case, token):
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+
+
+# Stateful: a schema of its own whose deployment requests name real catalog entries
+# (random names only ever find 404s), so that journeys create deployments and follow
+# the document's links from the id answered: read it, its log, cancel it, decide on it.
+journeys = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+TARGETS = [("web", "1.0.0", "production"), ("web", "1.0.0", "development")]
+
+
+@journeys.hook
+def map_body(context, body):
+    operation = context.operation.label if context.operation is not None else ""
+    if operation == "POST /api/v1/deployments" and isinstance(body, dict):
+        service, version, environment = TARGETS[len(str(body)) % len(TARGETS)]
+        return {**body, "service": service, "version": version, "environment": environment}
+    return body
+
+
+def test_journeys_through_the_links_of_a_new_deployment_keep_to_the_document(
+    world, bob, kept_connection
+):
+    token = personal(bob)
+    seen = set()
+
+    class Journey(journeys.as_state_machine()):
+        def call(self, case, **kwargs):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+            return case.call(**kwargs)
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            seen.add((case.operation.label, response.status_code))
+            case.validate_response(response, checks=CHECKS)
+
+    Journey.run(
+        settings=settings(
+            max_examples=20, stateful_step_count=6, deadline=None, derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )  # fmt: skip
+    assert ("POST /api/v1/deployments", 201) in seen, sorted(seen)
+    assert ("GET /api/v1/deployments/{id}", 200) in seen, sorted(seen)
