@@ -37,10 +37,10 @@ from deployments.engine.errors import ActionRefused, forbidden
 from deployments.models import AuditEvent, Release
 from deployments.releases import (
     ReleaseError,
-    _active_service,
-    _check_git_sha,
-    _check_version,
-    _duplicate_message,
+    active_release_service,
+    check_git_sha,
+    check_version,
+    duplicate_message,
 )
 from deployments.states import ReleaseState
 from environments import docker_builds
@@ -70,9 +70,9 @@ def request_build(
     or Dockerfile in the catalog, a malformed version, ref or sha, or a version that
     already exists.
     """
-    service = _active_service(service_name)
-    _check_version(version)
-    _check_git_sha(git_sha)
+    service = active_release_service(service_name)
+    check_version(version)
+    check_git_sha(git_sha)
     _check_git_ref(git_ref)
     if not service.repository or not service.dockerfile:
         missing = "repository" if not service.repository else "build.dockerfile"
@@ -97,7 +97,7 @@ def request_build(
             release_changed(release.pk)
             send_build_after_commit(release.pk)
     except IntegrityError:
-        raise ReleaseError(_duplicate_message(service, version)) from None
+        raise ReleaseError(duplicate_message(service, version)) from None
     return release
 
 
@@ -142,6 +142,10 @@ def run_build(release_id: int) -> None:
         image, sha = _build(release, started, workdir, masker)
     except BuildFailed as failure:
         outcome = {"state": ReleaseState.FAILED, "reason": masker.mask(str(failure))}
+    except Exception as error:  # a bug or an outage must not leave the release building
+        log.exception("the build of release %s crashed", release_id)
+        reason = f"The build crashed ({type(error).__name__}: {error}); see the worker's log."
+        outcome = {"state": ReleaseState.FAILED, "reason": masker.mask(reason)}
     else:
         outcome = {"state": ReleaseState.READY, "image": image, "sha": sha}
     finally:

@@ -5,6 +5,7 @@ Only for the embedded demo (PORTAL_DEV=true): the passwords are printed and know
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
@@ -126,3 +127,17 @@ def record_demo_baseline() -> int:
                 audit.record("deployment.baseline_recorded", deployment=deployment)
                 recorded += 1
     return recorded
+
+
+def point_services_at_demo_builds(git_dir: str, registry: str) -> list[Service]:
+    """Build every active service from its demo git repository (`git_dir/<name>`) and push
+    to the demo registry (`registry/vizora-<name>`): `make run` with a Docker engine.
+
+    Called after the demo releases are registered, so they keep the catalog's image names
+    (the ones kubesim starts with); only releases built from now on use the registry."""
+    services = list(Service.objects.active())
+    for service in services:
+        service.repository = str(Path(git_dir).resolve() / service.name)
+        service.image_repository = f"{registry}/vizora-{service.name}"
+        service.save(update_fields=["repository", "image_repository", "updated_at"])
+    return services

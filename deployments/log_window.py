@@ -1,5 +1,6 @@
-"""The part of a deployment's log a page renders at once: its last few hundred lines, or
-the lines before a given `seq` when a reader asks for earlier ones.
+"""The part of a deployment's log (or a release's build output) a page renders at once:
+its last few hundred lines, or the lines before a given `seq` when a reader asks for
+earlier ones.
 
 One query whatever the length of the log (millions of lines stay in the database):
 the window is read newest first with one row more than it shows, and that extra row
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from deployments.models import Deployment
+from deployments.models import Deployment, Release
 
 # `previous_step_id` for a window the page renders: no step id equals it, so the first
 # line of the window always gets its step's header (the reader sees which step it is).
@@ -38,14 +39,25 @@ def log_window(
     deployment: Deployment, step_labels: dict[int, str], before: int | None = None
 ) -> LogWindow:
     """The `page_size()` lines before `before` (the log's last lines when None)."""
+    rows = deployment.log.values("seq", "step_id", "created_at", "text")
+    return _window(rows, deployment.next_log_seq, before, lambda row: _line(row, step_labels))
+
+
+def build_log_window(release: Release, before: int | None = None) -> LogWindow:
+    """A release's build output, windowed as a deployment's log is (no steps)."""
+    rows = release.build_log.values("seq", "created_at", "text")
+    return _window(rows, release.next_log_seq, before, _build_line)
+
+
+def _window(rows, next_log_seq: int, before: int | None, to_line) -> LogWindow:
     size = page_size()
-    rows = deployment.log.order_by("-seq")
+    rows = rows.order_by("-seq")
     if before is not None:
         rows = rows.filter(seq__lt=before)
-    rows = list(rows.values("seq", "step_id", "created_at", "text")[: size + 1])
+    rows = list(rows[: size + 1])
     has_earlier = len(rows) > size
-    lines = [_line(row, step_labels) for row in reversed(rows[:size])]
-    at_tail = before is None or before >= deployment.next_log_seq
+    lines = [to_line(row) for row in reversed(rows[:size])]
+    at_tail = before is None or before >= next_log_seq
     last_seq = lines[-1]["seq"] if lines else 0
     return LogWindow(
         lines=lines,
@@ -58,3 +70,7 @@ def log_window(
 
 def _line(row: dict, step_labels: dict[int, str]) -> dict:
     return row | {"step_label": step_labels.get(row["step_id"], "")}
+
+
+def _build_line(row: dict) -> dict:
+    return row | {"step_id": None, "step_label": ""}

@@ -75,11 +75,11 @@ def register_release(
     Raises ReleaseError for an unknown or archived service, a malformed version,
     image or git sha, an image of another repository, or a version that exists.
     """
-    service = _active_service(service_name)
-    _check_version(version)
+    service = active_release_service(service_name)
+    check_version(version)
     reference = parse_image_reference(image)
     _check_repository(service, reference)
-    _check_git_sha(git_sha)
+    check_git_sha(git_sha)
     return _record_ready(service, version, reference, git_sha, notes, actor)
 
 
@@ -98,13 +98,13 @@ def register_from_registry(
     the tag). Raises ReleaseError as register_release does, and for a tag the registry
     does not have or a registry that cannot be reached or refuses the portal.
     """
-    service = _active_service(service_name)
-    _check_version(version)
-    _check_git_sha(git_sha)
+    service = active_release_service(service_name)
+    check_version(version)
+    check_git_sha(git_sha)
     reference = parse_tagged_image(image)
     _check_repository(service, reference)
     if Release.objects.filter(service=service, version=version).exists():
-        raise ReleaseError(_duplicate_message(service, version))
+        raise ReleaseError(duplicate_message(service, version))
     try:
         digest = registry.resolve_digest(reference.repository, reference.tag)
     except registry.RegistryError as error:
@@ -153,7 +153,7 @@ def _record_ready(service, version, reference, git_sha, notes, actor, resolved=F
             release_changed(release.pk)
     except IntegrityError:
         # Two registrations of one version can race; the unique constraint decides.
-        raise ReleaseError(_duplicate_message(service, version)) from None
+        raise ReleaseError(duplicate_message(service, version)) from None
     return release
 
 
@@ -165,7 +165,7 @@ def _check_repository(service: Service, reference: ImageReference) -> None:
         )
 
 
-def _check_git_sha(git_sha: str) -> None:
+def check_git_sha(git_sha: str) -> None:
     if git_sha and not GIT_SHA.match(git_sha):
         raise ReleaseError(f"{git_sha!r} is not a git sha (7 to 40 lowercase hex digits).")
 
@@ -187,18 +187,18 @@ def tag_mismatch_warning(release: Release) -> str | None:
     )
 
 
-def _active_service(name: str) -> Service:
+def active_release_service(name: str) -> Service:
     return active_service(name, ReleaseError)
 
 
-def _check_version(version: str) -> None:
+def check_version(version: str) -> None:
     if not VERSION.match(version):
         raise ReleaseError(
             f"{version!r} is not a valid version; use letters, digits and . _ + - (e.g. 2.1.0)."
         )
 
 
-def _duplicate_message(service: Service, version: str) -> str:
+def duplicate_message(service: Service, version: str) -> str:
     return (
         f"{service.name} {version} already exists (it is already registered; releases are "
         "immutable, so register the new image under a new version)."

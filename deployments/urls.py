@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deployments import deployment_views, service_views, views
+from deployments import deployment_views, release_views, service_views, views
 from deployments.live import views as live_views
 
 urlpatterns = [
@@ -36,6 +36,32 @@ urlpatterns = [
         "services/<slug:name>/environments/<slug:environment>/unlock/",
         service_views.unlock,
         name="environment-unlock",
+    ),
+    path("services/<slug:name>/build/", release_views.build_release, name="service-build"),
+    path(
+        "services/<slug:name>/releases/<str:version>/",
+        release_views.release_detail,
+        name="release-detail",
+    ),
+    path(
+        "services/<slug:name>/releases/<str:version>/events/",
+        live_views.release_events,
+        name="release-events",
+    ),
+    path(
+        "services/<slug:name>/releases/<str:version>/log/",
+        release_views.release_log,
+        name="release-log",
+    ),
+    path(
+        "services/<slug:name>/releases/<str:version>/sections/",
+        release_views.release_sections,
+        name="release-sections",
+    ),
+    path(
+        "services/<slug:name>/releases/<str:version>/cancel/",
+        release_views.cancel_build,
+        name="release-cancel",
     ),
     path(
         "environments/<slug:name>/timeline/",

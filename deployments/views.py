@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from deployments import dashboard_panels, engine, overview, promotion_choices, timeline
 from deployments.actions_flow import perform
+from deployments.build_form import build_panel as build_form_panel
 from environments.models import Environment, Service
 
 
@@ -39,8 +40,13 @@ def dashboard(request):
 @login_required
 def service_detail(request, name: str):
     service = get_object_or_404(Service, name=name)
-    environments, panels = promotion_choices.service_panels(service, request.user)
-    context = {
+    return render_live(request, "service.html", service_context(service, request.user))
+
+
+def service_context(service: Service, user, build_form=None) -> dict:
+    """What the service page shows (the "Build release" form bound to `build_form`)."""
+    environments, panels = promotion_choices.service_panels(service, user)
+    return {
         "service": service,
         "environments": environments,
         "panels": panels,
@@ -49,8 +55,8 @@ def service_detail(request, name: str):
         "releases": list(overview.service_releases(service)),
         "deployments": list(overview.service_deployments(service)),
         "list_limit": overview.SERVICE_LIST_LIMIT,
+        "build": build_form_panel(service, user, build_form),
     }
-    return render_live(request, "service.html", context)
 
 
 @require_POST

@@ -8,13 +8,18 @@ without an `aux.Digest` fails. The classic builder (no BuildKit) runs each step 
 host networking, as nothing else exists on these machines.
 
 Stopping (cancellation, timeout): `should_stop()` is asked every
-PORTAL_BUILD_POLL_SECONDS by a watcher thread, which kills the step's build container
-(named in the "Running in <id>" line) so the engine ends the step at once; the reading
-loop then stops reading, which closes the stream, and dockerd abandons the build.
+PORTAL_BUILD_POLL_SECONDS by a watcher thread. Once it gives a reason, the reading loop
+leaves the stream at the next chunk, and closing the stream's connection makes dockerd
+abandon the build and remove its container. A step that prints nothing (a long `RUN`)
+sends no chunk, so the watcher also kills the step's build container (named in the
+"Running in <id>" line), again at every poll until the build has ended: a kill sent
+between the container's creation and its start is refused, and the next one lands.
 """
 
 import contextlib
+import logging
 import re
+import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterable
@@ -27,6 +32,8 @@ from django.db import connection
 from docker.errors import APIError, DockerException
 
 from environments import registry
+
+log = logging.getLogger(__name__)
 
 Line = Callable[[str], None]
 StopReason = Callable[[], str | None]  # why to stop now, or None to go on
@@ -71,7 +78,24 @@ class BuildSpec:
 
 
 def docker_client() -> docker.DockerClient:
-    return docker.DockerClient(base_url=settings.DOCKER_HOST, timeout=30)
+    """A client of DOCKER_HOST; BuildFailed naming it when the engine does not answer."""
+    try:
+        _check_unix_socket(settings.DOCKER_HOST)
+        return docker.DockerClient(base_url=settings.DOCKER_HOST, timeout=30)
+    except (DockerException, OSError) as error:
+        raise BuildFailed(
+            f"The Docker engine at {settings.DOCKER_HOST} cannot be reached ({error}); "
+            "check that dockerd runs and that DOCKER_HOST is right."
+        ) from None
+
+
+def _check_unix_socket(host: str) -> None:
+    """Connect once ourselves: the SDK leaks its socket when a unix socket refuses it."""
+    if not host.startswith("unix://"):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        probe.connect(host.removeprefix("unix://"))
 
 
 # -- clone -------------------------------------------------------------------------
@@ -123,9 +147,16 @@ def _git(args: list[str], cwd: Path | None = None) -> str:
         helper = f"store --file={settings.PORTAL_GIT_CREDENTIALS_FILE}"
         command += ["-c", f"credential.helper={helper}"]
     env = {"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp"}
-    done = subprocess.run(
-        command + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
+    try:
+        done = subprocess.run(
+            command + args, cwd=cwd, env=env, capture_output=True, text=True,
+            timeout=settings.PORTAL_BUILD_TIMEOUT_SECONDS,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise BuildFailed(
+            f"git {args[0]} took longer than the build timeout "
+            f"({settings.PORTAL_BUILD_TIMEOUT_SECONDS}s) and was stopped."
+        ) from None
     if done.returncode != 0:
         words = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise BuildFailed(" ".join(words) or f"git {args[0]} exited with {done.returncode}")
@@ -162,6 +193,9 @@ def build_and_push(spec: BuildSpec, on_line: Line, should_stop: StopReason) -> B
         image_id = _build(client, spec, on_line, watcher)
         digest = _push(client, spec, on_line, watcher)
         size = client.api.inspect_image(image_id)["Size"]
+    except BuildStopped:
+        watcher.kill_build_container()  # now, not on dockerd's own time
+        raise
     except (APIError, DockerException, OSError) as error:
         watcher.raise_if_stopped()
         raise BuildFailed(f"The Docker engine failed: {error}") from None
@@ -176,7 +210,7 @@ def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> st
     if not context.is_dir() or spec.checkout.resolve() not in (context, *context.parents):
         raise BuildFailed(f"The build context {spec.context!r} is not a folder of the repository.")
     dockerfile = (spec.checkout / (spec.dockerfile or "Dockerfile")).resolve()
-    if not dockerfile.is_file():
+    if not dockerfile.is_file() or spec.checkout.resolve() not in dockerfile.parents:
         raise BuildFailed(f"There is no Dockerfile at {spec.dockerfile!r} in the repository.")
     stream = client.api.build(
         path=str(context),
@@ -189,19 +223,28 @@ def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> st
         decode=True,
         timeout=settings.PORTAL_BUILD_TIMEOUT_SECONDS + 30,
     )
-    tail = StepTail()
+    tail, pending = StepTail(), LineBuffer()
+
+    def output(line: str) -> None:
+        tail.add(line)
+        on_line(line)
+        if running := RUNNING_IN.match(line):
+            watcher.container_id = running[1]
+
     image_id = ""
     for chunk in _until_stopped(stream, watcher):
-        for line in _lines(chunk.get("stream", "")):
-            tail.add(line)
-            on_line(line)
-            if running := RUNNING_IN.match(line):
-                watcher.container_id = running[1]
+        for line in pending.feed(chunk.get("stream", "")):
+            output(line)
+        if "error" in chunk or "aux" in chunk:
+            for line in pending.flush():
+                output(line)
         if "error" in chunk:
             watcher.raise_if_stopped()
             on_line(chunk["error"].rstrip())
             raise BuildFailed(tail.reason(chunk["error"].strip()))
         image_id = (chunk.get("aux") or {}).get("ID", image_id)
+    for line in pending.flush():
+        output(line)
     if not image_id:
         raise BuildFailed(tail.reason("the build ended without an image"))
     return image_id
@@ -209,7 +252,10 @@ def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> st
 
 def _push(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> str:
     on_line(f"Pushing {spec.repository}:{spec.tag}")
-    credentials = registry.credentials_for(registry.RepositoryName.parse(spec.repository).host)
+    try:
+        credentials = registry.credentials_for(registry.RepositoryName.parse(spec.repository).host)
+    except registry.RegistryError as error:
+        raise BuildFailed(str(error)) from None
     auth = None
     if credentials:  # handed to dockerd in a header, never printed
         auth = {"username": credentials.username, "password": credentials.password}
@@ -233,19 +279,35 @@ def _push(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> str
 
 
 def _until_stopped(stream: Iterable[dict], watcher: "StopWatcher") -> Iterable[dict]:
+    """The stream's chunks until it ends or the build is stopped (then BuildStopped).
+
+    Each chunk is handed on before stopping, so a "Running in <id>" that arrived with the
+    stop still names the container to kill."""
     try:
         for chunk in stream:
-            watcher.raise_if_stopped()
             yield chunk
-        watcher.raise_if_stopped()
+            if watcher.reason:
+                break
     finally:
         close = getattr(stream, "close", None)
         if close:
-            close()  # leaving the generator drops the HTTP stream: dockerd abandons it
+            close()  # the connection closes with it: dockerd abandons the build
+    watcher.raise_if_stopped()
 
 
-def _lines(text: str) -> list[str]:
-    return [line for line in text.rstrip("\n").split("\n") if line.strip()] if text else []
+class LineBuffer:
+    """Whole lines out of the engine's chunks, which may end or start mid-line."""
+
+    def __init__(self):
+        self.partial = ""
+
+    def feed(self, text: str) -> list[str]:
+        *lines, self.partial = (self.partial + text).split("\n")
+        return [line for line in lines if line.strip()]
+
+    def flush(self) -> list[str]:
+        rest, self.partial = self.partial, ""
+        return [rest] if rest.strip() else []
 
 
 class StepTail:
@@ -283,15 +345,20 @@ class StopWatcher(threading.Thread):
     def run(self) -> None:
         try:
             while not self.finished.wait(settings.PORTAL_BUILD_POLL_SECONDS):
-                reason = self.should_stop()
-                if reason:
-                    self.reason = reason
-                    self._kill_build_container()
-                    return
+                self.reason = self.reason or self._ask()
+                if self.reason:
+                    self.kill_build_container()
         finally:
             connection.close()  # should_stop may have opened this thread's own connection
 
-    def _kill_build_container(self) -> None:
+    def _ask(self) -> str | None:
+        try:
+            return self.should_stop()
+        except Exception:  # a database blip: ask again at the next poll
+            log.warning("could not learn whether the build must stop", exc_info=True)
+            return None
+
+    def kill_build_container(self) -> None:
         if not self.container_id:
             return
         with contextlib.suppress(APIError, DockerException):  # the step ended meanwhile
@@ -302,4 +369,7 @@ class StopWatcher(threading.Thread):
             raise BuildStopped(self.reason)
 
     def stop(self) -> None:
+        """End the watch and wait for it, so that the client is not closed under a kill."""
         self.finished.set()
+        if self.is_alive():
+            self.join(timeout=10)

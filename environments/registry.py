@@ -3,7 +3,7 @@
 Only what the portal needs: a HEAD (then GET) of `/v2/<name>/manifests/<tag>` with the
 Accept headers of Docker v2 schema 2 and OCI manifests and indexes, read from
 `Docker-Content-Digest`. Registries on 127.0.0.1 / localhost are spoken to over http
-(as dockerd treats them as insecure), every other one over https.
+(as dockerd treats 127.0.0.0/8 as insecure), every other one over https.
 
 Credentials come from the file PORTAL_REGISTRY_CREDENTIALS_FILE in docker's own
 `config.json` format (what `docker login` writes, so CI can hand the portal the file it
@@ -15,10 +15,12 @@ credentials are never part of an error message.
 
 import base64
 import hashlib
+import ipaddress
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -32,7 +34,6 @@ MANIFEST_TYPES = ", ".join(
     )
 )
 DOCKER_HUB = "registry-1.docker.io"
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -68,9 +69,18 @@ class RepositoryName:
 
     @property
     def base_url(self) -> str:
-        host_only = self.host.rsplit(":", 1)[0] if not self.host.startswith("[") else self.host
-        scheme = "http" if host_only in LOCAL_HOSTS or self.host in LOCAL_HOSTS else "https"
-        return f"{scheme}://{self.host}"
+        """http for a loopback registry (dockerd treats 127.0.0.0/8 as insecure), else https."""
+        return f"{'http' if is_loopback(self.host) else 'https'}://{self.host}"
+
+
+def is_loopback(host: str) -> bool:
+    name = urlsplit(f"//{host}").hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def credentials_for(host: str) -> Credentials | None:

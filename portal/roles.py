@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from deployments.models import ChecklistItem, Deployment, Release
-    from environments.models import Environment
+    from environments.models import Environment, Service
 
     # Whoever asks: views pass request.user, which may be signed out (then no role).
     type AnyUser = AbstractBaseUser | AnonymousUser
@@ -240,6 +240,15 @@ def can_revoke_token(user: AnyUser, token) -> bool:
     if is_admin(user):
         return True
     return not token.is_ci and token.user_id == getattr(user, "pk", None)
+
+
+def can_build(user: AnyUser, service: Service) -> bool:
+    """Ask the portal to build a release of a service (the service page's form):
+    engineers, leads and admins; nobody builds an archived service. Cancelling a build
+    is `can_cancel_build`'s rule (what `builds.cancel_build` enforces)."""
+    if service.is_archived:
+        return False
+    return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
 
 
 def can_build_release(user: AnyUser) -> bool:

@@ -30,7 +30,7 @@ from deployments.models import (
     Release,
     Step,
 )
-from deployments.states import ChecklistState, DeploymentState, Trigger
+from deployments.states import ChecklistState, DeploymentState, ReleaseState, Trigger
 from environments.models import ChecklistPhase, ChecklistTemplate, CheckMode, Environment
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.personas import make_persona
@@ -90,6 +90,10 @@ def service_url(name, *args):
     return lambda w: reverse(name, args=["web", *args])
 
 
+def release_url(name):
+    return lambda w: reverse(name, args=["web", w.build.version])
+
+
 VIEWS: dict[str, View] = {
     # --- pages ---
     "dashboard": page(lambda w: reverse("dashboard")),
@@ -113,12 +117,16 @@ VIEWS: dict[str, View] = {
     "deployment-detail": page(deployment_url("deployment-detail", "waiting")),
     "deployment-log": page(deployment_url("deployment-log", "waiting"), before="2"),
     "deployment-sections": page(deployment_url("deployment-sections", "waiting")),
+    "release-detail": page(release_url("release-detail")),
+    "release-log": page(release_url("release-log"), before="2"),
+    "release-sections": page(release_url("release-sections")),
     "environment-timeline": page(
         lambda w: reverse("environment-timeline", args=["production"]), person="bob"
     ),
     # --- live streams (server-sent events) ---
     "deployment-events": stream(deployment_url("deployment-events", "waiting")),
     "lanes-events": stream(lambda w: reverse("lanes-events"), lane=[]),
+    "release-events": stream(release_url("release-events")),
     # --- actions of the service page ---
     "service-promote": action(
         service_url("service-promote", "development"), DEPLOYERS,
@@ -149,6 +157,18 @@ VIEWS: dict[str, View] = {
     "environment-unlock": action(
         service_url("environment-unlock", "sandbox"), LEADS,
         lambda w, user: not Environment.objects.get(name="sandbox").locked,
+    ),
+    "service-build": action(
+        service_url("service-build"), DEPLOYERS,
+        lambda w, user: Release.objects.filter(
+            version="3.0.0", state=ReleaseState.BUILDING, created_by=user
+        ).exists(),
+        version="3.0.0", git_ref="main",
+    ),
+    # --- actions of the release page ---
+    "release-cancel": action(
+        release_url("release-cancel"), LEADS,  # and erin, who asked for the build
+        lambda w, user: Release.objects.get(pk=w.build.pk).state == ReleaseState.FAILED,
     ),
     # --- actions of the deployment page ---
     "deployment-decide": action(
@@ -224,12 +244,14 @@ def test_every_routed_view_has_a_row_in_the_matrix():
 
 @pytest.fixture
 def world(db, alice, bob, carol, oscar):
-    """web with releases 0.9.0, 1.0.0 (ran in development and staging) and 1.1.0 (runs
-    in development); a staging deployment of 1.1.0 waiting for approval, a production
-    one of 1.0.0 waiting for its checklist, a break-glass to review, all requested by
-    people outside the matrix; sandbox locked."""
+    """web with releases 0.9.0, 1.0.0 (ran in development and staging), 1.1.0 (runs
+    in development) and 2.0.0 (building, for erin); a staging deployment of 1.1.0
+    waiting for approval, a production one of 1.0.0 waiting for its checklist, a
+    break-glass to review, all requested by people outside the matrix; sandbox locked."""
     erin, dave = make_persona("erin", "engineer"), make_persona("dave", "lead")
     web = make_service("web")
+    web.repository, web.dockerfile = "/srv/git/web", "Dockerfile"  # so the portal builds it
+    web.save()
     development = make_environment("development")
     staging = make_environment("staging", promotes_from=development, required_approvals=1)
     production = make_environment("production", promotes_from=staging, required_approvals=1)
@@ -264,8 +286,11 @@ def world(db, alice, bob, carol, oscar):
         state=ChecklistState.FAILED,
         evidence="CI reported commit 0123456 failed.",
     )  # a check that holds it: anyone who deploys may ask for it again
+    build = Release.objects.create(
+        service=web, version="2.0.0", git_ref="main", state=ReleaseState.BUILDING, created_by=erin
+    )  # waiting for a build slot: erin asked for it
     return SimpleNamespace(
-        waiting=waiting, checking=checking, glass=glass,
+        waiting=waiting, checking=checking, glass=glass, build=build,
         review_item=checking.checklist.get(text="Review changes"),
         users={"alice": alice, "bob": bob, "carol": carol, "oscar": oscar, "anonymous": None},
         token=issue_personal_token(erin, "erin's script", 30)[0],

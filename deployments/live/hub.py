@@ -1,11 +1,12 @@
 """One hub per ASGI process: one Redis subscription fanned out to its SSE viewers.
 
 Started lazily by the first viewer, in that process's event loop. It listens on ONE
-Redis connection, pattern-subscribed to the prefixed `deployment:*` and `lane:*`; a
-message only marks what it names dirty. Its ticker then reads the new rows once (one
-synchronous call, in the hub's own thread), formats each frame once, and gives every
-viewer everything pending in one write (coalescing; ticks are at least
-`PORTAL_LIVE_TICK_SECONDS` apart, so the write rate does not follow the line rate).
+Redis connection, pattern-subscribed to the prefixed `deployment:*`, `lane:*` and
+`release:*` (release pages: `release_fanout`); a message only marks what it names
+dirty. Its ticker then reads the new rows once (one synchronous call, in the hub's own
+thread), formats each frame once, and gives every viewer everything pending in one
+write (coalescing; ticks are at least `PORTAL_LIVE_TICK_SECONDS` apart, so the write
+rate does not follow the line rate).
 What is watched is also re-read on a timer: every `PORTAL_LIVE_SAFETY_POLL_SECONDS`
 with Redis (a publish lost while Redis restarted costs at most that), every
 `PORTAL_LIVE_POLL_SECONDS` without it. The hub compares fingerprints, so a re-read that
@@ -25,8 +26,9 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 
-from deployments.live import announce, frames, reads
+from deployments.live import announce, frames, reads, release_reads
 from deployments.live.fingerprints import DeploymentPrint
+from deployments.live.release_fanout import ReleaseFanout, ReleaseViewer
 from deployments.live.viewers import DeploymentViewer, LanesViewer, Viewer
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class Hub:
         self.polled_lanes: set[int] = set()  # re-read: push only when their print changed
         self.redis_connected = False
         self._wake = asyncio.Event()
+        self.releases = ReleaseFanout(self._wake.set)  # release pages and their build logs
         # One thread, so one database connection, for every read of this process's hub.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-hub")
         self._tasks: list[asyncio.Task] = []
@@ -69,6 +72,19 @@ class Hub:
                 yield chunk
         finally:
             self._forget_deployment_viewer(viewer)
+
+    async def release_stream(
+        self, release_id: int, after: int, reconnect: bool
+    ) -> AsyncIterator[bytes]:
+        """The frames of one viewer of a release page, from its resume point until the
+        build ends (at once for a release that is not building)."""
+        viewer = ReleaseViewer(release_id, after, reconnect, **self._viewer_options())
+        try:  # registered inside the generator, so `finally` always unregisters it
+            self.releases.add(viewer)
+            async for chunk in self._stream(viewer):
+                yield chunk
+        finally:
+            self.releases.remove(viewer)
 
     async def lanes_stream(self, lane_ids: frozenset[int], reconnect: bool) -> AsyncIterator[bytes]:
         """`changed` events naming the lanes (of `lane_ids`) that changed, each tick."""
@@ -123,6 +139,7 @@ class Hub:
     def viewers(self) -> list[Viewer]:
         every = {v for group in self.deployment_viewers.values() for v in group}
         every.update(v for group in self.lane_viewers.values() for v in group)
+        every.update(self.releases.all_viewers())
         return list(every)
 
     # Waking up
@@ -135,6 +152,7 @@ class Hub:
         """Re-read all that is watched (a poll, or Redis back after an outage)."""
         self.dirty_deployments.update(self.deployment_viewers)
         self.polled_lanes.update(self.lane_viewers)
+        self.releases.mark_all()
         self._wake.set()
 
     def on_message(self, channel: str, payload: str) -> None:
@@ -154,6 +172,8 @@ class Hub:
         elif f"{kind}:" == announce.LANE and key in self.lane_viewers:
             self.announced_lanes.add(key)
             self._wake.set()
+        elif f"{kind}:" == announce.RELEASE:
+            self.releases.on_message(key, payload)
 
     # The ticker
 
@@ -174,6 +194,16 @@ class Hub:
 
     async def tick(self) -> None:
         """Read what is dirty once, then hand each viewer its frames."""
+        release_asks, release_viewers = self.releases.take_asks()
+        if release_asks:
+            try:
+                news = await sync_to_async(
+                    release_reads.read_release_tick, thread_sensitive=False, executor=self._executor
+                )(release_asks, settings.PORTAL_LIVE_LINES_PER_EVENT)
+            except BaseException:
+                self.releases.give_back(release_asks)
+                raise
+            self.releases.hand_out(release_asks, release_viewers, news)
         asks, viewers_asked = self._deployment_asks()
         announced, polled = self.announced_lanes, self.polled_lanes
         self.announced_lanes, self.polled_lanes = set(), set()
@@ -336,7 +366,11 @@ class Hub:
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             prefix = escape_glob(settings.PORTAL_CHANNEL_PREFIX)
-            await pubsub.psubscribe(f"{prefix}{announce.DEPLOYMENT}*", f"{prefix}{announce.LANE}*")
+            await pubsub.psubscribe(
+                f"{prefix}{announce.DEPLOYMENT}*",
+                f"{prefix}{announce.LANE}*",
+                f"{prefix}{announce.RELEASE}*",
+            )
             self.redis_connected = True
             self._mark_everything()  # whatever was published before we listened
             async for message in pubsub.listen():

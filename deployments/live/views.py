@@ -2,7 +2,7 @@
 
 Async views over async generators (Django buffers a sync iterator whole under ASGI).
 They answer 403 to a visitor who is not signed in and 404 for an unknown deployment
-before any stream opens, so a bad URL never hangs.
+or release before any stream opens, so a bad URL never hangs.
 """
 
 from asgiref.sync import sync_to_async
@@ -11,7 +11,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, Streaming
 from django.views.decorators.http import require_GET
 
 from deployments.live.hub import get_hub
-from deployments.models import Deployment, Lane
+from deployments.models import Deployment, Lane, Release
 from portal import roles
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -52,6 +52,26 @@ async def deployment_events(request, pk: int):
 
 
 @require_GET
+async def release_events(request, name: str, version: str):
+    """The status and build log of one release, until its build ends."""
+    if not roles.can_view(await request.auser()):
+        return _refused()
+    resume = resume_point(request)
+    if resume is None:
+        return HttpResponseBadRequest("after and Last-Event-ID are build log line numbers.")
+    pk = await (
+        Release.objects.filter(service__name=name, version=version)
+        .values_list("pk", flat=True)
+        .afirst()
+    )
+    if pk is None:
+        raise Http404(f"No release {version} of {name}.")
+    after, reconnect = resume
+    await _release_database()
+    return _stream(_release_events(pk, after, reconnect))
+
+
+@require_GET
 async def lanes_events(request):
     """`changed` events naming which of the requested lanes changed."""
     if not roles.can_view(await request.auser()):
@@ -89,6 +109,11 @@ def _close_connection() -> None:
 
 async def _deployment_events(pk: int, after: int, reconnect: bool):
     async for chunk in get_hub().deployment_stream(pk, after, reconnect):
+        yield chunk
+
+
+async def _release_events(pk: int, after: int, reconnect: bool):
+    async for chunk in get_hub().release_stream(pk, after, reconnect):
         yield chunk
 
 

@@ -6,10 +6,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import docker
 import pytest
 
 from environments.models import Service
 from tests.harness.docker_engine import Registry, engine_or_reason
+from tests.harness.waiting import wait_for
 
 BUSYBOX = Path("/bin/busybox")
 
@@ -98,3 +100,13 @@ def web(transactional_db, registry, repository):
 
 def log_of(release) -> str:
     return "\n".join(release.build_log.order_by("seq").values_list("text", flat=True))
+
+
+def wait_until_not_running(docker_host: str, is_ours, timeout: float = 20.0) -> None:
+    """Wait (bounded) until no running container matches: the engine removes a stopped
+    build's container on its own time, a moment after the build was left."""
+    engine = docker.DockerClient(base_url=docker_host)
+    try:
+        wait_for(lambda: not any(is_ours(c) for c in engine.containers.list()), timeout)
+    finally:
+        engine.close()

@@ -4,9 +4,8 @@ production as the very digest the registry holds; a cancelled build stops."""
 
 from datetime import timedelta
 
-import docker
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from deployments import builds
 from deployments.engine import request_deployment
@@ -15,7 +14,7 @@ from deployments.states import ReleaseState
 from environments import registry as registry_client
 from environments.models import ChecklistTemplate, Cluster, Environment
 from kubesim.testing import VIZORA_CONFIG, KubeSim
-from tests.builds.conftest import DOCKERFILE, log_of
+from tests.builds.conftest import DOCKERFILE, log_of, wait_until_not_running
 from tests.engine.conftest import SPEED, cluster_images, run_in_process
 from tests.harness.waiting import wait_for
 from tests.harness.worker import WorkerProcess
@@ -128,17 +127,50 @@ def test_a_cancelled_build_stops_its_container_and_ends_failed(build_worker, web
     release = wait_until_built(release.pk, timeout=30)
     assert release.state == ReleaseState.FAILED and release.reason == "Cancelled by bob."
     container = log_of(release).split("Running in ", 1)[1].split()[0]
-    engine = docker.DockerClient(base_url=build_worker.extra_env["DOCKER_HOST"])
-    running = [c.id for c in engine.containers.list()]
-    engine.close()
-    assert not any(c.startswith(container) for c in running)
+    wait_until_not_running(
+        build_worker.extra_env["DOCKER_HOST"], lambda c: c.id.startswith(container)
+    )
 
 
-def test_manage_py_build_release_waits_for_the_build_and_prints_the_image(
+def test_manage_py_build_release_waits_for_the_build_and_fails_when_it_fails(
     build_worker, web, repository, capsys
 ):
     repository.commit("v1", tag="v1")
+    with pytest.raises(CommandError, match=r"the build of web 0\.9\.0 failed: Cloning .* at nope"):
+        call_command("build_release", "web", "0.9.0", "--ref", "nope", "--wait")
     call_command("build_release", "web", "1.0.0", "--ref", "v1", "--wait")
     release = Release.objects.get(version="1.0.0")
     assert release.state == ReleaseState.READY
     assert f"built web 1.0.0: {release.image}" in capsys.readouterr().out
+
+
+def test_a_build_whose_worker_is_killed_ends_failed_instead_of_building_forever(
+    build_settings, web, repository, tmp_path
+):
+    fast = {
+        "DOCKER_HOST": build_settings.DOCKER_HOST,
+        "PORTAL_BUILD_WORK_DIR": str(tmp_path / "worker-builds"),
+        "PORTAL_BUILD_TIMEOUT_SECONDS": "4",
+        "PORTAL_LEASE_TTL_SECONDS": "1",
+        "PORTAL_HEARTBEAT_SECONDS": "0.2",
+        "PORTAL_SWEEP_SECONDS": "0.5",
+    }
+    doomed = WorkerProcess(tmp_path / "doomed.log", extra_env=fast)
+    doomed.start()
+    slow = DOCKERFILE.replace("/bin/busybox cat /www/health", "echo waiting; /bin/busybox sleep 60")
+    repository.commit("v1", tag="v1")
+    repository.commit("v2", tag="v2", dockerfile=slow)
+    release = builds.request_build("web", "1.0.0", "v2")
+    wait_for(lambda: "waiting" in log_of(release), timeout=60)
+    doomed.kill()
+    rescuer = WorkerProcess(tmp_path / "rescuer.log", extra_env=fast, beat=True)
+    rescuer.start()
+    try:
+        release = wait_until_built(release.pk, timeout=30)
+        assert release.state == ReleaseState.FAILED
+        assert release.reason.startswith("The build's worker was lost")
+        # The sweeper freed the slot: the next build runs on the rescuing worker.
+        following = wait_until_built(builds.request_build("web", "1.0.1", "v1").pk)
+        assert following.state == ReleaseState.READY, following.reason
+    finally:
+        rescuer.stop()

@@ -4,14 +4,14 @@ bad ref and a timeout fail with what went wrong; the cache is used; no credentia
 
 import json
 
-import docker
 import pytest
 
 from deployments import builds
 from deployments.models import AuditEvent, Release
 from deployments.states import ReleaseState
+from environments import docker_builds
 from environments import registry as registry_client
-from tests.builds.conftest import DOCKERFILE, log_of
+from tests.builds.conftest import DOCKERFILE, log_of, wait_until_not_running
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
@@ -43,10 +43,13 @@ def test_a_build_pushes_the_image_and_records_its_digest_size_times_and_output(
     ]  # fmt: skip
 
 
-def test_a_commit_sha_is_built_even_when_no_branch_or_tag_names_it(build_settings, web, repository):
+@pytest.mark.parametrize("length", [40, 10], ids=["full sha", "short sha"])
+def test_a_commit_sha_is_built_even_when_no_branch_or_tag_names_it(
+    build_settings, web, repository, length
+):
     first = repository.commit("v1")
     repository.commit("v2")
-    release = build("1.0.0", first)
+    release = build("1.0.0", first[:length])
     assert release.state == ReleaseState.READY, release.reason
     assert release.git_sha == first and f"v1 {repository.token}" in log_of(release)
 
@@ -97,17 +100,15 @@ def test_a_ref_the_repository_does_not_have_fails_with_gits_message(
 def test_a_build_past_its_timeout_is_stopped_and_its_container_killed(
     build_settings, web, repository
 ):
-    build_settings.PORTAL_BUILD_TIMEOUT_SECONDS = 1
+    # Long enough to reach the slow step on a loaded machine (clone and first steps).
+    build_settings.PORTAL_BUILD_TIMEOUT_SECONDS = 5
     slow = DOCKERFILE.replace("/bin/busybox cat /www/health", "echo waiting; /bin/busybox sleep 60")
     repository.commit("v1", tag="v1", dockerfile=slow)
     release = build("1.0.0", "v1")
     assert release.state == ReleaseState.FAILED
-    assert release.reason == "Timed out after 1s (PORTAL_BUILD_TIMEOUT_SECONDS)."
+    assert release.reason == "Timed out after 5s (PORTAL_BUILD_TIMEOUT_SECONDS)."
     container = log_of(release).split("Running in ", 1)[1].split()[0]
-    engine = docker.DockerClient(base_url=build_settings.DOCKER_HOST)
-    running = [c.id for c in engine.containers.list()]
-    engine.close()
-    assert not any(c.startswith(container) for c in running)
+    wait_until_not_running(build_settings.DOCKER_HOST, lambda c: c.id.startswith(container))
 
 
 def test_registry_and_git_credentials_never_reach_the_log_the_reason_or_the_audit(
@@ -132,3 +133,47 @@ def test_registry_and_git_credentials_never_reach_the_log_the_reason_or_the_audi
     everything += [json.dumps(e.detail) for e in AuditEvent.objects.all()]
     assert "greeting is *** ***" in log_of(release)
     assert not any(password in text or token in text for text in everything)
+
+
+def test_an_engine_that_cannot_be_reached_fails_the_build_naming_it(
+    build_settings, web, repository, tmp_path
+):
+    build_settings.DOCKER_HOST = f"unix://{tmp_path}/no-engine.sock"
+    repository.commit("v1", tag="v1")
+    release = build("1.0.0", "v1")
+    assert release.state == ReleaseState.FAILED
+    assert release.reason.startswith(
+        f"The Docker engine at {build_settings.DOCKER_HOST} cannot be reached"
+    )
+
+
+def test_a_dockerfile_outside_the_repository_is_refused(build_settings, web, repository):
+    web.dockerfile = "../../../etc/hostname"
+    web.save()
+    repository.commit("v1", tag="v1")
+    release = build("1.0.0", "v1")
+    assert release.state == ReleaseState.FAILED
+    assert release.reason == "There is no Dockerfile at '../../../etc/hostname' in the repository."
+
+
+def test_a_build_stopped_before_its_slow_step_starts_kills_that_step_when_it_starts(
+    build_settings, web, repository
+):
+    slow = DOCKERFILE.replace(
+        "/bin/busybox cat /www/health", f"echo {repository.token}; /bin/busybox sleep 60"
+    )
+    repository.commit("v1", dockerfile=slow)
+    spec = docker_builds.BuildSpec(
+        checkout=repository.path, dockerfile="Dockerfile", context=".", build_args={},
+        repository=web.image_repository, tag="stopped",
+    )  # fmt: skip
+    build_settings.PORTAL_BUILD_POLL_SECONDS = 0.01  # stopped before the build is under way
+    lines: list[str] = []
+    with pytest.raises(docker_builds.BuildStopped, match="stop now"):
+        docker_builds.build_and_push(spec, lines.append, lambda: "stop now")
+    assert not any(line.startswith(("Successfully built", "Pushing")) for line in lines)
+    # No step runs on: its 60 s sleep would outlast the wait.
+    wait_until_not_running(
+        build_settings.DOCKER_HOST,
+        lambda c: repository.token in " ".join(c.attrs["Config"]["Cmd"] or []),
+    )

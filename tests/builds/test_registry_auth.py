@@ -1,7 +1,8 @@
-"""A registry that lets no one in without a bearer token (distribution's token flow, with
-a token service checking Basic credentials): builds push and tags resolve with the
-credentials from PORTAL_REGISTRY_CREDENTIALS_FILE (docker's config.json format); without
-them, or with wrong ones, the registry's refusal is the reason. The password never shows."""
+"""Registries that let no one in without credentials, by bearer token (distribution's token
+flow, with a token service checking Basic credentials) and by Basic auth (htpasswd):
+builds push and tags resolve with the credentials from PORTAL_REGISTRY_CREDENTIALS_FILE
+(docker's config.json format); without them, or with wrong ones, the registry's refusal
+is the reason. The password never shows."""
 
 import base64
 import json
@@ -18,6 +19,8 @@ from tests.harness.docker_engine import Registry, TokenService
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "s3cret-registry-password"
+# bcrypt of PASSWORD (cost 4), made once with libcrypt: the registry's htpasswd needs bcrypt.
+HTPASSWD = "ci-bot:$2b$04$/l5Lte5v1vYNhXxp0Ta4.eVF61LjQvoUL1jk3uKlXSf4Q3wVyEaiK"
 
 
 @pytest.fixture
@@ -26,9 +29,13 @@ def token_service():
         yield service
 
 
-@pytest.fixture
-def locked_registry(docker_host, tmp_path, token_service):
-    with Registry(tmp_path / "locked-registry", token_realm=token_service.url) as running:
+@pytest.fixture(params=["bearer", "basic"])
+def locked_registry(request, docker_host, tmp_path, token_service):
+    if request.param == "bearer":
+        options = {"token_realm": token_service.url}
+    else:
+        options = {"htpasswd": HTPASSWD}
+    with Registry(tmp_path / "locked-registry", **options) as running:
         yield running
 
 
@@ -60,21 +67,26 @@ def test_a_build_pushes_with_the_files_credentials_and_the_tag_resolves_with_the
     release = build("1.0.0")
     assert release.state == ReleaseState.READY, release.reason
     path = locked_web.image_repository.split("/", 1)[1]
-    assert f"repository:{path}:push,pull" in token_service.scopes  # dockerd used them
+    if locked_registry.token_realm:
+        assert f"repository:{path}:push,pull" in token_service.scopes  # dockerd used them
     registered = register_from_registry("web", "1.0.1", f"{locked_web.image_repository}:1.0.0")
     assert registered.image.split("@")[1] == release.image.split("@")[1]
-    assert f"repository:{path}:pull" in token_service.scopes  # and so did the portal
+    if locked_registry.token_realm:
+        assert f"repository:{path}:pull" in token_service.scopes  # and so did the portal
     texts = [log_of(release), *(json.dumps(e.detail) for e in AuditEvent.objects.all())]
     assert not any(PASSWORD in text for text in texts)
 
 
-def test_without_credentials_the_push_fails_with_the_registrys_refusal(build_settings, locked_web):
+def test_without_credentials_the_push_fails_with_the_registrys_refusal(
+    build_settings, locked_web, locked_registry
+):
     release = build("1.0.0")
     assert release.state == ReleaseState.FAILED and release.image == ""
     assert release.reason.startswith(
         f"The registry refused the push of {locked_web.image_repository}:1.0.0: "
     )
-    assert release.reason.endswith("unauthorized: wrong credentials")  # the token service's words
+    refusal = "wrong credentials" if locked_registry.token_realm else "no basic auth credentials"
+    assert release.reason.endswith(refusal)  # the registry's (or its token service's) words
 
 
 def test_wrong_credentials_are_refused_by_the_token_service_without_showing_them(
@@ -83,9 +95,11 @@ def test_wrong_credentials_are_refused_by_the_token_service_without_showing_them
     credentials_file(build_settings, tmp_path / "config.json", locked_registry, "wrong-pass-123")
     with pytest.raises(ReleaseError) as refused:
         register_from_registry("web", "1.0.0", f"{locked_web.image_repository}:1.0.0")
-    assert f"The token service of {locked_registry.address} refused a token (401)" in str(
-        refused.value
-    )
+    if locked_registry.token_realm:
+        refusal = f"The token service of {locked_registry.address} refused a token (401)"
+    else:
+        refusal = f"The registry {locked_registry.address} refused access to vizora/web-"
+    assert refusal in str(refused.value)
     assert "wrong-pass-123" not in str(refused.value)
     release = build("1.0.1")
     assert release.state == ReleaseState.FAILED

@@ -3,12 +3,17 @@ it lacks, or a registry that cannot be reached, refused); build requests validat
 cancelling refused when there is nothing to cancel or for the wrong person; at most
 PORTAL_BUILD_CONCURRENCY builds at once; a build whose worker was lost ends failed."""
 
+import base64
 import io
+import json
 import tarfile
 from datetime import timedelta
 
 import docker
 import pytest
+import redis
+from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.utils import timezone
 
 from deployments import builds
@@ -162,3 +167,25 @@ def test_the_sweeper_fails_a_build_whose_worker_was_lost(build_settings, web):
     assert release.state == ReleaseState.FAILED
     assert release.reason.startswith("The build's worker was lost")
     assert Release.objects.get(pk=fresh.pk).state == ReleaseState.BUILDING
+
+
+def test_a_build_request_sends_the_build_task_to_the_builds_queue_once_committed(web, settings):
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    queue = settings.CELERY_QUEUES["builds"]
+    client.delete(queue)
+    try:
+        with transaction.atomic():
+            release = builds.request_build("web", "1.0.0", "main")
+            assert client.llen(queue) == 0  # not before the release is committed
+        (raw,) = client.lrange(queue, 0, -1)
+        message = json.loads(raw)
+        assert message["headers"]["task"] == "deployments.tasks.build_release"
+        assert json.loads(base64.b64decode(message["body"]))[0] == [release.pk]
+    finally:
+        client.delete(queue)
+        client.close()
+
+
+def test_manage_py_build_release_refuses_bad_input_with_the_reason(web):
+    with pytest.raises(CommandError, match="'-x' is not a git branch, tag or commit"):
+        call_command("build_release", "web", "1.0.0", "--ref=-x")

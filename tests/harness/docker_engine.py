@@ -115,10 +115,13 @@ class Registry:
     an Authorization header, and the 401 sends clients to `token_realm` for a bearer
     token (a TokenService), as registries with token auth (Docker Hub, GHCR) do."""
 
-    def __init__(self, workdir: Path, read_only: bool = False, token_realm: str = ""):
+    def __init__(
+        self, workdir: Path, read_only: bool = False, token_realm: str = "", htpasswd: str = ""
+    ):
         self.workdir = workdir
         self.read_only = read_only
         self.token_realm = token_realm
+        self.htpasswd = htpasswd  # `user:bcrypt-hash`: Basic auth
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -138,6 +141,12 @@ class Registry:
                 config.read_text()
                 + f"auth:\n  silly:\n    realm: {self.token_realm}\n    service: test-registry\n"
             )
+        if self.htpasswd:
+            (self.workdir / "htpasswd").write_text(self.htpasswd + "\n")
+            config.write_text(
+                config.read_text() + f"auth:\n  htpasswd:\n    realm: test-registry\n"
+                f"    path: {self.workdir / 'htpasswd'}\n"
+            )
         log = (self.workdir / "registry.log").open("ab")
         self.process = subprocess.Popen(
             ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
@@ -153,7 +162,7 @@ class Registry:
                 raise RuntimeError(f"docker-registry exited: {self.log_text()}")
             try:
                 answer = httpx.get(f"http://{self.address}/v2/", timeout=1).status_code
-                if answer == 200 or (answer == 401 and self.token_realm):
+                if answer == 200 or (answer == 401 and (self.token_realm or self.htpasswd)):
                     return
             except httpx.HTTPError:
                 pass

@@ -9,16 +9,38 @@ from deployments import demo
 class Command(BaseCommand):
     help = "Create the demo users (one per role) and demo releases. Development mode only."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--build-repositories",
+            metavar="DIR",
+            help="build each service from DIR/<service> (the demo's git repositories)",
+        )
+        parser.add_argument(
+            "--build-registry",
+            metavar="HOST:PORT",
+            help="push built images to this registry (with --build-repositories)",
+        )
+
     def handle(self, *args, **options):
         if not settings.DEV_MODE:
             raise CommandError(
                 "seed_demo creates users with known passwords; run it only with PORTAL_DEV=true."
             )
+        if options["build_repositories"] and not options["build_registry"]:
+            raise CommandError("--build-repositories needs --build-registry HOST:PORT.")
         users = demo.create_demo_users()
         releases = demo.register_demo_releases()
         self.stdout.write(f"demo releases registered: {len(releases)} new")
         baseline = demo.record_demo_baseline()
         self.stdout.write(f"{demo.BASELINE_VERSION} recorded as running in {baseline} new lanes")
+        if options["build_repositories"]:
+            services = demo.point_services_at_demo_builds(
+                options["build_repositories"], options["build_registry"]
+            )
+            self.stdout.write(
+                f"{len(services)} services build from {options['build_repositories']}/<service> "
+                f"and push to {options['build_registry']}"
+            )
         self.stdout.write("")
         self.stdout.write(f"Demo users (sign in at {settings.PORTAL_BASE_URL}/login/):")
         for user in users:

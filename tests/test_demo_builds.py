@@ -1,0 +1,110 @@
+"""`make run`'s builds: a git repository per demo service, the demo's own Docker engine
+and registry, and the services pointed at them (deployments/demo_builds.py)."""
+
+import io
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from deployments import demo_builds
+from deployments.demo_monitoring import stop_process
+from environments.models import Service
+from tests.harness.server import free_port
+
+
+def git_out(folder: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(folder), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.mark.skipif(demo_builds.busybox_binary() is None, reason="busybox-static not installed")
+def test_each_demo_service_gets_a_repository_with_a_from_scratch_busybox_image(tmp_path):
+    created = demo_builds.create_repositories(tmp_path, demo_builds.CATALOG)
+    services = demo_builds.demo_services()
+    assert sorted(path.name for path in created) == sorted(services) == [
+        "middleware", "realtime", "web",
+    ]  # fmt: skip
+    web = tmp_path / "web"
+    dockerfile = (web / services["web"]).read_text()
+    assert "FROM scratch" in dockerfile and '"httpd", "-f", "-p", "3000"' in dockerfile
+    assert (web / "www" / "health").read_text() == "ok\n"
+    assert (web / "bin" / "busybox").stat().st_mode & stat.S_IXUSR
+    assert git_out(web, "branch", "--show-current").strip() == "main"
+    broken = git_out(web, "show", f"{demo_builds.BROKEN_BRANCH}:{services['web']}")
+    assert "COPY missing-file" in broken and "COPY missing-file" not in dockerfile
+    assert demo_builds.create_repositories(tmp_path, demo_builds.CATALOG) == [], "kept as is"
+
+
+def test_without_the_binaries_builds_are_off_and_the_status_says_what_is_missing(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with nothing on it
+    assert demo_builds.missing().startswith("dockerd, docker-registry not found")
+    assert demo_builds.status_line().startswith("Builds: off, dockerd, docker-registry")
+    demo_builds.main(["--env"])
+    assert capsys.readouterr().out == "", "bin/demo sets no DOCKER_HOST"
+
+
+@pytest.mark.django_db
+def test_seed_demo_points_the_services_at_the_demo_repositories_and_registry(tmp_path, settings):
+    settings.DEV_MODE = True
+    quiet = io.StringIO()
+    call_command("sync_catalog", "examples/vizora.yaml", stdout=quiet)
+    call_command(
+        "seed_demo", "--build-repositories", str(tmp_path), "--build-registry", "127.0.0.1:7500",
+        stdout=quiet,
+    )  # fmt: skip
+    assert "3 services build from" in quiet.getvalue()
+    web = Service.objects.get(name="web")
+    assert web.repository == str(tmp_path / "web")
+    assert web.image_repository == "127.0.0.1:7500/vizora-web"
+    baseline = web.releases.get(version="1.0.0")
+    assert baseline.image.startswith("ghcr.io/your-org/vizora-web:1.0.0@"), "what kubesim runs"
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_the_demo_engine_builds_a_demo_repository_and_pushes_it_to_the_demo_registry():
+    reason = demo_builds.missing()
+    if reason:
+        pytest.skip(f"no demo Docker engine: {reason}")
+    import docker
+
+    # A short folder: dockerd's unix sockets live under it (108 bytes at most).
+    root = Path(tempfile.mkdtemp(prefix="demo-builds-", dir="/tmp"))
+    registry_address = f"127.0.0.1:{free_port()}"
+    registry = dockerd = None
+    try:
+        (repository,) = [
+            p for p in demo_builds.create_repositories(root / "git") if p.name == "web"
+        ]
+        registry = demo_builds.start_registry(root / "registry", registry_address)
+        dockerd = demo_builds.start_dockerd(root / "docker")
+        assert demo_builds.wait_for_socket(demo_builds.docker_socket(root / "docker"), dockerd)
+        client = docker.DockerClient(base_url=demo_builds.docker_host(root / "docker"), timeout=60)
+        tag = f"{registry_address}/vizora-web:demo"
+        build = list(
+            client.api.build(
+                path=str(repository), dockerfile="docker/Dockerfile.web", tag=tag, decode=True
+            )
+        )
+        assert not [chunk for chunk in build if "error" in chunk], build
+        pushed = list(client.api.push(tag, stream=True, decode=True))
+        digests = [chunk["aux"]["Digest"] for chunk in pushed if "aux" in chunk]
+        assert digests and digests[0].startswith("sha256:"), pushed
+        subprocess.run(["git", "-C", str(repository), "checkout", "-q", "broken-dockerfile"])
+        failed = list(
+            client.api.build(path=str(repository), dockerfile="docker/Dockerfile.web", decode=True)
+        )
+        assert any("missing-file" in chunk.get("error", "") for chunk in failed), failed
+        client.close()
+    finally:
+        stop_process(dockerd)
+        stop_process(registry)
+        shutil.rmtree(root, ignore_errors=True)
