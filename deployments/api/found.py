@@ -1,7 +1,7 @@
 """Looking up what a request names, as 404s that say what was not found."""
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from deployments.api.errors import NotFound
 from deployments.models import ChecklistItem, Deployment, Release
@@ -51,8 +51,4 @@ def absolute(request: HttpRequest, name: str, *args) -> str:
 
 
 def release_page(request: HttpRequest, release: Release) -> str:
-    """The release's page, or its service's page while releases have none."""
-    try:
-        return absolute(request, "release-detail", release.service.name, release.version)
-    except NoReverseMatch:
-        return absolute(request, "service-detail", release.service.name)
+    return absolute(request, "release-detail", release.service.name, release.version)

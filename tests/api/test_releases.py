@@ -65,7 +65,8 @@ def test_a_pushed_tag_is_registered_ready_by_its_digest(api, tokens, registry, w
     )  # fmt: skip
     assert status == 201, body
     assert (body["state"], body["image"]) == ("ready", f"{image}@{digest}")
-    assert body["url"].startswith("http://testserver/") and body["git_sha"] == "abc1234"
+    assert body["url"] == "http://testserver/services/web/releases/2.0.0/"
+    assert body["git_sha"] == "abc1234"
     release = Release.objects.get(version="2.0.0")
     assert (release.image, release.created_by.username) == (f"{image}@{digest}", "ci-github")
     assert api.get("/releases/web/2.0.0", tokens.ci_read)[1] == body
