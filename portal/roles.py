@@ -3,6 +3,11 @@
 Views, tasks, management commands and the API all call these; nothing else
 decides permissions. Groups: engineer, lead, admin (created by a migration).
 A superuser counts as an admin; an inactive or anonymous user may do nothing.
+
+A CI identity acts as its service account (tokens/models.py) with no role: it may
+only what the CI token it came with allows (`user.api_token`, set when the API
+authenticated it), and never approves, answers or waives checklist items, breaks
+glass, reviews or locks.
 """
 
 from __future__ import annotations
@@ -24,20 +29,45 @@ ENGINEER = "engineer"
 LEAD = "lead"
 ADMIN = "admin"
 ROLES = (ENGINEER, LEAD, ADMIN)
+# Marks the users of CI identities; not a role (it takes every role away).
+SERVICE_ACCOUNT = "service-account"
 
 
 def roles_of(user: AnyUser) -> frozenset[str]:
-    """The role groups a user belongs to (admin for a superuser); empty when inactive."""
-    if not user.is_authenticated or not user.is_active:
+    """The role groups a user belongs to (admin for a superuser); empty when inactive
+    and for a CI identity's service account, whatever else it was given."""
+    if not user.is_authenticated or not user.is_active or is_service_account(user):
         return frozenset()
+    names = set(_groups(user)) - {SERVICE_ACCOUNT}
+    if user.is_superuser:
+        names.add(ADMIN)
+    return frozenset(names)
+
+
+def _groups(user: AnyUser) -> frozenset[str]:
+    """The user's role groups and service-account mark, read once per user object."""
     cached = getattr(user, "_portal_roles", None)
     if cached is None:
-        names = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
-        if user.is_superuser:
-            names.add(ADMIN)
-        cached = frozenset(names)
+        found = user.groups.filter(name__in=(*ROLES, SERVICE_ACCOUNT))
+        cached = frozenset(found.values_list("name", flat=True))
         user._portal_roles = cached
     return cached
+
+
+def is_service_account(user: AnyUser) -> bool:
+    """Whether the user is a CI identity's service account (never a person): it came
+    with a CI token, or carries the service-account mark (tokens/issuing.py sets it)."""
+    token = getattr(user, "api_token", None)
+    if token is not None and token.is_ci:
+        return True
+    return user.is_authenticated and SERVICE_ACCOUNT in _groups(user)
+
+
+def ci_token_allows(user: AnyUser, scope: str, environment: str | None = None) -> bool:
+    """Whether the CI token a service account came with holds `scope` (for `environment`).
+    Without a token (a service account anywhere else) nothing is allowed."""
+    token = getattr(user, "api_token", None)
+    return token is not None and token.is_ci and token.allows(scope, environment)
 
 
 def is_admin(user: AnyUser) -> bool:
@@ -45,7 +75,11 @@ def is_admin(user: AnyUser) -> bool:
 
 
 def can_view(user: AnyUser) -> bool:
-    """Any signed-in, active person may read the portal; history is open to all staff."""
+    """Any signed-in, active person may read the portal; history is open to all staff.
+    A CI identity needs the `read` scope. No query: live streams ask from async code."""
+    token = getattr(user, "api_token", None)
+    if token is not None and token.is_ci:
+        return user.is_active and token.allows("read")
     return user.is_authenticated and user.is_active
 
 
@@ -53,17 +87,22 @@ def can_deploy(user: AnyUser, environment: Environment) -> bool:
     """Request a deployment (promotion) to an environment; gates may still hold it."""
     if environment.is_archived:
         return False
+    if is_service_account(user):
+        return ci_token_allows(user, "deployments:write", environment.name)
     return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
 
 
 def can_rollback(user: AnyUser, environment: Environment) -> bool:
-    """Start a manual rollback: on-call engineers must be able to at 3 a.m."""
-    return can_deploy(user, environment)
+    """Start a manual rollback: on-call engineers must be able to at 3 a.m. (not CI)."""
+    return not is_service_account(user) and can_deploy(user, environment)
 
 
 def can_break_glass(user: AnyUser, environment: Environment) -> bool:
     """Deploy through a lock, a freeze, the promotion path or missing approvals: leads
-    and admins, only with a written reason, and reviewed afterwards by another lead."""
+    and admins, only with a written reason, and reviewed afterwards by another lead.
+    Never a CI identity."""
+    if is_service_account(user):
+        return False
     return not environment.is_archived and bool(roles_of(user) & {LEAD, ADMIN})
 
 
@@ -71,12 +110,17 @@ def can_review_break_glass(user: AnyUser, deployment: Deployment) -> bool:
     """Review a break-glass deployment: a lead or admin other than its requester."""
     if not deployment.break_glass_reason or deployment.requested_by_id == getattr(user, "pk", None):
         return False
+    if is_service_account(user):
+        return False
     return bool(roles_of(user) & {LEAD, ADMIN})
 
 
 def can_approve(user: AnyUser, deployment: Deployment) -> bool:
     """Approve or reject: a member of the environment's approver group (or an admin),
-    never the person who requested the deployment, and only while it is pending."""
+    never the person who requested the deployment, and only while it is pending.
+    Never a CI identity."""
+    if is_service_account(user):
+        return False
     if deployment.is_final or deployment.requested_by_id == getattr(user, "pk", None):
         return False
     roles = roles_of(user)
@@ -85,9 +129,12 @@ def can_approve(user: AnyUser, deployment: Deployment) -> bool:
 
 def can_answer_checklist(user: AnyUser, item: ChecklistItem) -> bool:
     """Tick or fail a manual checklist item: the environment's approvers and admins; the
-    requester may answer post-deployment items of their own deployment (they verified)."""
+    requester may answer post-deployment items of their own deployment (they verified).
+    Never a CI identity, not even for a deployment it requested."""
     from environments.models import ChecklistPhase, CheckMode
 
+    if is_service_account(user):
+        return False
     roles = roles_of(user)
     if not roles or item.mode != CheckMode.MANUAL:
         return False
@@ -97,7 +144,10 @@ def can_answer_checklist(user: AnyUser, item: ChecklistItem) -> bool:
 
 
 def can_waive_checklist(user: AnyUser, item: ChecklistItem) -> bool:
-    """Waive a gate instead of answering it: leads and admins, with a recorded reason."""
+    """Waive a gate instead of answering it: leads and admins, with a recorded reason.
+    Never a CI identity."""
+    if is_service_account(user):
+        return False
     return bool(roles_of(user) & {LEAD, ADMIN})
 
 
@@ -140,9 +190,14 @@ def promotion_refusal(release: Release, environment: Environment) -> str:
 
 
 def can_cancel(user: AnyUser, deployment: Deployment) -> bool:
-    """Cancel a deployment that has not ended: its requester, a lead or an admin."""
+    """Cancel a deployment that has not ended: its requester, a lead or an admin. A CI
+    identity may cancel what it requested, in an environment its token deploys to."""
     if deployment.is_final:
         return False
+    if is_service_account(user):
+        return deployment.requested_by_id == user.pk and ci_token_allows(
+            user, "deployments:write", deployment.environment.name
+        )
     roles = roles_of(user)
     if roles & {LEAD, ADMIN}:
         return True
@@ -150,12 +205,41 @@ def can_cancel(user: AnyUser, deployment: Deployment) -> bool:
 
 
 def can_lock(user: AnyUser, environment: Environment) -> bool:
-    """Lock or unlock an environment against deployments."""
+    """Lock or unlock an environment against deployments (never a CI identity)."""
+    if is_service_account(user):
+        return False
     return bool(roles_of(user) & {LEAD, ADMIN})
 
 
 def can_register_release(user: AnyUser) -> bool:
+    """Register or build a release: engineers, leads, admins; CI with releases:write."""
+    if is_service_account(user):
+        return ci_token_allows(user, "releases:write")
     return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
+
+
+def can_report_ci(user: AnyUser) -> bool:
+    """Report a commit's CI result: engineers, leads, admins; CI with ci:report."""
+    if is_service_account(user):
+        return ci_token_allows(user, "ci:report")
+    return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
+
+
+def can_have_personal_token(user: AnyUser) -> bool:
+    """A person with a role may hold personal API tokens (acting as themselves)."""
+    return bool(roles_of(user))
+
+
+def can_manage_ci_tokens(user: AnyUser) -> bool:
+    """Issue CI tokens, see and revoke every token: admins."""
+    return is_admin(user)
+
+
+def can_revoke_token(user: AnyUser, token) -> bool:
+    """A person revokes their own personal tokens; an admin revokes any."""
+    if is_admin(user):
+        return True
+    return not token.is_ci and token.user_id == getattr(user, "pk", None)
 
 
 def can_build(user: AnyUser, service: Service) -> bool:

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "portal",
     "environments",
     "deployments",
+    "tokens",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "deployments.api.audit.ApiAuditMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"

@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from deployments.api import api
+from deployments.api.docs import docs_page
+from deployments.api.errors import unknown_endpoint
 from portal import health
 
 urlpatterns = [
@@ -10,5 +13,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/docs", docs_page, name="api-docs"),
+    path("api/v1/", api.urls),
+    re_path(r"^api/v1/", unknown_endpoint, name="api-unknown"),
+    path("tokens/", include("tokens.urls")),
     path("", include("deployments.urls")),
 ]

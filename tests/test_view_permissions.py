@@ -34,14 +34,18 @@ from deployments.states import ChecklistState, DeploymentState, ReleaseState, Tr
 from environments.models import ChecklistPhase, ChecklistTemplate, CheckMode, Environment
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.personas import make_persona
+from tokens.issuing import issue_personal_token
+from tokens.models import ApiToken
 
 PERSONAS = ("alice", "bob", "carol", "oscar", "anonymous")  # engineer, lead, admin, no group
 SIGNED_IN = frozenset({"alice", "bob", "carol", "oscar"})
 DEPLOYERS = frozenset({"alice", "bob", "carol"})
 LEADS = frozenset({"bob", "carol"})  # a lead and an admin
 
-EXCLUDED_NAMES = {"health", "health-ready", "login", "logout"}
-EXCLUDED_NAMESPACES = {"admin"}
+# The API's docs page is public, like its document; the API itself (namespace "api")
+# authenticates by token, not by session, and has its own matrix in tests/api.
+EXCLUDED_NAMES = {"health", "health-ready", "login", "logout", "api-docs", "api-unknown"}
+EXCLUDED_NAMESPACES = {"admin", "api"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class View:
     data: dict = field(default_factory=dict)
     allowed: frozenset = frozenset()  # actions only: who may; pages: everyone signed in
     done: Callable[[SimpleNamespace, object], bool] | None = None  # actions only
+    answers: int = 302  # what an allowed action answers (a new token's secret: 200)
     stream: bool = False  # a live stream: 403 (never a redirect) when signed out
 
     @property
@@ -69,8 +74,8 @@ def stream(url, **query) -> View:
     return View(url=url, query=query, stream=True)
 
 
-def action(url, allowed, done, **data) -> View:
-    return View(url=url, data=data, allowed=frozenset(allowed), done=done)
+def action(url, allowed, done, answers=302, **data) -> View:
+    return View(url=url, data=data, allowed=frozenset(allowed), done=done, answers=answers)
 
 
 def deployment_url(name, of):
@@ -92,6 +97,16 @@ def release_url(name):
 VIEWS: dict[str, View] = {
     # --- pages ---
     "dashboard": page(lambda w: reverse("dashboard")),
+    "tokens": page(lambda w: reverse("tokens")),
+    "token-create": action(
+        lambda w: reverse("token-create"), DEPLOYERS,
+        lambda w, user: ApiToken.objects.filter(user=user, name="script").exists(),
+        answers=200, name="script", expires_in_days="30",
+    ),  # the secret is shown in the answer itself, once, never kept to show later
+    "token-revoke": action(
+        lambda w: reverse("token-revoke", args=[w.token.pk]), {"carol"},
+        lambda w, user: ApiToken.objects.get(pk=w.token.pk).revoked_by == user,
+    ),  # its owner (erin) or an admin
     "service-detail": page(service_url("service-detail")),
     "service-promote-confirm": page(
         service_url("service-promote-confirm", "production"), version="1.0.0"
@@ -278,6 +293,7 @@ def world(db, alice, bob, carol, oscar):
         waiting=waiting, checking=checking, glass=glass, build=build,
         review_item=checking.checklist.get(text="Review changes"),
         users={"alice": alice, "bob": bob, "carol": carol, "oscar": oscar, "anonymous": None},
+        token=issue_personal_token(erin, "erin's script", 30)[0],
     )  # fmt: skip
 
 
@@ -318,7 +334,7 @@ def test_matrix(client, world, name, persona, method):
     response = send(url, query if method == "GET" else view.data)
     acts = view.is_action and method == "POST" and persona in view.allowed
     if acts:
-        assert response.status_code == 302 and not is_login_redirect(response), (
+        assert response.status_code == view.answers and not is_login_redirect(response), (
             f"{persona} may {name}: expected a redirect back, got {response.status_code} "
             f"{_message(response)}"
         )

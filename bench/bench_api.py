@@ -1,0 +1,119 @@
+"""API latency at 50 concurrent clients: `GET /api/v1/deployments/{id}` (goal p95 <= 50 ms)
+and `POST /api/v1/deployments` (each a new release to development, so every request acts).
+
+One uvicorn process (as production runs it) on its own PostgreSQL database and Redis
+queues; 50 asyncio clients over keep-alive connections, each with a personal token;
+times are what a client waits (network on loopback, auth, audit, queries, JSON). The
+deployments are recorded but never run (no worker listens on the bench's queues).
+
+Run: .venv/bin/python bench/bench_api.py   (BENCH_API_REQUESTS=20 per client)
+"""
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import bench_db
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+BENCH_DB = "portal_bench_api"
+CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "50"))
+PER_CLIENT = int(os.environ.get("BENCH_API_REQUESTS", "20"))
+GOAL_GET_P95_MS = 50.0
+ENV = {
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",
+    "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/11"),
+    "CELERY_QUEUE_PREFIX": f"bench-api-{uuid.uuid4().hex[:8]}",
+    "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789abcdef",
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SECURE_SSL_REDIRECT": "false",
+    "DJANGO_SETTINGS_MODULE": "bench_api_settings",  # CONN_MAX_AGE=0, see that module
+    "PYTHONPATH": str(Path(__file__).resolve().parent),
+}
+os.environ.update(ENV)
+
+
+def world() -> tuple[str, int, int]:
+    """A token, a deployment to read, and how many fresh releases to deploy."""
+    from tests.factories import make_deployment, make_environment, make_release, make_service
+    from tests.harness.personas import make_persona
+    from tokens.issuing import issue_personal_token
+
+    development = make_environment("development")
+    web = make_service("web")
+    read_me = make_deployment(make_release(web, "0.0.1"), development)
+    for n in range(3):
+        read_me.steps.create(kind="rollout", position=n + 1)
+        read_me.log.create(seq=n + 1, text=f"line {n}")
+    for n in range(CLIENTS * PER_CLIENT):
+        make_release(web, f"1.0.{n}")
+    alice = make_persona("alice", "engineer")
+    return issue_personal_token(alice, "bench", 1)[1], read_me.pk, CLIENTS * PER_CLIENT
+
+
+async def run(url: str, token: str, requests) -> list[float]:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"}
+    times: list[float] = []
+
+    async def client(n: int) -> None:
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as http:
+            for i in range(PER_CLIENT):
+                method, path, body = requests(n, i)
+                started = time.perf_counter()
+                response = await http.request(method, path, json=body)
+                times.append((time.perf_counter() - started) * 1000)
+                assert response.status_code in (200, 201), response.text
+
+    await asyncio.gather(*(client(n) for n in range(CLIENTS)))
+    return times
+
+
+def report(name: str, times: list[float], goal: float | None = None) -> None:
+    p50, p95 = statistics.median(times), statistics.quantiles(times, n=20)[-1]
+    verdict = "" if goal is None else (" ok" if p95 <= goal else f" MISSES the {goal:g} ms goal")
+    print(f"{name:32} n={len(times):5} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms{verdict}")
+
+
+def main() -> None:
+    from tests.harness.server import PortalServer
+
+    bench_db.fresh_database(BENCH_DB)
+    token, deployment_id, _ = world()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    server = PortalServer(ENV, workdir / "uvicorn.log").start(timeout=60)
+    try:
+        asyncio.run(run(server.url, token, lambda n, i: ("GET", "/api/v1/environments", None)))
+        get = asyncio.run(
+            run(
+                server.url,
+                token,
+                lambda n, i: ("GET", f"/api/v1/deployments/{deployment_id}", None),
+            )
+        )
+        report("GET /api/v1/deployments/{id}", get, GOAL_GET_P95_MS)
+        post = asyncio.run(
+            run(server.url, token, lambda n, i: ("POST", "/api/v1/deployments", {
+                "service": "web", "version": f"1.0.{n * PER_CLIENT + i}",
+                "environment": "development",
+            }))
+        )  # fmt: skip
+        report("POST /api/v1/deployments", post)
+    finally:
+        server.stop()
+        import redis
+
+        client = redis.Redis.from_url(ENV["REDIS_URL"])
+        for key in client.scan_iter(f"{ENV['CELERY_QUEUE_PREFIX']}*"):
+            client.delete(key)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from tokens import views
+
+urlpatterns = [
+    path("", views.token_list, name="tokens"),
+    path("new/", views.create, name="token-create"),
+    path("<int:pk>/revoke/", views.revoke, name="token-revoke"),
+]
