@@ -33,8 +33,7 @@ ENV = {
     "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789abcdef",
     "ALLOWED_HOSTS": "127.0.0.1",
     "SECURE_SSL_REDIRECT": "false",
-    "DJANGO_SETTINGS_MODULE": "bench_api_settings",  # CONN_MAX_AGE=0, see that module
-    "PYTHONPATH": str(Path(__file__).resolve().parent),
+    "DJANGO_SETTINGS_MODULE": "portal.settings",
 }
 os.environ.update(ENV)
 

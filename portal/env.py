@@ -140,7 +140,11 @@ def _postgres_database(name: str, parts) -> dict:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(port or ""),
-        "CONN_MAX_AGE": 60,
+        # Workers and commands keep a connection a minute. Under ASGI every request's
+        # sync code runs in a thread of its own, so a kept connection per thread would
+        # pile up to PostgreSQL's max_connections under load: asgi.py sets
+        # PORTAL_ASGI, and each request closes its connection when it ends.
+        "CONN_MAX_AGE": 0 if os.environ.get("PORTAL_ASGI") == "true" else 60,
         "CONN_HEALTH_CHECKS": True,
     }
 

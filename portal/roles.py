@@ -245,10 +245,9 @@ def can_revoke_token(user: AnyUser, token) -> bool:
 def can_build(user: AnyUser, service: Service) -> bool:
     """Ask the portal to build a release of a service (the service page's form):
     engineers, leads and admins; nobody builds an archived service. Cancelling a build
-    is `can_cancel_build`'s rule (what `builds.cancel_build` enforces)."""
-    if service.is_archived:
-        return False
-    return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
+    is `can_cancel_build`'s rule (what `builds.cancel_build` enforces). CI builds with
+    the releases:write scope (the API's POST /releases with a git ref)."""
+    return not service.is_archived and can_register_release(user)
 
 
 def can_cancel_build(user: AnyUser, release: Release) -> bool:

@@ -120,3 +120,20 @@ def test_portal_var_dir_moves_the_embedded_database_and_the_broker(tmp_path):
     assert database == str(tmp_path / "state" / "portal.sqlite3")
     assert broker == str(tmp_path / "state" / "broker")
     assert (tmp_path / "state" / "portal.sqlite3").stat().st_size > 0
+
+
+def test_the_asgi_server_keeps_no_database_connection_and_workers_keep_theirs_a_minute():
+    """Under ASGI each request's sync code runs in a thread of its own: a kept connection
+    per thread would pile up to PostgreSQL's max_connections at 50 concurrent clients."""
+    read = "from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])"
+    env = {**GOOD, "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/portal"}
+    asgi = "import portal.asgi;" + read
+    worker = "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings';"
+    worker += "django.setup();" + read
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+        )
+        for code in (asgi, worker)
+    ]
+    assert [output.stdout.strip() for output in outputs] == ["0", "60"], outputs[0].stderr

@@ -3,6 +3,7 @@
 from django.http import HttpRequest
 from ninja import Path, Router
 
+from deployments import builds, releases
 from deployments.api import found
 from deployments.api.auth import actor_of, require_scope
 from deployments.api.errors import ApiError
@@ -50,8 +51,6 @@ def create_release(request: HttpRequest, payload: ReleaseIn):
     found.service(payload.service)
     if not roles.can_register_release(actor_of(request)):
         raise ApiError(403, f"{actor_of(request).get_username()} may not register releases.")
-    from deployments import builds, releases  # the builds helper's functions
-
     common = {"git_sha": payload.git_sha, "notes": payload.notes, "actor": actor_of(request)}
     if payload.image is not None:
         release = releases.register_from_registry(
