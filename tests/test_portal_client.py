@@ -1,0 +1,170 @@
+"""`python -m portal_client`, as another repository's CI runs it: a subprocess with
+PORTAL_URL and PORTAL_TOKEN against the portal under uvicorn, a real worker, kubesim and
+(for the build) a real Docker engine and registry. The exit code says how it ended."""
+
+# ruff: noqa: F811 (the fixtures imported from tests/builds are parameters here)
+
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from deployments.models import Deployment, Release
+from deployments.releases import register_release
+from deployments.states import DeploymentState, ReleaseState
+from environments.models import Environment
+from tests.builds.conftest import (  # noqa: F401 (fixtures)
+    build_settings,
+    docker_host,
+    registry,
+    repository,
+    web,
+)
+from tests.builds.test_build_pipeline import build_worker, path  # noqa: F401 (fixtures)
+from tests.factories import digest_for
+from tests.harness.server import PortalServer
+from tests.harness.worker import REPO, database_url
+from tokens.issuing import issue_ci_token
+
+LIVE = [pytest.mark.worker, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
+
+
+def live(test):
+    """Needs the portal under uvicorn, a worker, kubesim and the Docker engine."""
+    for mark in LIVE:
+        test = mark(test)
+    return test
+
+
+SCOPES = ["releases:write", "ci:report", "deployments:write", "read"]
+
+
+@pytest.fixture
+def portal(build_settings, tmp_path):
+    server = PortalServer(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "SECRET_KEY": settings.SECRET_KEY,
+            "PORTAL_CHANNEL_PREFIX": settings.PORTAL_CHANNEL_PREFIX,
+            "CELERY_QUEUE_PREFIX": settings.CELERY_QUEUE_PREFIX,
+            "DOCKER_HOST": build_settings.DOCKER_HOST,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "false",
+        },
+        tmp_path / "uvicorn.log",
+    )
+    try:
+        yield server.start(timeout=90)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def client(portal, carol, development):
+    """Runs the client with a CI token for development, as a CI job would."""
+    token = issue_ci_token(carol, "github", SCOPES, ["development"], 30)[1]
+    env = {"PATH": "/usr/bin:/bin", "PORTAL_URL": portal.url, "PORTAL_TOKEN": token,
+           "PORTAL_POLL_SECONDS": "0.3", "GITHUB_SHA": "1a2b3c4d5e6f"}  # fmt: skip
+
+    def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "portal_client", *args], cwd=REPO, env=env,
+            capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+
+    return run
+
+
+@pytest.fixture
+def development(path):
+    environment = Environment.objects.get(name="development")
+    environment.auto_rollback = True
+    environment.save()
+    return environment
+
+
+def test_the_client_needs_neither_django_nor_the_portal_s_code():
+    code = (
+        "import sys, portal_client.cli; portal_client.cli.parser();"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'django', 'deployments', 'environments', 'portal', 'tokens', 'kubesim'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+@live
+def test_a_release_built_from_a_ref_is_deployed_and_deploy_wait_exits_0_on_success(
+    client,
+    build_worker,
+    web,
+    repository,
+    development,
+):
+    repository.commit("v1", tag="v1")
+    built = client("release", "web", "1.0.0", "--git-ref", "v1", "--wait")
+    release = Release.objects.get(version="1.0.0")
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert release.state == ReleaseState.READY and release.git_sha == "1a2b3c4d5e6f"
+    assert built.stdout.strip().endswith(release.image)  # the digest, for the next job
+
+    reported = client("report-ci", "--state", "passed")
+    assert reported.returncode == 0 and "reported 1a2b3c4d5e6f passed" in reported.stdout
+
+    deployed = client("deploy", "web", "1.0.0", "development", "--wait")
+    deployment = Deployment.objects.get(release=release)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert deployment.state == DeploymentState.SUCCEEDED
+    assert f"deployment #{deployment.pk} succeeded" in deployed.stdout
+    assert f"/deployments/{deployment.pk}/" in deployed.stdout  # the page, for people
+
+    status = client("status")
+    assert status.returncode == 0 and "development" in status.stdout
+    assert "1.0.0" in status.stdout
+
+
+@live
+def test_deploy_wait_exits_1_when_the_deployment_is_rolled_back(
+    client,
+    build_worker,
+    web,
+    development,
+):
+    for version in ("1.0.0", "1.1.0-crashloop"):
+        register_release("web", version, f"{web.image_repository}:{version}@{digest_for(version)}")
+    assert client("deploy", "web", "1.0.0", "development", "--wait").returncode == 0
+
+    result = client("deploy", "web", "1.1.0-crashloop", "development", "--wait")
+    deployment = Deployment.objects.get(release__version="1.1.0-crashloop")
+    assert deployment.state == DeploymentState.ROLLED_BACK
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"deployment #{deployment.pk} rolled_back" in result.stdout
+
+
+@live
+def test_a_refused_request_exits_2_with_the_portal_s_reason_and_records_nothing(
+    client,
+    web,
+    development,
+):
+    unknown = client("deploy", "web", "9.9.9", "development")
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("portal: ") and "9.9.9" in unknown.stderr
+    register_release("web", "1.0.0", f"{web.image_repository}:1.0.0@{digest_for('1.0.0')}")
+    elsewhere = client("deploy", "web", "1.0.0", "staging")
+    assert elsewhere.returncode == 2 and "staging" in elsewhere.stderr
+    assert not Deployment.objects.exists()
+
+
+def test_without_a_portal_address_the_client_says_what_to_set(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "portal_client", "status"], cwd=REPO,
+        env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "PORTAL_URL is not set" in result.stderr
