@@ -26,6 +26,7 @@ def test_queue_names_are_unique_to_this_test_process():
         f"{prefix}.deployments",
         f"{prefix}.notifications",
         f"{prefix}.maintenance",
+        f"{prefix}.builds",
     }
     route = settings.CELERY_TASK_ROUTES["portal.tasks.*"]
     assert route == {"queue": f"{prefix}.maintenance"}
