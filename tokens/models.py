@@ -17,9 +17,12 @@ class TokenKind(models.TextChoices):
 class Scope(models.TextChoices):
     """What a CI token may do; a personal token may do what its owner's roles allow."""
 
-    RELEASES_WRITE = "releases:write", "Register and build releases"
+    RELEASES_WRITE = "releases:write", "Register and build releases (and follow them)"
     CI_REPORT = "ci:report", "Report CI results"
-    DEPLOYMENTS_WRITE = "deployments:write", "Request and cancel deployments (named environments)"
+    DEPLOYMENTS_WRITE = (
+        "deployments:write",
+        "Request, cancel and follow deployments (named environments)",
+    )
     READ = "read", "Read releases, deployments and environments"
 
 

@@ -40,11 +40,17 @@ def actor_of(request: HttpRequest):
     return request.auth.user
 
 
-def require_scope(request: HttpRequest, scope: Scope, environment: str | None = None) -> None:
-    """A CI token must hold `scope` (and `environment`, when named); a personal token
-    passes here and meets its owner's roles in the domain."""
+def require_scope(
+    request: HttpRequest,
+    scope: Scope,
+    environment: str | None = None,
+    *,
+    or_scope: Scope | None = None,
+) -> None:
+    """A CI token must hold `scope` or `or_scope` (and `environment`, when named); a
+    personal token passes here and meets its owner's roles in the domain."""
     token: ApiToken = request.auth
-    if not token.is_ci:
+    if not token.is_ci or (or_scope is not None and or_scope in token.scopes):
         return
     if scope not in token.scopes:
         raise ApiError(

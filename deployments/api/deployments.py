@@ -114,8 +114,8 @@ def _name(user) -> str | None:
 def create_deployment(request: HttpRequest, payload: DeploymentIn):
     """The promotion path, locks and gates hold as on the pages; the deployment is
     recorded with trigger `api`."""
+    found.environment(payload.environment)  # an unknown one is a 404 naming it
     require_scope(request, Scope.DEPLOYMENTS_WRITE, payload.environment)
-    found.environment(payload.environment)
     found.release(payload.service, payload.version)
     deployment = request_deployment(
         payload.service,
@@ -131,7 +131,7 @@ def create_deployment(request: HttpRequest, payload: DeploymentIn):
     "/deployments/{id}", response={200: DeploymentOut, **ERRORS}, operation_id="get_deployment"
 )
 def get_deployment(request: HttpRequest, id: Path[Id]):
-    require_scope(request, Scope.READ)
+    require_scope(request, Scope.READ, or_scope=Scope.DEPLOYMENTS_WRITE)  # follow it
     return deployment_out(request, found.deployment(id))
 
 
@@ -143,7 +143,7 @@ def get_deployment(request: HttpRequest, id: Path[Id]):
 def deployment_log(request: HttpRequest, id: Path[Id], after_seq: Seq = 0):
     """Output after `after_seq`, at most 1000 lines; call again with `last_seq` while
     `has_more` (or until `is_final`)."""
-    require_scope(request, Scope.READ)
+    require_scope(request, Scope.READ, or_scope=Scope.DEPLOYMENTS_WRITE)  # follow it
     deployment = found.deployment(id)
     rows = list(
         LogLine.objects.filter(deployment=deployment, seq__gt=after_seq)

@@ -63,7 +63,7 @@ def create_release(request: HttpRequest, payload: ReleaseIn):
 
 @router.get("/releases/{service}/{version}", response={200: ReleaseOut, **ERRORS})
 def get_release(request: HttpRequest, service: Path[Name], version: Path[Name]):
-    require_scope(request, Scope.READ)
+    require_scope(request, Scope.READ, or_scope=Scope.RELEASES_WRITE)  # follow a build
     return release_out(request, found.release(service, version))
 
 
@@ -75,7 +75,7 @@ def get_release(request: HttpRequest, service: Path[Name], version: Path[Name]):
 def release_log(request: HttpRequest, service: Path[Name], version: Path[Name], after_seq: Seq = 0):
     """Build output after `after_seq`, at most 1000 lines; call again with `last_seq`
     while `has_more` (or until `is_final`)."""
-    require_scope(request, Scope.READ)
+    require_scope(request, Scope.READ, or_scope=Scope.RELEASES_WRITE)  # follow a build
     release = found.release(service, version)
     rows = list(
         BuildLogLine.objects.filter(release=release, seq__gt=after_seq).order_by("seq")[
