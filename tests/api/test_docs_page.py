@@ -1,0 +1,33 @@
+"""The API's docs page reads as a page: inline marks rendered, shapes as field tables,
+each answer listed once."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def page(client):
+    return client.get("/api/v1/docs").content.decode()
+
+
+def test_descriptions_show_code_and_emphasis_not_markdown(page):
+    assert "<code>Authorization: Bearer &lt;token&gt;</code>" in page
+    assert "<em>Your tokens</em>" in page
+    assert "`Authorization" not in page and "*Your tokens*" not in page
+
+
+def test_a_shape_is_a_table_of_its_fields_saying_which_are_required(page):
+    shape = page.split('id="schema-DeploymentIn"', 1)[1].split("</article>", 1)[0]
+    rows = re.findall(r"<tr><td><code>(\w+)</code></td><td>([^<]+)</td><td>(\w+)</td>", shape)
+    assert [(name, required) for name, _, required in rows] == [
+        ("service", "required"), ("version", "required"), ("environment", "required"),
+    ]  # fmt: skip
+
+
+def test_each_answer_of_an_endpoint_is_listed_once(page):
+    for answers in re.findall(r"<p>Answers: (.*?)</p>", page):
+        statuses = re.findall(r"<code>(\d{3})</code>", answers)
+        assert len(statuses) == len(set(statuses)), answers
