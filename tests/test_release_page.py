@@ -201,6 +201,18 @@ def test_no_cancel_button_once_it_ended_or_a_cancel_was_asked(client, alice, ser
     assert "Cancel build" not in html and "Cancel requested at" in html
 
 
+def test_the_details_say_how_far_the_build_got_as_the_headline_does(client, alice, service):
+    signed_in(client, alice)
+    assert "<dt>Build</dt><dd>started " in page(client, building(service)).content.decode()
+    waiting = Release.objects.create(
+        service=service, version="3.0.0", git_ref="main", state=ReleaseState.BUILDING
+    )
+    html = page(client, waiting).content.decode()
+    assert "Waiting for a build worker" in html and "not started yet: waiting" in html
+    Release.objects.filter(pk=waiting.pk).update(state=ReleaseState.FAILED)
+    assert "<dd>never started</dd>" in page(client, waiting).content.decode()
+
+
 def test_the_sections_an_event_asks_for_come_out_of_band(client, alice, service):
     release = building(service, created_by=alice)
     response = signed_in(client, alice).get(f"/services/web/releases/{release.version}/sections/")

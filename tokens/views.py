@@ -40,6 +40,7 @@ def create(request):
         form.add_error(None, str(refused))
         context = {**_context(request, form), "reason": str(refused)}
         return render(request, "tokens.html", context, status=403)
+    # Kept server-side (database sessions) only until the page below pops it.
     request.session[NEW_SECRET_KEY] = {"pk": token.pk, "secret": secret}
     return redirect("token-created")
 
@@ -48,9 +49,10 @@ def create(request):
 @never_cache
 @login_required
 def created(request):
-    new = request.session.pop(NEW_SECRET_KEY, None)
-    token = new and ApiToken.objects.filter(pk=new["pk"], user=request.user).first()
-    context = {"token": token, "secret": new["secret"] if token else None}
+    """The new token's secret, once: popped from the session, so a reload says it was shown."""
+    new = request.session.pop(NEW_SECRET_KEY, None) or {}
+    token = ApiToken.objects.filter(pk=new.get("pk"), user=request.user).first()
+    context = {"token": token, "secret": new.get("secret") if token else None}
     return render(request, "token_created.html", context)
 
 
