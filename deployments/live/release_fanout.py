@@ -15,7 +15,7 @@ class ReleaseViewer(Viewer):
         super().__init__(**kwargs)
         self.release_id = release_id
         self.seq = seq  # the last build line it has
-        self.reconnect = reconnect  # it had the page before: tell it to refetch its sections
+        self.reconnect = reconnect  # it had the page before (its first snapshot refetches anyway)
         self.needs_snapshot = True  # status not sent yet
 
 
