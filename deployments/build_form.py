@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django import forms
 from django.conf import settings
 
+from deployments.models import Release
 from deployments.releases import ReleaseError
 from environments.models import Service
 from portal import roles
@@ -53,11 +54,19 @@ class BuildReleaseForm(forms.Form):
             raise forms.ValidationError(NO_ENGINE)
         return super().clean()
 
-    def refused(self, error: ReleaseError) -> None:
+    existing = None  # the release a refused version already names, linked beside the field
+
+    def refused(self, error: ReleaseError, service: Service | None = None) -> None:
         """Show `request_build`'s refusal beside the field it is about."""
         message = str(error)
         data = self.cleaned_data
-        if "already exists" in message or repr(data.get("version", "")) in message:
+        if "already exists" in message:
+            field = "version"
+            if service is not None:
+                self.existing = Release.objects.filter(
+                    service=service, version=data.get("version", "")
+                ).first()
+        elif repr(data.get("version", "")) in message:
             field = "version"
         elif repr(data.get("git_ref", "")) in message or " ref" in message:
             field = "git_ref"

@@ -99,7 +99,7 @@ def request_build(
             release_changed(release.pk)
             send_build_after_commit(release.pk)
     except IntegrityError:
-        raise ReleaseError(duplicate_message(service, version)) from None
+        raise ReleaseError(duplicate_message(service, version, doing="build")) from None
     return release
 
 

@@ -16,6 +16,7 @@ from deployments.build_form import BuildReleaseForm
 from deployments.deployment_views import _line_number
 from deployments.release_page import log_context, release_context, release_for_page, release_url
 from deployments.releases import ReleaseError
+from deployments.states import ReleaseState
 from deployments.views import service_context
 from environments.models import Service
 from portal import roles
@@ -80,15 +81,25 @@ def cancel_build(request, name: str, version: str):
     return perform(
         request,
         lambda: builds.cancel_build(request.user, release.pk),
-        done=f"Cancel requested: the build of {name} {version} stops and ends failed.",
+        done=_cancel_done,
         back=release_url(release),
         fragment=lambda: _controls(request, name, version),
     )
 
 
+def _cancel_done(release) -> str:
+    if release.state != ReleaseState.BUILDING:  # it had not started: it ended at once
+        return f"Cancelled: the build of {release.service.name} {release.version} ended failed."
+    return "Cancel requested: the build stops within a second."
+
+
 def _controls(request, name: str, version: str):
+    """The controls swapped in place, and the flash (out of band) saying what happened:
+    it sits outside the sections a `changed` event re-fetches, so it stays."""
     context = release_context(_release(name, version), request.user) | {"as_fragment": True}
-    return render(request, "release.html#controls", context)
+    response = render(request, "release.html#controls", context)
+    response.content += _out_of_band(request, context, ["flash"]).encode()
+    return response
 
 
 @require_POST
@@ -108,9 +119,11 @@ def build_release(request, name: str):
                 name, data["version"], data["git_ref"], notes=data["notes"], actor=request.user
             )
         except ReleaseError as error:
-            form.refused(error)
+            form.refused(error, service)
         else:
-            messages.success(request, f"Building {name} {release.version} from {data['git_ref']}.")
+            # Said so that it stays true however the build ends (or if it is cancelled).
+            ref = data["git_ref"]
+            messages.success(request, f"Build of {name} {release.version} from {ref} requested.")
             return redirect(release_url(release))
     context = service_context(service, request.user, build_form=form)
     return render(request, "service.html", context, status=400)

@@ -198,8 +198,42 @@ def check_version(version: str) -> None:
         )
 
 
-def duplicate_message(service: Service, version: str) -> str:
-    return (
-        f"{service.name} {version} already exists (it is already registered; releases are "
-        "immutable, so register the new image under a new version)."
-    )
+def duplicate_message(service: Service, version: str, doing: str = "register") -> str:
+    """Why `version` of `service` cannot be recorded again: what that release is, and for
+    `doing` ("register" or "build") what to do instead, with a free version to use."""
+    existing = Release.objects.filter(service=service, version=version).first()
+    what = _what_exists(existing)
+    free = next_free_version(service, version)
+    example = f", e.g. {free}" if free else ""
+    if doing == "build":
+        instead = f"versions are never reused — build under a new version{example}"
+        return f"{service.name} {version} already exists ({what}); {instead}."
+    instead = f"releases are immutable, so register the new image under a new version{example}"
+    return f"{service.name} {version} already exists ({what}; {instead})."
+
+
+def _what_exists(release: Release | None) -> str:
+    if release is None:  # deleted since the insert failed: only the race is left to say
+        return "it was just recorded by someone else"
+    if release.state == ReleaseState.FAILED:
+        return "its build failed" if release.git_ref or release.build_started_at else "it failed"
+    if release.state == ReleaseState.BUILDING:
+        return "it is building now"
+    if release.git_ref or release.build_started_at:
+        return "it was built and is ready"
+    return "it is already registered"
+
+
+def next_free_version(service: Service, version: str) -> str:
+    """`version` with its last number raised until no release has it ("" without a number)."""
+    match = re.search(r"(\d+)(?!.*\d)", version)
+    if match is None:
+        return ""
+    taken = set(Release.objects.filter(service=service).values_list("version", flat=True))
+    number = int(match[1])
+    for _ in range(100):
+        number += 1
+        candidate = f"{version[: match.start(1)]}{number}{version[match.end(1) :]}"
+        if candidate not in taken:
+            return candidate
+    return ""

@@ -114,9 +114,15 @@ def test_a_build_log_arrives_live_on_the_release_page_until_ready(
             log = page.locator("#log")
             expect(log).to_contain_text("tick 1", timeout=LIVE_TIMEOUT)
             expect(log).to_contain_text("tick 6", timeout=LIVE_TIMEOUT)
+            # The facts agree with the headline "Building from main since …".
+            expect(page.locator("#facts")).to_contain_text(", running")
+            expect(page.locator("main .message")).to_have_text(
+                "Build of web 2.0.0 from main requested."
+            )  # true whatever happens next
             expect(page.locator("h1 .badge")).to_contain_text("Ready", timeout=LIVE_TIMEOUT)
             expect(page.locator("#live-state")).to_contain_text("Ended (ready)")
             expect(page.locator("#facts")).to_contain_text("sha256:")  # sections refetched
+            expect(page.get_by_role("button", name="Copy image")).to_be_visible()
             shown = page_seqs(page)
             release = in_thread(lambda: Release.objects.get(service__name="web", version="2.0.0"))
             page.screenshot(path=str(release_portal.log_path.parent / "release-live.png"))

@@ -72,7 +72,7 @@ def test_a_built_release_shows_its_image_digest_git_build_and_who_asked(client, 
     assert f"<code>{name}</code>" in html and f"<code>{digest}</code>" in html
     assert f'value="{release.image}"' in html and 'data-copy="image-ref"' in html
     assert "<code>v1.0.0</code>" in html and "0123456789ab" in html
-    assert "alice at" in html
+    assert "<dt>Asked by</dt><dd>alice at" in html
     assert "(1 min 3 s)" in html, "the build's duration"
     assert "7.0\xa0MB" in html, "the image's size"
     assert "Faster health checks" in html
@@ -201,6 +201,18 @@ def test_no_cancel_button_once_it_ended_or_a_cancel_was_asked(client, alice, ser
     assert "Cancel build" not in html and "Cancel requested at" in html
 
 
+def test_the_details_say_how_far_the_build_got_as_the_headline_does(client, alice, service):
+    signed_in(client, alice)
+    assert "<dt>Build</dt><dd>started " in page(client, building(service)).content.decode()
+    waiting = Release.objects.create(
+        service=service, version="3.0.0", git_ref="main", state=ReleaseState.BUILDING
+    )
+    html = page(client, waiting).content.decode()
+    assert "Waiting for a build worker" in html and "not started yet: waiting" in html
+    Release.objects.filter(pk=waiting.pk).update(state=ReleaseState.FAILED)
+    assert "<dd>never started</dd>" in page(client, waiting).content.decode()
+
+
 def test_the_sections_an_event_asks_for_come_out_of_band(client, alice, service):
     release = building(service, created_by=alice)
     response = signed_in(client, alice).get(f"/services/web/releases/{release.version}/sections/")
@@ -315,6 +327,19 @@ def test_building_a_release_records_it_building_and_opens_its_page(client, alice
         ReleaseState.BUILDING, "main", "New login",
     )  # fmt: skip
     assert release.created_by == alice
+    flash = str(next(iter(response.wsgi_request._messages)))
+    assert flash == "Build of web 2.0.0 from main requested.", "true however the build ends"
+
+
+def test_a_cancel_from_htmx_says_so_in_a_flash_outside_the_refetched_sections(
+    client, alice, service
+):
+    release = building(service, created_by=alice)
+    url = f"/services/web/releases/{release.version}/cancel/"
+    html = signed_in(client, alice).post(url, **HTMX).content.decode()
+    assert html.strip().startswith('<section id="controls">')
+    assert '<div id="flash" hx-swap-oob="true"><p class="message success" role="status">' in html
+    assert "Cancel requested: the build stops within a second." in html
 
 
 @pytest.mark.parametrize("version", ["1.0.0", "not a version!"])
@@ -329,6 +354,24 @@ def test_a_duplicate_or_malformed_version_is_refused_beside_the_version_field(
     assert response.status_code == 400
     assert 'id="build-version-error" role="alert">' in html
     assert Release.objects.count() == 1
+
+
+def test_a_version_whose_build_failed_is_refused_saying_so_with_a_new_one_and_a_link(
+    client, alice, service, docker
+):
+    Release.objects.create(
+        service=service, version="9.0.1", git_ref="broken-dockerfile", state=ReleaseState.FAILED
+    )
+    response = signed_in(client, alice).post(
+        "/services/web/build/", {"version": "9.0.1", "git_ref": "main"}
+    )
+    html = response.content.decode()
+    assert (
+        "web 9.0.1 already exists (its build failed); versions are never reused — build "
+        "under a new version, e.g. 9.0.2."
+    ) in html
+    assert '<a href="/services/web/releases/9.0.1/">Open web 9.0.1</a>' in html
+    assert "register" not in html.split('id="build-version-error"')[1].split("</p>")[0]
 
 
 def test_the_page_reads_a_fixed_number_of_queries_whatever_its_log_and_history(

@@ -88,6 +88,14 @@ def test_the_first_environment_offers_any_ready_release_newest_first(client, ali
     assert 'action="/services/web/promote/development/"' in development
 
 
+def test_on_phones_each_release_and_deployment_field_says_what_it_is(client, alice, in_development):
+    client.force_login(alice)
+    page = client.get("/services/web/").content.decode()
+    assert page.count('<table class="list cards labelled">') == 2
+    for label in ("State", "Image", "Git", "Registered", "Environment", "Requested by", "When"):
+        assert f'data-label="{label}"' in page
+
+
 def test_nothing_succeeded_upstream_disables_promote_and_says_so(client, alice, path):
     staging = panel(page(client, alice), "staging")
     assert '<button type="button" disabled' in staging

@@ -58,7 +58,7 @@ class View:
     data: dict = field(default_factory=dict)
     allowed: frozenset = frozenset()  # actions only: who may; pages: everyone signed in
     done: Callable[[SimpleNamespace, object], bool] | None = None  # actions only
-    answers: int = 302  # what an allowed action answers (a new token's secret: 200)
+    answers: int = 302  # what an allowed action answers
     stream: bool = False  # a live stream: 403 (never a redirect) when signed out
 
     @property
@@ -101,8 +101,9 @@ VIEWS: dict[str, View] = {
     "token-create": action(
         lambda w: reverse("token-create"), DEPLOYERS,
         lambda w, user: ApiToken.objects.filter(user=user, name="script").exists(),
-        answers=200, name="script", expires_in_days="30",
-    ),  # the secret is shown in the answer itself, once, never kept to show later
+        name="script", expires_in_days="30",
+    ),  # redirects to "token-created", which shows the secret once and forgets it
+    "token-created": page(lambda w: reverse("token-created")),
     "token-revoke": action(
         lambda w: reverse("token-revoke", args=[w.token.pk]), {"carol"},
         lambda w, user: ApiToken.objects.get(pk=w.token.pk).revoked_by == user,

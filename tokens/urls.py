@@ -5,5 +5,6 @@ from tokens import views
 urlpatterns = [
     path("", views.token_list, name="tokens"),
     path("new/", views.create, name="token-create"),
+    path("new/shown/", views.created, name="token-created"),
     path("<int:pk>/revoke/", views.revoke, name="token-revoke"),
 ]

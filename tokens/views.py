@@ -1,4 +1,8 @@
-"""Your tokens: list, create (the secret is shown once) and revoke API tokens."""
+"""Your tokens: list, create (the secret is shown once) and revoke API tokens.
+
+Creating is Post/Redirect/Get: the POST issues the token and keeps its secret in the
+session, the page it redirects to shows the secret and forgets it, so a reload neither
+issues a second token nor shows the secret again."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,6 +15,8 @@ from portal import roles
 from tokens.forms import PersonalTokenForm
 from tokens.issuing import TokenError, issue_personal_token, revoke_token
 from tokens.models import ApiToken, TokenKind
+
+NEW_SECRET_KEY = "tokens.new_secret"  # the session key holding a new secret until shown
 
 
 @require_GET
@@ -34,7 +40,20 @@ def create(request):
         form.add_error(None, str(refused))
         context = {**_context(request, form), "reason": str(refused)}
         return render(request, "tokens.html", context, status=403)
-    return render(request, "token_created.html", {"token": token, "secret": secret})
+    # Kept server-side (database sessions) only until the page below pops it.
+    request.session[NEW_SECRET_KEY] = {"pk": token.pk, "secret": secret}
+    return redirect("token-created")
+
+
+@require_GET
+@never_cache
+@login_required
+def created(request):
+    """The new token's secret, once: popped from the session, so a reload says it was shown."""
+    new = request.session.pop(NEW_SECRET_KEY, None) or {}
+    token = ApiToken.objects.filter(pk=new.get("pk"), user=request.user).first()
+    context = {"token": token, "secret": new.get("secret") if token else None}
+    return render(request, "token_created.html", context)
 
 
 @require_POST

@@ -15,7 +15,7 @@ class ReleaseViewer(Viewer):
         super().__init__(**kwargs)
         self.release_id = release_id
         self.seq = seq  # the last build line it has
-        self.reconnect = reconnect  # it had the page before: tell it to refetch its sections
+        self.reconnect = reconnect  # it had the page before (its first snapshot refetches anyway)
         self.needs_snapshot = True  # status not sent yet
 
 
@@ -118,9 +118,10 @@ class ReleaseFanout:
         changed = frames.event("changed", "sections")
         parts = []
         if viewer.needs_snapshot:
-            parts += [news.status, lines]
-            if viewer.reconnect or ending:
-                parts.append(changed)
+            # Always re-fetch the sections too: the page was rendered before the stream
+            # opened, and the build may have started (or ended) in between; the status
+            # alone would then say "Building since …" above facts saying "not started yet".
+            parts += [news.status, lines, changed]
             viewer.needs_snapshot = False
         else:
             parts.append(lines)

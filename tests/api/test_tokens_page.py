@@ -23,9 +23,11 @@ def test_the_top_navigation_links_to_your_tokens(client, alice, world):
 def test_a_new_token_is_shown_once_and_then_only_by_its_prefix(client, alice, api, world):
     client.force_login(alice)
     response = client.post("/tokens/new/", {"name": "release script", "expires_in_days": "30"})
+    assert response.status_code == 302 and response["Location"] == "/tokens/new/shown/"
+    response = client.get(response["Location"])
     page = response.content.decode()
     assert response.status_code == 200 and "only time the portal shows it" in page
-    assert "no-store" in response["Cache-Control"]
+    assert "no-store" in response["Cache-Control"] and "Copy token" in page
     secret = SECRET.search(page).group()
     token = ApiToken.objects.get(hashed=hash_token(secret))
     assert (token.kind, token.user, token.name) == (TokenKind.PERSONAL, alice, "release script")
@@ -34,6 +36,24 @@ def test_a_new_token_is_shown_once_and_then_only_by_its_prefix(client, alice, ap
     assert api.get("/environments", secret)[0] == 200
     assert AuditEvent.objects.filter(action="token.issued", actor=alice).count() == 1
     assert not AuditEvent.objects.filter(detail__icontains=secret[12:]).exists()
+
+
+def test_reloading_the_shown_page_neither_issues_nor_shows_the_secret_again(client, alice, world):
+    client.force_login(alice)
+    shown = client.post("/tokens/new/", {"name": "ci", "expires_in_days": "30"}, follow=True)
+    assert SECRET.search(shown.content.decode())
+    reload = client.get("/tokens/new/shown/")
+    page = reload.content.decode()
+    assert reload.status_code == 200 and SECRET.search(page) is None
+    assert "cannot be shown again" in page and "create a new one" in page
+    assert ApiToken.objects.filter(user=alice).count() == 1
+
+
+def test_a_revoke_button_looks_dangerous_and_asks_first(client, alice, tokens):
+    client.force_login(alice)
+    page = client.get("/tokens/").content.decode()
+    assert 'class="secondary">Revoke</button>' in page and 'hx-confirm="Revoke token' in page
+    assert 'data-label="Last used"' in page
 
 
 def test_a_token_without_a_name_is_refused_with_the_form_again(client, alice, world):

@@ -113,7 +113,8 @@ def test_a_service_without_a_repository_cannot_be_built(web):
 
 def test_a_duplicate_build_request_says_the_version_already_exists(web):
     builds.request_build("web", "1.0.0", "main")
-    with pytest.raises(ReleaseError, match=r"web 1\.0\.0 already exists"):
+    says = r"web 1\.0\.0 already exists \(it is building now\); versions are never reused — build"
+    with pytest.raises(ReleaseError, match=says + r" under a new version, e\.g\. 1\.0\.1\."):
         builds.request_build("web", "1.0.0", "other")
 
 
