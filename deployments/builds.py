@@ -248,8 +248,9 @@ def _end(release: Release, started, state, *, reason="", image: BuiltImage | Non
     else:
         audit.record("release.build_failed", target=_target(release), reason=reason)
         message = f"Build failed: {reason}"
+    # In the ending's own transaction: a page that sees the build end has its last line.
+    emit_build_line(release.pk, message)
     release_changed(release.pk)
-    transaction.on_commit(lambda: emit_build_line(release.pk, message))
     return 1
 
 

@@ -99,13 +99,15 @@ def test_the_client_needs_neither_django_nor_the_portal_s_code():
 
 
 @live
-def test_a_release_built_from_a_ref_is_deployed_and_deploy_wait_exits_0_on_success(
-    client,
-    build_worker,
-    web,
-    repository,
-    development,
+def test_a_ci_job_builds_reports_and_deploys_and_the_exit_codes_say_how_each_ended(
+    client, build_worker, web, repository, development
 ):
+    """One CI job's journey (one portal, worker and kubesim for all of it): a refused
+    request exits 2, a build and a deployment that succeed exit 0, a rollback exits 1."""
+    unknown = client("deploy", "web", "9.9.9", "development")
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("portal: ") and "9.9.9" in unknown.stderr
+
     repository.commit("v1", tag="v1")
     built = client("release", "web", "1.0.0", "--git-ref", "v1", "--wait")
     release = Release.objects.get(version="1.0.0")
@@ -115,6 +117,10 @@ def test_a_release_built_from_a_ref_is_deployed_and_deploy_wait_exits_0_on_succe
 
     reported = client("report-ci", "--state", "passed")
     assert reported.returncode == 0 and "reported 1a2b3c4d5e6f passed" in reported.stdout
+
+    elsewhere = client("deploy", "web", "1.0.0", "staging")
+    assert elsewhere.returncode == 2 and "staging" in elsewhere.stderr
+    assert not Deployment.objects.exists()
 
     deployed = client("deploy", "web", "1.0.0", "development", "--wait")
     deployment = Deployment.objects.get(release=release)
@@ -127,38 +133,13 @@ def test_a_release_built_from_a_ref_is_deployed_and_deploy_wait_exits_0_on_succe
     assert status.returncode == 0 and "development" in status.stdout
     assert "1.0.0" in status.stdout
 
-
-@live
-def test_deploy_wait_exits_1_when_the_deployment_is_rolled_back(
-    client,
-    build_worker,
-    web,
-    development,
-):
-    for version in ("1.0.0", "1.1.0-crashloop"):
-        register_release("web", version, f"{web.image_repository}:{version}@{digest_for(version)}")
-    assert client("deploy", "web", "1.0.0", "development", "--wait").returncode == 0
-
-    result = client("deploy", "web", "1.1.0-crashloop", "development", "--wait")
-    deployment = Deployment.objects.get(release__version="1.1.0-crashloop")
-    assert deployment.state == DeploymentState.ROLLED_BACK
+    crashing = "1.1.0-crashloop"
+    register_release("web", crashing, f"{web.image_repository}:{crashing}@{digest_for(crashing)}")
+    result = client("deploy", "web", crashing, "development", "--wait")
+    rolled_back = Deployment.objects.get(release__version=crashing)
+    assert rolled_back.state == DeploymentState.ROLLED_BACK
     assert result.returncode == 1, result.stdout + result.stderr
-    assert f"deployment #{deployment.pk} rolled_back" in result.stdout
-
-
-@live
-def test_a_refused_request_exits_2_with_the_portal_s_reason_and_records_nothing(
-    client,
-    web,
-    development,
-):
-    unknown = client("deploy", "web", "9.9.9", "development")
-    assert unknown.returncode == 2
-    assert unknown.stderr.startswith("portal: ") and "9.9.9" in unknown.stderr
-    register_release("web", "1.0.0", f"{web.image_repository}:1.0.0@{digest_for('1.0.0')}")
-    elsewhere = client("deploy", "web", "1.0.0", "staging")
-    assert elsewhere.returncode == 2 and "staging" in elsewhere.stderr
-    assert not Deployment.objects.exists()
+    assert f"deployment #{rolled_back.pk} rolled_back" in result.stdout
 
 
 def test_without_a_portal_address_the_client_says_what_to_set(tmp_path):

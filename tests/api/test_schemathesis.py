@@ -95,9 +95,12 @@ def test_journeys_through_the_links_of_a_new_deployment_keep_to_the_document(
 
     Journey.run(
         settings=settings(
-            max_examples=20, stateful_step_count=6, deadline=None, derandomize=True,
+            max_examples=50, stateful_step_count=6, deadline=None, derandomize=True,
             suppress_health_check=list(HealthCheck),
         )
     )  # fmt: skip
     assert ("POST /api/v1/deployments", 201) in seen, sorted(seen)
-    assert ("GET /api/v1/deployments/{id}", 200) in seen, sorted(seen)
+    # A link was followed from a created deployment: an operation on {id} found it
+    # (random ids only ever answer 404, or 422 out of range).
+    followed = {(op, status) for op, status in seen if "{id}" in op and status not in (404, 422)}
+    assert followed, sorted(seen)
