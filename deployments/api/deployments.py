@@ -106,7 +106,7 @@ def _name(user) -> str | None:
 @router.post(
     "/deployments",
     response={201: DeploymentOut, **ERRORS},
-    openapi_extra={**OPENAPI, "responses": {"201": CREATED_WITH_LINKS}},
+    openapi_extra={**OPENAPI, "responses": {201: CREATED_WITH_LINKS}},  # merged into 201
     operation_id="create_deployment",
     summary="Request a deployment of a ready release (as the pages' Promote does)",
 )

@@ -1,6 +1,7 @@
 """The API's docs page reads as a page: inline marks rendered, shapes as field tables,
 each answer listed once."""
 
+import json
 import re
 
 import pytest
@@ -31,3 +32,19 @@ def test_each_answer_of_an_endpoint_is_listed_once(page):
     for answers in re.findall(r"<p>Answers: (.*?)</p>", page):
         statuses = re.findall(r"<code>(\d{3})</code>", answers)
         assert len(statuses) == len(set(statuses)), answers
+
+
+def no_duplicate_keys(pairs):
+    keys = [key for key, _ in pairs]
+    assert len(keys) == len(set(keys)), f"duplicate keys in the document: {keys}"
+    return dict(pairs)
+
+
+def test_the_document_has_no_duplicate_keys_and_a_new_deployment_links_its_follow_ups(client):
+    raw = client.get("/api/v1/openapi.json").content
+    document = json.loads(raw, object_pairs_hook=no_duplicate_keys)
+    created = document["paths"]["/api/v1/deployments"]["post"]["responses"]["201"]
+    assert sorted(created["links"]) == [
+        "CancelDeployment", "DecideDeployment", "GetDeployment", "GetDeploymentLog",
+    ]  # fmt: skip
+    assert created["content"]["application/json"]["schema"]["$ref"].endswith("DeploymentOut")

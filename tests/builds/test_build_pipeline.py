@@ -150,7 +150,7 @@ def test_a_build_whose_worker_is_killed_ends_failed_instead_of_building_forever(
     fast = {
         "DOCKER_HOST": build_settings.DOCKER_HOST,
         "PORTAL_BUILD_WORK_DIR": str(tmp_path / "worker-builds"),
-        "PORTAL_BUILD_TIMEOUT_SECONDS": "4",
+        "PORTAL_BUILD_TIMEOUT_SECONDS": "8",  # the build after it must fit on a loaded machine
         "PORTAL_LEASE_TTL_SECONDS": "1",
         "PORTAL_HEARTBEAT_SECONDS": "0.2",
         "PORTAL_SWEEP_SECONDS": "0.5",
