@@ -193,6 +193,7 @@ def dockerd_command(folder: Path = DOCKER_DIR) -> list[str]:
 
 def start_dockerd(folder: Path = DOCKER_DIR):
     folder.mkdir(parents=True, exist_ok=True)
+    unmount_data_root(folder)  # left by an engine that was killed
     docker_socket(folder).unlink(missing_ok=True)  # left by an engine that was killed
     # Its own session: Ctrl-C reaches the whole process group, and honcho signals it
     # again. dockerd takes a third signal as "quit now", without unmounting its data
@@ -237,6 +238,27 @@ def run(args: argparse.Namespace) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_process(dockerd)
         stop_process(registry)
+        unmount_data_root(args.docker_dir)
+
+
+def unmount_data_root(folder: Path = DOCKER_DIR) -> None:
+    """dockerd bind-mounts its data root on itself; an engine that was killed (or stopped
+    too slowly and then killed) leaves that mount behind, and nothing can delete the
+    folder until it is gone."""
+    data = folder / "data"
+    if is_mounted(data):
+        subprocess.run(["umount", str(data)], check=False, capture_output=True)
+
+
+def is_mounted(path: Path) -> bool:
+    """Whether `path` is a mount point, bind mounts included (os.path.ismount misses a
+    folder bound on itself: same device, another inode than its parent's)."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return False
+    target = str(path.resolve())
+    return any(line.split()[1] == target for line in mounts if len(line.split()) > 1)
 
 
 def _stop_on_sigterm(_signum, _frame) -> None:

@@ -12,6 +12,7 @@ from contextlib import closing
 import httpx
 import pytest
 
+from deployments.demo_builds import is_mounted
 from tests.harness.server import free_port
 from tests.harness.signals import answering_ctrl_c
 from tests.harness.worker import REPO
@@ -108,3 +109,5 @@ def test_make_run_serves_the_vizora_dashboard_and_stops_cleanly(checkout, tmp_pa
         httpx.get(f"{base}/health", timeout=2)
     leftover = subprocess.run(["pgrep", "-f", str(checkout)], capture_output=True, text=True)
     assert leftover.stdout == "", f"processes left running: {leftover.stdout}"
+    # The demo's Docker engine (when it could run) leaves no mount behind its data root.
+    assert not is_mounted(checkout / "var" / "docker" / "data")
