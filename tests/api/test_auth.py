@@ -133,7 +133,7 @@ def test_the_document_describes_a_new_deployment_and_links_its_id(db):
     from deployments.api import api
 
     created = api.get_openapi_schema(path_prefix="/api/v1/")["paths"]["/api/v1/deployments"]
-    answer = created["post"]["responses"]["201"]
+    answer = created["post"]["responses"][201]  # Ninja keys responses by int
     assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/DeploymentOut")
     assert answer["links"]["GetDeployment"] == {
         "operationId": "get_deployment", "parameters": {"id": "$response.body#/id"},
