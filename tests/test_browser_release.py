@@ -7,13 +7,13 @@ no Docker engine can run here."""
 import re
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect, sync_playwright
 
 from deployments.models import Release
 from deployments.states import ReleaseState
 from tests.builds.conftest import (  # noqa: F401 (fixtures)
     DOCKERFILE,
+    build_portal,
     build_settings,
     docker_host,
     registry,
@@ -22,8 +22,6 @@ from tests.builds.conftest import (  # noqa: F401 (fixtures)
 )
 from tests.builds.test_build_pipeline import build_worker  # noqa: F401 (fixture)
 from tests.harness.browser import chromium_path, launch
-from tests.harness.server import PortalServer
-from tests.harness.worker import database_url
 from tests.test_browser_journey import sign_in
 from tests.test_browser_live import count_loads, in_thread, page_seqs
 
@@ -50,30 +48,6 @@ def chromium():
     return chromium_path()
 
 
-@pytest.fixture
-def release_portal(build_settings, tmp_path):  # noqa: F811
-    """uvicorn with the test's Docker engine, so the service page offers builds."""
-    server = PortalServer(
-        {
-            # The test settings serve static files from the source folders (no collectstatic).
-            "DJANGO_SETTINGS_MODULE": "portal.settings_test",
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "SECRET_KEY": settings.SECRET_KEY,
-            "PORTAL_CHANNEL_PREFIX": settings.PORTAL_CHANNEL_PREFIX,
-            "CELERY_QUEUE_PREFIX": settings.CELERY_QUEUE_PREFIX,
-            "DOCKER_HOST": build_settings.DOCKER_HOST,
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "false",
-        },
-        tmp_path / "uvicorn.log",
-    )
-    try:
-        yield server.start(timeout=90)
-    finally:
-        server.stop()
-
-
 def stored_seqs(release_id: int) -> list[int]:
     return list(
         Release.objects.get(pk=release_id).build_log.order_by("seq").values_list("seq", flat=True)
@@ -86,7 +60,7 @@ def test_a_build_log_arrives_live_on_the_release_page_until_ready(
     web,  # noqa: F811
     repository,  # noqa: F811
     build_worker,  # noqa: F811
-    release_portal,
+    build_portal,  # noqa: F811
 ):
     repository.commit("slow build", dockerfile=SLOW_DOCKERFILE)
     with sync_playwright() as playwright:
@@ -95,8 +69,8 @@ def test_a_build_log_arrives_live_on_the_release_page_until_ready(
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             errors = []
             page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-            sign_in(page, release_portal.url, "alice", "alice-password")
-            page.goto(f"{release_portal.url}/services/web/")
+            sign_in(page, build_portal.url, "alice", "alice-password")
+            page.goto(f"{build_portal.url}/services/web/")
             expect(page.locator("#build-ref")).to_have_value("main")
             page.locator("#build-version").fill("2.0.0")
             page.locator("#build-notes").fill("watched live")
@@ -105,7 +79,7 @@ def test_a_build_log_arrives_live_on_the_release_page_until_ready(
             # The redirect lands on the build log (#build).
             expect(page).to_have_url(
                 re.compile(
-                    re.escape(f"{release_portal.url}/services/web/releases/2.0.0/") + "(#build)?$"
+                    re.escape(f"{build_portal.url}/services/web/releases/2.0.0/") + "(#build)?$"
                 )
             )
             expect(page.locator("h1 .badge")).to_contain_text("Building")
@@ -125,7 +99,7 @@ def test_a_build_log_arrives_live_on_the_release_page_until_ready(
             expect(page.get_by_role("button", name="Copy image")).to_be_visible()
             shown = page_seqs(page)
             release = in_thread(lambda: Release.objects.get(service__name="web", version="2.0.0"))
-            page.screenshot(path=str(release_portal.log_path.parent / "release-live.png"))
+            page.screenshot(path=str(build_portal.log_path.parent / "release-live.png"))
         finally:
             browser.close()
     assert release.state == ReleaseState.READY

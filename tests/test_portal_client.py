@@ -8,13 +8,13 @@ import subprocess
 import sys
 
 import pytest
-from django.conf import settings
 
 from deployments.models import Deployment, Release
 from deployments.releases import register_release
 from deployments.states import DeploymentState, ReleaseState
 from environments.models import Environment
 from tests.builds.conftest import (  # noqa: F401 (fixtures)
+    build_portal,
     build_settings,
     docker_host,
     registry,
@@ -23,8 +23,7 @@ from tests.builds.conftest import (  # noqa: F401 (fixtures)
 )
 from tests.builds.test_build_pipeline import build_worker, path  # noqa: F401 (fixtures)
 from tests.factories import digest_for
-from tests.harness.server import PortalServer
-from tests.harness.worker import REPO, database_url
+from tests.harness.worker import REPO
 from tokens.issuing import issue_ci_token
 
 LIVE = [pytest.mark.worker, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
@@ -41,32 +40,10 @@ SCOPES = ["releases:write", "ci:report", "deployments:write", "read"]
 
 
 @pytest.fixture
-def portal(build_settings, tmp_path):
-    server = PortalServer(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings_test",
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "SECRET_KEY": settings.SECRET_KEY,
-            "PORTAL_CHANNEL_PREFIX": settings.PORTAL_CHANNEL_PREFIX,
-            "CELERY_QUEUE_PREFIX": settings.CELERY_QUEUE_PREFIX,
-            "DOCKER_HOST": build_settings.DOCKER_HOST,
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "false",
-        },
-        tmp_path / "uvicorn.log",
-    )
-    try:
-        yield server.start(timeout=90)
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def client(portal, carol, development):
+def client(build_portal, carol, development):
     """Runs the client with a CI token for development, as a CI job would."""
     token = issue_ci_token(carol, "github", SCOPES, ["development"], 30)[1]
-    env = {"PATH": "/usr/bin:/bin", "PORTAL_URL": portal.url, "PORTAL_TOKEN": token,
+    env = {"PATH": "/usr/bin:/bin", "PORTAL_URL": build_portal.url, "PORTAL_TOKEN": token,
            "PORTAL_POLL_SECONDS": "0.3", "GITHUB_SHA": "1a2b3c4d5e6f"}  # fmt: skip
 
     def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:

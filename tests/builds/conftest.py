@@ -8,10 +8,13 @@ from pathlib import Path
 
 import docker
 import pytest
+from django.conf import settings
 
 from environments.models import Service
 from tests.harness.docker_engine import Registry, engine_or_reason
+from tests.harness.server import PortalServer
 from tests.harness.waiting import wait_for
+from tests.harness.worker import database_url
 
 BUSYBOX = Path("/bin/busybox")
 
@@ -110,3 +113,28 @@ def wait_until_not_running(docker_host: str, is_ours, timeout: float = 20.0) -> 
         wait_for(lambda: not any(is_ours(c) for c in engine.containers.list()), timeout)
     finally:
         engine.close()
+
+
+@pytest.fixture
+def build_portal(build_settings, tmp_path):
+    """uvicorn with the test's Docker engine, so the service page offers builds
+    and API clients can ask for them."""
+    server = PortalServer(
+        {
+            # The test settings serve static files from the source folders (no collectstatic).
+            "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "SECRET_KEY": settings.SECRET_KEY,
+            "PORTAL_CHANNEL_PREFIX": settings.PORTAL_CHANNEL_PREFIX,
+            "CELERY_QUEUE_PREFIX": settings.CELERY_QUEUE_PREFIX,
+            "DOCKER_HOST": build_settings.DOCKER_HOST,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "false",
+        },
+        tmp_path / "uvicorn.log",
+    )
+    try:
+        yield server.start(timeout=90)
+    finally:
+        server.stop()
