@@ -89,10 +89,10 @@ def test_a_personal_token_reads_nothing_once_its_owner_has_no_role(
 
 def test_a_personal_token_writes_nothing_either_once_its_owner_has_no_role(api, tokens, bob):
     bob.groups.clear()
-    body = {"service": "web", "version": "1.0.0", "environment": "development"}
+    body = {"service": "web", "version": "1.0.0", "environment": "production"}
     status, answer = api.post("/deployments", tokens.lead, body)
     assert status == 403 and "bob, has no role in the portal any more" in answer["error"]
-    assert not Deployment.objects.exists()
+    assert not Deployment.objects.filter(environment__name="production").exists()
 
 
 def test_an_owner_moved_to_another_role_still_reads(api, tokens, bob):
