@@ -46,8 +46,7 @@ def test_a_failure_names_its_reporter_and_says_what_to_do(deployment):
         "CI failed for commit 0123456789ab, reported by ci-buildkite at "
     )
     assert verdict.evidence.endswith(
-        "(https://ci.example/runs/1); fix the tests and report a passing run, or ask a "
-        "lead to waive this item with a reason."
+        "(https://ci.example/runs/1); fix the tests and report a passing run."
     )
 
 
