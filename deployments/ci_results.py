@@ -1,7 +1,9 @@
 """CI reporting a commit's test result: `manage.py report_ci` and the API call this.
 
 The newest report for a commit counts. Deployments whose release was built from
-that commit and wait on "All tests passing" are checked again at once.
+that commit and wait on "All tests passing" are checked again at once. Every report
+names its reporter (the CI identity, or the operator's --reporter); a commit's
+reports, oldest first, are its CI runs 1, 2, … (`ci_runs`).
 """
 
 import re
@@ -20,10 +22,12 @@ class CIReportError(ValueError):
     """A report that cannot be recorded; the message says what to fix."""
 
 
-def report_ci(git_sha: str, state: str, url: str = "", reporter: str = "") -> CIResult:
-    """Record CI's result for a commit and wake the deployments waiting for it."""
-    _validate(git_sha.strip(), state, url.strip())
-    git_sha, url = git_sha.strip().lower(), url.strip()
+def report_ci(git_sha: str, state: str, url: str = "", *, reporter: str) -> CIResult:
+    """Record CI's result for a commit, under `reporter`'s name, and wake the
+    deployments waiting for it. Who may report is the caller's question (the API asks
+    `roles.can_report_ci`; an operator runs `manage.py report_ci` on the server)."""
+    _validate(git_sha.strip(), state, url.strip(), reporter.strip())
+    git_sha, url, reporter = git_sha.strip().lower(), url.strip(), reporter.strip()
     with transaction.atomic():
         result = CIResult.objects.create(
             git_sha=git_sha, state=state, url=url, reported_by=reporter[:150]
@@ -37,16 +41,15 @@ def report_ci(git_sha: str, state: str, url: str = "", reporter: str = "") -> CI
     return result
 
 
-def newest_result(git_sha: str) -> CIResult | None:
-    """The newest report for this commit; a short sha matches a report of the full one
-    and the other way round."""
+def ci_runs(git_sha: str) -> list[CIResult]:
+    """Every report for this commit in the order it came: CI run 1, run 2, … (the last
+    one counts). A short sha matches a report of the full one and the other way round."""
     if not git_sha:
-        return None
-    candidates = CIResult.objects.filter(git_sha__startswith=git_sha[:7])
-    return next(
-        (r for r in candidates if r.git_sha.startswith(git_sha) or git_sha.startswith(r.git_sha)),
-        None,
+        return []
+    candidates = CIResult.objects.filter(git_sha__startswith=git_sha[:7]).order_by(
+        "reported_at", "pk"
     )
+    return [r for r in candidates if r.git_sha.startswith(git_sha) or git_sha.startswith(r.git_sha)]
 
 
 def waiting_deployment_ids(git_sha: str) -> list[int]:
@@ -60,7 +63,12 @@ def waiting_deployment_ids(git_sha: str) -> list[int]:
     return sorted({pk for pk, sha in items if sha.startswith(git_sha) or git_sha.startswith(sha)})
 
 
-def _validate(git_sha: str, state: str, url: str) -> None:
+def _validate(git_sha: str, state: str, url: str, reporter: str) -> None:
+    if not reporter:
+        raise CIReportError(
+            "Say who reports this result: the CI identity (the API records it from the "
+            "token), or an operator's name with manage.py report_ci --reporter."
+        )
     if not GIT_SHA.match(git_sha):
         raise CIReportError(
             f"{git_sha!r} is not a git commit sha; give 7 to 40 hex digits "

@@ -96,7 +96,12 @@ def register_demo_releases() -> list[Release]:
             sha = demo_git_sha(service.name, version)
             created.append(register_release(service.name, version, image, git_sha=sha, notes=notes))
             state = "failed" if version in DEMO_CI_FAILED else "passed"
-            report_ci(sha, state, f"https://ci.vizora.example/{service.name}/{version}", "demo")
+            report_ci(
+                sha,
+                state,
+                f"https://ci.vizora.example/{service.name}/{version}",
+                reporter="ci-demo",
+            )
     return created
 
 

@@ -7,7 +7,8 @@ A superuser counts as an admin; an inactive or anonymous user may do nothing.
 A CI identity acts as its service account (tokens/models.py) with no role: it may
 only what the CI token it came with allows (`user.api_token`, set when the API
 authenticated it), and never approves, answers or waives checklist items, breaks
-glass, reviews or locks.
+glass, reviews or locks. Reporting CI results is the other way round: only a CI
+identity may (`can_report_ci`), never a person.
 """
 
 from __future__ import annotations
@@ -219,14 +220,19 @@ def can_register_release(user: AnyUser) -> bool:
 
 
 def can_report_ci(user: AnyUser) -> bool:
-    """Report a commit's CI result: engineers, leads, admins; CI with ci:report."""
-    if is_service_account(user):
-        return ci_token_allows(user, "ci:report")
-    return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
+    """Report a commit's CI result: only a CI identity whose token holds ci:report.
+
+    Never a person, whatever their role (an admin included): "All tests passing" is
+    CI's word. A person who disagrees with CI asks a lead to waive the item, with a
+    reason (`can_waive_checklist`). An operator on the server reports with
+    `manage.py report_ci`, which is not a person's request and asks no rule here."""
+    return is_service_account(user) and ci_token_allows(user, "ci:report")
 
 
 def can_have_personal_token(user: AnyUser) -> bool:
-    """A person with a role may hold personal API tokens (acting as themselves)."""
+    """A person with a role may hold personal API tokens, and use them (to read or to
+    act as themselves) only while they keep a role: removed from every group, or
+    deactivated, their tokens do nothing until an admin gives them a role again."""
     return bool(roles_of(user))
 
 

@@ -61,7 +61,9 @@ def parser() -> argparse.ArgumentParser:
     release.set_defaults(run=run_release)
 
     report = commands.add_parser(
-        "report-ci", help="report a commit's test result (feeds 'All tests passing')"
+        "report-ci",
+        help="report a commit's test result (feeds 'All tests passing'; needs a CI token "
+        "with ci:report, a personal token is refused)",
     )
     report.add_argument(
         "--sha", default=os.environ.get("GITHUB_SHA", ""), help="the commit (default $GITHUB_SHA)"
@@ -116,7 +118,7 @@ def run_release(client: PortalClient, args) -> int:
 
 def run_report_ci(client: PortalClient, args) -> int:
     result = client.report_ci(args.sha, args.state, args.url)
-    print(f"reported {result['git_sha'][:12]} {result['state']}")
+    print(f"reported {result['git_sha'][:12]} {result['state']} as {result['reported_by']}")
     return OK
 
 

@@ -308,7 +308,7 @@ def automatic_pre_items_decided(page: Page) -> bool:
 
 # What the page shows for each automatic pre-deployment item of the demo catalog.
 AUTOMATIC_PRE_EVIDENCE = {
-    "All tests passing": "passed at",
+    "All tests passing": "reported by ci-demo at",  # who reported CI's result
     "Secrets configured": "vizora-secrets",
     "SSL certificates valid": "api.vizora.com",
     "Backup verified": "postgres-backup",

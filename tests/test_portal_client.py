@@ -93,7 +93,8 @@ def test_a_ci_job_builds_reports_and_deploys_and_the_exit_codes_say_how_each_end
     assert built.stdout.strip().endswith(release.image)  # the digest, for the next job
 
     reported = client("report-ci", "--state", "passed")
-    assert reported.returncode == 0 and "reported 1a2b3c4d5e6f passed" in reported.stdout
+    assert reported.returncode == 0
+    assert "reported 1a2b3c4d5e6f passed as ci-github" in reported.stdout  # its identity
 
     elsewhere = client("deploy", "web", "1.0.0", "staging")
     assert elsewhere.returncode == 2 and "staging" in elsewhere.stderr

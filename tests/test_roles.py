@@ -152,3 +152,19 @@ def test_a_superuser_counts_as_an_admin(production, deployment_by_alice, django_
     root = django_user_model.objects.create_superuser("root", password="x")
     assert roles.can_break_glass(root, production)
     assert roles.can_approve(root, deployment_by_alice)
+
+
+def ci_identity(carol, *scopes: str):
+    """The service account a CI token authenticates as, with that token."""
+    from tokens.issuing import authenticate, issue_ci_token
+
+    return authenticate(issue_ci_token(carol, "github", list(scopes), [], 30)[1]).user
+
+
+def test_no_person_reports_ci_results_whatever_their_role(people):
+    assert allowed(people, roles.can_report_ci) == set()
+
+
+def test_a_ci_identity_reports_ci_results_only_with_ci_report(carol):
+    assert roles.can_report_ci(ci_identity(carol, "ci:report"))
+    assert not roles.can_report_ci(ci_identity(carol, "read", "releases:write"))

@@ -156,11 +156,30 @@ def authenticate(secret: str) -> ApiToken:
             f"API token {token.prefix}… expired at {token.expires_at:%Y-%m-%d %H:%M} UTC; "
             "create a new one."
         )
-    if not token.user.is_active:
-        raise TokenRefused(f"The account of API token {token.prefix}… is deactivated.")
     token.user.api_token = token  # portal/roles.py reads a CI token's scopes from here
     _touch(token)
     return token
+
+
+def owner_refusal(token: ApiToken) -> str:
+    """Why the owner of an authenticated token may do nothing through it now, "" when
+    they may. The token itself is sound (that was `authenticate`'s question); its owner
+    is not: a person with no role any more (removed from every group, or deactivated),
+    who may then neither read nor act, or a deactivated CI identity."""
+    name = token.user.get_username()
+    if token.is_ci:
+        if token.user.is_active:
+            return ""
+        return (
+            f"The CI identity of this token ({token.prefix}…), {name}, is deactivated; ask "
+            "an admin to activate it again or to issue a token of another one."
+        )
+    if roles.can_have_personal_token(token.user):
+        return ""
+    return (
+        f"The owner of this token ({token.prefix}…), {name}, has no role in the portal any "
+        "more; ask an admin to give them one again, or use a token of someone who has one."
+    )
 
 
 def _touch(token: ApiToken) -> None:

@@ -10,12 +10,14 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from deployments.api.errors import ApiError
-from tokens.issuing import TokenRefused, authenticate
+from tokens.issuing import TokenRefused, authenticate, owner_refusal
 from tokens.models import ApiToken, Scope
 
 
 class TokenAuth(HttpBearer):
-    """`Authorization: Bearer vzp_…`; every way it fails is a 401 saying which."""
+    """`Authorization: Bearer vzp_…`; every way the token fails is a 401 saying which.
+    A sound token whose owner may do nothing now (a person with no role any more, a
+    deactivated CI identity) is a 403 saying so, for reads and writes alike."""
 
     def __call__(self, request: HttpRequest) -> ApiToken:
         header = request.headers.get("Authorization", "")
@@ -32,6 +34,9 @@ class TokenAuth(HttpBearer):
         except TokenRefused as refused:
             raise ApiError(401, str(refused)) from None
         request.api_token = found  # the audit middleware records the use
+        refusal = owner_refusal(found)
+        if refusal:
+            raise ApiError(403, refusal)
         return found
 
 

@@ -44,8 +44,8 @@ CHECK_KINDS: dict[str, CheckKind] = {
         CheckKind("image_pushed", "The release's image is in the registry by digest.", NO_PARAMS),
         CheckKind(
             "tests_passed",
-            "CI reported the release's git commit passed (manage.py report_ci); "
-            "waits while no report has come.",
+            "CI reported the release's git commit passed (a CI token with ci:report, or "
+            "manage.py report_ci); waits while no report has come.",
             NO_PARAMS,
         ),
         CheckKind(

@@ -4,9 +4,11 @@ audited and marks the token used (at most once a minute)."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from deployments.models import AuditEvent
+from deployments.models import AuditEvent, Deployment
+from tests.factories import make_deployment
 from tokens.issuing import hash_token
 from tokens.models import ApiToken
 
@@ -55,13 +57,58 @@ def test_a_revoked_token_is_a_401_saying_revoked(api, tokens):
     assert "was revoked at" in body["error"]
 
 
-def test_a_deactivated_owner_takes_the_token_down_too(api, tokens, alice):
-    alice.is_active = False
-    alice.save()
-    status, body = api.get("/environments", tokens.engineer)
+READS = ["/environments", "/deployments/{id}", "/deployments/{id}/log", "/releases/web/1.0.0",
+         "/releases/web/1.0.0/log"]  # fmt: skip
+
+
+def left_the_portal(user, how: str) -> None:
+    """The owner was removed from every role group, or their account deactivated."""
+    if how == "removed from every group":
+        user.groups.clear()
+    else:
+        user.is_active = False
+        user.save()
+
+
+@pytest.mark.parametrize("path", READS)
+@pytest.mark.parametrize("how", ["removed from every group", "deactivated"])
+def test_a_personal_token_reads_nothing_once_its_owner_has_no_role(
+    api, tokens, world, alice, path, how
+):
+    deployment = make_deployment(world.release, world.development, requested_by=alice)
+    assert api.get(path.format(id=deployment.pk), tokens.engineer)[0] == 200
+    left_the_portal(alice, how)
+    status, body = api.get(path.format(id=deployment.pk), tokens.engineer)
+    assert status == 403, body
+    assert body["error"] == (
+        f"The owner of this token ({tokens.engineer[:12]}…), alice, has no role in the "
+        "portal any more; ask an admin to give them one again, or use a token of someone "
+        "who has one."
+    )
+
+
+def test_a_personal_token_writes_nothing_either_once_its_owner_has_no_role(api, tokens, bob):
+    bob.groups.clear()
+    body = {"service": "web", "version": "1.0.0", "environment": "production"}
+    status, answer = api.post("/deployments", tokens.lead, body)
+    assert status == 403 and "bob, has no role in the portal any more" in answer["error"]
+    assert not Deployment.objects.filter(environment__name="production").exists()
+
+
+def test_an_owner_moved_to_another_role_still_reads(api, tokens, bob):
+    """Only a person with no role at all is refused: a lead made an engineer is not."""
+    bob.groups.add(Group.objects.get_or_create(name="engineer")[0])
+    bob.groups.remove(Group.objects.get(name="lead"))
+    assert api.get("/environments", tokens.lead)[0] == 200
+
+
+def test_a_deactivated_ci_identity_is_refused_naming_it(api, tokens, django_user_model):
+    django_user_model.objects.filter(username="ci-github").update(is_active=False)
+    status, body = api.get("/environments", tokens.ci_read)
     assert (status, body["error"]) == (
-        401,
-        f"The account of API token {tokens.engineer[:12]}… is deactivated.",
+        403,
+        f"The CI identity of this token ({tokens.ci_read[:12]}…), ci-github, is "
+        "deactivated; ask an admin to activate it again or to issue a token of another one.",
     )
 
 

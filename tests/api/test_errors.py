@@ -2,6 +2,7 @@
 the field, 404 names what is unknown, 409 a conflict, 400 a value the domain refuses."""
 
 import pytest
+from django.test import Client
 
 from deployments.models import CIResult, Deployment
 
@@ -145,4 +146,31 @@ def test_a_method_an_endpoint_does_not_take_is_a_json_405_naming_what_it_takes(a
     assert response.status_code == 405 and response["Allow"] == "POST"
     assert response.json() == {
         "error": "/api/v1/deployments does not take PUT; it takes POST.", "detail": None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+@pytest.mark.parametrize("path", ["/api/v1/deployment/1", "/api/v1/nothing-here", "/api/v1/a/b/c"])
+@pytest.mark.parametrize("token", [True, False])
+def test_writing_to_an_unknown_endpoint_is_a_json_404_not_a_csrf_page(tokens, method, path, token):
+    """A script's POST carries no CSRF cookie; the JSON 404 must come before that check."""
+    client = Client(enforce_csrf_checks=True)
+    headers = {"Authorization": f"Bearer {tokens.engineer}"} if token else {}
+    response = getattr(client, method)(
+        path, data="{}", content_type="application/json", headers=headers
+    )
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": f"There is no API endpoint {path}; see /api/v1/openapi.json or /api/v1/docs.",
+        "detail": None,
+    }
+
+
+def test_a_post_to_a_real_endpoint_without_a_token_is_still_a_json_401(world):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/api/v1/ci-results", data="{}", content_type="application/json")
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "No API token: send the header Authorization: Bearer <token>.", "detail": None,
     }  # fmt: skip

@@ -41,7 +41,7 @@ def test_the_replay_is_marked_and_audited_as_one(api, tokens):
 
 
 def test_the_same_json_spaced_differently_is_the_same_request(api, tokens):
-    headers = {"Authorization": f"Bearer {tokens.engineer}", "Idempotency-Key": "k"}
+    headers = {"Authorization": f"Bearer {tokens.ci_report}", "Idempotency-Key": "k"}
     for body in (
         '{"git_sha": "abc1234", "state": "passed"}',
         '{"state":"passed","git_sha":"abc1234"}',
@@ -54,9 +54,9 @@ def test_the_same_json_spaced_differently_is_the_same_request(api, tokens):
 
 
 def test_the_same_key_with_another_body_is_a_422_saying_so(api, tokens):
-    api.post("/ci-results", tokens.engineer, {"git_sha": "abc1234", "state": "passed"}, "k")
+    api.post("/ci-results", tokens.ci_report, {"git_sha": "abc1234", "state": "passed"}, "k")
     status, body = api.post(
-        "/ci-results", tokens.engineer, {"git_sha": "abc1234", "state": "failed"}, "k"
+        "/ci-results", tokens.ci_report, {"git_sha": "abc1234", "state": "failed"}, "k"
     )
     assert status == 422
     assert body["error"].startswith("Idempotency-Key 'k' was used for another request")
@@ -65,8 +65,8 @@ def test_the_same_key_with_another_body_is_a_422_saying_so(api, tokens):
 
 def test_keys_belong_to_their_token(api, tokens):
     body = {"git_sha": "abc1234", "state": "passed"}
-    assert api.post("/ci-results", tokens.engineer, body, "k")[0] == 201
-    assert api.post("/ci-results", tokens.lead, body, "k")[0] == 201
+    assert api.post("/ci-results", tokens.ci_report, body, "k")[0] == 201
+    assert api.post("/ci-results", tokens.ci_all, body, "k")[0] == 201
     assert CIResult.objects.count() == 2
 
 
@@ -95,16 +95,16 @@ def test_a_key_still_acting_is_not_acted_on_again(api, tokens):
 
 def test_a_key_older_than_a_day_is_forgotten(api, tokens):
     body = {"git_sha": "abc1234", "state": "passed"}
-    api.post("/ci-results", tokens.engineer, body, "k")
+    api.post("/ci-results", tokens.ci_report, body, "k")
     IdempotentRequest.objects.update(created_at=timezone.now() - timezone.timedelta(hours=25))
-    assert api.post("/ci-results", tokens.engineer, body, "k")[0] == 201
+    assert api.post("/ci-results", tokens.ci_report, body, "k")[0] == 201
     assert CIResult.objects.count() == 2
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "with space"])
 def test_a_key_that_is_not_visible_ascii_is_a_422_naming_the_header(api, tokens, key):
     status, body = api.post(
-        "/ci-results", tokens.engineer, {"git_sha": "abc1234", "state": "passed"}, key
+        "/ci-results", tokens.ci_report, {"git_sha": "abc1234", "state": "passed"}, key
     )
     assert status == 422 and body["error"].startswith("Idempotency-Key:")
     assert not CIResult.objects.exists()

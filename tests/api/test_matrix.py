@@ -63,12 +63,14 @@ def test_a_ci_token_that_may_deploy_follows_deployments_without_the_read_scope(
 
 @pytest.mark.parametrize(
     "who,status,says",
-    [("engineer", 201, "alice"), ("lead", 201, "bob"), ("ci_report", 201, "github"),
-     ("ci_all", 201, "github"), ("ci_read", 403, "lacks the scope ci:report"),
+    [("engineer", 403, "come only from CI identities"),
+     ("lead", 403, "come only from CI identities"),
+     ("admin", 403, "come only from CI identities"), ("ci_report", 201, "ci-github"),
+     ("ci_all", 201, "ci-github"), ("ci_read", 403, "lacks the scope ci:report"),
      ("ci_releases", 403, "lacks the scope ci:report"),
      ("ci_deploy", 403, "lacks the scope ci:report"), *[(w, s, "") for w, s in ANYONE_LOCKED_OUT]],
 )  # fmt: skip
-def test_reporting_ci_needs_a_person_or_ci_report(api, tokens, who, status, says):
+def test_reporting_ci_needs_a_ci_identity_with_ci_report(api, tokens, who, status, says):
     body = {"git_sha": "abc1234", "state": "passed", "url": "https://ci.example/1"}
     code, answer = api.post("/ci-results", secret(tokens, who), body)
     assert code == status, answer

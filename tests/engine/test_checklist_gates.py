@@ -23,6 +23,7 @@ from tests.engine.conftest import cluster_images, register, run_in_process
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
+CI = "ci-github"  # the CI identity that reports
 
 
 def with_checklist(environment, *items):
@@ -77,12 +78,12 @@ def test_without_a_ci_report_the_deployment_waits_and_goes_on_once_ci_reports_pa
     assert tests.evidence.startswith("No CI result for commit 0123456789ab yet (checked ")
     assert "manage.py report_ci 0123456789ab --state passed" in deployment.reason
 
-    report_ci(SHA[:12], "passed", "https://ci.example/runs/7", "github-actions")
+    report_ci(SHA[:12], "passed", "https://ci.example/runs/7", reporter=CI)
     deployment = drive(deployment.pk)
     tests.refresh_from_db()
     assert deployment.state == DeploymentState.SUCCEEDED, deployment.reason
     assert tests.state == ChecklistState.PASSED
-    assert tests.evidence.startswith("CI reported commit 0123456789ab passed at ")
+    assert tests.evidence.startswith("CI passed for commit 0123456789ab, reported by ci-github at ")
     assert tests.evidence.endswith("(https://ci.example/runs/7).")
     assert [s.kind for s in deployment.steps.order_by("position")] == [
         StepKind.PRE_CHECKS, StepKind.RECHECK, StepKind.ROLLOUT,
@@ -93,12 +94,12 @@ def test_a_failed_check_holds_the_deployment_until_a_lead_waives_it_with_a_reaso
     gated, web, alice, bob
 ):
     release = release_of(web, "2.0.0")
-    report_ci(SHA, "failed", "https://ci.example/runs/8")
+    report_ci(SHA, "failed", "https://ci.example/runs/8", reporter=CI)
     deployment = drive(request_deployment("web", "2.0.0", "development", actor=alice).pk)
     tests = item(deployment, "All tests passing")
     assert deployment.state == DeploymentState.PENDING
     assert tests.state == ChecklistState.FAILED
-    assert "CI reported commit 0123456789ab failed" in tests.evidence
+    assert "CI failed for commit 0123456789ab, reported by ci-github" in tests.evidence
     assert deployment.reason.startswith("Pre-deployment check failed. All tests passing: CI")
     assert "a lead may waive it with a reason" in deployment.reason
 
@@ -113,21 +114,25 @@ def test_a_failed_check_holds_the_deployment_until_a_lead_waives_it_with_a_reaso
     assert (tests.state, tests.answered_by, tests.waiver_reason) == (
         ChecklistState.WAIVED, bob, "known flaky test, INC-12",
     )  # fmt: skip
-    assert "CI reported commit 0123456789ab failed" in tests.evidence  # kept beside the waiver
+    assert "CI failed for commit 0123456789ab" in tests.evidence  # kept beside the waiver
     assert cluster_images(gated, "vizora-web") == {"web": release.image}
 
 
 def test_a_check_that_failed_at_the_request_passes_when_ci_reports_again(gated, web, alice):
     release_of(web, "2.0.0")
-    report_ci(SHA, "failed")
+    report_ci(SHA, "failed", reporter=CI)
     deployment = drive(request_deployment("web", "2.0.0", "development", actor=alice).pk)
     assert item(deployment, "All tests passing").state == ChecklistState.FAILED
-    report_ci(SHA, "passed")  # a re-run passed: the newest report counts
+    report_ci(SHA, "passed", reporter=CI)  # a re-run passed: the newest report counts
     deployment = drive(deployment.pk)
     assert deployment.state == DeploymentState.SUCCEEDED, deployment.reason
     checked = AuditEvent.objects.filter(deployment=deployment, action="checklist.checked")
     states = checked.order_by("pk").values_list("detail__state", flat=True)
     assert list(states) == ["failed", "passed"]
+    passing = item(deployment, "All tests passing").evidence
+    assert passing.startswith(
+        "CI run 2 passed after run 1 failed: commit 0123456789ab, reported by"
+    )
 
 
 def test_the_checks_run_again_when_the_lane_is_claimed_and_a_failure_there_ends_it(
@@ -135,17 +140,20 @@ def test_the_checks_run_again_when_the_lane_is_claimed_and_a_failure_there_ends_
 ):
     release_of(web, "2.0.0")
     before = cluster_images(gated, "vizora-web")
-    report_ci(SHA, "passed")
+    report_ci(SHA, "passed", reporter=CI)
     deployment = request_deployment("web", "2.0.0", "development", actor=alice)
     advance(deployment.pk, "test")  # the gate asks for the checks
     engine.run_pre_checks(deployment.pk)  # they pass: the deployment takes the lane
     assert Deployment.objects.get(pk=deployment.pk).state == DeploymentState.RUNNING
-    report_ci(SHA, "failed", "https://ci.example/runs/9")  # hours later, a re-run failed
+    report_ci(
+        SHA, "failed", "https://ci.example/runs/9", reporter=CI
+    )  # hours later, a re-run failed
     run_in_process(deployment.pk)
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.FAILED
     assert deployment.reason.startswith(
-        "Pre-deployment check failed when the lane was claimed: All tests passing: CI reported"
+        "Pre-deployment check failed when the lane was claimed: All tests passing: CI run 2 "
+        "failed after run 1 passed: commit 0123456789ab, reported by ci-github"
     )
     assert item(deployment, "All tests passing").state == ChecklistState.FAILED
     assert deployment.steps.get(kind=StepKind.ROLLOUT).state == StepState.SKIPPED
@@ -154,7 +162,7 @@ def test_the_checks_run_again_when_the_lane_is_claimed_and_a_failure_there_ends_
 
 def test_a_waived_item_is_not_checked_again_when_the_lane_is_claimed(gated, web, alice, bob):
     release_of(web, "2.0.0")
-    report_ci(SHA, "failed")
+    report_ci(SHA, "failed", reporter=CI)
     deployment = drive(request_deployment("web", "2.0.0", "development", actor=alice).pk)
     engine.waive_item(bob, item(deployment, "All tests passing").pk, "INC-12")
     deployment = drive(deployment.pk)
@@ -166,7 +174,7 @@ def test_a_waived_item_is_not_checked_again_when_the_lane_is_claimed(gated, web,
 
 def test_check_again_runs_the_failing_checks_for_whoever_may_deploy(gated, web, alice, oscar):
     release_of(web, "2.0.0")
-    report_ci(SHA, "failed")
+    report_ci(SHA, "failed", reporter=CI)
     deployment = drive(request_deployment("web", "2.0.0", "development", actor=alice).pk)
     with pytest.raises(ActionRefused, match="oscar may not deploy"):
         engine.check_again(oscar, deployment.pk)
@@ -178,7 +186,7 @@ def test_check_again_runs_the_failing_checks_for_whoever_may_deploy(gated, web, 
 
 def test_check_again_is_refused_when_nothing_is_left_to_check(gated, web, alice):
     release_of(web, "2.0.0")
-    report_ci(SHA, "passed")
+    report_ci(SHA, "passed", reporter=CI)
     deployment = drive(request_deployment("web", "2.0.0", "development", actor=alice).pk)
     with pytest.raises(ActionRefused, match="no pre-deployment check to run again"):
         engine.check_again(alice, deployment.pk)
@@ -199,13 +207,13 @@ def soaked(development, settings):
 def test_a_failing_post_deployment_check_rolls_the_release_back(soaked, web, alice):
     before = cluster_images(soaked, "vizora-web")
     release_of(web, "2.0.0")
-    report_ci(SHA, "failed", "https://ci.example/runs/10")
+    report_ci(SHA, "failed", "https://ci.example/runs/10", reporter=CI)
     deployment = request_deployment("web", "2.0.0", "development", actor=alice)
     run_in_process(deployment.pk)
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.ROLLED_BACK
     assert deployment.reason.startswith(
-        "Post-deployment check failed: All tests still passing: CI reported"
+        "Post-deployment check failed: All tests still passing: CI failed for commit"
     )
     post = item(deployment, "All tests still passing")
     assert post.state == ChecklistState.FAILED and "failed" in post.evidence
@@ -219,7 +227,7 @@ def test_post_checks_watch_the_soak_window_and_manual_items_leave_verification_o
     soaked, web, alice
 ):
     release_of(web, "2.0.0")
-    report_ci(SHA, "passed")
+    report_ci(SHA, "passed", reporter=CI)
     deployment = request_deployment("web", "2.0.0", "development", actor=alice)
     run_in_process(deployment.pk)
     deployment.refresh_from_db()
@@ -234,7 +242,7 @@ def test_post_checks_watch_the_soak_window_and_manual_items_leave_verification_o
 
 def test_a_post_checks_step_taken_away_mid_soak_writes_no_answer(soaked, web, alice):
     release_of(web, "2.0.0")
-    report_ci(SHA, "passed")
+    report_ci(SHA, "passed", reporter=CI)
     deployment = request_deployment("web", "2.0.0", "development", actor=alice)
     for _ in range(3):  # roll out, then claim the post checks
         claim = claim_next_step(deployment.pk, "test")
@@ -248,14 +256,14 @@ def test_a_post_checks_step_taken_away_mid_soak_writes_no_answer(soaked, web, al
 
 
 def test_report_ci_refuses_what_it_cannot_record_and_keeps_what_it_has(db):
-    report_ci(SHA, "passed")
+    report_ci(SHA, "passed", reporter=CI)
     for sha, state, url, message in (
         ("main", "passed", "", "'main' is not a git commit sha"),
         (SHA, "green", "", "'green' is not a CI state; use passed or failed"),
         (SHA, "passed", "ftp://ci", "'ftp://ci' is not a link to the CI run"),
     ):
         with pytest.raises(CIReportError, match=message):
-            report_ci(sha, state, url)
+            report_ci(sha, state, url, reporter=CI)
     from deployments.models import CIResult
 
     assert list(CIResult.objects.values_list("state", flat=True)) == ["passed"]

@@ -12,12 +12,16 @@ class Command(BaseCommand):
         parser.add_argument("git_sha", help="The commit CI tested (7 to 40 hex digits).")
         parser.add_argument("--state", required=True, choices=("passed", "failed"))
         parser.add_argument("--url", default="", help="Link to the CI run.")
-        parser.add_argument("--reporter", default="manage.py report_ci", help="Who reports.")
+        parser.add_argument(
+            "--reporter",
+            default="manage.py report_ci",
+            help="Who reports (shown on the item): the CI system or the operator's name.",
+        )
 
     def handle(self, *args, **options):
         try:
             result = report_ci(
-                options["git_sha"], options["state"], options["url"], options["reporter"]
+                options["git_sha"], options["state"], options["url"], reporter=options["reporter"]
             )
         except CIReportError as error:
             raise CommandError(str(error)) from None
