@@ -15,6 +15,10 @@ RUN SECRET_KEY=collectstatic-only-key-not-used-at-run-time-0123456789 \
 RUN useradd --system --uid 10001 portal && mkdir -p /app/var && chown portal /app/var
 USER portal
 EXPOSE 8000
+# Behind a TLS proxy (an ingress), set PORTAL_TRUSTED_PROXY=true: the portal then takes
+# X-Forwarded-Proto and X-Forwarded-For's last hop from it. uvicorn must not read them
+# itself (--no-proxy-headers): it would trust them from any client on 127.0.0.1.
+ENV PORTAL_TRUSTED_PROXY=false
 CMD ["python", "-m", "uvicorn", "portal.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--loop", "uvloop", "--http", "httptools", "--proxy-headers", \
+     "--loop", "uvloop", "--http", "httptools", "--no-proxy-headers", \
      "--timeout-graceful-shutdown", "5"]

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "environments",
     "deployments",
     "tokens",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -130,7 +131,12 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", not DEBUG)
 # Kubelet probes speak plain HTTP to the pod; they must not be redirected.
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^health/ready$"]
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only a proxy in front of the portal may say what the client spoke (X-Forwarded-Proto)
+# and where it came from (the last hop of X-Forwarded-For): without one, any client could
+# claim https or another address. Set it only when clients cannot reach the portal but
+# through that proxy.
+PORTAL_TRUSTED_PROXY = env.boolean("PORTAL_TRUSTED_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PORTAL_TRUSTED_PROXY else None
 SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
@@ -161,6 +167,27 @@ else:
         "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
         "store_processed": False,
+    }
+# The cache holds the sign-in and API throttles' counters (accounts/throttling.py): Redis
+# when there is one; otherwise files under var/, which every process of the embedded
+# `make run` shares. Keys carry a prefix, so test processes sharing one Redis never meet.
+PORTAL_CACHE_PREFIX = env.string("PORTAL_CACHE_PREFIX", "portal")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": PORTAL_CACHE_PREFIX,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "KEY_PREFIX": PORTAL_CACHE_PREFIX,
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        }
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -257,6 +284,23 @@ PORTAL_REGISTRY_TIMEOUT_SECONDS = env.decimal("PORTAL_REGISTRY_TIMEOUT_SECONDS",
 # git-credential-store format, one https://user:token@host line per host.
 PORTAL_GIT_CREDENTIALS_FILE = env.string("PORTAL_GIT_CREDENTIALS_FILE", "")
 PORTAL_BUILD_WORK_DIR = Path(env.string("PORTAL_BUILD_WORK_DIR", str(VAR_DIR / "builds")))
+
+# Throttling failed sign-ins and API token failures (accounts/throttling.py): this many
+# failures within one window engage a throttle per account (or API token prefix) and per
+# client address; its wait starts at the first and doubles each time it engages again,
+# up to the longest (a back-off, never a permanent lock).
+PORTAL_THROTTLE_ACCOUNT_FAILURES = env.integer("PORTAL_THROTTLE_ACCOUNT_FAILURES", 10, minimum=1)
+PORTAL_THROTTLE_ADDRESS_FAILURES = env.integer("PORTAL_THROTTLE_ADDRESS_FAILURES", 30, minimum=1)
+PORTAL_THROTTLE_WINDOW_SECONDS = env.integer("PORTAL_THROTTLE_WINDOW_SECONDS", 900, minimum=1)
+PORTAL_THROTTLE_FIRST_WAIT_SECONDS = env.integer(
+    "PORTAL_THROTTLE_FIRST_WAIT_SECONDS", 60, minimum=1
+)
+PORTAL_THROTTLE_MAX_WAIT_SECONDS = env.integer("PORTAL_THROTTLE_MAX_WAIT_SECONDS", 900, minimum=1)
+if PORTAL_THROTTLE_MAX_WAIT_SECONDS < PORTAL_THROTTLE_FIRST_WAIT_SECONDS:
+    raise ImproperlyConfigured(
+        "PORTAL_THROTTLE_MAX_WAIT_SECONDS is shorter than PORTAL_THROTTLE_FIRST_WAIT_SECONDS; "
+        "the longest wait must be at least the first."
+    )
 
 # Output limits: a line longer than this is cut, and a step stops storing output
 # past its cap (each with a visible notice), so a chatty pod cannot fill the database.

@@ -16,6 +16,8 @@ _process = os.environ.get("PYTEST_XDIST_WORKER", "main")
 os.environ["CELERY_QUEUE_PREFIX"] = f"test-{_run_id}-{_process}"
 # Live pages' Redis channels too (uvicorn and worker subprocesses inherit it).
 os.environ["PORTAL_CHANNEL_PREFIX"] = f"test-{_run_id}-{_process}:"
+# And the cache's keys (the throttles' counters), which tests/conftest.py clears per test.
+os.environ["PORTAL_CACHE_PREFIX"] = f"test-{_run_id}-{_process}"
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the test client speaks HTTP
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
+from accounts.views import LoginView
 from deployments.api import api
 from deployments.api.docs import docs_page
 from deployments.api.errors import unknown_endpoint
@@ -10,12 +11,13 @@ from portal import health
 urlpatterns = [
     path("health", health.liveness, name="health"),
     path("health/ready", health.readiness, name="health-ready"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/docs", docs_page, name="api-docs"),
     path("api/v1/", api.urls),
     re_path(r"^api/v1/", unknown_endpoint, name="api-unknown"),
     path("tokens/", include("tokens.urls")),
+    path("throttles/", include("accounts.urls")),
     path("", include("deployments.urls")),
 ]

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.harness.clock import FakeClock, forget_cached_keys
 from tests.harness.personas import PERSONAS, make_persona
 from tests.harness.worker import WorkerProcess
 
@@ -28,6 +29,24 @@ def carol(db):
 def oscar(db):
     """A signed-in user in no role group."""
     return make_persona("oscar", PERSONAS["oscar"])
+
+
+@pytest.fixture(autouse=True)
+def _no_throttles_from_earlier_tests():
+    """The throttles' counters live in Redis under this process's cache prefix: each test
+    starts without another test's failures."""
+    forget_cached_keys()
+
+
+@pytest.fixture
+def throttle_clock():
+    """The throttles read the time from this clock; `advance` moves it (no sleeping)."""
+    from accounts import throttling
+
+    clock = FakeClock()
+    previous = throttling.set_clock(clock)
+    yield clock
+    throttling.set_clock(previous)
 
 
 @pytest.fixture

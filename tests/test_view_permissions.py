@@ -18,6 +18,8 @@ from django.shortcuts import resolve_url
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from accounts import throttling
+from accounts.throttling import Kind
 from deployments import engine
 from deployments.engine.claims import claim_next_step
 from deployments.models import (
@@ -57,6 +59,7 @@ class View:
     query: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
     allowed: frozenset = frozenset()  # actions only: who may; pages: everyone signed in
+    readers: frozenset | None = None  # a page only some may read (others: 403); None: all
     done: Callable[[SimpleNamespace, object], bool] | None = None  # actions only
     answers: int = 302  # what an allowed action answers
     stream: bool = False  # a live stream: 403 (never a redirect) when signed out
@@ -66,8 +69,8 @@ class View:
         return self.done is not None
 
 
-def page(url, **query) -> View:
-    return View(url=url, query=query)
+def page(url, readers=None, **query) -> View:
+    return View(url=url, query=query, readers=frozenset(readers) if readers else None)
 
 
 def stream(url, **query) -> View:
@@ -108,6 +111,12 @@ VIEWS: dict[str, View] = {
         lambda w: reverse("token-revoke", args=[w.token.pk]), {"carol"},
         lambda w, user: ApiToken.objects.get(pk=w.token.pk).revoked_by == user,
     ),  # its owner (erin) or an admin
+    "throttles": page(lambda w: reverse("throttles"), readers={"carol"}),
+    "throttle-lift": action(
+        lambda w: reverse("throttle-lift"), {"carol"},
+        lambda w, user: throttling.engaged(Kind.SIGNIN_ACCOUNT, "mallory") is None,
+        kind="signin-account", subject="mallory",
+    ),  # admins only
     "service-detail": page(service_url("service-detail")),
     "service-promote-confirm": page(
         service_url("service-promote-confirm", "production"), version="1.0.0"
@@ -290,6 +299,8 @@ def world(db, alice, bob, carol, oscar):
     build = Release.objects.create(
         service=web, version="2.0.0", git_ref="main", state=ReleaseState.BUILDING, created_by=erin
     )  # waiting for a build slot: erin asked for it
+    for _ in range(10):  # mallory's sign-ins are throttled: admins may lift it
+        throttling.record_failure(Kind.SIGNIN_ACCOUNT, "mallory")
     return SimpleNamespace(
         waiting=waiting, checking=checking, glass=glass, build=build,
         review_item=checking.checklist.get(text="Review changes"),
@@ -355,7 +366,7 @@ def test_matrix(client, world, name, persona, method):
     elif persona == "anonymous":
         expected = "the login page"
         assert is_login_redirect(response), f"{response.status_code} {_message(response)}"
-    elif view.is_action:
+    elif view.is_action or (view.readers is not None and persona not in view.readers):
         expected = "403"
         assert response.status_code == 403, f"{response.status_code} {_message(response)}"
         assert response.context["reason"], "a refusal says why"

@@ -9,24 +9,49 @@ portal/roles.py refuse the same things again for anything that calls the domain.
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
+from accounts import throttling
+from accounts.throttling import Kind
 from deployments.api.errors import ApiError
-from tokens.issuing import TokenRefused, authenticate, owner_refusal
+from tokens.issuing import (
+    PREFIX_LENGTH,
+    TOKEN_FORMAT,
+    TokenRefused,
+    authenticate,
+    owner_refusal,
+)
 from tokens.models import ApiToken, Scope
 
 
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer vzp_…`; every way the token fails is a 401 saying which.
     A sound token whose owner may do nothing now (a person with no role any more, a
-    deactivated CI identity) is a 403 saying so, for reads and writes alike."""
+    deactivated CI identity) is a 403 saying so, for reads and writes alike.
+
+    Failures are throttled per client address and per token prefix (accounts/throttling):
+    while a throttle is engaged the answer is a 429 with Retry-After, given before the
+    token is looked up, even for a valid token (else the throttle would still tell an
+    attacker which of their guesses is right).
+    """
 
     def __call__(self, request: HttpRequest) -> ApiToken:
         header = request.headers.get("Authorization", "")
-        if not header:
-            raise ApiError(401, "No API token: send the header Authorization: Bearer <token>.")
         scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise ApiError(401, "The Authorization header must read: Bearer <token>.")
-        return self.authenticate(request, secret.strip())
+        secret = secret.strip()
+        prefix, address = visible_prefix(secret), throttling.address_of(request)
+        refuse_when_throttled(prefix, address)
+        try:
+            if not header:
+                raise ApiError(401, "No API token: send the header Authorization: Bearer <token>.")
+            if scheme.lower() != "bearer" or not secret:
+                raise ApiError(401, "The Authorization header must read: Bearer <token>.")
+            return self.authenticate(request, secret)
+        except ApiError as refused:
+            if refused.status != 401:
+                raise  # a sound token whose owner may do nothing: no guess to throttle
+            if prefix is not None:
+                throttling.record_failure(Kind.API_PREFIX, prefix)
+            throttling.record_failure(Kind.API_ADDRESS, address)
+            raise
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken:
         try:
@@ -38,6 +63,28 @@ class TokenAuth(HttpBearer):
         if refusal:
             raise ApiError(403, refusal)
         return found
+
+
+def visible_prefix(secret: str) -> str | None:
+    """The prefix stored on the token a well-formed secret would be; None for anything
+    else (its first characters may belong to another kind of secret: never kept)."""
+    return secret[:PREFIX_LENGTH] if TOKEN_FORMAT.match(secret) else None
+
+
+def refuse_when_throttled(prefix: str | None, address: str) -> None:
+    """A 429 saying how long to wait, when the prefix or the address is throttled."""
+    throttle = throttling.engaged(Kind.API_PREFIX, prefix) if prefix is not None else None
+    throttle = throttle or throttling.engaged(Kind.API_ADDRESS, address)
+    if throttle is None:
+        return
+    now = throttling.now()
+    seconds = throttle.seconds_left(now)
+    raise ApiError(
+        429,
+        throttle.refusal(now),
+        {"retry_after_seconds": seconds, "until": throttle.until.isoformat()},
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def actor_of(request: HttpRequest):

@@ -19,9 +19,10 @@ from deployments.releases import ReleaseError
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, detail=None):
+    def __init__(self, status: int, message: str, detail=None, headers: dict | None = None):
         super().__init__(message)
         self.status, self.message, self.detail = status, message, detail
+        self.headers = headers or {}  # e.g. a 429's Retry-After
 
 
 class NotFound(ApiError):
@@ -76,7 +77,10 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(ApiError)
     def api_error(request, exc: ApiError):
-        return respond(request, exc.status, exc.message, exc.detail)
+        response = respond(request, exc.status, exc.message, exc.detail)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
 
     @api.exception_handler(ValidationError)
     def invalid(request, exc: ValidationError):

@@ -50,6 +50,9 @@ class PortalServer:
         command = [
             sys.executable, "-m", "uvicorn", "portal.asgi:application",
             "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
+            # As the Dockerfile: the portal, not uvicorn, decides whom proxy headers
+            # come from (PORTAL_TRUSTED_PROXY); uvicorn would trust any local client.
+            "--no-proxy-headers",
             # Open streams must not hold a stop (or a restart) for long.
             "--timeout-graceful-shutdown", "2",
         ]  # fmt: skip
