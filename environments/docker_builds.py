@@ -32,6 +32,7 @@ from django.db import connection
 from docker.errors import APIError, DockerException
 
 from environments import registry
+from portal.log_lines import cut_long_line
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +224,15 @@ def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> st
         decode=True,
         timeout=settings.PORTAL_BUILD_TIMEOUT_SECONDS + 30,
     )
+    return read_build_stream(stream, on_line, watcher)
+
+
+def read_build_stream(stream: Iterable[dict], on_line: Line, watcher: "StopWatcher") -> str:
+    """Read the engine's build chunks: each output line to `on_line`; the image id.
+
+    Lines are cut (LineBuffer) before anything else sees them, so output of any length
+    costs bounded memory. Raises BuildFailed with the failing step's output when the
+    engine reports an error or no image, BuildStopped when the watcher gave a reason."""
     tail, pending = StepTail(), LineBuffer()
 
     def output(line: str) -> None:
@@ -296,18 +306,40 @@ def _until_stopped(stream: Iterable[dict], watcher: "StopWatcher") -> Iterable[d
 
 
 class LineBuffer:
-    """Whole lines out of the engine's chunks, which may end or start mid-line."""
+    """Whole lines out of the engine's chunks, which may end or start mid-line.
 
-    def __init__(self):
-        self.partial = ""
+    Of a line longer than `keep` characters (twice PORTAL_LOG_LINE_MAX_CHARS) only the
+    head is held, and the rest counted; the line comes out cut with that count
+    (`cut_long_line`), so output without a newline for a gigabyte costs bounded memory.
+    """
+
+    def __init__(self, keep: int | None = None):
+        self.keep = keep or 2 * settings.PORTAL_LOG_LINE_MAX_CHARS
+        self.head = ""
+        self.dropped = 0  # characters of the current line past `head`
 
     def feed(self, text: str) -> list[str]:
-        *lines, self.partial = (self.partial + text).split("\n")
+        *complete, rest = text.split("\n")
+        lines = []
+        for piece in complete:
+            self._hold(piece)
+            lines.append(self._take())
+        self._hold(rest)
         return [line for line in lines if line.strip()]
 
     def flush(self) -> list[str]:
-        rest, self.partial = self.partial, ""
+        rest = self._take()
         return [rest] if rest.strip() else []
+
+    def _hold(self, piece: str) -> None:
+        room = self.keep - len(self.head)
+        self.head += piece[:room]
+        self.dropped += max(0, len(piece) - room)
+
+    def _take(self) -> str:
+        line = cut_long_line(self.head, limit=self.keep, dropped=self.dropped)
+        self.head, self.dropped = "", 0
+        return line
 
 
 class StepTail:
