@@ -31,7 +31,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from deployments import audit
-from deployments.build_log import emit_build_line, release_changed
+from deployments.build_log import BuildLogWriter, emit_build_ending, release_changed
 from deployments.build_secrets import BuildMasker
 from deployments.engine.errors import ActionRefused, forbidden
 from deployments.models import AuditEvent, Release
@@ -249,7 +249,7 @@ def _end(release: Release, started, state, *, reason="", image: BuiltImage | Non
         audit.record("release.build_failed", target=_target(release), reason=reason)
         message = f"Build failed: {reason}"
     # In the ending's own transaction: a page that sees the build end has its last line.
-    emit_build_line(release.pk, message)
+    emit_build_ending(release.pk, message)
     release_changed(release.pk)
     return 1
 
@@ -258,11 +258,16 @@ def _end(release: Release, started, state, *, reason="", image: BuiltImage | Non
 
 
 def _build(release: Release, started, workdir: Path, masker: BuildMasker):
-    """Clone, build and push; the BuiltImage and the commit sha. Raises BuildFailed."""
-    deadline = time.monotonic() + settings.PORTAL_BUILD_TIMEOUT_SECONDS
+    """Clone, build and push; the BuiltImage and the commit sha. Raises BuildFailed.
 
-    def on_line(text: str) -> None:
-        emit_build_line(release.pk, masker.mask(text))
+    The output goes to the release's log in batches, bounded (BuildLogWriter); all of it
+    is stored before this returns, so it precedes the build's ending in the log."""
+    with BuildLogWriter(release.pk, mask=masker.mask) as build_log:
+        return _clone_build_and_push(release, started, workdir, build_log.write)
+
+
+def _clone_build_and_push(release: Release, started, workdir: Path, on_line):
+    deadline = time.monotonic() + settings.PORTAL_BUILD_TIMEOUT_SECONDS
 
     def should_stop() -> str | None:
         if time.monotonic() > deadline:

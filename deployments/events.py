@@ -15,6 +15,7 @@ from django.db import transaction
 
 from deployments.live import announce
 from deployments.models import Deployment, LogLine, Step
+from portal.log_lines import cut_long_line
 from portal.masking import mask_secrets
 
 STEP_CAP_NOTICE = (
@@ -24,13 +25,13 @@ STEP_CAP_NOTICE = (
 
 def clean_line(text: str) -> str:
     """Strip escapes and controls (colour codes go, the coloured text stays), mask secrets
-    and cut an overlong line visibly. `mask_secrets` strips before it matches."""
-    text = mask_secrets(str(text)).rstrip("\n")
+    and cut an overlong line visibly. `mask_secrets` strips before it matches.
+
+    Only twice the line limit is masked (bounded work for a line of any length): a secret
+    across the limit is still masked whole, and what follows is cut anyway."""
     limit = settings.PORTAL_LOG_LINE_MAX_CHARS
-    if len(text) > limit:
-        cut = len(text) - limit
-        text = f"{text[:limit]} … [line cut: {cut} more characters]"
-    return text
+    head = cut_long_line(str(text).rstrip("\n"), limit=2 * limit)
+    return cut_long_line(mask_secrets(head).rstrip("\n"), limit=limit)
 
 
 def emit(deployment_id: int, step_id: int | None, text: str) -> list[LogLine]:
@@ -69,19 +70,26 @@ def _within_step_cap(step_id: int | None, lines: list[str]) -> list[str]:
         return lines
     cap = settings.PORTAL_LOG_STEP_MAX_BYTES
     used = Step.objects.values_list("log_bytes", flat=True).get(pk=step_id)
+    kept, size = fit_within_cap(lines, used, cap, STEP_CAP_NOTICE.format(cap=cap))
+    if size != used:
+        Step.objects.filter(pk=step_id).update(log_bytes=size)
+    return kept
+
+
+def fit_within_cap(lines: list[str], used: int, cap: int, notice: str) -> tuple[list[str], int]:
+    """The lines that fit in `cap` bytes after `used`, then `notice` when the cap is reached;
+    and the bytes used after them (`cap` once reached). A line costs its UTF-8 bytes + 1;
+    a line that would reach the cap is replaced by the notice, so a full log has one."""
     if used >= cap:
-        return []
+        return [], used
     kept, size = [], used
     for line in lines:
         line_size = len(line.encode()) + 1
-        if size + line_size > cap:
-            kept.append(STEP_CAP_NOTICE.format(cap=cap))
-            size = cap
-            break
+        if size + line_size >= cap:
+            return [*kept, notice], cap
         kept.append(line)
         size += line_size
-    Step.objects.filter(pk=step_id).update(log_bytes=size)
-    return kept
+    return kept, size
 
 
 def publish(deployment_id: int, last_seq: int) -> None:

@@ -56,6 +56,9 @@ class Release(models.Model):
     )
     build_cancel_requested_at = models.DateTimeField(null=True, blank=True)
     next_log_seq = models.PositiveBigIntegerField(default=1)
+    log_bytes = models.PositiveBigIntegerField(
+        default=0, help_text="Build output stored so far (capped at PORTAL_LOG_STEP_MAX_BYTES)."
+    )
 
     class Meta:
         ordering = ["service", "-created_at"]

@@ -32,6 +32,7 @@ from django.db import connection
 from docker.errors import APIError, DockerException
 
 from environments import registry
+from portal.log_lines import cut_long_line
 
 log = logging.getLogger(__name__)
 
@@ -104,35 +105,54 @@ def _check_unix_socket(host: str) -> None:
 def clone(repository: str, ref: str, destination: Path, on_line: Line) -> str:
     """Shallow-clone `repository` (a local path or URL) at a branch, tag or commit.
 
-    Returns the commit sha checked out. Raises BuildFailed with git's own words.
+    git runs with a HOME of the build's own folder (`destination`'s parent) and reads no
+    global or system config (`git_environment`). Returns the commit sha checked out.
+    Raises BuildFailed with git's own words.
     """
     source = _git_source(repository)
+    env = git_environment(destination.parent / "git-home")
     on_line(f"Cloning {_without_credentials(source)} at {ref}")
+    by_name = ["clone", "--quiet", "--depth", "1", "--branch", ref, "--", source, str(destination)]
     try:
-        _git(["clone", "--quiet", "--depth", "1", "--branch", ref, "--", source, str(destination)])
-    except BuildFailed as by_name:
+        _git(by_name, env)
+    except BuildFailed as failure:
         if not (FULL_SHA.match(ref) or SHORT_SHA.match(ref)):
             where = _without_credentials(source)
-            raise BuildFailed(f"Cloning {where} at {ref} failed: {by_name}") from None
-        _clone_commit(source, ref, destination)
-    sha = _git(["rev-parse", "HEAD"], cwd=destination).strip()
+            raise BuildFailed(f"Cloning {where} at {ref} failed: {failure}") from None
+        _clone_commit(source, ref, destination, env)
+    sha = _git(["rev-parse", "HEAD"], env, cwd=destination).strip()
     on_line(f"Checked out {sha}")
     return sha
 
 
-def _clone_commit(source: str, sha: str, destination: Path) -> None:
+def git_environment(home: Path) -> dict[str, str]:
+    """The whole environment git runs with: HOME is `home` (created, the build's own), and
+    no global or system config is read. A shared HOME (it was /tmp) let anyone who could
+    write a .gitconfig there redirect clones (`url.<x>.insteadOf`) or add a credential
+    helper that receives the git credentials."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "HOME": str(home),
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+    }
+
+
+def _clone_commit(source: str, sha: str, destination: Path, env: dict) -> None:
     """A commit, not a branch or tag: fetch just it (a full sha) or the history (short)."""
     if destination.exists():
         subprocess.run(["rm", "-rf", "--", str(destination)], check=True)
-    _git(["init", "--quiet", str(destination)])
-    _git(["remote", "add", "origin", source], cwd=destination)
+    _git(["init", "--quiet", str(destination)], env)
+    _git(["remote", "add", "origin", source], env, cwd=destination)
     try:
         if FULL_SHA.match(sha):
-            _git(["fetch", "--quiet", "--depth", "1", "origin", sha], cwd=destination)
-            _git(["checkout", "--quiet", "FETCH_HEAD"], cwd=destination)
+            _git(["fetch", "--quiet", "--depth", "1", "origin", sha], env, cwd=destination)
+            _git(["checkout", "--quiet", "FETCH_HEAD"], env, cwd=destination)
         else:  # a short sha cannot be fetched by name; find it in the history
-            _git(["fetch", "--quiet", "origin"], cwd=destination)
-            _git(["checkout", "--quiet", sha], cwd=destination)
+            _git(["fetch", "--quiet", "origin"], env, cwd=destination)
+            _git(["checkout", "--quiet", sha], env, cwd=destination)
     except BuildFailed as error:
         raise BuildFailed(
             f"{sha} is neither a branch, a tag nor a commit of "
@@ -140,13 +160,12 @@ def _clone_commit(source: str, sha: str, destination: Path) -> None:
         ) from None
 
 
-def _git(args: list[str], cwd: Path | None = None) -> str:
+def _git(args: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
     command = ["git", "-c", "advice.detachedHead=false"]
     if settings.PORTAL_GIT_CREDENTIALS_FILE:
         # git reads the credentials itself: they are never in the command line or output.
         helper = f"store --file={settings.PORTAL_GIT_CREDENTIALS_FILE}"
         command += ["-c", f"credential.helper={helper}"]
-    env = {"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": "/tmp"}
     try:
         done = subprocess.run(
             command + args, cwd=cwd, env=env, capture_output=True, text=True,
@@ -223,6 +242,15 @@ def _build(client, spec: BuildSpec, on_line: Line, watcher: "StopWatcher") -> st
         decode=True,
         timeout=settings.PORTAL_BUILD_TIMEOUT_SECONDS + 30,
     )
+    return read_build_stream(stream, on_line, watcher)
+
+
+def read_build_stream(stream: Iterable[dict], on_line: Line, watcher: "StopWatcher") -> str:
+    """Read the engine's build chunks: each output line to `on_line`; the image id.
+
+    Lines are cut (LineBuffer) before anything else sees them, so output of any length
+    costs bounded memory. Raises BuildFailed with the failing step's output when the
+    engine reports an error or no image, BuildStopped when the watcher gave a reason."""
     tail, pending = StepTail(), LineBuffer()
 
     def output(line: str) -> None:
@@ -296,18 +324,40 @@ def _until_stopped(stream: Iterable[dict], watcher: "StopWatcher") -> Iterable[d
 
 
 class LineBuffer:
-    """Whole lines out of the engine's chunks, which may end or start mid-line."""
+    """Whole lines out of the engine's chunks, which may end or start mid-line.
 
-    def __init__(self):
-        self.partial = ""
+    Of a line longer than `keep` characters (twice PORTAL_LOG_LINE_MAX_CHARS) only the
+    head is held, and the rest counted; the line comes out cut with that count
+    (`cut_long_line`), so output without a newline for a gigabyte costs bounded memory.
+    """
+
+    def __init__(self, keep: int | None = None):
+        self.keep = keep or 2 * settings.PORTAL_LOG_LINE_MAX_CHARS
+        self.head = ""
+        self.dropped = 0  # characters of the current line past `head`
 
     def feed(self, text: str) -> list[str]:
-        *lines, self.partial = (self.partial + text).split("\n")
+        *complete, rest = text.split("\n")
+        lines = []
+        for piece in complete:
+            self._hold(piece)
+            lines.append(self._take())
+        self._hold(rest)
         return [line for line in lines if line.strip()]
 
     def flush(self) -> list[str]:
-        rest, self.partial = self.partial, ""
+        rest = self._take()
         return [rest] if rest.strip() else []
+
+    def _hold(self, piece: str) -> None:
+        room = self.keep - len(self.head)
+        self.head += piece[:room]
+        self.dropped += max(0, len(piece) - room)
+
+    def _take(self) -> str:
+        line = cut_long_line(self.head, limit=self.keep, dropped=self.dropped)
+        self.head, self.dropped = "", 0
+        return line
 
 
 class StepTail:

@@ -4,20 +4,17 @@ A step function takes a StepContext and returns a StepOutcome; it never writes t
 step's state itself (the engine records the outcome, fenced by the attempt).
 """
 
-import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from deployments.events import emit
+from deployments.events import emit_lines
+from deployments.log_gaps import deployment_gaps, store_or_count_gap
 from deployments.models import Deployment, Step
 from deployments.states import StepKind, StepState
-
-log = logging.getLogger(__name__)
 
 # Margin beyond the environment's rollout timeout before the reaper calls a step hung.
 DEADLINE_MARGIN = timedelta(seconds=60)
@@ -42,14 +39,16 @@ class StepContext:
     lost: threading.Event
 
     def emit(self, text: str) -> None:
-        """Store a line of output; a database blip loses the line, never the step."""
-        for _ in range(2):
-            try:
-                emit(self.deployment.pk, self.step.pk, text)
-                return
-            except (InterfaceError, OperationalError):
-                connection.close()  # reconnect on the next query
-        log.warning("step %s: a log line was dropped, the database is unavailable", self.step.pk)
+        """Store a line of output; a database outage loses the line, never the step.
+
+        A lost line leaves a notice of the gap before the next line stored (log_gaps)."""
+        lines = str(text).split("\n")
+        store_or_count_gap(
+            deployment_gaps,
+            self.deployment.pk,
+            lines,
+            lambda batch: emit_lines(self.deployment.pk, self.step.pk, batch),
+        )
 
     def check(self) -> None:
         """Raise StepStopped when this worker no longer owns the step or ran out of time."""

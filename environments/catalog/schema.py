@@ -17,6 +17,7 @@ from environments.catalog.value_types import (
     BUILD_ARG_VALUE,
     DURATION,
     FREEZE_TIME,
+    GIT_REPOSITORY,
     HOST_PORT,
     HOSTNAME,
     HTTP_URL,
@@ -94,7 +95,7 @@ SMOKE_CHECK = Record(
 SERVICE = Record(
     {
         "name": Field(NAME, required=True),
-        "repository": Field(STRING_300, default=""),
+        "repository": Field(GIT_REPOSITORY, default=""),
         "image": Field(IMAGE_REPOSITORY, required=True),
         "build": Field(
             Record(

@@ -33,6 +33,7 @@ from environments.catalog.values import (
     build_arg_name_problem,
     duration_problem,
     freeze_time_problem,
+    git_repository_problem,
     host_port_problem,
     hostname_problem,
     http_url_problem,
@@ -275,6 +276,7 @@ HOST_PORT = Text("host:port", host_port_problem)
 TIMEZONE = Text("a time zone", timezone_problem)
 FREEZE_TIME = Text("a freeze window time", freeze_time_problem, any_scalar=True)
 LINK = Text("a link", link_problem, max_length=500)
+GIT_REPOSITORY = Text("a git repository", git_repository_problem, max_length=300)
 IMAGE_REPOSITORY = Text("an image repository", image_repository_problem, max_length=300)
 BUILD_ARG_NAME = Text("a build argument name", build_arg_name_problem, max_length=100)
 # A build argument's value: text as written (`3`, `true` and dates stay strings).

@@ -148,6 +148,39 @@ def image_repository_problem(text: str) -> str | None:
     return None
 
 
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+REPOSITORY_HINT = (
+    "an http(s) URL, an ssh:// URL, an address like git@github.com:org/repo.git, "
+    "or a path to a local repository"
+)
+
+
+def git_repository_problem(text: str) -> str | None:
+    """What git may clone and a page may show: an http(s) or ssh:// URL with a host, an
+    scp-style `user@host:path`, or a path (absolute, relative, `~/…`). A value that starts
+    with any other scheme (`javascript:`, `data:`, `file:`) is refused, as is one with
+    surrounding spaces or control characters (browsers drop those before the scheme)."""
+    refused = f"repository {text!r} cannot be cloned: use {REPOSITORY_HINT}"
+    if text != text.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return refused
+    scheme = URL_SCHEME.match(text)
+    if scheme is None:  # a path, or scp-style (`git@host:path`: `@` comes before the colon)
+        return None
+    if scheme[0].lower() in ("http:", "https:", "ssh:") and _url_host(text):
+        return None
+    return refused
+
+
+def _url_host(text: str) -> str | None:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return None
+    hostname = parts.hostname
+    return hostname if hostname and HOSTNAME.match(hostname) else None
+
+
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 

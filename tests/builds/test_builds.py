@@ -54,6 +54,28 @@ def test_a_commit_sha_is_built_even_when_no_branch_or_tag_names_it(
     assert release.git_sha == first and f"v1 {repository.token}" in log_of(release)
 
 
+CHATTY_DOCKERFILE = DOCKERFILE.replace(
+    "CMD [",
+    'RUN ["/bin/busybox", "sh", "-c", "/bin/busybox yes build output line'
+    ' | /bin/busybox head -c 3000000"]\nCMD [',
+)
+
+
+def test_a_build_printing_megabytes_stores_only_its_cap_and_its_ending(
+    build_settings, web, repository
+):
+    build_settings.PORTAL_LOG_STEP_MAX_BYTES = 16 * 1024
+    repository.commit("v1", tag="v1", dockerfile=CHATTY_DOCKERFILE)
+    release = build("1.0.0", "v1")
+    assert release.state == ReleaseState.READY, release.reason
+    texts = list(release.build_log.order_by("seq").values_list("text", flat=True))
+    notice = "[output truncated: this build reached its limit of 16384 bytes"
+    assert [n for n, text in enumerate(texts) if text.startswith(notice)] == [len(texts) - 2]
+    assert texts[-1].startswith("Built and pushed "), "the ending is stored past the cap"
+    assert sum(len(text.encode()) + 1 for text in texts[:-2]) <= 16 * 1024
+    assert release.log_bytes == 16 * 1024
+
+
 def test_the_second_build_of_the_same_context_uses_the_cache(build_settings, web, repository):
     repository.commit("v1", tag="v1")
     first, second = build("1.0.0", "v1"), build("1.0.1", "v1")

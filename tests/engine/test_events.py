@@ -72,6 +72,18 @@ def test_an_overlong_line_is_cut_with_a_visible_notice(deployment, step, setting
     assert text == "x" * 100 + " … [line cut: 150 more characters]"
 
 
+def test_an_enormous_line_is_cut_counting_every_character_and_masked_near_the_cut(
+    deployment, step, settings
+):
+    settings.PORTAL_LOG_LINE_MAX_CHARS = 100
+    emit(deployment.pk, step.pk, "x" * 95 + " password=hunter2hunter2 " + "y" * 50_000_000)
+    (text,) = texts(deployment)
+    # Counted after masking, as before: `hunter2hunter2` became `***`.
+    assert text == "x" * 95 + " pass … [line cut: 50000009 more characters]"
+    emit(deployment.pk, step.pk, "x" * 90 + " password=hunter2hunter2 " + "y" * 1000)
+    assert "hunter" not in texts(deployment)[1], "a secret across the cut is masked whole"
+
+
 def test_a_step_stops_storing_output_at_its_cap_with_one_notice(deployment, step, settings):
     settings.PORTAL_LOG_STEP_MAX_BYTES = 1024
     for n in range(100):

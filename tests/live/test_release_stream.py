@@ -8,7 +8,12 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from deployments.build_log import emit_build_line, emit_build_lines, release_changed
+from deployments.build_log import (
+    BuildLogWriter,
+    emit_build_line,
+    emit_build_lines,
+    release_changed,
+)
 from deployments.models import Release
 from deployments.states import DeploymentState, ReleaseState
 from tests.factories import (
@@ -98,6 +103,29 @@ def test_the_build_ending_sends_its_last_lines_status_changed_then_end_and_close
     order = [data.index(name) for name in (b"pushing", b"event: status", b"event: changed")]
     assert order == sorted(order) and shown in data
     assert data.endswith(f"event: end\ndata: {state}\n\n".encode())
+
+
+def test_a_build_past_its_log_cap_streams_its_lines_then_the_truncation_notice(release, settings):
+    settings.PORTAL_LOG_STEP_MAX_BYTES = 2048
+
+    def build_writes_a_lot():
+        with BuildLogWriter(release.pk) as writer:
+            for n in range(1, 2001):
+                writer.write(f"output line {n:04}")
+
+    async def scenario(hub):
+        stream = hub.release_stream(release.pk, 0, False)
+        await take_until(stream, lambda data: b"event: status" in data)
+        await in_thread(build_writes_a_lot)
+        got = await take_until(stream, lambda data: b"output truncated" in data, timeout=30)
+        await stream.aclose()
+        return b"".join(got)
+
+    data = run_with_hub(scenario)
+    stored = release.build_log.count()
+    assert seqs(data) == list(range(1, stored + 1)), "every stored line once, in order"
+    assert b"output line 0001" in data and b"output line 2000" not in data
+    assert data.count(b"[output truncated: this build reached its limit of 2048 bytes") == 1
 
 
 def test_a_release_that_is_not_building_sends_its_snapshot_and_end_at_once(release):
