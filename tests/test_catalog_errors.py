@@ -269,6 +269,13 @@ BAD_VALUES = [
         id="url",
     ),
     pytest.param(
+        'urls: {app: "http://app.dev.vizora.com"}\n',
+        'urls: {app: "http://[app.dev.vizora.com"}  #!\n',
+        "environments[0].urls.app: invalid URL 'http://[app.dev.vizora.com' "
+        "(expected http:// or https:// and a host name)",
+        id="url-unclosed-ipv6-bracket",
+    ),
+    pytest.param(
         "    namespace: vizora-dev\n",
         '    namespace: vizora-dev\n    resolve: {app.dev.vizora.com: "127.0.0.1"}  #!\n',
         'environments[0].resolve["app.dev.vizora.com"]: '

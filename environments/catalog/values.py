@@ -51,12 +51,12 @@ def duration_problem(text: str) -> str | None:
 
 def http_url_problem(text: str) -> str | None:
     try:
-        parts = urlsplit(text)
-        hostname = parts.hostname
+        parts = urlsplit(text)  # raises ValueError for a bad IPv6 literal ("http://[x")
+        hostname, scheme = parts.hostname, parts.scheme
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
-        hostname = None
-    if parts.scheme in ("http", "https") and hostname and HOSTNAME.match(hostname):
+        hostname = scheme = None
+    if scheme in ("http", "https") and hostname and HOSTNAME.match(hostname):
         return None
     return f"invalid URL '{text}' (expected http:// or https:// and a host name)"
 
