@@ -9,28 +9,18 @@ import secrets
 import pytest
 
 from portal.masking import MASK, mask_json, mask_secrets, people_text
+from tests.fake_secrets import (
+    AWS_KEY_ID,
+    AWS_SECRET,
+    AWS_SECRET_LETTERS,
+    GITLAB_TOKEN,
+    GOOGLE_KEY,
+    NPM_TOKEN,
+    PEM_BODY,
+    PORTAL_TOKEN,
+    pem,
+)
 from tokens.issuing import TOKEN_FORMAT, TOKEN_PREFIX
-
-# Clearly fake values of each shape, built from parts so no scanner takes this file for
-# a leak. Each must never survive masking.
-PORTAL_TOKEN = "vzp_" + "FAKEfake0000portal-token_" + "0123456789abcdefgh"
-NPM_TOKEN = "npm_" + "FAKEfake0000npmtoken" + "0123456789abcdef"
-GITLAB_TOKEN = "glpat-" + "FAKEfake0000gitlab_x"
-GOOGLE_KEY = "AIza" + "SyFAKEfake0000google-key_" + "0123456789"
-AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
-# Without a digit: masked only where its name says what it is.
-AWS_SECRET_LETTERS = "wJalrXUtnFEMI/KxMDENG/" + "bPxRfiCYEXAMPLEKEY"
-AWS_KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"
-PEM_BODY = ("MIIEpAIBAAKCAQEAfakeFAKEfakeFAKE0123456789", "abcdefFAKEfakeFAKEfake+/0123456789==")
-
-
-def pem(label: str) -> str:
-    """A private key block as a tool prints it, with `label` (`RSA `, `OPENSSH `, …)."""
-    return (
-        f"-----BEGIN {label}PRIVATE KEY-----\n"
-        + "\n".join(PEM_BODY)
-        + f"\n-----END {label}PRIVATE KEY-----"
-    )
 
 
 def test_the_fake_portal_token_has_the_issued_format():
