@@ -180,7 +180,7 @@ def test_a_refused_waiver_stores_nothing_and_does_not_repeat_the_reason(parked, 
 
 
 @pytest.mark.parametrize("persona", ["bob", "carol"])
-def test_answers_waivers_and_approvals_are_stored_masked(parked, request, persona):
+def test_checklist_notes_and_approval_comments_are_stored_masked(parked, request, persona):
     actor = request.getfixturevalue(persona)
     engine.answer_item(actor, item(parked, "Review changes").pk, "passed", REASON)
     assert item(parked, "Review changes").evidence == MASKED_REASON
