@@ -8,6 +8,7 @@ import threading
 from contextlib import contextmanager
 
 from deployments.models import AuditEvent
+from portal.masking import mask_json
 
 _pending = threading.local()
 
@@ -23,6 +24,9 @@ def record(
 ) -> AuditEvent:
     """Append an AuditEvent; `actor` None means the system did it.
 
+    Every string in `detail`, however deep, is masked (`mask_json`): details quote what
+    people typed and what machines said, and the timeline and the admin show them.
+
     The row is linked to the environment (and service) it concerns: the deployment's,
     or `environment` for an action on the environment itself (a lock), so that the
     environment timeline finds every row of an environment in one index.
@@ -36,7 +40,7 @@ def record(
         environment_id=_environment_id(deployment, environment),
         service_id=deployment.service_id if deployment is not None else None,
         target=target,
-        detail=detail,
+        detail=mask_json(detail),
     )
     batch = getattr(_pending, "events", None)
     if batch is not None:

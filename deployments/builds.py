@@ -46,6 +46,7 @@ from deployments.states import ReleaseState
 from environments import docker_builds
 from environments.docker_builds import BuildFailed, BuildSpec, BuiltImage
 from portal import roles
+from portal.masking import people_text
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def request_build(
                 version=version,
                 git_ref=git_ref,
                 git_sha=git_sha,
-                notes=notes,
+                notes=people_text(notes),  # release pages show them to everyone
                 state=ReleaseState.BUILDING,
                 created_by=actor if actor is not None and actor.is_authenticated else None,
             )

@@ -12,6 +12,7 @@ from deployments.states import ReleaseState
 from environments import registry
 from environments.lookups import active_service
 from environments.models import Service
+from portal.masking import people_text
 
 # registry[:port]/path/name : tag @ sha256:64-hex, as the Docker reference grammar has it.
 REPOSITORY = r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+"
@@ -139,7 +140,7 @@ def _record_ready(service, version, reference, git_sha, notes, actor, resolved=F
                 version=version,
                 image=str(reference),
                 git_sha=git_sha,
-                notes=notes,
+                notes=people_text(notes),  # release pages show them to everyone
                 state=ReleaseState.READY,
                 created_by=actor if actor is not None and actor.is_authenticated else None,
             )

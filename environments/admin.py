@@ -8,6 +8,7 @@ Catalog text is shown masked like deployment output: a URL in the YAML may carry
 import json
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 
@@ -18,7 +19,7 @@ from environments.models import (
     Environment,
     Service,
 )
-from portal.masking import mask_json, mask_secrets
+from portal.masking import mask_json, mask_secrets, people_text
 
 
 def masked(model: type[models.Model], name: str) -> Callable[[models.Model], str]:
@@ -83,8 +84,21 @@ class ServiceAdmin(CatalogAdmin):
     ])  # fmt: skip
 
 
+class EnvironmentLockForm(forms.ModelForm):
+    """The lock an admin edits here is shown to everyone signed in: its reason is
+    stored masked, as `deployments.engine.lock` stores it."""
+
+    class Meta:
+        model = Environment
+        fields = ["locked", "lock_reason"]
+
+    def clean_lock_reason(self) -> str:
+        return people_text(" ".join(self.cleaned_data["lock_reason"].split()))
+
+
 @admin.register(Environment)
 class EnvironmentAdmin(CatalogAdmin):
+    form = EnvironmentLockForm
     list_display = [
         "name", "promotes_from", "cluster", "namespace", "required_approvals",
         "auto_rollback", "locked", "archived_at",

@@ -2,8 +2,13 @@
 notifications, admin pages), and stripping terminal escape sequences from it.
 
 Secrets are found three ways: the values the portal itself knows (its settings), the
-shapes that issued credentials have (an AWS key id, a `ghp_` token, a JWT…), and the
-places credentials are written (`user:password@` in a URL, `password=…`).
+shapes that issued credentials have (an AWS key id, a `ghp_` token, the portal's own
+`vzp_` tokens, a PEM private key block, a JWT…), and the places credentials are
+written (`user:password@` in a URL, `password=…`, `PASSWORD: "with spaces"`).
+
+`mask_secrets` serves machine output line by line; `people_text` is the same masking
+for what people type (lock reasons, notes, comments), applied once by the domain
+function that stores it.
 """
 
 import functools
@@ -46,9 +51,23 @@ AUTHORIZATION = re.compile(
 )
 # A value already masked is left alone: `x-access-token:***@github.com/o/r` keeps its host.
 SECRET_ASSIGNMENT = re.compile(
-    rf"(?i)\b(?P<name>{SECRET_NAME})(?P<sep>{SEPARATOR})(?!{re.escape(MASK)})[^\s\",]+"
+    rf"(?i)\b(?P<name>{SECRET_NAME})(?P<sep>{SEPARATOR})(?!['\"]?{re.escape(MASK)})[^\s\",]+"
 )
 SECRET_KEY_NAME = re.compile(rf"(?i)(?:{SECRET_NAME}|{HEADER_NAME})")
+# `DB_PASSWORD = 'hunter2 with spaces'`, `"api_key": "two words"`: the whole quoted value,
+# up to its closing quote (an escaped one does not close it) or the end of the line.
+QUOTED_SECRET = re.compile(
+    rf"(?im)\b(?P<name>{SECRET_NAME}|{HEADER_NAME})(?P<sep>[\"']?\s*[:=]\s*)(?P<quote>[\"'])"
+    rf"(?!{re.escape(MASK)}(?P=quote))(?:\\.|(?!(?P=quote))[^\\\n])*(?:(?P<close>(?P=quote))|$)"
+)
+# A private key block, across lines or pasted on one: the markers stay, the key goes. A
+# block cut before its END marker is masked to the end of the text.
+PRIVATE_KEY_LABEL = r"[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?"
+PRIVATE_KEY_BLOCK = re.compile(
+    rf"(?P<begin>-----BEGIN {PRIVATE_KEY_LABEL}-----)(?P<lead>\s*).*?"
+    rf"(?:(?P<trail>\s*)(?P<end>-----END {PRIVATE_KEY_LABEL}-----)|\Z)",
+    re.DOTALL,
+)
 SLACK_WEBHOOK_PATH = re.compile(
     r"(?P<keep>\bhooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/)[^\s\"'<>]+"
 )
@@ -62,11 +81,37 @@ CREDENTIAL_SHAPES = [
     re.compile(r"\bgh[pousr]_[0-9A-Za-z]{36,}"),  # GitHub tokens (personal, OAuth, app)
     re.compile(r"\bgithub_pat_[0-9A-Za-z_]{22,}"),  # GitHub fine-grained tokens
     re.compile(r"\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"),  # JWTs: header.payload.signature
+    # The portal's own API tokens (tokens/issuing.py: vzp_ + 43); the 12-character
+    # prefix pages show to recognise a token is far shorter and stays.
+    re.compile(r"\bvzp_[A-Za-z0-9_-]{32,}"),
+    re.compile(r"\bnpm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),  # npm access tokens
+    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"),  # GitLab personal access tokens
+    re.compile(r"\bAIza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])"),  # Google API keys
 ]
+# One pass over the text for all of them (a line is masked on every emit).
+CREDENTIAL_SHAPE = re.compile("|".join(f"(?:{shape.pattern})" for shape in CREDENTIAL_SHAPES))
+# The word every secret name above contains: the name patterns, slow on long lines, run
+# only on text that has one.
+SECRET_WORD = re.compile(
+    r"(?i)pass(?:word|wd)|secret|token|signature|private[_-]?key|authorization|api[-_]?key"
+)
 # An AWS secret access key is 40 characters of base64 with no prefix. A git sha is 40
 # characters too, but lowercase hex: only a run mixing upper case, lower case and digits
 # counts, and only a whole run (an image digest's 64 hex digits never match).
 AWS_SECRET_SHAPE = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+# The same key written after a `/` (`AKIA…/wJalr…` as some tools print the pair, or
+# `creds /wJalr…`): a run that is `/` and exactly 40 more. An absolute path of that
+# length is the risk, so a run with more than two further slashes counts as a path
+# (the key's alphabet has 64 characters, one of them `/`: three in 40 are rare).
+AWS_SECRET_AFTER_SLASH = re.compile(
+    r"(?<![A-Za-z0-9/+=])/(?P<key>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+)
+MAX_SLASHES_IN_AWS_SECRET = 2
+# Where its name says what it is, the key is masked whatever characters it mixes.
+AWS_SECRET_AFTER_NAME = re.compile(
+    r"(?i)\b(?P<name>aws[_-]?secret[_-]?access[_-]?key)(?P<sep>[\s\"':=]+)"
+    r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
+)
 
 
 @functools.cache
@@ -98,13 +143,29 @@ def mask_secrets(text: str) -> str:
     for value in configured_secrets():
         if value in text:
             text = text.replace(value, MASK)
-    for shape in CREDENTIAL_SHAPES:
-        text = shape.sub(MASK, text)
+    # Whole blocks first: a piece of a key masked by another shape would hide its markers.
+    text = PRIVATE_KEY_BLOCK.sub(_mask_private_key, text)
+    text = CREDENTIAL_SHAPE.sub(MASK, text)
+    text = AWS_SECRET_AFTER_NAME.sub(rf"\g<name>\g<sep>{MASK}", text)
     text = AWS_SECRET_SHAPE.sub(_mask_if_mixed, text)
+    text = AWS_SECRET_AFTER_SLASH.sub(_mask_after_slash, text)
     text = SLACK_WEBHOOK_PATH.sub(rf"\g<keep>{MASK}", text)
     text = CREDENTIALS_IN_URL.sub(rf"\g<scheme>\g<user>:{MASK}@", text)
+    if not SECRET_WORD.search(text):
+        return text
+    # Quoted values before bare ones: `'hunter2 with spaces'` is one value, not one word.
+    text = QUOTED_SECRET.sub(_mask_quoted, text)
     text = AUTHORIZATION.sub(rf"\g<name>\g<sep>{MASK}", text)
     return SECRET_ASSIGNMENT.sub(rf"\g<name>\g<sep>{MASK}", text)
+
+
+def people_text(value: str) -> str:
+    """What a person typed, as it may be stored and shown to everyone: secrets masked
+    and terminal escapes and control characters dropped (tabs and newlines stay).
+
+    The domain functions that store free text (reasons, notes, comments, token names)
+    call it once, before the row is written and audited."""
+    return mask_secrets(value) if value else value
 
 
 def mask_json(value):
@@ -128,9 +189,29 @@ def _names_a_secret(key, item) -> bool:
 
 def _mask_if_mixed(match: re.Match) -> str:
     run = match.group(0)
-    mixed = (
+    return MASK if _mixed(run) else run
+
+
+def _mask_after_slash(match: re.Match) -> str:
+    key = match["key"]
+    looks_like_key = _mixed(key) and key.count("/") <= MAX_SLASHES_IN_AWS_SECRET
+    return f"/{MASK}" if looks_like_key else match.group(0)
+
+
+def _mixed(run: str) -> bool:
+    """Upper case, lower case and digits together: random, unlike a git sha or a word."""
+    return (
         any(c.isupper() for c in run)
         and any(c.islower() for c in run)
         and any(c.isdigit() for c in run)
     )
-    return MASK if mixed else run
+
+
+def _mask_quoted(match: re.Match) -> str:
+    return f"{match['name']}{match['sep']}{match['quote']}{MASK}{match['close'] or ''}"
+
+
+def _mask_private_key(match: re.Match) -> str:
+    if match["end"] is None:  # cut before its END marker: nothing after BEGIN is kept
+        return f"{match['begin']}{match['lead'] or ''}{MASK}"
+    return f"{match['begin']}{match['lead']}{MASK}{match['trail']}{match['end']}"

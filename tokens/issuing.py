@@ -20,6 +20,7 @@ from django.utils import timezone
 from deployments import audit
 from environments.models import Environment
 from portal import roles
+from portal.masking import people_text
 from tokens.models import ApiToken, Scope, ServiceAccount, TokenKind, TokenState
 
 TOKEN_PREFIX = "vzp_"
@@ -192,7 +193,8 @@ def _touch(token: ApiToken) -> None:
 
 
 def _name(name: str) -> str:
-    name = " ".join(name.split())
+    """What people call a token, stored masked: a pasted secret would be listed beside it."""
+    name = people_text(" ".join(name.split()))
     if not name or len(name) > 100:
         raise TokenError("Give the token a name of 1 to 100 characters (what it is for).")
     return name

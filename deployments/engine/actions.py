@@ -14,6 +14,7 @@ from deployments.live import announce
 from deployments.models import Approval, Deployment
 from deployments.states import Decision, DeploymentState, StepKind, StepState, Trigger
 from portal import roles
+from portal.masking import people_text
 
 
 def decide(
@@ -22,11 +23,12 @@ def decide(
     """Record one person's approval or rejection and let the engine re-evaluate the gate.
 
     Only while the deployment asks for it (its pre-deployment items are done); one
-    decision per person; a rejection needs a comment, which becomes the reason.
+    decision per person; a rejection needs a comment, which becomes the reason. The
+    comment is stored masked (`people_text`).
     """
     if decision not in Decision.values:
         raise ActionRefused(f"{decision!r} is not a decision; use approve or reject.")
-    comment = comment.strip()
+    comment = people_text(comment.strip())
     if decision == Decision.REJECT and not comment:
         raise ActionRefused("Say why you reject it: the requester reads your comment.")
     with transaction.atomic():
@@ -92,8 +94,9 @@ def cancel(actor: AbstractBaseUser | None, deployment_id: int) -> Deployment:
 
 
 def review_break_glass(actor: AbstractBaseUser, deployment_id: int, note: str) -> Deployment:
-    """Another lead or admin looks at a break-glass deployment afterwards and says so."""
-    note = note.strip()
+    """Another lead or admin looks at a break-glass deployment afterwards and says so;
+    the note is stored masked (`people_text`)."""
+    note = people_text(note.strip())
     with transaction.atomic():
         deployment = locked(deployment_id)
         if deployment.trigger != Trigger.BREAK_GLASS:

@@ -17,6 +17,7 @@ from deployments.models import ChecklistItem
 from deployments.states import ChecklistState, DeploymentState
 from environments.models import ChecklistPhase, CheckMode
 from portal import roles
+from portal.masking import people_text
 
 ANSWERS = {"passed": ChecklistState.PASSED, "failed": ChecklistState.FAILED}
 # Post-deployment items are verified after a success; pre-deployment ones while pending.
@@ -35,7 +36,8 @@ def open_for_answers(phase: str, state: str) -> bool:
 def answer_item(
     actor: AbstractBaseUser, item_id: int, answer: str, note: str = ""
 ) -> ChecklistItem:
-    """Tick (`passed`) or fail (`failed`) a manual checklist item, with an optional note."""
+    """Tick (`passed`) or fail (`failed`) a manual checklist item, with an optional note
+    (stored masked: `people_text`)."""
     if answer not in ANSWERS:
         raise ActionRefused(f"{answer!r} is not an answer; use passed or failed.")
     with transaction.atomic():
@@ -49,13 +51,14 @@ def answer_item(
                 f"{actor.get_username()} may not answer “{item.text}”; "
                 f"a {item.deployment.environment.approver_group} or an admin may."
             )
-        return _record(actor, item, ANSWERS[answer], note.strip(), "answered")
+        return _record(actor, item, ANSWERS[answer], people_text(note.strip()), "answered")
 
 
 def waive_item(actor: AbstractBaseUser, item_id: int, reason: str) -> ChecklistItem:
     """Let a gate pass unanswered, or past a failed check: a lead or admin, with a
-    written reason. A failed check keeps its evidence; the waiver is kept beside it."""
-    reason = " ".join(reason.split())
+    written reason (stored masked). A failed check keeps its evidence; the waiver is kept
+    beside it."""
+    reason = people_text(" ".join(reason.split()))
     with transaction.atomic():
         item = _locked_item(item_id)
         if not roles.can_waive_checklist(actor, item):

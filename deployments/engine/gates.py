@@ -27,6 +27,7 @@ from deployments.states import (
     StepState,
 )
 from environments.models import ChecklistPhase, CheckMode
+from portal.masking import mask_secrets
 
 
 class GateVerdict(Enum):
@@ -47,12 +48,14 @@ class GateResult:
 PASSED = GateResult(GateVerdict.PASSED)
 
 
+# A gate's reason quotes what people wrote (a rejection comment, a note) and what checks
+# found; it becomes the step's and the deployment's reason, so it is masked here, once.
 def waiting(reason: str) -> GateResult:
-    return GateResult(GateVerdict.WAITING, reason)
+    return GateResult(GateVerdict.WAITING, mask_secrets(reason))
 
 
 def stopped(final_state: DeploymentState, reason: str) -> GateResult:
-    return GateResult(GateVerdict.STOPPED, reason, final_state)
+    return GateResult(GateVerdict.STOPPED, mask_secrets(reason), final_state)
 
 
 def pass_gates(deployment: Deployment, steps: list[Step]) -> bool:

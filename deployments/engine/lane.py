@@ -20,6 +20,7 @@ from deployments.models import Deployment, Lane
 from deployments.notifications.outbox import notify
 from deployments.states import DeploymentState, NotificationEvent, Trigger
 from environments.freeze import active_freeze, describe
+from portal.masking import mask_secrets
 
 QUEUED, RUNNING = DeploymentState.QUEUED, DeploymentState.RUNNING
 
@@ -88,7 +89,8 @@ def lane_blocker(deployment: Deployment) -> str:
     """
     environment = deployment.environment
     if environment.locked and deployment.trigger != Trigger.BREAK_GLASS:
-        why = f": {environment.lock_reason}" if environment.lock_reason else ""
+        # Masked when locked; masked again for a lock set before masking covered it.
+        why = f": {mask_secrets(environment.lock_reason)}" if environment.lock_reason else ""
         return f"Environment {environment.name} is locked{why}; it starts once unlocked."
     if deployment.trigger in (Trigger.ROLLBACK, Trigger.BREAK_GLASS):
         return ""

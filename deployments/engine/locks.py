@@ -17,13 +17,25 @@ from deployments.states import DeploymentState
 from environments.lookups import active_environment
 from environments.models import Environment
 from portal import roles
+from portal.masking import people_text
+
+# The dashboard shows the reason beside the environment: a sentence, with a link for more.
+LOCK_REASON_MAX = Environment._meta.get_field("lock_reason").max_length
 
 
 def lock(actor: AbstractBaseUser, environment_name: str, reason: str) -> Environment:
-    """Stop deployments to an environment (an incident, a migration window); needs a reason."""
-    reason = " ".join(reason.split())
+    """Stop deployments to an environment (an incident, a migration window); needs a reason.
+
+    The reason is shown to everyone signed in, so it is stored masked (`people_text`),
+    and refused beyond LOCK_REASON_MAX characters."""
+    reason = people_text(" ".join(reason.split()))
     if not reason:
         raise ActionRefused("Say why you lock it: people who try to deploy will read it.")
+    if len(reason) > LOCK_REASON_MAX:
+        raise ActionRefused(
+            f"Keep the lock reason to {LOCK_REASON_MAX} characters (it has {len(reason)}); "
+            "link to the incident for the details."
+        )
     with transaction.atomic():
         environment = _locked(actor, environment_name)
         if environment.locked:

@@ -24,6 +24,7 @@ from deployments.what_runs import cluster_disagrees
 from environments.lookups import active_environment, active_service
 from environments.models import ChecklistPhase, CheckMode, Environment, Service
 from portal import roles
+from portal.masking import people_text
 
 
 def request_deployment(
@@ -72,7 +73,8 @@ def break_glass(
     reason: str,
 ) -> Deployment:
     """A lead or admin deploys through a lock, a freeze, the promotion path and missing
-    approvals, with a written reason; the deployment waits for another lead's review."""
+    approvals, with a written reason (stored masked); the deployment waits for another
+    lead's review."""
     reason = " ".join(reason.split())
     if not reason:
         raise DeploymentRequestError(
@@ -193,6 +195,7 @@ def _record(
     break_glass_reason: str = "",
 ) -> Deployment:
     person = actor if actor is not None and actor.is_authenticated else None
+    break_glass_reason = people_text(break_glass_reason)  # shown on pages and the timeline
     with transaction.atomic():
         lane, _ = Lane.objects.get_or_create(service=release.service, environment=environment)
         deployment = Deployment.objects.create(
