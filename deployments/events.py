@@ -18,6 +18,7 @@ from deployments.models import Deployment, LogLine, Step
 from portal.log_lines import cut_long_line
 from portal.masking import mask_secrets
 
+PEM_MARK = "PRIVATE KEY-----"
 STEP_CAP_NOTICE = (
     "[output truncated: this step reached its limit of {cap} bytes; later lines are not stored]"
 )
@@ -41,7 +42,7 @@ def emit(deployment_id: int, step_id: int | None, text: str) -> list[LogLine]:
 
 def emit_lines(deployment_id: int, step_id: int | None, lines: Iterable[str]) -> list[LogLine]:
     """Store lines in order with consecutive `seq` numbers; returns the rows stored."""
-    cleaned = [clean_line(line) for line in lines]
+    cleaned = [clean_line(line) for line in _private_keys_masked(list(lines))]
     if not cleaned:
         return []
     with transaction.atomic():
@@ -59,6 +60,14 @@ def emit_lines(deployment_id: int, step_id: int | None, lines: Iterable[str]) ->
         Deployment.objects.filter(pk=deployment_id).update(next_log_seq=first + len(rows))
         transaction.on_commit(lambda: publish(deployment_id, first + len(rows) - 1))
     return rows
+
+
+def _private_keys_masked(lines: list[str]) -> list[str]:
+    """A private key printed over several lines (pod logs, a tool's dump) is masked as one
+    block: masked line by line, its body lines would each survive as harmless-looking text."""
+    if not any(PEM_MARK in line for line in lines):
+        return lines
+    return mask_secrets("\n".join(lines)).split("\n")
 
 
 def _within_step_cap(step_id: int | None, lines: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ from deployments.events import emit, emit_lines
 from deployments.models import LogLine, Step
 from deployments.states import StepKind
 from tests.factories import make_deployment, make_environment, make_release, make_service
+from tests.fake_secrets import PEM_BODY, pem
 
 
 @pytest.fixture
@@ -118,3 +119,13 @@ def test_concurrent_emitters_never_share_or_skip_a_sequence_number():
     for worker in range(6):
         mine = [t for t in texts(deployment) if t.startswith(f"worker {worker} ")]
         assert mine == [f"worker {worker} line {n}" for n in range(25)]
+
+
+def test_a_private_key_printed_over_several_lines_is_masked_whole(deployment, step):
+    emit(deployment.pk, step.pk, "the pod printed:\n" + pem("RSA ") + "\nand went on")
+    emit_lines(deployment.pk, step.pk, ["also as a list:", *pem("").split("\n")])
+
+    stored = "\n".join(LogLine.objects.filter(deployment=deployment).values_list("text", flat=True))
+    assert all(part not in stored for part in PEM_BODY)
+    assert "the pod printed:" in stored and "and went on" in stored
+    assert "-----BEGIN RSA PRIVATE KEY-----" in stored
