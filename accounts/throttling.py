@@ -65,6 +65,13 @@ REFUSALS = {
     Kind.API_PREFIX: "Too many failed API calls with the token {subject}…",
     Kind.API_ADDRESS: "Too many failed API calls from your address ({subject})",
 }
+# Said after the wait: a person typing the right password must not think it was wrong.
+UNCHECKED = {
+    Kind.SIGNIN_ACCOUNT: "Until then no password is checked, not even the right one.",
+    Kind.SIGNIN_ADDRESS: "Until then no password is checked, not even the right one.",
+    Kind.API_PREFIX: "Until then no token is checked, not even a valid one.",
+    Kind.API_ADDRESS: "Until then no token is checked, not even a valid one.",
+}
 PER_ADDRESS = {Kind.SIGNIN_ADDRESS, Kind.API_ADDRESS}
 
 
@@ -88,7 +95,7 @@ class Throttle:
         at = self.until.astimezone(UTC)
         return (
             f"{reason}; try again in {duration(self.seconds_left(now))} "
-            f"(at {at:%H:%M} UTC), or ask an admin to lift it."
+            f"(at {at:%H:%M} UTC), or ask an admin to lift it. {UNCHECKED[self.kind]}"
         )
 
 

@@ -13,7 +13,7 @@ from deployments.models import AuditEvent
 
 ACCOUNT_REFUSAL = (
     "Too many failed sign-ins for this account; try again in {wait} (at {at} UTC), "
-    "or ask an admin to lift it."
+    "or ask an admin to lift it. Until then no password is checked, not even the right one."
 )
 
 
@@ -119,7 +119,8 @@ def test_one_address_failing_across_many_accounts_is_throttled_by_address(
     assert response.status_code == 429
     assert (
         "Too many failed sign-ins from your address (10.0.0.9); try again in 1 minute "
-        "(at 11:39 UTC), or ask an admin to lift it."
+        "(at 11:39 UTC), or ask an admin to lift it. Until then no password is checked, "
+        "not even the right one."
     ) in response.content.decode()
     assert sign_in(client, "alice", "alice-password", address="10.0.0.10").status_code == 302
 
@@ -203,3 +204,8 @@ def test_the_client_address_is_x_forwarded_for_s_last_hop_only_behind_a_trusted_
             HTTP_X_FORWARDED_FOR=forwarded,
         )
     assert throttling.engaged(Kind.SIGNIN_ADDRESS, counted_as) is not None
+
+
+def test_a_failed_sign_in_keeps_the_username_typed(client, alice):
+    page = sign_in(client, "alice", "wrong password").content.decode()
+    assert 'id="id_username" value="alice"' in page

@@ -86,9 +86,16 @@ def test_lifting_what_is_no_longer_throttled_says_so(client, carol, throttle_clo
     assert "&#x27;bogus&#x27; is not a kind of throttle" in response.content.decode()
 
 
-def test_admins_find_the_page_from_the_tokens_page(client, carol):
+def test_admins_find_the_page_in_the_header_of_every_page(client, carol):
     client.force_login(carol)
-    assert 'href="/throttles/"' in client.get("/tokens/").content.decode()
+    for path in ("/", "/tokens/"):
+        assert '<a href="/throttles/">Sign-in throttles</a>' in client.get(path).content.decode()
+
+
+@pytest.mark.parametrize("persona", ["alice", "bob", "oscar"])
+def test_only_admins_are_offered_the_page_in_the_header(client, persona, request):
+    client.force_login(request.getfixturevalue(persona))
+    assert 'href="/throttles/"' not in client.get("/").content.decode()
 
 
 def test_the_command_lists_and_lifts_a_throttle(alice, throttle_clock, capsys):

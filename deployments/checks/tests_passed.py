@@ -36,7 +36,7 @@ def check(deployment, params: dict) -> CheckResult:
     if newest.state == CIState.PASSED:
         return passed(f"{found}.")
     # The gate's reason adds that a lead may waive it (engine/gates.py): not said twice.
-    return failed(f"{found}; fix the tests and report a passing run.")
+    return failed(f"{found}; push a fix and let CI report its run.")
 
 
 def which_run(runs: list[CIResult]) -> str:

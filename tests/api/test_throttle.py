@@ -31,7 +31,8 @@ def test_many_bad_tokens_from_one_address_answer_429_with_retry_after(api, token
     assert response["Retry-After"] == "60"
     assert body == {
         "error": "Too many failed API calls from your address (10.1.1.1); try again in "
-        "1 minute (at 11:39 UTC), or ask an admin to lift it.",
+        "1 minute (at 11:39 UTC), or ask an admin to lift it. Until then no token is "
+        "checked, not even a valid one.",
         "detail": {"retry_after_seconds": 60, "until": "2026-05-04T11:39:00+00:00"},
     }
 

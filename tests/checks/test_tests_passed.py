@@ -46,7 +46,7 @@ def test_a_failure_names_its_reporter_and_says_what_to_do(deployment):
         "CI failed for commit 0123456789ab, reported by ci-buildkite at "
     )
     assert verdict.evidence.endswith(
-        "(https://ci.example/runs/1); fix the tests and report a passing run."
+        "(https://ci.example/runs/1); push a fix and let CI report its run."
     )
 
 
