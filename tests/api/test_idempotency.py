@@ -24,7 +24,7 @@ def test_a_retried_deployment_request_creates_one_deployment_and_answers_the_sam
 def test_without_a_key_a_second_request_is_refused_by_the_domain_as_a_conflict(api, tokens):
     assert api.post("/deployments", tokens.engineer, TO_PRODUCTION)[0] == 201
     status, body = api.post("/deployments", tokens.engineer, TO_PRODUCTION)
-    assert status == 409 and "is on its way to production already" in body["error"]
+    assert status == 409 and "is already on its way to production" in body["error"]
 
 
 def test_the_replay_is_marked_and_audited_as_one(api, tokens):
