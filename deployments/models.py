@@ -12,6 +12,7 @@ from django.db.models import Q
 from deployments.states import (
     ACTIVE_DEPLOYMENT_STATES,
     FINAL_DEPLOYMENT_STATES,
+    PROMOTION_TRIGGERS,
     ChecklistState,
     CIState,
     Decision,
@@ -196,7 +197,17 @@ class Deployment(models.Model):
                 fields=["service", "environment"],
                 condition=Q(state=DeploymentState.RUNNING),
                 name="one_running_deployment_per_lane",
-            )
+            ),
+            # Two quick Promote clicks (or a page and a script) both pass the check made
+            # before the transaction; this lets only the first INSERT through.
+            models.UniqueConstraint(
+                fields=["release", "environment"],
+                condition=Q(
+                    state__in=sorted(ACTIVE_DEPLOYMENT_STATES),
+                    trigger__in=sorted(PROMOTION_TRIGGERS),
+                ),
+                name="one_active_promotion_per_release",
+            ),
         ]
         indexes = [
             models.Index(fields=["environment", "service", "state"]),

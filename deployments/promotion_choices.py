@@ -201,8 +201,8 @@ def _candidate_refusals(environment, cell, candidate: Release) -> list[str]:
     if cell.in_progress is not None and cell.in_progress.release_id == candidate.pk:
         state = cell.in_progress.get_state_display().lower()
         return [
-            f"{candidate.version} is on its way to {environment.name} already "
-            f"(#{cell.in_progress.pk}, {state})."
+            f"{candidate.version} is already on its way to {environment.name}: "
+            f"#{cell.in_progress.pk} ({state}); follow it or cancel it first."
         ]
     refusal = roles.promotion_refusal(candidate, environment)
     return [refusal] if refusal else []

@@ -48,6 +48,12 @@ class Trigger(models.TextChoices):
     BREAK_GLASS = "break_glass", "Break-glass"
 
 
+# Requests that promote a release along the path: at most one of them per release and
+# environment is active at a time (a database constraint). Rollbacks and break-glass
+# are not held by it: each may go to a release a promotion is taking there already.
+PROMOTION_TRIGGERS = frozenset({Trigger.PROMOTE, Trigger.API})
+
+
 class Verification(models.TextChoices):
     """The outcome of the manual post-deployment items, apart from the deployment's state."""
 

@@ -33,7 +33,8 @@ def sweep() -> None:
 
 @shared_task(name="deployments.tasks.send_notification")
 def send_notification(notification_id: int) -> None:
-    """Deliver one outbox row; schedule the next try when a channel failed."""
+    """Deliver one outbox row; schedule its next look when a channel failed or it waits
+    behind an earlier event of its deployment."""
     retry_in = outbox.deliver(notification_id)
     if retry_in is not None:
         send_notification.apply_async((notification_id,), countdown=retry_in)

@@ -286,6 +286,9 @@ PORTAL_REGISTRY_TIMEOUT_SECONDS = env.decimal("PORTAL_REGISTRY_TIMEOUT_SECONDS",
 PORTAL_GIT_CREDENTIALS_FILE = env.string("PORTAL_GIT_CREDENTIALS_FILE", "")
 PORTAL_BUILD_WORK_DIR = Path(env.string("PORTAL_BUILD_WORK_DIR", str(VAR_DIR / "builds")))
 
+# An Idempotency-Key whose request is still "in flight" after this long is taken over by
+# the next retry (the request died: its process was killed before it answered).
+PORTAL_IDEMPOTENCY_STALE_SECONDS = env.integer("PORTAL_IDEMPOTENCY_STALE_SECONDS", 300, minimum=1)
 # Throttling failed sign-ins and API token failures (accounts/throttling.py): this many
 # failures within one window engage a throttle per account (or API token prefix) and per
 # client address; its wait starts at the first and doubles each time it engages again,

@@ -1,7 +1,9 @@
 """The HTTP side: one method per API call, the portal's error sentence on failure.
 
 Every POST carries an `Idempotency-Key` made once per call, and a connection failure or
-a 502/503/504 is retried with the same key, so a retry never acts twice.
+a 502/503/504 is retried with the same key, so a retry never acts twice. A 409 saying the
+first request with that key is still being handled (an earlier try whose answer was
+lost is acting) is retried with the same key too, a few times, until its answer comes.
 """
 
 import time
@@ -11,18 +13,38 @@ import httpx
 
 RETRIED_STATUSES = frozenset({502, 503, 504})
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+IN_FLIGHT_TRIES = 6  # with the default wait of 2 s: about 10 s, then the refusal is reported
 
 
 class ApiError(Exception):
     """The portal refused or could not be reached; the message says why."""
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, detail=None):
         super().__init__(message)
         self.status = status
+        self.detail = detail  # the portal's `detail`, e.g. {"existing_deployment": {…}}
+
+    @property
+    def existing_deployment(self) -> dict | None:
+        """The deployment already doing what was asked (id, state, url), if that is why."""
+        return self.detail.get("existing_deployment") if isinstance(self.detail, dict) else None
+
+    @property
+    def in_flight(self) -> bool:
+        """The first request with this Idempotency-Key is still being handled."""
+        return isinstance(self.detail, dict) and self.detail.get("in_flight") is True
 
 
 class PortalClient:
-    def __init__(self, url: str, token: str, *, timeout: float = 30.0, transport=None):
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        transport=None,
+        in_flight_wait: float = 2.0,
+    ):
         if not url:
             raise ApiError(
                 "PORTAL_URL is not set: give the portal's address, e.g. https://deploy.example.com."
@@ -33,6 +55,7 @@ class PortalClient:
                 "and store it as a secret."
             )
         self.base_url = url.rstrip("/") + "/api/v1"
+        self.in_flight_wait = in_flight_wait
         self._http = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             timeout=timeout,
@@ -93,8 +116,23 @@ class PortalClient:
         return self._send("GET", path, params=params)
 
     def _post(self, path: str, body: dict):
+        """POST once per key: an answer still being worked out is waited for (bounded)."""
         key = str(uuid.uuid4())
-        return self._send("POST", path, json=body, headers={"Idempotency-Key": key})
+        for tries in range(1, IN_FLIGHT_TRIES + 1):
+            try:
+                return self._send("POST", path, json=body, headers={"Idempotency-Key": key})
+            except ApiError as exc:
+                if not exc.in_flight:
+                    raise
+                if tries == IN_FLIGHT_TRIES:
+                    raise ApiError(
+                        f"{exc} (tried {tries} times; it may still finish, so look in the "
+                        "portal before asking again)",
+                        exc.status,
+                        exc.detail,
+                    ) from None
+            time.sleep(self.in_flight_wait)
+        raise AssertionError("unreachable")
 
     def _send(self, method: str, path: str, **kwargs):
         for delay in (*RETRY_DELAYS, None):
@@ -123,4 +161,5 @@ def _answer(response: httpx.Response):
     raise ApiError(
         message or f"The portal answered {response.status_code} {response.reason_phrase}.",
         response.status_code,
+        body.get("detail") if isinstance(body, dict) else None,
     )

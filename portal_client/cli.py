@@ -4,6 +4,8 @@ Exit codes: 0 done (with --wait: the deployment succeeded, the build is ready);
 1 the outcome was not success (failed, rolled back, rejected, cancelled, superseded;
 a failed build); 2 the portal refused the request or could not be reached;
 3 --wait gave up before the end (the deployment goes on in the portal).
+`deploy` of a release already on its way to that environment follows that deployment
+(as if it had asked for it) instead of failing.
 """
 
 import argparse
@@ -123,7 +125,7 @@ def run_report_ci(client: PortalClient, args) -> int:
 
 
 def run_deploy(client: PortalClient, args) -> int:
-    deployment = client.deploy(args.service, args.version, args.environment)
+    deployment = _request_or_follow(client, args)
     what = f"{args.service} {args.version} to {args.environment}"
     print(f"deployment #{deployment['id']} of {what}: {deployment['state']}")
     print(deployment["url"])
@@ -134,6 +136,21 @@ def run_deploy(client: PortalClient, args) -> int:
         return TIMED_OUT
     print(_ending(deployment))
     return OK if deployment["state"] == "succeeded" else OUTCOME_FAILED
+
+
+def _request_or_follow(client: PortalClient, args) -> dict:
+    """The new deployment, or the one already taking this release there (another job's,
+    or this job's own whose answer was lost): following it is what the caller wanted."""
+    try:
+        return client.deploy(args.service, args.version, args.environment)
+    except ApiError as exc:
+        if exc.existing_deployment is None:
+            raise
+        print(
+            f"portal: {exc} — following deployment #{exc.existing_deployment['id']}.",
+            file=sys.stderr,
+        )
+        return client.deployment(exc.existing_deployment["id"])
 
 
 def run_status(client: PortalClient, args) -> int:

@@ -5,6 +5,7 @@ from ninja import Path, Router
 
 from deployments.api import found
 from deployments.api.auth import actor_of, require_person, require_scope
+from deployments.api.errors import ApiError
 from deployments.api.idempotency import OPENAPI, idempotent
 from deployments.api.schemas import (
     ApprovalCreated,
@@ -17,6 +18,7 @@ from deployments.api.schemas import (
     Seq,
 )
 from deployments.engine import actions
+from deployments.engine.errors import DeploymentRequestError
 from deployments.engine.planning import request_deployment
 from deployments.models import Deployment, LogLine
 from deployments.states import Trigger
@@ -113,18 +115,32 @@ def _name(user) -> str | None:
 @idempotent
 def create_deployment(request: HttpRequest, payload: DeploymentIn):
     """The promotion path, locks and gates hold as on the pages; the deployment is
-    recorded with trigger `api`."""
+    recorded with trigger `api`. The same release already on its way there is a 409 whose
+    `detail.existing_deployment` (id, state, url) is the deployment to follow."""
     found.environment(payload.environment)  # an unknown one is a 404 naming it
     require_scope(request, Scope.DEPLOYMENTS_WRITE, payload.environment)
     found.release(payload.service, payload.version)
-    deployment = request_deployment(
-        payload.service,
-        payload.version,
-        payload.environment,
-        actor=actor_of(request),
-        trigger=Trigger.API,
-    )
+    try:
+        deployment = request_deployment(
+            payload.service,
+            payload.version,
+            payload.environment,
+            actor=actor_of(request),
+            trigger=Trigger.API,
+        )
+    except DeploymentRequestError as refused:
+        if refused.existing is None:
+            raise
+        raise ApiError(
+            409, str(refused), {"existing_deployment": _named(request, refused.existing)}
+        ) from None
     return 201, deployment_out(request, found.deployment(deployment.pk))
+
+
+def _named(request: HttpRequest, deployment: Deployment) -> dict:
+    """Enough of a deployment for a script to follow it."""
+    url = found.absolute(request, "deployment-detail", deployment.pk)
+    return {"id": deployment.pk, "state": deployment.state, "url": url}
 
 
 @router.get(

@@ -3,6 +3,13 @@
 Insert-first: the key's row is written (and committed) before the action runs, so of
 two concurrent requests with one key only the first acts; the other is told to retry.
 Rows live 24 hours; a key is scoped to its token.
+
+A request that died while acting (its process killed) leaves its row "in flight"
+(status empty). After PORTAL_IDEMPOTENCY_STALE_SECONDS a retry retakes the claim in
+one UPDATE that also checks it is still in flight and stale, so of two retries only one
+takes it, and acts (the domain refuses what the dead request had done already, e.g. a
+deployment on its way, naming it). The claim time is the fence: a request that was
+only slow finds its claim retaken and stores nothing over the retry's answer.
 """
 
 import functools
@@ -11,6 +18,7 @@ import json
 import re
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
@@ -25,6 +33,7 @@ from tokens.models import IdempotentRequest
 HEADER = "Idempotency-Key"
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 KEPT_FOR = timedelta(hours=24)
+IN_FLIGHT_RETRY_AFTER = 2  # seconds, in the 409's Retry-After
 DOMAIN_ERRORS = (ActionRefused, ReleaseError, CIReportError)
 
 # How the header reads in the OpenAPI document of every POST.
@@ -59,12 +68,13 @@ def idempotent(handler):
         first, row = _claim(request, key)
         if first is not None:
             return first
+        mine = IdempotentRequest.objects.filter(pk=row.pk, created_at=row.created_at)
         try:
             status, body = _answer(handler, request, args, kwargs)
         except BaseException:
-            row.delete()  # nothing to replay: a retry acts again
+            mine.delete()  # nothing to replay: a retry acts again
             raise
-        IdempotentRequest.objects.filter(pk=row.pk).update(status=status, response=body)
+        mine.update(status=status, response=body)  # unless a retry retook the claim
         return _json(status, body)
 
     return view
@@ -103,14 +113,33 @@ def _claim(request: HttpRequest, key: str):
             "with another body); use a new key for a new request.",
         )
     if stored.status is None:
+        if (retaken := retake_stale_claim(stored.pk)) is not None:
+            return None, retaken
         raise ApiError(
             409,
             f"The first request with {HEADER} {key!r} is still being handled; "
             "retry in a moment to get its answer.",
+            {"in_flight": True},
+            headers={"Retry-After": str(IN_FLIGHT_RETRY_AFTER)},
         )
     replay = _json(stored.status, stored.response)
     replay["Idempotent-Replayed"] = "true"
     return replay, None
+
+
+def retake_stale_claim(row_id: int) -> IdempotentRequest | None:
+    """Take over a claim still in flight after PORTAL_IDEMPOTENCY_STALE_SECONDS (its
+    request died); returns the row, claimed now, or None when it is fresh or answered.
+
+    One conditional UPDATE: of two retries at once, the second waits for the first's
+    row lock, then finds the claim fresh and takes nothing.
+    """
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.PORTAL_IDEMPOTENCY_STALE_SECONDS)
+    taken = IdempotentRequest.objects.filter(
+        pk=row_id, status__isnull=True, created_at__lt=stale_before
+    ).update(created_at=now)
+    return IdempotentRequest.objects.get(pk=row_id) if taken else None
 
 
 def body_hash(request: HttpRequest) -> str:

@@ -14,7 +14,15 @@ class ActionRefused(Exception):
 
 
 class DeploymentRequestError(ActionRefused):
-    """A deployment request refused before anything was recorded."""
+    """A deployment request refused before anything was recorded.
+
+    `existing` is the deployment of the same release already on its way to that
+    environment, when that is why (a second click): the one to follow instead.
+    """
+
+    def __init__(self, message: str, *, forbidden: bool = False, existing=None):
+        super().__init__(message, forbidden=forbidden)
+        self.existing = existing
 
 
 def forbidden(message: str) -> ActionRefused:

@@ -1,7 +1,7 @@
 """Requesting deployments: validate everything first, then record the plan in one transaction."""
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from deployments import audit
 from deployments.checks.registry import FILLED_KINDS
@@ -14,6 +14,7 @@ from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
     ACTIVE_DEPLOYMENT_STATES,
+    PROMOTION_TRIGGERS,
     DeploymentState,
     NotificationEvent,
     ReleaseState,
@@ -194,6 +195,34 @@ def _record(
     rollback_of: Deployment | None = None,
     break_glass_reason: str = "",
 ) -> Deployment:
+    try:
+        return _insert(
+            release, environment, actor, trigger, step_kinds, rollback_of, break_glass_reason
+        )
+    except IntegrityError:
+        # Two quick clicks: both passed _check_not_redundant before either committed. The
+        # one_active_promotion_per_release constraint let the first INSERT through; this
+        # one waited for it to commit and failed, so the winner is visible now.
+        existing = (
+            _on_its_way(release, environment, PROMOTION_TRIGGERS)
+            if trigger in PROMOTION_TRIGGERS
+            else None
+        )
+        if existing is None:
+            raise
+        raise _already_on_its_way(existing) from None
+
+
+def _insert(
+    release: Release,
+    environment: Environment,
+    actor: AbstractBaseUser | None,
+    trigger: Trigger,
+    step_kinds: list[str],
+    rollback_of: Deployment | None,
+    break_glass_reason: str,
+) -> Deployment:
+    """Write the deployment, its steps and checklist, audit and announce it: one transaction."""
     person = actor if actor is not None and actor.is_authenticated else None
     break_glass_reason = people_text(break_glass_reason)  # shown on pages and the timeline
     with transaction.atomic():
@@ -312,17 +341,39 @@ def _check_not_locked(environment: Environment) -> None:
 
 def _check_not_redundant(release: Release, environment: Environment) -> None:
     """A second click, or a second tab, must not start the same deployment twice."""
+    if (in_flight := _on_its_way(release, environment)) is not None:
+        raise _already_on_its_way(in_flight)
     name = f"{release.service.name} {release.version}"
-    in_flight = Deployment.objects.filter(
-        release=release, environment=environment, state__in=ACTIVE_DEPLOYMENT_STATES
-    ).first()
-    if in_flight is not None:
-        raise DeploymentRequestError(
-            f"{name} is on its way to {environment.name} already "
-            f"(#{in_flight.pk}, {in_flight.get_state_display().lower()})."
-        )
     if runs_now(release, environment) and not cluster_disagrees(release.service, environment):
         raise DeploymentRequestError(f"{name} already runs in {environment.name}.")
+
+
+def _on_its_way(
+    release: Release, environment: Environment, triggers=frozenset(Trigger)
+) -> Deployment | None:
+    """The oldest deployment of `release` to `environment` (by one of `triggers`) that has
+    not ended, if any."""
+    return (
+        Deployment.objects.filter(
+            release=release,
+            environment=environment,
+            state__in=ACTIVE_DEPLOYMENT_STATES,
+            trigger__in=triggers,
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def _already_on_its_way(existing: Deployment) -> DeploymentRequestError:
+    """The refusal of a second request for what `existing` does already: it names it."""
+    release = existing.release
+    return DeploymentRequestError(
+        f"{release.service.name} {release.version} is already on its way to "
+        f"{existing.environment.name}: #{existing.pk} ({existing.get_state_display().lower()}); "
+        "follow it or cancel it first.",
+        existing=existing,
+    )
 
 
 def _check_allowed(

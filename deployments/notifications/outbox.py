@@ -14,6 +14,11 @@ Races this module is built around:
   drops its message. Writes after the HTTP calls are fenced on `attempts`.
 - A channel accepted but another failed: `delivered_to` records each success
   as it happens, so the retry only goes to the channels still owed.
+- An earlier event of the deployment is still pending ("started" in back-off
+  while "failed" comes): the later row is held, and its next look is recorded
+  on it (just after the earlier row's next try), so neither its own message nor
+  the sweeper polls it meanwhile; when the earlier row is sent or given up, the
+  try that ended it makes the held row due and enqueues it.
 """
 
 import logging
@@ -41,7 +46,9 @@ JITTER = 0.1  # ± 10 %, so rows that failed together do not retry in lock-step
 # this with no next_attempt_at has its first enqueue still in flight; the sweeper
 # leaves it alone.
 SWEEP_BATCH = 500
-ORDER_WAIT_SECONDS = 0.5  # how soon a row held behind an older one tries again
+# A row held behind an older one looks again this long after that one's next try
+# (the earlier row's try comes first, and its delivery releases the held row at once).
+HOLD_MARGIN = timedelta(seconds=1)
 SEND_TASK = "deployments.tasks.send_notification"
 
 
@@ -80,11 +87,13 @@ def _insert_once(deployment_id: int, event: str) -> int | None:
 def deliver(notification_id: int) -> float | None:
     """Send one row to every configured channel it still owes; never raises for delivery.
 
-    Returns the seconds until the next try when a channel failed, else None:
-    sent, given up, already handled, missing, or held by another try.
+    Returns the seconds until the next look when a channel failed or an earlier event
+    of the deployment is still pending, else None: sent, given up, already handled,
+    missing, or held by another try.
     """
-    if _earlier_event_pending(notification_id):
-        return ORDER_WAIT_SECONDS  # "started" must not reach Slack after "failed"
+    held_until = _hold_behind_earlier_event(notification_id)
+    if held_until is not None:  # "started" must not reach Slack after "failed"
+        return max((held_until - timezone.now()).total_seconds(), 0.0)
     notification = _claim(notification_id)
     if notification is None:
         return None
@@ -144,18 +153,69 @@ def _enqueue(notification_id: int) -> bool:
     return True
 
 
-def _earlier_event_pending(notification_id: int) -> bool:
-    """Whether an older event of the same deployment is still waiting to be sent.
+def _hold_behind_earlier_event(notification_id: int) -> datetime | None:
+    """When an older event of the same deployment is still pending, record on this row
+    when it looks again and return that time; None when nothing holds it.
 
-    Each row is its own task in a thread pool, retried with backoff; without this a
-    fast failure could be announced before the start it follows.
+    Each row is its own task in a thread pool, retried with back-off; without the hold
+    a fast failure could be announced before the start it follows. The look is put off
+    until just after the earlier row's next try (a Slack outage holds both for as long
+    as the earlier one backs off, up to MAX_BACKOFF_SECONDS), never brought forward: a
+    try of this row under way keeps its lease.
     """
-    row = Notification.objects.filter(pk=notification_id).values("deployment_id", "pk").first()
-    if row is None:
-        return False
-    return Notification.objects.filter(
-        deployment_id=row["deployment_id"], pk__lt=row["pk"], state=NotificationState.PENDING
-    ).exists()
+    with transaction.atomic():
+        row = (
+            Notification.objects.select_for_update()
+            .filter(pk=notification_id, state=NotificationState.PENDING)
+            .order_by()
+            .first()
+        )
+        if row is None:
+            return None
+        earlier = (
+            Notification.objects.filter(
+                deployment_id=row.deployment_id, pk__lt=row.pk, state=NotificationState.PENDING
+            )
+            .order_by("pk")
+            .first()
+        )
+        if earlier is None:
+            return None
+        look_again = _after_next_try_of(earlier, timezone.now())
+        if row.next_attempt_at is None or row.next_attempt_at < look_again:
+            row.next_attempt_at = look_again
+            row.save(update_fields=["next_attempt_at"])
+    return row.next_attempt_at
+
+
+def _after_next_try_of(earlier: Notification, now: datetime) -> datetime:
+    """Just after `earlier`'s next try ends: its scheduled retry or the end of the lease of
+    a try under way; when that try is due already (its message waits for a worker) or its
+    first message is still in flight, after the longest a try may take from now."""
+    if earlier.next_attempt_at is not None and earlier.next_attempt_at > now:
+        return earlier.next_attempt_at + HOLD_MARGIN
+    return now + _lease() + HOLD_MARGIN
+
+
+def _release_next_event(notification: Notification) -> None:
+    """The row after this one (sent or given up) may go now: make it due and enqueue it
+    after commit. Only a row never tried is touched: one with attempts was not held
+    behind this one but is in its own back-off or lease."""
+    following = (
+        Notification.objects.select_for_update()
+        .filter(
+            deployment_id=notification.deployment_id,
+            pk__gt=notification.pk,
+            state=NotificationState.PENDING,
+        )
+        .order_by("pk")
+        .first()
+    )
+    if following is None or following.attempts:
+        return
+    following.next_attempt_at = timezone.now()
+    following.save(update_fields=["next_attempt_at"])
+    transaction.on_commit(partial(_enqueue, following.pk))
 
 
 def _claim(notification_id: int) -> Notification | None:
@@ -209,9 +269,12 @@ def _record_delivered(notification: Notification, channel_name: str) -> bool:
 
 
 def _record_sent(notification: Notification) -> None:
-    _still_ours(notification).update(
-        state=NotificationState.SENT, sent_at=timezone.now(), next_attempt_at=None
-    )
+    with transaction.atomic():
+        sent = _still_ours(notification).update(
+            state=NotificationState.SENT, sent_at=timezone.now(), next_attempt_at=None
+        )
+        if sent:
+            _release_next_event(notification)
 
 
 def _record_failure(notification: Notification, reason: str) -> float | None:
@@ -239,6 +302,7 @@ def _give_up(notification: Notification, reason: str) -> None:
     notification.last_error = reason
     notification.next_attempt_at = None
     notification.save(update_fields=["state", "last_error", "next_attempt_at"])
+    _release_next_event(notification)
     logger.warning(
         "Gave up notification #%s (%s of deployment #%s) after %s attempts: %s",
         notification.pk,

@@ -2,11 +2,17 @@
 twice; the same key with another body is refused; a key being acted on is not acted
 on again."""
 
+import json
+import threading
+from datetime import timedelta
+
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from deployments.models import Approval, AuditEvent, ChecklistItem, CIResult, Deployment
 from tests.api.conftest import asking_for_approval
+from tests.harness.waiting import wait_for
 from tokens.issuing import hash_token
 from tokens.models import ApiToken, IdempotentRequest
 
@@ -24,7 +30,7 @@ def test_a_retried_deployment_request_creates_one_deployment_and_answers_the_sam
 def test_without_a_key_a_second_request_is_refused_by_the_domain_as_a_conflict(api, tokens):
     assert api.post("/deployments", tokens.engineer, TO_PRODUCTION)[0] == 201
     status, body = api.post("/deployments", tokens.engineer, TO_PRODUCTION)
-    assert status == 409 and "is on its way to production already" in body["error"]
+    assert status == 409 and "is already on its way to production" in body["error"]
 
 
 def test_the_replay_is_marked_and_audited_as_one(api, tokens):
@@ -127,3 +133,110 @@ def test_retried_cancel_approval_and_answer_act_once(api, tokens):
     assert api.post(f"/deployments/{deployment_id}/cancel", tokens.engineer, key="c") == first
     assert AuditEvent.objects.filter(action="deployment.cancel_requested").count() == 1
     assert AuditEvent.objects.filter(action="checklist.answered").count() == 1
+
+
+# --- A claim whose request died ----------------------------------------------------------
+
+
+def _in_flight_claim(token_secret: str, key: str, body: dict, age: timedelta):
+    """The row a request writes before it acts, as a killed request leaves it."""
+    from deployments.api.idempotency import body_hash
+
+    class Seen:
+        method, path = "POST", "/api/v1/deployments"
+
+    Seen.body = json.dumps(body).encode()
+    return IdempotentRequest.objects.create(
+        token=ApiToken.objects.get(hashed=hash_token(token_secret)),
+        key=key, method="POST", path=Seen.path, body_hash=body_hash(Seen),
+        created_at=timezone.now() - age,
+    )  # fmt: skip
+
+
+def test_a_claim_whose_request_died_minutes_ago_is_retaken_and_the_retry_acts_once(
+    api, tokens, settings
+):
+    settings.PORTAL_IDEMPOTENCY_STALE_SECONDS = 300
+    _in_flight_claim(tokens.engineer, "k", TO_PRODUCTION, timedelta(seconds=301))
+
+    first = api.post("/deployments", tokens.engineer, TO_PRODUCTION, key="k")
+    again = api.post("/deployments", tokens.engineer, TO_PRODUCTION, key="k")
+
+    assert first[0] == 201 and again == first
+    assert Deployment.objects.filter(environment__name="production").count() == 1
+    assert IdempotentRequest.objects.get(key="k").status == 201
+
+
+def test_a_claim_still_fresh_is_a_409_saying_it_is_in_flight_and_when_to_retry(
+    api, tokens, settings
+):
+    settings.PORTAL_IDEMPOTENCY_STALE_SECONDS = 300
+    _in_flight_claim(tokens.engineer, "k", TO_PRODUCTION, timedelta(seconds=290))
+
+    response = api.client.post(
+        "/api/v1/deployments", data=TO_PRODUCTION, content_type="application/json",
+        headers={"Authorization": f"Bearer {tokens.engineer}", "Idempotency-Key": "k"},
+    )  # fmt: skip
+
+    body = response.json()
+    assert response.status_code == 409 and body["detail"] == {"in_flight": True}
+    assert "is still being handled; retry in a moment" in body["error"]
+    assert int(response["Retry-After"]) >= 1
+    assert not Deployment.objects.filter(environment__name="production").exists()
+
+
+def test_a_retaken_claim_whose_first_request_had_acted_names_the_deployment_it_made(api, tokens):
+    """The request died after it acted, before it stored its answer: the retry that
+    retakes the claim is told which deployment is on its way (and a client follows it)."""
+    first = api.post("/deployments", tokens.engineer, TO_PRODUCTION)[1]
+    _in_flight_claim(tokens.engineer, "k", TO_PRODUCTION, timedelta(minutes=10))
+
+    status, body = api.post("/deployments", tokens.engineer, TO_PRODUCTION, key="k")
+
+    assert status == 409 and body["detail"]["existing_deployment"]["id"] == first["id"]
+    assert Deployment.objects.filter(environment__name="production").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_two_retries_retaking_one_stale_claim_at_once_only_one_takes_it(tokens, settings):
+    """The first retake holds its transaction open until the second waits on the row:
+    the UPDATE … WHERE status IS NULL AND created_at < stale decides, not a read."""
+    from deployments.api.idempotency import retake_stale_claim
+
+    settings.PORTAL_IDEMPOTENCY_STALE_SECONDS = 300
+    claim = _in_flight_claim(tokens.engineer, "k", TO_PRODUCTION, timedelta(minutes=10))
+    took, first_took = {}, threading.Event()
+
+    def first():
+        try:
+            with transaction.atomic():
+                took["first"] = retake_stale_claim(claim.pk)
+                first_took.set()
+                wait_for(lambda: _waiting_on_a_lock() or "second" in took)
+        finally:
+            first_took.set()
+            connection.close()
+
+    def second():
+        first_took.wait()
+        try:
+            took["second"] = retake_stale_claim(claim.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (took["first"] is not None, took["second"]) == (True, None)
+
+
+def _waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # a transaction keeps its snapshot
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] > 0
