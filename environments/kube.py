@@ -186,11 +186,17 @@ class ClusterClient:
             self.core.list_namespaced_pod, namespace, label_selector=selector,
         ).items  # fmt: skip
 
-    def new_pod_template_hash(self, namespace: str, name: str) -> str | None:
+    def new_pod_template_hash(
+        self, namespace: str, name: str, deployment: client.V1Deployment | None = None
+    ) -> str | None:
         """The `pod-template-hash` of a Deployment's current ReplicaSet (the one of its
         revision, as `kubectl rollout status` follows it): the pods of what rolled out
-        are named `<name>-<hash>-<suffix>`. None when no ReplicaSet matches."""
-        deployment = self.read_deployment(namespace, name)
+        are named `<name>-<hash>-<suffix>`. None when no ReplicaSet matches.
+
+        `deployment` is the Deployment as just read, if the caller has it (one read less).
+        """
+        if deployment is None:
+            deployment = self.read_deployment(namespace, name)
         revision = (deployment.metadata.annotations or {}).get(REVISION)
         labels = (deployment.spec.selector.match_labels or {}) if deployment.spec.selector else {}
         selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
