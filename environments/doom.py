@@ -20,6 +20,7 @@ the rollout's new pods and adds what the rule needs from elsewhere (the pull err
 from the pod's events, the crashed container's last log lines).
 """
 
+import contextlib
 import enum
 import re
 from dataclasses import dataclass, field, replace
@@ -54,7 +55,8 @@ class Doom:
     """Why a rollout cannot succeed: which container of which new pod, and the evidence.
 
     `reason` is the kubelet's word (CrashLoopBackOff, ErrImagePull, …); `message` its
-    message (masked); `log` the last lines of the container that crashed (masked).
+    message (masked); `log` the last lines of the container that crashed (masked);
+    `probe` what its liveness probe last said when the kubelet killed it for that.
     """
 
     kind: DoomKind
@@ -65,13 +67,15 @@ class Doom:
     exit_code: int | None = None
     message: str = ""
     log: tuple[str, ...] = field(default=())
+    probe: str = ""
 
     def headline(self) -> str:
         """One short line for the deployment's reason, e.g. "Container middleware crashed
         repeatedly (exit 1): Error: connect ECONNREFUSED 10.96.0.15:5432"."""
         who = f"Container {self.container}"
         if self.kind is DoomKind.CRASH_LOOP:
-            last = _last_line(self.log) or _cut(self.message)
+            # Killed by its liveness probe, its log's last line is all is well: say why.
+            last = _cut(self.probe) or _last_line(self.log) or _cut(self.message)
             return f"{who} crashed repeatedly (exit {self.exit_code})" + (
                 f": {last}" if last else ""
             )
@@ -79,13 +83,16 @@ class Doom:
             return f"{who} cannot start: the image {self.image} was never pushed or does not exist"
         if self.kind is DoomKind.CONFIG_ERROR:
             return f"{who} cannot start: {_cut(self.message)}"
-        return f"{who} could not run (exit {self.exit_code}): {_cut(self.message)}"
+        # A runtime's message says what is wrong at its end ("…executable file not found").
+        return f"{who} could not run (exit {self.exit_code}): {_cut(self.message, tail=True)}"
 
     def lines(self) -> list[str]:
         """What the log says about it: the pod, the kubelet's reason and message, the log."""
         said = f": {self.message}" if self.message else ""
+        probe = [f"pod {self.pod} container {self.container} killed: {self.probe}"]
         return [
             f"failing fast: pod {self.pod} container {self.container}: {self.reason}{said}",
+            *(probe if self.probe else ()),
             *(f"log of {self.pod} (previous run): {line}" for line in self.log),
         ]
 
@@ -118,9 +125,11 @@ def find_doomed_pod(
     if template_hash is None:
         return None
     for pod in _pods_of(kube, namespace, f"{workload}-{template_hash}", template_hash):
-        pull_errors = _pull_errors(kube, namespace, pod) if _pulls_backing_off(pod) else {}
+        pull_errors = {}
+        if _pulls_backing_off(pod):
+            pull_errors = _pull_errors(_events_of(kube, namespace, pod.metadata.name))
         if (doom := doom_of_pod(pod, pull_errors)) is not None:
-            return _with_log(kube, namespace, doom, log_lines)
+            return _with_evidence(kube, namespace, doom, log_lines)
     return None
 
 
@@ -148,6 +157,15 @@ def _doom_of_container(container: client.V1ContainerStatus, image: str, pull_err
     last = (container.last_state or client.V1ContainerState()).terminated
     waiting, terminated = state.waiting, state.terminated
     said = {"container": container.name, "image": image}
+    # Before the crash loop rule: a container that cannot run is restarted with back-off
+    # too, and "could not run" with the runtime's message says more than "crashed".
+    for ended in (terminated, last):
+        if ended and ended.reason == "ContainerCannotRun":
+            if ended.exit_code == NODE_TROUBLE_EXIT_CODE:
+                break  # node trouble: left to the deadline, unless it loops (below)
+            return {**said, "kind": DoomKind.CANNOT_RUN, "reason": ended.reason,
+                    "exit_code": ended.exit_code,
+                    "message": mask_secrets(ended.message or "")}  # fmt: skip
     if waiting and waiting.reason == "CrashLoopBackOff":
         code = last.exit_code if last else None
         message = mask_secrets(last.message or "") if last else ""
@@ -166,13 +184,6 @@ def _doom_of_container(container: client.V1ContainerStatus, image: str, pull_err
             return None
         return {**said, "kind": DoomKind.CONFIG_ERROR, "reason": waiting.reason,
                 "message": mask_secrets(waiting.message or "")}  # fmt: skip
-    for ended in (last, terminated):
-        if ended and ended.reason == "ContainerCannotRun":
-            if ended.exit_code == NODE_TROUBLE_EXIT_CODE:
-                continue
-            return {**said, "kind": DoomKind.CANNOT_RUN, "reason": ended.reason,
-                    "exit_code": ended.exit_code,
-                    "message": mask_secrets(ended.message or "")}  # fmt: skip
     return None
 
 
@@ -197,47 +208,73 @@ def _pulls_backing_off(pod: client.V1Pod) -> bool:
     )
 
 
-def _pull_errors(kube: ClusterClient, namespace: str, pod: client.V1Pod) -> dict[str, str]:
-    """Each container's newest `Failed to pull image …` event message (best effort)."""
-    name = pod.metadata.name
+def _events_of(kube: ClusterClient, namespace: str, pod: str) -> list:
+    """A pod's events, oldest first; none when they cannot be read (they only add detail)."""
     try:
         events = kube.call(
-            f"list events of pod {name}", kube.core.list_namespaced_event, namespace,
-            field_selector=f"involvedObject.name={name}",
+            f"list events of pod {pod}", kube.core.list_namespaced_event, namespace,
+            field_selector=f"involvedObject.name={pod}",
         ).items  # fmt: skip
     except ClusterError:
-        return {}
-    events.sort(
-        key=lambda e: str(e.last_timestamp or e.event_time or e.metadata.creation_timestamp)
+        return []
+    return sorted(
+        events, key=lambda e: str(e.last_timestamp or e.event_time or e.metadata.creation_timestamp)
     )
-    errors = {}
-    for event in events:
-        message = event.message or ""
-        # fieldPath names the container: spec.containers{web}, spec.initContainers{…}
-        container = FIELD_PATH_CONTAINER.search(event.involved_object.field_path or "")
-        if container and event.reason == "Failed" and message.startswith("Failed to pull image"):
-            errors[container.group(1)] = message
-    return errors
 
 
-def _with_log(kube: ClusterClient, namespace: str, doom: Doom, lines: int) -> Doom:
-    """The doom with the last lines of its container's previous run, when one ran."""
-    if doom.kind is not DoomKind.CRASH_LOOP or lines <= 0:
+def _container_of(event) -> str:
+    """The container an event is about (fieldPath `spec.containers{web}`), or ""."""
+    found = FIELD_PATH_CONTAINER.search(event.involved_object.field_path or "")
+    return found.group(1) if found else ""
+
+
+def _pull_errors(events: list) -> dict[str, str]:
+    """Each container's newest `Failed to pull image …` event message."""
+    return {
+        _container_of(event): event.message
+        for event in events
+        if event.reason == "Failed" and (event.message or "").startswith("Failed to pull image")
+    }
+
+
+def _liveness_failure(events: list, container: str) -> str:
+    """What the liveness probe last said, when the kubelet killed `container` for it."""
+    mine = [event for event in events if _container_of(event) == container]
+    killed = "failed liveness probe"
+    if not any(e.reason == "Killing" and killed in (e.message or "") for e in mine):
+        return ""
+    said = [
+        e.message for e in mine
+        if e.reason == "Unhealthy" and (e.message or "").startswith("Liveness probe failed")
+    ]  # fmt: skip
+    return said[-1] if said else ""
+
+
+def _with_evidence(kube: ClusterClient, namespace: str, doom: Doom, lines: int) -> Doom:
+    """A crash loop with the last lines of its container's previous run and, when its
+    liveness probe got it killed, what the probe said (read once, when doomed)."""
+    if doom.kind is not DoomKind.CRASH_LOOP:
         return doom
-    try:
-        log = pod_log(
-            kube, namespace, doom.pod, container=doom.container, previous=True, tail_lines=lines
-        )
-    except ClusterError:
-        return doom  # a log we cannot read does not make the crash loop less certain
+    probe = _liveness_failure(_events_of(kube, namespace, doom.pod), doom.container)
+    log = []
+    # A log we cannot read does not make the crash loop less certain.
+    with contextlib.suppress(ClusterError):
+        if lines > 0:
+            log = pod_log(
+                kube, namespace, doom.pod, container=doom.container, previous=True,
+                tail_lines=lines,
+            )  # fmt: skip
     masked = tuple(mask_secrets(line) for line in log if line.strip())
-    return replace(doom, log=masked)
+    return replace(doom, log=masked, probe=mask_secrets(probe))
 
 
 def _last_line(log: tuple[str, ...]) -> str:
     return _cut(log[-1]) if log else ""
 
 
-def _cut(text: str) -> str:
+def _cut(text: str, tail: bool = False) -> str:
+    """One line of at most DETAIL_CHARS: its beginning, or its end when `tail`."""
     text = " ".join(text.split())
-    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
+    if len(text) <= DETAIL_CHARS:
+        return text
+    return "…" + text[1 - DETAIL_CHARS :] if tail else text[: DETAIL_CHARS - 1] + "…"

@@ -73,6 +73,19 @@ def test_a_crash_loop_headline_names_the_container_the_exit_code_and_the_last_lo
     )
 
 
+def test_a_crash_loop_its_liveness_probe_caused_is_explained_by_the_probe_not_the_log():
+    doom = Doom(
+        DoomKind.CRASH_LOOP, "p", "middleware", "CrashLoopBackOff", exit_code=143,
+        log=("[middleware] ready",),
+        probe="Liveness probe failed: HTTP probe failed with statuscode: 500",
+    )  # fmt: skip
+    assert doom.headline() == (
+        "Container middleware crashed repeatedly (exit 143): "
+        "Liveness probe failed: HTTP probe failed with statuscode: 500"
+    )
+    assert "pod p container middleware killed: Liveness probe failed" in "\n".join(doom.lines())
+
+
 def test_a_long_last_log_line_is_cut_in_the_headline_so_it_stays_one_short_line():
     doom = Doom(DoomKind.CRASH_LOOP, "p", "web", "CrashLoopBackOff", exit_code=2, log=("x" * 500,))
     headline = doom.headline()
@@ -137,6 +150,29 @@ def test_a_container_that_cannot_run_is_doomed_with_its_exit_code_and_message(wh
         'Container middleware could not run (exit 127): exec: "node": executable file not '
         "found in $PATH"
     )
+
+
+def test_a_container_that_cannot_run_and_backs_off_is_named_by_what_could_not_run():
+    cannot = ended("ContainerCannotRun", 127, 'exec: "node": executable file not found')
+    found = doom_of_pod(pod(container(waiting="CrashLoopBackOff", last=cannot)))
+    assert found is not None and found.kind is DoomKind.CANNOT_RUN
+    assert found.reason == "ContainerCannotRun" and found.exit_code == 127
+
+
+def test_a_long_runtime_message_keeps_its_end_which_says_what_is_wrong():
+    message = "failed to create shim task: " * 10 + 'exec: "node": executable file not found'
+    found = doom_of_pod(pod(container(last=ended("ContainerCannotRun", 127, message))))
+    assert found is not None
+    headline = found.headline()
+    assert headline.startswith("Container middleware could not run (exit 127): …")
+    assert headline.endswith('exec: "node": executable file not found')
+    assert len(headline) < 220
+
+
+def test_node_trouble_that_loops_is_a_crash_loop_all_the_same():
+    cannot = ended("ContainerCannotRun", 128, "failed to create task")
+    found = doom_of_pod(pod(container(waiting="CrashLoopBackOff", last=cannot)))
+    assert found is not None and found.kind is DoomKind.CRASH_LOOP and found.exit_code == 128
 
 
 @pytest.mark.parametrize("where", ["state", "last_state"])
