@@ -10,7 +10,9 @@ waiting out the timeout:
 - `CreateContainerConfigError` (a Secret, ConfigMap or key its env names is missing),
   unless the kubelet says it "failed to sync … cache" (transient, kubernetes#74755);
 - terminated with `ContainerCannotRun` (a bad entrypoint), unless the exit code is
-  128, which krane saw come from node trouble that went away.
+  128, which krane saw come from node trouble that went away. Judged before the crash
+  loop rule (krane judges it after), so its runtime message names the cause even once
+  the container backs off; a 128 that loops is a crash loop all the same.
 
 Everything else (a readiness probe failing, a slow start, pods unschedulable) waits for
 the rollout timeout and the progress deadline, which stay the backstop.
