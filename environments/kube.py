@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from kubernetes import client, config, watch
@@ -21,6 +22,9 @@ from kubernetes.client.rest import ApiException
 from urllib3.exceptions import HTTPError as TransportError
 
 from environments.models import Cluster
+
+if TYPE_CHECKING:
+    from environments.doom import Doom
 
 # kubernetes 37 imports its API classes and models lazily, about half a second on
 # first use; naming them here makes a worker pay that at start, not mid-deployment.
@@ -31,7 +35,9 @@ REQUEST_TIMEOUT = (5, 30)  # seconds: connect, read
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_FIRST, BACKOFF_CAP = 0.25, 3.0  # seconds between tries of an unreachable API, doubling
 CHECK_EVERY_SECONDS = 0.5  # while waiting out an outage, `check` runs this often
-WATCH_CHUNK_SECONDS = 5  # each watch ends this often, so callers can heartbeat and check
+# Each watch ends this often, so callers can heartbeat and check (a crash-looping pod
+# changes nothing in its Deployment: only a chunk's end gives `check` its turn then).
+WATCH_CHUNK_SECONDS = 1
 
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -53,6 +59,7 @@ class RolloutStatus:
     done: bool
     failed: bool
     message: str
+    doom: "Doom | None" = None  # why it failed fast, by krane's rules (environments/doom.py)
 
 
 def rollout_status(deployment: client.V1Deployment) -> RolloutStatus:
@@ -186,11 +193,17 @@ class ClusterClient:
             self.core.list_namespaced_pod, namespace, label_selector=selector,
         ).items  # fmt: skip
 
-    def new_pod_template_hash(self, namespace: str, name: str) -> str | None:
+    def new_pod_template_hash(
+        self, namespace: str, name: str, deployment: client.V1Deployment | None = None
+    ) -> str | None:
         """The `pod-template-hash` of a Deployment's current ReplicaSet (the one of its
         revision, as `kubectl rollout status` follows it): the pods of what rolled out
-        are named `<name>-<hash>-<suffix>`. None when no ReplicaSet matches."""
-        deployment = self.read_deployment(namespace, name)
+        are named `<name>-<hash>-<suffix>`. None when no ReplicaSet matches.
+
+        `deployment` is the Deployment as just read, if the caller has it (one read less).
+        """
+        if deployment is None:
+            deployment = self.read_deployment(namespace, name)
         revision = (deployment.metadata.annotations or {}).get(REVISION)
         labels = (deployment.spec.selector.match_labels or {}) if deployment.spec.selector else {}
         selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))

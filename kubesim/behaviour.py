@@ -1,7 +1,11 @@
 """What a simulated container does, chosen by its image tag (or a Job's command).
 
 - `…-crashloop`: runs briefly, exits 1, restarts with back-off; never Ready.
-- `…-pullerror`: ErrImagePull, then ImagePullBackOff; never starts.
+- `…-pullerror`: ErrImagePull, then ImagePullBackOff; never starts (the registry has
+  no such image: `failed to resolve reference "…": not found`).
+- `…-cannotrun`: its entrypoint does not exist, as on a node whose runtime is Docker
+  (cri-dockerd): terminated `ContainerCannotRun`, exit 127, with the runtime's message;
+  restarted with back-off like any dead container (containerd would say `StartError`).
 - `…-slow`: its container takes `Timing.slow_start_seconds` to start (a big image; a
   Job's container runs `Timing.slow_job_seconds`).
 - `…-unhealthy`: its health paths (and every other) answer 500: a readiness probe on
@@ -45,6 +49,7 @@ class Mode(enum.StrEnum):
     SLOW = "slow"
     CRASHLOOP = "crashloop"
     PULLERROR = "pullerror"
+    CANNOTRUN = "cannotrun"
     UNHEALTHY = "unhealthy"
     BROKEN = "broken"
     MIGRATIONFAIL = "migrationfail"
@@ -88,6 +93,7 @@ def pod_mode(containers: list[dict]) -> Mode:
     """The most disruptive mode among a pod's containers decides what the pod does."""
     order = [
         Mode.PULLERROR,
+        Mode.CANNOTRUN,
         Mode.CRASHLOOP,
         Mode.MIGRATIONFAIL,
         Mode.FAILING,
@@ -125,7 +131,8 @@ class PodView:
     container that died shows `terminated` for a moment, then waits in back-off.
     `last_run` is (started, finished) in cluster seconds since the pod's start of
     the container before the current one, when there is one (lastState.terminated),
-    and `last_reason` the reason it ended with.
+    and `last_reason` the reason it ended with; `end_message` is the runtime's message
+    for a container that ended (this one or the last), when it gives one.
     """
 
     stage: str
@@ -143,6 +150,7 @@ class PodView:
     last_run: tuple[float, float] | None = None
     last_exit_code: int = 1
     last_reason: str = "Error"
+    end_message: str = ""
 
     @property
     def crashed_before(self) -> bool:
@@ -180,6 +188,11 @@ def view_at(
         return _job(since_start, fails, timing, slow=mode is Mode.SLOW)
     if mode is Mode.CRASHLOOP:
         return _crash_loop(since_start, timing)
+    if mode is Mode.CANNOTRUN:
+        return restarting(
+            since_start, timing, lambda _index: 0.0, CANNOT_RUN_EXIT_CODE,
+            "ContainerCannotRun", CANNOT_RUN_MESSAGE,
+        )  # fmt: skip
     run = checks.run_length(timing.exit_seconds) if checks else math.inf
     exit_code, reason = LIVENESS_EXIT_CODE, "Error"
     if oom_after < run:
@@ -192,6 +205,12 @@ def view_at(
 
 LIVENESS_EXIT_CODE = 143  # a Node app stopped by SIGTERM after a failed liveness probe
 OOM_EXIT_CODE = 137  # SIGKILL from the kernel's OOM killer (128 + 9)
+CANNOT_RUN_EXIT_CODE = 127  # Docker: the command to run was not found
+CANNOT_RUN_MESSAGE = (
+    "failed to create task for container: failed to create shim task: OCI runtime create "
+    'failed: runc create failed: unable to start container process: exec: "node": '
+    "executable file not found in $PATH: unknown"
+)
 
 
 def _pull_error(since_start: float, timing: Timing) -> PodView:
@@ -220,11 +239,12 @@ def _crash_loop(since_start: float, timing: Timing) -> PodView:
 
 
 def restarting(
-    since_start: float, timing: Timing, run_length, exit_code: int, reason: str = "Error"
-) -> PodView:
+    since_start: float, timing: Timing, run_length, exit_code: int, reason: str = "Error",
+    message: str = "",
+) -> PodView:  # fmt: skip
     """Containers restarted by the kubelet: container `index` runs `run_length(index)`
-    cluster seconds, then dies with `exit_code` and `reason`; its back-off starts
-    afresh once a container ran for 10 minutes."""
+    cluster seconds, then dies with `exit_code`, `reason` and the runtime's `message`;
+    its back-off starts afresh once a container ran for 10 minutes."""
     index, begun, elapsed, streak = 0, 0.0, since_start, 0
     last_run = None
     while True:
@@ -240,6 +260,7 @@ def restarting(
                 last_run=last_run,
                 last_exit_code=exit_code,
                 last_reason=reason,
+                end_message=message,
             )
         streak = 0 if run >= BACKOFF_RESET_SECONDS else streak
         pause = backoff(streak, CRASH_BACKOFF_FIRST, CRASH_BACKOFF_CAP)
@@ -256,6 +277,7 @@ def restarting(
                 last_run=last_run,
                 last_exit_code=exit_code,
                 last_reason=reason,
+                end_message=message,
             )
         if elapsed < run + dead:
             return PodView(
@@ -268,6 +290,7 @@ def restarting(
                 last_run=died,
                 last_exit_code=exit_code,
                 last_reason=reason,
+                end_message=message,
             )
         elapsed -= run + dead
         begun += run + dead

@@ -5,7 +5,7 @@ from deployments.steps import StepContext, StepOutcome, StepStopped
 from deployments.steps.drift import record_previous_images
 from deployments.steps.workloads import apply_images, desired_images, wait_for_rollouts
 from environments.diagnostics import diagnose_workload
-from environments.kube import ClusterClient, ClusterError
+from environments.kube import ClusterClient, ClusterError, RolloutStatus
 
 
 def run(ctx: StepContext) -> StepOutcome:
@@ -20,7 +20,7 @@ def run(ctx: StepContext) -> StepOutcome:
                 apply_images(ctx, kube, images)
                 workload, status = wait_for_rollouts(ctx, kube, list(images))
                 if status.failed:
-                    return _failed(ctx, kube, workload, status.message)
+                    return _failed(ctx, kube, workload, status)
                 if still_applied(ctx, kube, images):
                     break
             else:
@@ -55,16 +55,27 @@ def still_applied(ctx: StepContext, kube: ClusterClient, images: dict) -> bool:
     return not changed
 
 
-def _failed(ctx: StepContext, kube: ClusterClient, workload: str, message: str) -> StepOutcome:
+def _failed(
+    ctx: StepContext, kube: ClusterClient, workload: str, status: RolloutStatus
+) -> StepOutcome:
+    """The failed rollout's outcome: a doomed pod's headline when it failed fast (the
+    diagnosis goes to the log), else kubectl's message and the diagnosis' summary."""
     namespace = ctx.deployment.environment.namespace
+    doom = status.doom
+    for line in doom.lines() if doom else ():
+        ctx.emit(line)
     diagnosis = diagnose_workload(kube, namespace, workload, ctx.deployment.release.image)
     for line in diagnosis.lines:
         ctx.emit(line)
-    why = f": {diagnosis.summary}" if diagnosis.summary else ""
-    reason = f"Rollout failed: {message}{why}."
-    return StepOutcome(
-        False, reason, {"applied": True, "diagnosis": diagnosis.lines, **_drift(ctx)}
-    )
+    if doom is not None:
+        reason = f"Rollout failed: {doom.headline()}."
+    else:
+        why = f": {diagnosis.summary}" if diagnosis.summary else ""
+        reason = f"Rollout failed: {status.message}{why}."
+    result = {"applied": True, "diagnosis": diagnosis.lines, **_drift(ctx)}
+    if doom is not None:
+        result["doom"] = doom.as_result()
+    return StepOutcome(False, reason, result)
 
 
 def _drift(ctx: StepContext) -> dict:

@@ -84,7 +84,7 @@ class PodSimulator:
                 # Probes matter for a container that runs: not a Job's, a crash loop's
                 # (it exits before any probe) or one whose image cannot be pulled.
                 checks=None
-                if is_job or mode in (Mode.CRASHLOOP, Mode.PULLERROR)
+                if is_job or mode in (Mode.CRASHLOOP, Mode.PULLERROR, Mode.CANNOTRUN)
                 else pod_checks(containers, mode, listen_at, ip),
             )
         return self.sims[uid]
@@ -163,6 +163,8 @@ class PodSimulator:
         ):
             sim.dead_index = view.restarts
             sim.runs[view.restarts] = (sim.stamps.get("started", now), now)
+            if view.last_reason == "ContainerCannotRun":
+                self._cannot_run_events(pod, containers, view)
         if view.waiting == "CrashLoopBackOff":
             for container in containers:
                 meta = pod["metadata"]
@@ -176,6 +178,18 @@ class PodSimulator:
                 self._pull_error_events(pod, container, view.waiting)
         if view.stage.startswith("held-"):
             self._held_events(pod, view)
+
+    def _cannot_run_events(self, pod: dict, containers: list[dict], view: PodView) -> None:
+        """Docker created the container but could not start its process."""
+        for container in containers:
+            image = container.get("image", "")
+            message = f'Container image "{image}" already present on machine'
+            self._event(pod, "Normal", "Pulled", message, container)
+            self._event(
+                pod, "Normal", "Created", f"Created container {container['name']}", container
+            )
+            message = f'Error: failed to start container "{container["name"]}": {view.end_message}'
+            self._event(pod, "Warning", "Failed", message, container)
 
     def _held_events(self, pod: dict, view: PodView) -> None:
         problem = view.stage.removeprefix("held-")
@@ -328,6 +342,8 @@ class PodSimulator:
             )
         if sim.is_job:
             lines = job_log(container, sim.fails, bool(view.terminated))
+        elif sim.mode is Mode.CANNOTRUN:
+            lines = []  # its process never started: nothing was printed
         else:
             lines = service_log(container, name, sim.mode is Mode.CRASHLOOP and not view.running)
             if sim.mode is Mode.CRASHLOOP and view.running:
@@ -406,16 +422,22 @@ def _container_status(container: dict, pod: dict, sim: PodSim, view: PodView) ->
     if view.crashed_before:
         previous = view.restarts - (0 if view.waiting else 1)
         started_at, finished_at = _run_of(sim, previous)
-        status["lastState"] = {
-            "terminated": {
-                "exitCode": view.last_exit_code,
-                "reason": view.last_reason,
-                "startedAt": started_at,
-                "finishedAt": finished_at,
-                "containerID": _container_id(sim, previous),
-            }
-        }
+        status["lastState"] = {"terminated": _terminated(
+            view.last_exit_code, view.last_reason, view.end_message, (started_at, finished_at),
+            _container_id(sim, previous),
+        )}  # fmt: skip
     return status
+
+
+def _terminated(
+    exit_code: int, reason: str, message: str, ran: tuple[str, str], container_id: str
+) -> dict:
+    """A containerStateTerminated; `message` only when the runtime gave one."""
+    ended = {"exitCode": exit_code, "reason": reason, "startedAt": ran[0],
+             "finishedAt": ran[1], "containerID": container_id}  # fmt: skip
+    if message:
+        ended["message"] = message
+    return ended
 
 
 def _run_of(sim: PodSim, index: int) -> tuple[str, str]:
@@ -442,15 +464,12 @@ def _state(view: PodView, sim: PodSim, container: dict, pod: dict) -> dict:
     if view.running:
         return {"running": {"startedAt": sim.stamps.get("started", timestamp())}}
     if view.terminated:
-        started_at, finished_at = _run_of(sim, view.restarts)
+        ran = _run_of(sim, view.restarts)
+        container_id = _container_id(sim, view.restarts)
         return {
-            "terminated": {
-                "exitCode": view.exit_code,
-                "reason": view.terminated,
-                "startedAt": started_at,
-                "finishedAt": finished_at,
-                "containerID": _container_id(sim, view.restarts),
-            }
+            "terminated": _terminated(
+                view.exit_code, view.terminated, view.end_message, ran, container_id
+            )
         }
     waiting = {"reason": view.waiting}
     if view.message:

@@ -102,16 +102,16 @@ def test_a_failing_migration_ends_the_deployment_before_the_rollout(
 def test_an_unhealthy_release_never_becomes_ready_and_its_rollout_names_the_probe(
     development_with_urls, middleware
 ):
-    """The seed's readiness probe (/health/ready) answers 500: no pod becomes Ready, the
-    rollout meets its deadline and the reason says what the kubelet saw."""
+    """The seed's probes (/health/ready, /health) answer 500: no pod becomes Ready, the
+    liveness probe gets it restarted; the rollout fails (fast once it crash-loops, else on
+    its deadline: test_fail_fast.py) and the reason says what the kubelet's probes saw."""
     register(middleware, "2.3.0-unhealthy")
     before = cluster_images(development_with_urls, "vizora-middleware")
     deployment = request_deployment("middleware", "2.3.0-unhealthy", "development")
     run_in_process(deployment.pk)
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.ROLLED_BACK
-    assert "exceeded its progress deadline" in deployment.reason
-    assert "Readiness probe failed: HTTP probe failed with statuscode: 500" in deployment.reason
+    assert "probe failed: HTTP probe failed with statuscode: 500" in deployment.reason
     assert steps_of(deployment)[-3:] == [
         (StepKind.ROLLOUT, StepState.FAILED),
         (StepKind.SMOKE, StepState.SKIPPED),
@@ -147,25 +147,6 @@ def test_a_broken_release_passes_its_probes_and_fails_its_smoke_test(
     assert cluster_images(development_with_urls, "vizora-middleware") == before
 
 
-def test_a_release_held_by_a_missing_secret_names_it_and_is_rolled_back(
-    development_with_urls, middleware
-):
-    """Someone deleted the Secret the pods' env reads: the new pods wait in
-    CreateContainerConfigError until the deadline, and the reason says which Secret."""
-    with ClusterClient(development_with_urls.cluster) as kube:
-        kube.core.delete_namespaced_secret("vizora-secrets", "vizora-dev")
-    register(middleware, "2.5.0")
-    before = cluster_images(development_with_urls, "vizora-middleware")
-    deployment = request_deployment("middleware", "2.5.0", "development")
-    run_in_process(deployment.pk)
-    deployment.refresh_from_db()
-    assert deployment.state == DeploymentState.ROLLED_BACK
-    assert "exceeded its progress deadline" in deployment.reason
-    assert 'CreateContainerConfigError (secret "vizora-secrets" not found)' in deployment.reason
-    assert 'Error: secret "vizora-secrets" not found' in log_of(deployment)
-    assert cluster_images(development_with_urls, "vizora-middleware") == before
-
-
 @pytest.mark.parametrize(
     ("tag", "reason", "evidence"),
     [
@@ -181,8 +162,9 @@ def test_a_failed_rollout_says_why_with_pod_states_events_and_logs(
     run_in_process(deployment.pk)
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.ROLLED_BACK
-    assert "exceeded its progress deadline" in deployment.reason
-    assert reason in deployment.reason
+    # Failed fast or on its deadline (speed 200: 3 s), whichever came first; the
+    # reason of each is asserted in test_fail_fast.py, at a speed where it is certain.
+    assert deployment.reason.startswith("Rollout failed: ")
     log = log_of(deployment)
     assert "pod vizora-web-" in log and reason in log
     assert evidence in log

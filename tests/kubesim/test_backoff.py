@@ -66,6 +66,26 @@ def test_a_crash_loop_shows_error_then_crash_loop_back_off_most_of_the_time(apps
     assert seen["CrashLoopBackOff"] > seen["Running"] + seen["Error"], seen
 
 
+def test_a_crash_loop_backs_off_ten_twenty_forty_seconds_with_the_last_exit_code(apps, core):
+    """kubelet's doBackOff: the first death restarts at once, then 10 s, doubling, each
+    counted from the dead container's finishedAt; lastState keeps its exit code."""
+    apps.create_namespaced_deployment(
+        NAMESPACE, deployment_manifest("backoff-steps", "example/app:1.0.0-crashloop", 1)
+    )
+    back_offs = {}
+
+    def three_back_offs():
+        _, status = container_of(core, "backoff-steps")
+        waiting = status.state.waiting if status is not None else None
+        if waiting and waiting.reason == "CrashLoopBackOff":
+            back_offs.setdefault(status.restart_count, waiting.message.split()[1])
+            assert status.last_state.terminated.exit_code == 1
+        return len(back_offs) >= 3
+
+    wait_for(three_back_offs, timeout=30, interval=0.005)
+    assert sorted(back_offs.items())[:3] == [(1, "10s"), (2, "20s"), (3, "40s")]
+
+
 def test_a_pull_error_backs_off_ten_then_twenty_seconds(apps, core):
     image = "example/app:1.0.0-pullerror"
     apps.create_namespaced_deployment(NAMESPACE, deployment_manifest("backoff-pull", image, 1))
