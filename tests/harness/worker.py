@@ -32,12 +32,12 @@ def database_url() -> str:
 
 class WorkerProcess:
     def __init__(
-        self, log_path: Path, extra_env: dict | None = None, concurrency: int = 2,
+        self, log_path: Path, extra_env: dict | None = None, concurrency: int | None = 2,
         beat: bool = False, kind: WorkerKind | None = None,
     ):  # fmt: skip
         self.log_path = log_path
         self.extra_env = extra_env or {}
-        self.concurrency = concurrency
+        self.concurrency = concurrency  # None: Celery's default (one thread per CPU)
         self.beat = beat  # embed beat (-B): the reaper and the sweeper run too
         # None: every queue (one worker does it all); a kind: only that kind's queues,
         # as `python -m portal.workers KIND` starts it in production.
@@ -59,10 +59,12 @@ class WorkerProcess:
     def start(self, timeout: float = 30.0) -> None:
         command = [
             sys.executable, "-m", "celery", "-A", "portal", "worker",
-            "--loglevel", "INFO", "--concurrency", str(self.concurrency),
+            "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
         ]  # fmt: skip
+        if self.concurrency is not None:
+            command += ["--concurrency", str(self.concurrency)]
         if self.kind is not None:
             command += ["--queues", ",".join(queue_names(self.kind))]
         if self.beat:
