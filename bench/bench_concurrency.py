@@ -29,6 +29,7 @@ Run: .venv/bin/python bench/bench_concurrency.py
 import itertools
 import math
 import os
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ from engine_harness import REPO, fresh_database, purge_queues, resident_mb
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 NAMESPACE = "bench"
+# A `-slow` pod: 30 s to start, 1 s to listen, a readiness probe 10 s after (kubesim's
+# Timing), one pod at a time.
+ROLLOUT_CLUSTER_SECONDS_PER_POD = 41
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,9 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
     names = [f"svc-{index:03d}" for index in range(run.deployments)]
-    with KubeSim(cluster_config(names, run), speed=run.speed, workdir=workdir / "kubesim") as sim:
+    config = cluster_config(names, run)
+    # Starting N workloads' pods takes kubesim a while on a busy machine.
+    with KubeSim(config, speed=run.speed, workdir=workdir / "kubesim", startup_timeout=180) as sim:
         environment = catalog(sim, names, run)
         versions = [register(name) for name in names]
         with started_workers(workdir, run) as deployments_worker:
@@ -369,12 +375,23 @@ def percentile(waits: list[Wait], fraction: float) -> Wait:
     return ranked[max(math.ceil(fraction * len(ranked)) - 1, 0)]
 
 
+def rollout_seconds(ids: list[int]) -> list[float]:
+    """Wall seconds of each rollout step that ended: against the cluster time planned,
+    they show whether kubesim kept its pace (on a busy machine its clock runs slow)."""
+    from deployments.models import Step
+    from deployments.states import StepKind
+
+    ended = Step.objects.filter(deployment__in=ids, kind=StepKind.ROLLOUT).exclude(started_at=None)
+    return [step.duration.total_seconds() for step in ended.exclude(finished_at=None)]
+
+
 def measure(ids: list[int], samples: Samples, run: Plan, end: datetime) -> dict:
     from deployments.models import Deployment
 
     states = Deployment.objects.filter(pk__in=ids).values_list("state", flat=True)
     looks = look_waits(ids, end)
     return {
+        "rollouts": rollout_seconds(ids),
         "states": sorted(states),
         "looks": looks,
         "lateness": percentile(looks, 0.99),
@@ -402,6 +419,11 @@ def report(run: Plan, figures: dict, elapsed: float) -> None:
           f"{len(figures['looks'])} looks, {sum(w.censored for w in figures['looks'])} still "
           f"waiting; {figures['reads']} observer reads (period {run.observe_seconds:g} s); "
           f"{figures['cancels']} cancels")  # fmt: skip
+    planned = run.replicas * ROLLOUT_CLUSTER_SECONDS_PER_POD / run.speed
+    rollouts = figures["rollouts"]
+    median = f"median {statistics.median(rollouts):.0f} s" if rollouts else "none ended"
+    print(f"# rollouts ended: {len(rollouts)}, {median} (at kubesim's full pace: about "
+          f"{planned:.0f} s)")  # fmt: skip
     lateness, observer, cancel = figures["lateness"], figures["observer"], figures["cancel"]
     print(LATENESS.line(lateness.seconds, lateness.censored))
     print(OBSERVER.line(observer.seconds, observer.censored))
