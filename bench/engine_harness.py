@@ -16,7 +16,8 @@ import bench_db
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-BENCH_DB = "portal_bench"
+# BENCH_DATABASE: another name when several checkouts benchmark on one PostgreSQL.
+BENCH_DB = os.environ.get("BENCH_DATABASE", "portal_bench")
 os.environ.update(
     DJANGO_SETTINGS_MODULE="portal.settings",
     DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",

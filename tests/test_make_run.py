@@ -60,6 +60,15 @@ def wait_for_page(url: str, process: subprocess.Popen, output, timeout: float = 
     raise AssertionError(f"{url} did not answer within {timeout}s:\n{output.read_text()}")
 
 
+def wait_for_output(output, pattern: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if re.search(pattern, output.read_text(errors="replace"), re.M):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{pattern!r} not printed within {timeout}s:\n{output.read_text()}")
+
+
 def sign_in(base: str, username: str, password: str) -> httpx.Client:
     client = httpx.Client(base_url=base, timeout=10)
     client.get("/login/")
@@ -99,6 +108,11 @@ def test_make_run_serves_the_vizora_dashboard_and_stops_cleanly(checkout, tmp_pa
         for name in ["middleware", "realtime", "web", "development", "staging", "production"]:
             assert name in page
         assert (checkout / "var" / "portal.sqlite3").exists()
+        # One worker per kind, and the beat's observer runs on the maintenance one.
+        for kind in ("deployments", "maintenance", "builds"):
+            wait_for_output(output, rf"worker-{kind}\.1 .*{kind}@\S+ ready\.$")
+        observed = r"worker-maintenance\.1 .*Task deployments\.tasks\.observe_clusters\["
+        wait_for_output(output, observed)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)

@@ -119,7 +119,8 @@ def test_the_readme_postgresql_section_run_as_a_script_serves_the_dashboard(tmp_
         assert process.wait(timeout=180) == 0, output.read_text()
         password = wait_for_text(output, r"^Sign in at \S+ as admin, password (\S+)$")[1]
         wait_for_ready(base, output)
-        wait_for_text(output, r"celery@\S+ ready\.")
+        wait_for_text(output, r"deployments@\S+ ready\.")
+        wait_for_text(output, r"maintenance@\S+ ready\.")
         wait_for_text(output, r"beat: Starting\.\.\.")
 
         with closing(sign_in(base, "admin", password)) as client:

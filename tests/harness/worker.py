@@ -15,6 +15,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from portal.workers import WorkerKind, queue_names
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -30,13 +32,16 @@ def database_url() -> str:
 
 class WorkerProcess:
     def __init__(
-        self, log_path: Path, extra_env: dict | None = None, concurrency: int = 2,
-        beat: bool = False,
+        self, log_path: Path, extra_env: dict | None = None, concurrency: int | None = 2,
+        beat: bool = False, kind: WorkerKind | None = None,
     ):  # fmt: skip
         self.log_path = log_path
         self.extra_env = extra_env or {}
-        self.concurrency = concurrency
+        self.concurrency = concurrency  # None: Celery's default (one thread per CPU)
         self.beat = beat  # embed beat (-B): the reaper and the sweeper run too
+        # None: every queue (one worker does it all); a kind: only that kind's queues,
+        # as `python -m portal.workers KIND` starts it in production.
+        self.kind = kind
         self.process: subprocess.Popen | None = None
 
     def environment(self) -> dict:
@@ -54,10 +59,14 @@ class WorkerProcess:
     def start(self, timeout: float = 30.0) -> None:
         command = [
             sys.executable, "-m", "celery", "-A", "portal", "worker",
-            "--loglevel", "INFO", "--concurrency", str(self.concurrency),
+            "--loglevel", "INFO",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
         ]  # fmt: skip
+        if self.concurrency is not None:
+            command += ["--concurrency", str(self.concurrency)]
+        if self.kind is not None:
+            command += ["--queues", ",".join(queue_names(self.kind))]
         if self.beat:
             command.append("--beat")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +91,14 @@ class WorkerProcess:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def freeze(self) -> None:
+        """SIGSTOP the worker: it holds its messages and threads and does nothing (a
+        worker stuck in a step, swapped out, or starved of CPU)."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL the whole worker process group, as a crash would."""
         if self.process and self.process.poll() is None:
@@ -91,6 +108,7 @@ class WorkerProcess:
     def stop(self) -> None:
         if not self.process or self.process.poll() is not None:
             return
+        self.thaw()  # a frozen worker would not hear SIGTERM until the grace period ended
         os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=5)  # a warm shutdown waits for running steps

@@ -117,11 +117,13 @@ def test_apply_twice_creates_then_leaves_unchanged_with_validation_on(kubectl_at
     assert portal[0].stdout.splitlines() == [
         "namespace/deploy-portal created",
         "deployment.apps/deploy-portal-web created",
-        "deployment.apps/deploy-portal-worker created",
+        "deployment.apps/deploy-portal-worker-deployments created",
+        "deployment.apps/deploy-portal-worker-maintenance created",
+        "deployment.apps/deploy-portal-worker-builds created",
         "deployment.apps/deploy-portal-beat created",
         "serviceaccount/deploy-portal created",
     ]
-    assert portal[1].stdout.count(" unchanged\n") == 5
+    assert portal[1].stdout.count(" unchanged\n") == 7
 
 
 @pytest.mark.parametrize("version", VERSIONS)
