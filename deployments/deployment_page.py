@@ -15,7 +15,6 @@ from deployments.cancel_effect import cancel_effect
 from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.actions import waits_for_approval
 from deployments.engine.answers import open_for_answers, waivable
-from deployments.engine.claims import SHOWN_WORKER_WAIT
 from deployments.log_window import log_window
 from deployments.models import Approval, ChecklistItem, Deployment
 from deployments.notifications.messages import deployment_url
@@ -101,8 +100,6 @@ def live_context(deployment: Deployment, steps=None, checklist=None) -> dict:
         "symbol": SYMBOLS.get(deployment.state, ""),
         "steps": [(step, SYMBOLS.get(step.state, "")) for step in steps],
         "current_step": None if deployment.is_final else _current_step(steps),
-        # Beside a step whose look waited longer than this for a worker after it was due.
-        "shown_worker_wait": SHOWN_WORKER_WAIT,
         # Gates it went past: said at the top, where the state is, for as long as it shows.
         "waivers": [item for item in checklist if item.state == ChecklistState.WAIVED],
     }

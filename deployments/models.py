@@ -271,8 +271,13 @@ class Step(models.Model):
         null=True, blank=True, help_text="When a worker took its latest look."
     )
     worker_wait = models.DurationField(
-        null=True, blank=True, help_text="The longest a look of it waited for a worker."
+        null=True,
+        blank=True,
+        help_text="The longest a look of it waited for a worker, when over 2 s (shown).",
     )
+    # `attempt` counts claims (every look is one, fenced); this counts the looks taken
+    # back from a worker that stopped heartbeating, which PORTAL_STEP_MAX_ATTEMPTS limits.
+    lost_leases = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["deployment", "position"]

@@ -112,7 +112,7 @@ def _claim(deployment: Deployment, step: Step, worker: str, stop_requested: str 
     now = timezone.now()
     attempt = step.attempt + 1
     due = min(now, step.due_at or _became_due(deployment, step, now))
-    waited = now - due
+    longest = _longest_shown_wait(step.worker_wait, now - due)
     first_look = step.state == StepState.PENDING
     Step.objects.filter(pk=step.pk).update(
         state=StepState.RUNNING,
@@ -125,15 +125,22 @@ def _claim(deployment: Deployment, step: Step, worker: str, stop_requested: str 
         next_look_at=None,
         due_at=due,
         taken_at=now,
-        worker_wait=max(waited, step.worker_wait or waited),
+        worker_wait=longest,
     )
-    if first_look or waited > SHOWN_WORKER_WAIT:  # not every look: pages would churn
+    if first_look or longest != step.worker_wait:  # not every look: pages would churn
         announce.deployment_changed(deployment.pk, deployment.lane_id)
     if first_look:
         audit.record(
             "step.claimed", deployment=deployment, step=step.kind, attempt=attempt, worker=worker
         )
     return Claim(deployment.pk, step.pk, step.kind, attempt, worker, stop_requested)
+
+
+def _longest_shown_wait(longest, waited):
+    """The longest wait for a worker worth showing (over SHOWN_WORKER_WAIT), or None."""
+    if waited > SHOWN_WORKER_WAIT and (longest is None or waited > longest):
+        return waited
+    return longest
 
 
 def _became_due(deployment: Deployment, step: Step, now):

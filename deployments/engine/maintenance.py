@@ -64,9 +64,9 @@ def _reap(deployment_id: int, step_id: int, attempt: int, now, stale_before) -> 
             _fail(deployment, step, reason)
         elif step.is_between_looks or (step.heartbeat_at and step.heartbeat_at >= stale_before):
             return 0  # a heartbeat arrived after we selected it, or its look ended
-        elif step.attempt >= settings.PORTAL_STEP_MAX_ATTEMPTS:
+        elif step.lost_leases + 1 >= settings.PORTAL_STEP_MAX_ATTEMPTS:
             reason = (
-                f"{step.get_kind_display()} lost its worker {step.attempt} times "
+                f"{step.get_kind_display()} lost its worker {step.lost_leases + 1} times "
                 f"(no heartbeat for {settings.PORTAL_LEASE_TTL_SECONDS}s); giving up."
             )
             _fail(deployment, step, reason)
@@ -78,16 +78,17 @@ def _reap(deployment_id: int, step_id: int, attempt: int, now, stale_before) -> 
 
 def _requeue(deployment: Deployment, step: Step) -> None:
     # Its progress stays: the next look goes on from the last one recorded.
+    lost = step.lost_leases + 1
     Step.objects.filter(pk=step.pk, attempt=step.attempt).update(
-        state=StepState.PENDING, lease_owner="", due_at=timezone.now()
+        state=StepState.PENDING, lease_owner="", due_at=timezone.now(), lost_leases=lost
     )
     announce.deployment_changed(deployment.pk, deployment.lane_id)
     message = (
         f"{step.get_kind_display()}: worker {step.lease_owner or '?'} stopped heartbeating; "
-        f"the step is re-queued (attempt {step.attempt} of {settings.PORTAL_STEP_MAX_ATTEMPTS})."
+        f"the step is re-queued (attempt {lost} of {settings.PORTAL_STEP_MAX_ATTEMPTS})."
     )
     emit(deployment.pk, step.pk, message)
-    audit.record("step.requeued", deployment=deployment, step=step.kind, attempt=step.attempt)
+    audit.record("step.requeued", deployment=deployment, step=step.kind, attempt=lost)
 
 
 def _fail(deployment: Deployment, step: Step, reason: str) -> None:

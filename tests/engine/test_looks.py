@@ -334,3 +334,19 @@ def test_a_worker_killed_mid_look_costs_one_lease_and_each_side_effect_happens_o
     assert list(requeued.values_list("detail__step", flat=True)) == ["smoke"]
     wait_for(lambda: "succeeded" in receiver.events(), timeout=30)
     assert Counter(receiver.events()) == {"requested": 1, "started": 1, "succeeded": 1}
+
+
+def test_a_look_taken_late_records_how_long_it_waited_for_a_worker(development, web):
+    register(web, "8.2.0-slow")
+    deployment = request_deployment("web", "8.2.0-slow", "development")
+    step = advance_until_between_looks(deployment, StepKind.ROLLOUT)
+    assert step.worker_wait is None, "looks taken on time record no wait"
+    late = timezone.now() - timedelta(seconds=63)
+    Step.objects.filter(pk=step.pk).update(next_look_at=late, due_at=late)
+    assert advance(deployment.pk, "test")
+    step.refresh_from_db()
+    assert step.taken_at - late >= timedelta(seconds=63)
+    assert step.worker_wait >= timedelta(seconds=63)
+    run_in_process(deployment.pk)
+    step.refresh_from_db()
+    assert step.worker_wait >= timedelta(seconds=63), "the longest wait is kept"
