@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from django.utils import timezone
 
+from deployments.cancel_effect import cancel_effect
 from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.actions import waits_for_approval
 from deployments.engine.answers import open_for_answers, waivable
@@ -125,6 +126,7 @@ def deployment_context(deployment: Deployment, user, log_before: int | None = No
         "may_cancel": (
             not final and not deployment.cancel_requested and roles.can_cancel(user, deployment)
         ),
+        "cancel_effect": "" if final else cancel_effect(deployment, steps),
         "may_review": (
             deployment.trigger == Trigger.BREAK_GLASS
             and deployment.break_glass_reviewed_at is None

@@ -115,7 +115,7 @@ def cancel(request, pk: int):
         request,
         lambda: engine.cancel(request.user, pk),
         done=lambda deployment: (
-            f"Cancel requested: deployment #{pk} stops at its next safe point (between steps)."
+            f"Cancel requested: deployment #{pk} stops at its next look, in seconds."
             if deployment.state == DeploymentState.RUNNING
             else f"Cancel requested: deployment #{pk} ends before it starts."
         ),

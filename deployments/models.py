@@ -251,7 +251,13 @@ class Deployment(models.Model):
 
 
 class Step(models.Model):
-    """One unit of the plan; claimed with a lease and fenced by its attempt number."""
+    """One unit of the plan, run as a series of bounded looks; each look is claimed with
+    a lease and fenced by the attempt number it bumps.
+
+    A `running` step is either in a look (`lease_owner` names the worker, which
+    heartbeats) or between looks (`lease_owner` empty, `next_look_at` says when the
+    next look is due, `result` holds the progress so far): see `is_between_looks`.
+    """
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="steps")
     kind = models.CharField(max_length=20, choices=StepKind.choices)
@@ -266,6 +272,23 @@ class Step(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
     log_bytes = models.PositiveBigIntegerField(default=0, help_text="Output stored so far.")
+    next_look_at = models.DateTimeField(
+        null=True, blank=True, help_text="Between looks: when the next look is due."
+    )
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its latest look was due (the countdown's end)."
+    )
+    taken_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker took its latest look."
+    )
+    worker_wait = models.DurationField(
+        null=True,
+        blank=True,
+        help_text="The longest a look of it waited for a worker, when over 2 s (shown).",
+    )
+    # `attempt` counts claims (every look is one, fenced); this counts the looks taken
+    # back from a worker that stopped heartbeating, which PORTAL_STEP_MAX_ATTEMPTS limits.
+    lost_leases = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["deployment", "position"]
@@ -273,16 +296,27 @@ class Step(models.Model):
             models.UniqueConstraint(fields=["deployment", "position"], name="one_step_per_position")
         ]
         indexes = [
+            # The sweeper's overdue looks: the few steps between looks, by when they are due.
+            models.Index(
+                fields=["next_look_at"],
+                condition=Q(state=StepState.RUNNING, lease_owner=""),
+                name="step_between_looks_due",
+            ),
             # The service page's "changed by hand" list: the few rollouts that found drift.
             models.Index(
                 fields=["deployment"],
                 condition=Q(kind=StepKind.ROLLOUT, result__has_key="drift"),
                 name="step_rollout_drift",
-            )
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_state_display()})"
+
+    @property
+    def is_between_looks(self) -> bool:
+        """Running, but no worker holds it: its next look is scheduled."""
+        return self.state == StepState.RUNNING and not self.lease_owner
 
     @property
     def duration(self):

@@ -54,6 +54,17 @@ class ClusterError(RuntimeError):
         self.status = status
 
 
+class ClusterUnreachable(ClusterError):
+    """The API did not answer (transport error, 429 or 5xx): an outage, not a refusal.
+
+    `where` names the cluster and its address, `cause` the error in a word."""
+
+    def __init__(self, message: str, status: int | None, where: str, cause: str):
+        super().__init__(message, status)
+        self.where = where
+        self.cause = cause
+
+
 @dataclass(frozen=True)
 class RolloutStatus:
     done: bool
@@ -105,7 +116,8 @@ class ClusterClient:
         self.cluster = cluster
         self.check = check or _carry_on
         self.emit = emit or _say_nothing
-        # A step waits out a long outage; a reader on a short beat (the observer) does not.
+        # A reader on a short beat (the observer) waits out a short outage; a step's look
+        # passes 0, never waits, and counts the outage across its looks instead.
         if retry_seconds is None:
             retry_seconds = settings.PORTAL_CLUSTER_RETRY_SECONDS
         self.retry_seconds = retry_seconds
@@ -302,12 +314,14 @@ class ClusterClient:
                 if outage_began is not None:
                     self._outage_ended(outage_began)
                 return answer
+            if self.retry_seconds <= 0:  # a look: the caller waits it out between looks
+                raise self._unreachable_error(error, 0.0) from None
             if outage_began is None:
                 outage_began = self._outage_began(error)
             lasted = time.monotonic() - outage_began
             if lasted >= self.retry_seconds:
                 self.outage_seconds += lasted
-                raise ClusterError(self._unreachable(error, lasted), _error_status(error)) from None
+                raise self._unreachable_error(error, lasted) from None
             self._wait(min(pause, self.retry_seconds - lasted))
             pause = min(pause * 2, BACKOFF_CAP)
 
@@ -338,8 +352,10 @@ class ClusterClient:
     def _where(self) -> str:
         return f"cluster {self.cluster.name} at {self.api_client.configuration.host}"
 
-    def _unreachable(self, error: Exception, lasted: float) -> str:
-        return f"{self._where()} unreachable for {lasted:.0f} s ({_outage_cause(error)})"
+    def _unreachable_error(self, error: Exception, lasted: float) -> ClusterUnreachable:
+        cause = _outage_cause(error)
+        message = f"{self._where()} unreachable for {lasted:.0f} s ({cause})"
+        return ClusterUnreachable(message, _error_status(error), self._where(), cause)
 
 
 class _RolloutFollower:

@@ -233,6 +233,11 @@ if PORTAL_HEARTBEAT_SECONDS >= PORTAL_LEASE_TTL_SECONDS:
     )
 PORTAL_STEP_MAX_ATTEMPTS = env.integer("PORTAL_STEP_MAX_ATTEMPTS", 3, minimum=1)
 PORTAL_SWEEP_SECONDS = env.decimal("PORTAL_SWEEP_SECONDS", 15.0, minimum=0.1)
+# A step waits between two looks instead of sleeping on a worker: how often a rollout,
+# a rollback or a migration Job is looked at, and how overdue a look must be before the
+# sweeper re-sends it (its countdown message was lost: Redis restarted).
+PORTAL_LOOK_SECONDS = env.decimal("PORTAL_LOOK_SECONDS", 1.0, minimum=0.05)
+PORTAL_LOOK_GRACE_SECONDS = env.decimal("PORTAL_LOOK_GRACE_SECONDS", 5.0, minimum=0.1)
 PORTAL_MIGRATION_TIMEOUT_SECONDS = env.integer("PORTAL_MIGRATION_TIMEOUT_SECONDS", 600, minimum=1)
 # How long a step waits out an unreachable cluster API (transport errors, 5xx) before failing.
 PORTAL_CLUSTER_RETRY_SECONDS = env.decimal("PORTAL_CLUSTER_RETRY_SECONDS", 120.0, minimum=0.0)

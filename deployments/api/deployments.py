@@ -184,7 +184,7 @@ def deployment_log(request: HttpRequest, id: Path[Id], after_seq: Seq = 0):
     response={200: DeploymentOut, **ERRORS},
     openapi_extra=OPENAPI,
     operation_id="cancel_deployment",
-    summary="Cancel a deployment (a running one stops at its next safe point)",
+    summary="Cancel a deployment (a running one stops at its next look)",
 )
 @idempotent
 def cancel_deployment(request: HttpRequest, id: Path[Id]):

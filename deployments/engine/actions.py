@@ -68,7 +68,8 @@ def _check_may_decide(actor: AbstractBaseUser, deployment: Deployment) -> None:
 
 def cancel(actor: AbstractBaseUser | None, deployment_id: int) -> Deployment:
     """Ask a deployment to stop: pending or queued ones end at once, a running one at
-    its next safe point (between steps). `actor` None means an operator at the CLI."""
+    its next look, sent at once (engine/cancellation.py says what that undoes).
+    `actor` None means an operator at the CLI."""
     with transaction.atomic():
         deployment = locked(deployment_id)
         if deployment.is_final:

@@ -1,7 +1,11 @@
-"""Ending a deployment someone asked to stop (engine/actions.py `cancel` records the ask).
+"""Ending a deployment someone asked to stop (engine/actions.py `cancel` records the ask),
+and a running promotion that a manual rollback preempts.
 
-A deployment that is not running ends at once; a running one at its next safe point,
-between two steps: at once when the cluster is untouched, else by rolling back first.
+A deployment that is not running ends at once; a running one at its next look (the
+ask sends one at once): between two steps, or a step between two of its looks. It
+ends at once when the cluster is untouched, else by rolling back first: the rollback
+step re-applies what ran before without waiting for the rollout it interrupts. A
+migration's look deletes its Job first (steps/migrate.py).
 """
 
 from django.utils import timezone
@@ -33,6 +37,40 @@ def stop_at_safe_point(deployment: Deployment) -> Step | None:
     reason = f"Cancelled by {_name(deployment)} after the rollout began; rolled back."
     plan_rollback(deployment, reason)
     return deployment.steps.get(kind=StepKind.ROLLBACK, state=StepState.PENDING)
+
+
+def stop_between_looks(deployment: Deployment, step: Step) -> Step | None:
+    """A step between two looks of a deployment asked to stop: end it `cancelled` (it
+    holds nothing in the cluster that a rollback does not undo), then as between steps."""
+    Step.objects.filter(pk=step.pk, attempt=step.attempt, lease_owner="").update(
+        state=StepState.CANCELLED,
+        reason=f"Stopped: {cancelled_by(deployment)}",
+        finished_at=timezone.now(),
+        next_look_at=None,
+    )
+    return stop_at_safe_point(deployment)
+
+
+def cancelled_by(deployment: Deployment) -> str:
+    return f"cancelled by {_name(deployment)}."
+
+
+def abort_for_rollback(deployment: Deployment, rollback: Deployment) -> None:
+    """End a running promotion that a manual rollback preempts, at its next look and
+    without touching the cluster again: the rollback's own rollout takes the workloads
+    to its release (one rollout, not a rollback of this one and then another)."""
+    reason = (
+        f"Aborted for rollback #{rollback.pk}: it takes the workloads to "
+        f"{rollback.release.version}."
+    )
+    deployment.steps.filter(state__in=(StepState.PENDING, StepState.RUNNING)).update(
+        state=StepState.CANCELLED,
+        reason=reason,
+        finished_at=timezone.now(),
+        lease_owner="",
+        next_look_at=None,
+    )
+    finish(deployment, DeploymentState.SUPERSEDED, reason, superseded_by=rollback, steps_open=False)
 
 
 def _name(deployment: Deployment) -> str:

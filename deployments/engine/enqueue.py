@@ -15,13 +15,14 @@ ADVANCE_TASK = "deployments.tasks.advance_deployment"
 PRE_CHECKS_TASK = "deployments.tasks.run_pre_checks"
 
 
-def advance_after_commit(deployment_id: int) -> None:
-    """Ask a worker to advance this deployment once the current transaction commits.
+def advance_after_commit(deployment_id: int, countdown: float = 0) -> None:
+    """Ask a worker to advance this deployment once the current transaction commits,
+    `countdown` seconds later (a step's next look).
 
     A broker outage must not undo or fail a recorded transition: the message is
-    lost, and the beat sweeper re-advances every idle deployment.
+    lost, and the beat sweeper re-advances idle deployments and overdue looks.
     """
-    transaction.on_commit(lambda: send_advance(deployment_id))
+    transaction.on_commit(lambda: send_advance(deployment_id, countdown))
 
 
 def pre_checks_after_commit(deployment_id: int) -> None:
@@ -30,13 +31,16 @@ def pre_checks_after_commit(deployment_id: int) -> None:
     transaction.on_commit(lambda: _send(PRE_CHECKS_TASK, deployment_id))
 
 
-def send_advance(deployment_id: int) -> None:
-    _send(ADVANCE_TASK, deployment_id)
+def send_advance(deployment_id: int, countdown: float = 0) -> None:
+    _send(ADVANCE_TASK, deployment_id, countdown)
 
 
-def _send(task: str, deployment_id: int) -> None:
+def _send(task: str, deployment_id: int, countdown: float = 0) -> None:
+    # A countdown is held by the worker that received it until due (outside the
+    # prefetch limit); looks are seconds apart, far below the broker's visibility timeout.
+    options = {"countdown": countdown} if countdown > 0 else {}
     try:
-        current_app.send_task(task, args=(deployment_id,))
+        current_app.send_task(task, args=(deployment_id,), **options)
     except Exception as exc:
         log.warning(
             "could not enqueue %s of deployment %s (%s); the sweeper will pick it up",

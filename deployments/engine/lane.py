@@ -40,6 +40,11 @@ def join_lane(deployment: Deployment) -> bool:
     if running is not None and _replaces(running, deployment):
         supersede(deployment, by=running)  # never deploy an older request over a newer one
         return False
+    if running is not None and _preempts(deployment, running) and not lane_blocker(deployment):
+        # The promotion stops at its next look (claims.py), without touching the cluster
+        # again; this rollback's own rollout then takes the workloads to its release.
+        advance_after_commit(running.pk)
+        audit.record("deployment.preempting", deployment=deployment, running=running.pk)
     waiting = []
     for other in (m for m in members if m.state == QUEUED):
         if _replaces(deployment, other):
@@ -58,7 +63,8 @@ def join_lane(deployment: Deployment) -> bool:
         return True
     if running is None and first is not deployment:
         advance_after_commit(first.pk)  # the lane is free: wake whoever is next
-    _set(deployment, state=QUEUED, queued_at=now, reason=blocker or _waiting_reason(running))
+    reason = blocker or _waiting_reason(running, deployment)
+    _set(deployment, state=QUEUED, queued_at=now, reason=reason)
     audit.record("deployment.queued", deployment=deployment)
     return False
 
@@ -68,7 +74,7 @@ def try_start(deployment: Deployment) -> bool:
     members = _active_members(deployment)
     running = next((m for m in members if m.state == RUNNING), None)
     if running is not None:
-        _set(deployment, reason=_waiting_reason(running))
+        _set(deployment, reason=_waiting_reason(running, deployment))
         return False
     first = first_in_line([m for m in members if m.state == QUEUED] + [deployment])
     if first is not deployment:
@@ -126,6 +132,29 @@ def _active_members(deployment: Deployment) -> list[Deployment]:
     )
 
 
+def preempting_rollback(deployment: Deployment) -> Deployment | None:
+    """The rollback queued in this running promotion's lane, which preempts it; None
+    when nothing preempts it (a rollback is never preempted: the next one waits)."""
+    if deployment.state != RUNNING or deployment.trigger == Trigger.ROLLBACK:
+        return None
+    rollback = (
+        Deployment.objects.filter(
+            lane_id=deployment.lane_id, state=QUEUED, trigger=Trigger.ROLLBACK
+        )
+        .select_related("release", "environment")
+        .order_by("queued_at")
+        .first()
+    )
+    if rollback is None or lane_blocker(rollback):  # a locked lane keeps what runs there
+        return None
+    return rollback
+
+
+def _preempts(newer: Deployment, running: Deployment) -> bool:
+    """A manual rollback does not queue behind a running promotion: it preempts it."""
+    return newer.trigger == Trigger.ROLLBACK and running.trigger != Trigger.ROLLBACK
+
+
 def _replaces(newer: Deployment, older: Deployment) -> bool:
     """Whether `newer` supersedes `older`."""
     if older.trigger == Trigger.ROLLBACK and newer.trigger != Trigger.ROLLBACK:
@@ -150,7 +179,9 @@ def _set(deployment: Deployment, **fields) -> None:
         setattr(deployment, name, value)
 
 
-def _waiting_reason(running: Deployment | None) -> str:
+def _waiting_reason(running: Deployment | None, waiting: Deployment | None = None) -> str:
     if running is None:
         return "Waiting for its turn in this lane."
+    if waiting is not None and _preempts(waiting, running):
+        return f"Stopping #{running.pk} ({running.release.version}) at its next look; then it runs."
     return f"Waiting for #{running.pk} ({running.release.version}) to finish in this lane."

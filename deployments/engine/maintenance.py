@@ -1,10 +1,13 @@
 """The beat jobs that keep deployments moving when messages or workers are lost.
 
-reap_stale_steps: a running step whose heartbeat stopped (worker killed, machine
+reap_stale_steps: a step in a look whose heartbeat stopped (worker killed, machine
 gone) is re-queued, up to PORTAL_STEP_MAX_ATTEMPTS, then failed with the reason;
-a step past its hard deadline is failed. sweep: every deployment that has not
-ended and that nobody is working on is advanced again (lost `advance` messages,
-Redis restarts, a lane freed while its follower's message was lost).
+a running step past its hard deadline (in a look or between looks) is failed.
+sweep: a deployment with no step running is advanced again (lost `advance`
+messages, Redis restarts, a lane freed while its follower's message was lost), and
+a step between looks whose next look is overdue by PORTAL_LOOK_GRACE_SECONDS is
+sent once more; its due time moves to now, so it is not sent again before it is
+overdue again (one re-send per lost message, never a flood).
 """
 
 import logging
@@ -31,8 +34,10 @@ def reap_stale_steps(now=None) -> int:
     """Take back steps whose worker stopped heartbeating or that passed their deadline."""
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=settings.PORTAL_LEASE_TTL_SECONDS)
+    # Between looks no worker holds a step, so only its deadline can make it stale.
+    in_look = ~Q(lease_owner="")
     candidates = Step.objects.filter(state=StepState.RUNNING).filter(
-        Q(heartbeat_at__lt=stale_before) | Q(deadline_at__lt=now)
+        (in_look & Q(heartbeat_at__lt=stale_before)) | Q(deadline_at__lt=now)
     )
     reaped = 0
     for step_id, deployment_id, attempt in candidates.values_list("pk", "deployment_id", "attempt"):
@@ -57,11 +62,11 @@ def _reap(deployment_id: int, step_id: int, attempt: int, now, stale_before) -> 
                 "and was stopped."
             )
             _fail(deployment, step, reason)
-        elif step.heartbeat_at and step.heartbeat_at >= stale_before:
-            return 0  # a heartbeat arrived after we selected it
-        elif step.attempt >= settings.PORTAL_STEP_MAX_ATTEMPTS:
+        elif step.is_between_looks or (step.heartbeat_at and step.heartbeat_at >= stale_before):
+            return 0  # a heartbeat arrived after we selected it, or its look ended
+        elif step.lost_leases + 1 >= settings.PORTAL_STEP_MAX_ATTEMPTS:
             reason = (
-                f"{step.get_kind_display()} lost its worker {step.attempt} times "
+                f"{step.get_kind_display()} lost its worker {step.lost_leases + 1} times "
                 f"(no heartbeat for {settings.PORTAL_LEASE_TTL_SECONDS}s); giving up."
             )
             _fail(deployment, step, reason)
@@ -72,22 +77,25 @@ def _reap(deployment_id: int, step_id: int, attempt: int, now, stale_before) -> 
 
 
 def _requeue(deployment: Deployment, step: Step) -> None:
+    # Its progress stays: the next look goes on from the last one recorded.
+    lost = step.lost_leases + 1
     Step.objects.filter(pk=step.pk, attempt=step.attempt).update(
-        state=StepState.PENDING, lease_owner=""
+        state=StepState.PENDING, lease_owner="", due_at=timezone.now(), lost_leases=lost
     )
     announce.deployment_changed(deployment.pk, deployment.lane_id)
     message = (
         f"{step.get_kind_display()}: worker {step.lease_owner or '?'} stopped heartbeating; "
-        f"the step is re-queued (attempt {step.attempt} of {settings.PORTAL_STEP_MAX_ATTEMPTS})."
+        f"the step is re-queued (attempt {lost} of {settings.PORTAL_STEP_MAX_ATTEMPTS})."
     )
     emit(deployment.pk, step.pk, message)
-    audit.record("step.requeued", deployment=deployment, step=step.kind, attempt=step.attempt)
+    audit.record("step.requeued", deployment=deployment, step=step.kind, attempt=lost)
 
 
 def _fail(deployment: Deployment, step: Step, reason: str) -> None:
     Step.objects.filter(pk=step.pk, attempt=step.attempt).update(
-        state=StepState.FAILED, reason=reason, finished_at=timezone.now(), lease_owner=""
-    )
+        state=StepState.FAILED, reason=reason, finished_at=timezone.now(), lease_owner="",
+        next_look_at=None,
+    )  # fmt: skip
     announce.deployment_changed(deployment.pk, deployment.lane_id)
     emit(deployment.pk, step.pk, reason)
     audit.record("step.reaped", deployment=deployment, step=step.kind, reason=reason)
@@ -100,8 +108,9 @@ def _seconds(step: Step) -> str:
     )
 
 
-def sweep() -> int:
-    """Re-advance every unfinished deployment without a live running step."""
+def sweep(now=None) -> int:
+    """Re-advance every unfinished deployment with no step running, and every one
+    whose step between looks is overdue; the number of messages sent."""
     idle = (
         Deployment.objects.exclude(state__in=FINAL_DEPLOYMENT_STATES)
         .exclude(steps__state=StepState.RUNNING)
@@ -112,4 +121,21 @@ def sweep() -> int:
         for deployment_id in idle:
             advance_after_commit(deployment_id)
             count += 1
+    return count + resend_overdue_looks(now)
+
+
+def resend_overdue_looks(now=None) -> int:
+    """Send the look of each step between looks that is overdue by the grace (its
+    countdown message was lost), once: its due time becomes now, under the same
+    condition, so two sweepers at once send it once."""
+    now = now or timezone.now()
+    overdue_before = now - timedelta(seconds=settings.PORTAL_LOOK_GRACE_SECONDS)
+    between_looks = Step.objects.filter(state=StepState.RUNNING, lease_owner="")
+    overdue = between_looks.filter(next_look_at__lt=overdue_before)
+    count = 0
+    for step_id, deployment_id, due in overdue.values_list("pk", "deployment_id", "next_look_at"):
+        with transaction.atomic():
+            if between_looks.filter(pk=step_id, next_look_at=due).update(next_look_at=now):
+                advance_after_commit(deployment_id)
+                count += 1
     return count

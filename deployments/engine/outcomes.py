@@ -37,7 +37,9 @@ def record_outcome(
     reaper re-queued its step, another worker claimed it) updates zero rows and
     its late result is dropped.
     """
-    outcome = StepOutcome(outcome.ok, mask_secrets(outcome.reason), mask_json(outcome.result))
+    outcome = StepOutcome(
+        outcome.ok, mask_secrets(outcome.reason), mask_json(outcome.result), outcome.stopped
+    )
     with transaction.atomic(), audit.batched():
         lock_lane_of(deployment_id)  # lane before deployment, as every claim does
         deployment = (
@@ -45,13 +47,14 @@ def record_outcome(
             .select_related("environment")
             .get(pk=deployment_id)
         )
-        state = StepState.SUCCEEDED if outcome.ok else StepState.FAILED
+        state = _ended_state(outcome)
         updated = Step.objects.filter(pk=step_id, attempt=attempt, state=StepState.RUNNING).update(
             state=state,
             reason=outcome.reason,
             result=outcome.result,
             finished_at=timezone.now(),
             lease_owner="",
+            next_look_at=None,
         )
         if not updated:
             log.warning(
@@ -61,13 +64,20 @@ def record_outcome(
         announce.deployment_changed(deployment.pk, deployment.lane_id)
         kind = kind or Step.objects.values_list("kind", flat=True).get(pk=step_id)
         audit.record(f"step.{state}", deployment=deployment, step=kind, reason=outcome.reason)
-        answer_step_items(deployment, kind, outcome.ok, outcome.reason or _passed(kind))
-        apply_step_checks(deployment, kind, outcome.result)
-        if not outcome.ok:
+        if not outcome.stopped:  # a stopped step answers nothing; the next claim ends it
+            answer_step_items(deployment, kind, outcome.ok, outcome.reason or _passed(kind))
+            apply_step_checks(deployment, kind, outcome.result)
+        if not outcome.ok and not outcome.stopped:
             handle_failure(deployment, Step.objects.get(pk=step_id), outcome.reason)
         if not deployment.is_final and not _conclude_if_done(deployment):
             advance_after_commit(deployment_id)
     return True
+
+
+def _ended_state(outcome: StepOutcome) -> StepState:
+    if outcome.stopped:
+        return StepState.CANCELLED
+    return StepState.SUCCEEDED if outcome.ok else StepState.FAILED
 
 
 def _conclude_if_done(deployment: Deployment) -> bool:

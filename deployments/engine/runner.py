@@ -1,7 +1,9 @@
-"""advance(): claim the next step, run it outside any transaction, record the outcome.
+"""advance(): claim the next look of a step, run it outside any transaction, record
+what it said: the step's outcome, or a Wait (the step stays running between looks,
+the worker is freed and the next `advance` is sent with that countdown).
 
 Any worker can resume any deployment: all state is in the database, and Celery
-only carries "look at deployment N" messages.
+only carries "look at deployment N" messages. Nothing sleeps on a worker.
 """
 
 import logging
@@ -15,10 +17,11 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from django.utils import timezone
 
 from deployments.engine.claims import Claim, claim_next_step
+from deployments.engine.looks import record_wait
 from deployments.engine.outcomes import record_outcome
 from deployments.models import Deployment, Step
 from deployments.states import StepState
-from deployments.steps import StepContext, StepOutcome, StepStopped
+from deployments.steps import StepContext, StepOutcome, StepStopped, Wait
 from deployments.steps.registry import runner_for
 
 log = logging.getLogger(__name__)
@@ -29,27 +32,33 @@ def worker_identity() -> str:
 
 
 def advance(deployment_id: int, worker: str | None = None) -> bool:
-    """Take one step of a deployment forward; True when a step ran.
+    """Take one look of a deployment's step; True when a look ran.
 
-    The next `advance` is enqueued after the outcome commits, so a deployment moves
-    one step per message and every worker shares the load.
+    The next `advance` is enqueued after what the look said commits (at once after an
+    outcome, with the countdown of a Wait), so a deployment moves one look per
+    message and every worker shares the load.
     """
     claim = claim_next_step(deployment_id, worker or worker_identity())
     if claim is None:
         return False
-    outcome = run_claimed(claim)
-    if outcome is not None:
-        record_with_retries(claim, outcome)
+    answer = run_claimed(claim)
+    if answer is not None:
+        record_with_retries(claim, answer)
     return True
 
 
-def record_with_retries(claim: Claim, outcome: StepOutcome, attempts: int = 3) -> None:
-    """Record an outcome through a dropped database connection (PostgreSQL restarted,
-    a connection killed). If the database stays away, the step keeps its claim, its
-    heartbeat has stopped, and the reaper re-runs it (steps are idempotent)."""
+def record_with_retries(claim: Claim, answer: StepOutcome | Wait, attempts: int = 3) -> None:
+    """Record an outcome or a wait through a dropped database connection (PostgreSQL
+    restarted, a connection killed). If the database stays away, the step keeps its
+    claim, its heartbeat has stopped, and the reaper re-runs it (steps are idempotent)."""
     for attempt in range(1, attempts + 1):
         try:
-            record_outcome(claim.deployment_id, claim.step_id, claim.attempt, outcome, claim.kind)
+            if isinstance(answer, Wait):
+                record_wait(claim.deployment_id, claim.step_id, claim.attempt, answer)
+            else:
+                record_outcome(
+                    claim.deployment_id, claim.step_id, claim.attempt, answer, claim.kind
+                )
             return
         except (InterfaceError, OperationalError):
             connection.close()
@@ -58,14 +67,15 @@ def record_with_retries(claim: Claim, outcome: StepOutcome, attempts: int = 3) -
             time.sleep(attempt)
 
 
-def run_claimed(claim: Claim) -> StepOutcome | None:
-    """Run the step with a heartbeat; None when it was taken away (write nothing)."""
+def run_claimed(claim: Claim) -> StepOutcome | Wait | None:
+    """Run one look of the step with a heartbeat; None when it was taken away (write
+    nothing)."""
     deployment = Deployment.objects.select_related(
         "release", "service", "environment__cluster"
     ).get(pk=claim.deployment_id)
     step = Step.objects.get(pk=claim.step_id)
     lost = threading.Event()
-    context = StepContext(deployment, step, claim.attempt, lost)
+    context = StepContext(deployment, step, claim.attempt, lost, claim.stop_requested)
     with Heartbeat(claim, lost):
         try:
             return runner_for(claim.kind)(context)

@@ -39,7 +39,14 @@ def deployment_fingerprints(deployment_ids: Iterable[int]) -> dict[int, Deployme
         Step.objects.filter(deployment_id__in=ids)
         .order_by("position")
         .values_list(
-            "deployment_id", "pk", "state", "attempt", "reason", "started_at", "finished_at"
+            "deployment_id",
+            "pk",
+            "state",
+            "lost_leases",
+            "reason",
+            "started_at",
+            "finished_at",
+            "worker_wait",
         )
     ):
         steps[row[0]].append(row[1:])

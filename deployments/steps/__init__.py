@@ -1,7 +1,13 @@
-"""Steps a worker runs. Each is idempotent: a retry re-applies and re-attaches.
+"""Steps a worker runs, one bounded LOOK at a time. Each is idempotent: a retry
+re-applies and re-attaches.
 
-A step function takes a StepContext and returns a StepOutcome; it never writes the
-step's state itself (the engine records the outcome, fenced by the attempt).
+A step function takes a StepContext and does one look (a read of the rollout, of the
+Job, one smoke round, one round of checks: about two seconds of work at most); it
+returns the step's StepOutcome, or Wait(seconds, progress) to be looked at again
+later. It never sleeps and never writes the step's state itself: the engine records
+the outcome or the wait (with the progress as the step's result), fenced by the
+attempt, frees the worker and schedules the next look. The next look gets the saved
+progress back as `ctx.step.result`.
 """
 
 import threading
@@ -26,9 +32,21 @@ class StepStopped(Exception):
 
 @dataclass(frozen=True)
 class StepOutcome:
+    """How a step ended. `stopped` means it stopped because it was asked to (a cancel):
+    the step ends `cancelled`, not `failed`."""
+
     ok: bool
     reason: str = ""
     result: dict = field(default_factory=dict)
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Not done yet: look again in `seconds`; `progress` becomes the step's result."""
+
+    seconds: float
+    progress: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -37,6 +55,10 @@ class StepContext:
     step: Step
     attempt: int
     lost: threading.Event
+    # Why this look must stop the step instead of going on ("" when nothing asks):
+    # set when a cancel was requested; a step with something to undo in the cluster
+    # (a migration Job) does it in this look and returns a stopped outcome.
+    stop_requested: str = ""
 
     def emit(self, text: str) -> None:
         """Store a line of output; a database outage loses the line, never the step.
@@ -69,7 +91,7 @@ class StepContext:
 
 
 def deadline_for(kind: str, deployment: Deployment) -> timedelta:
-    """A hard limit per step kind, after which the reaper fails the step."""
+    """A hard limit per step kind from its first look, after which the reaper fails it."""
     # A step that talks to the cluster API may also wait out one outage of it (its
     # rollout or Job timeout does not count that time, see ClusterClient.clock).
     outage = timedelta(seconds=settings.PORTAL_CLUSTER_RETRY_SECONDS)

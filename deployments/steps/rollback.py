@@ -1,21 +1,41 @@
-"""The rollback step: re-apply the images recorded before the rollout and wait for them."""
+"""The rollback step, as looks: the first re-applies the images recorded before the
+rollout, at once; each later look reads the Deployments until they are back."""
 
-from deployments.steps import StepContext, StepOutcome
-from deployments.steps.workloads import apply_images, wait_for_rollouts
-from environments.kube import ClusterClient, ClusterError
+from deployments.steps import StepContext, StepOutcome, Wait
+from deployments.steps.looks import cluster_look
+from deployments.steps.workloads import (
+    PATCHED,
+    apply_round,
+    look_again,
+    look_at_rollouts,
+    rollout_verdict,
+)
+from environments.kube import ClusterClient
 
 
-def run(ctx: StepContext) -> StepOutcome:
+def run(ctx: StepContext) -> StepOutcome | Wait:
+    """One look at the rollback (see the module's docstring)."""
     previous = ctx.deployment.previous_images
     if not previous:
         return StepOutcome(False, "No images were recorded before the rollout; nothing to restore.")
-    ctx.emit("Rolling back to the images that ran before this deployment")
-    try:
-        with ClusterClient(ctx.deployment.environment.cluster, ctx.check, ctx.emit) as kube:
-            apply_images(ctx, kube, previous)
-            _, status = wait_for_rollouts(ctx, kube, list(previous))
-    except ClusterError as error:
-        return StepOutcome(False, str(error))
+    return cluster_look(
+        ctx,
+        dict(ctx.step.result),
+        lambda kube, progress: _look(ctx, kube, previous, progress),
+        lambda reason, progress: StepOutcome(False, reason),
+    )
+
+
+def _look(
+    ctx: StepContext, kube: ClusterClient, previous: dict, progress: dict
+) -> StepOutcome | Wait:
+    if not progress.get(PATCHED):
+        ctx.emit("Rolling back to the images that ran before this deployment")
+        return apply_round(ctx, kube, previous, progress)
+    workload, status = look_at_rollouts(ctx, kube, list(previous), progress)
+    status = rollout_verdict(ctx, kube, workload, status, progress)
     if status.failed:
         return StepOutcome(False, f"Rollback rollout failed: {status.message}.")
+    if not status.done:
+        return look_again(progress)
     return StepOutcome(True, "", {"restored": previous})

@@ -1,34 +1,67 @@
-"""The rollout step: record what runs now (and any drift from what the portal last
-deployed), apply the release's image, wait for kubectl's verdict, explain a failure."""
+"""The rollout step, as looks: the first records what runs now (and any drift from
+what the portal last deployed) and applies the release's image; each later look reads
+the Deployments once and waits, until kubectl's verdict, a doomed pod or the timeout;
+a failure is explained from the pods and events.
 
-from deployments.steps import StepContext, StepOutcome, StepStopped
+Progress (the step's result): `applied` (saved before the cluster is changed: from
+then on a failure needs a rollback), `patched` (this round's images were applied), the
+round's start, the lines said, and the cluster outages met so far.
+"""
+
+from deployments.steps import StepContext, StepOutcome, StepStopped, Wait
 from deployments.steps.drift import record_previous_images
-from deployments.steps.workloads import apply_images, desired_images, wait_for_rollouts
+from deployments.steps.looks import cluster_look, now
+from deployments.steps.workloads import (
+    PATCHED,
+    ROUNDS,
+    apply_round,
+    desired_images,
+    look_again,
+    look_at_rollouts,
+    rollout_verdict,
+)
 from environments.diagnostics import diagnose_workload
-from environments.kube import ClusterClient, ClusterError, RolloutStatus
+from environments.kube import ClusterClient, RolloutStatus
+
+APPLY_ATTEMPTS = 3
+CHANGED_UNDER_US = (
+    "Rollout failed: the workloads kept changing to other images while the portal rolled "
+    "out (someone else is deploying, or the cluster lost its state)."
+)
 
 
-def run(ctx: StepContext) -> StepOutcome:
-    deployment = ctx.deployment
-    try:
-        with ClusterClient(deployment.environment.cluster, ctx.check, ctx.emit) as kube:
-            record_previous_images(ctx, kube)
-            images = desired_images(ctx)
-            if not ctx.save_result(applied=True):  # from here on, a failure needs a rollback
-                raise StepStopped("the step was taken away before it changed the cluster")
-            for _ in range(APPLY_ATTEMPTS):
-                apply_images(ctx, kube, images)
-                workload, status = wait_for_rollouts(ctx, kube, list(images))
-                if status.failed:
-                    return _failed(ctx, kube, workload, status)
-                if still_applied(ctx, kube, images):
-                    break
-            else:
-                return StepOutcome(False, CHANGED_UNDER_US, {"applied": True})
-            pods = new_pods(kube, deployment.environment.namespace, list(images))
-    except ClusterError as error:
-        return StepOutcome(False, str(error), {"applied": ctx.step.result.get("applied", False)})
-    return StepOutcome(True, "", {"applied": True, "images": images, "pods": pods, **_drift(ctx)})
+def run(ctx: StepContext) -> StepOutcome | Wait:
+    """One look at the rollout (see the module's docstring)."""
+    return cluster_look(ctx, dict(ctx.step.result), lambda kube, p: _look(ctx, kube, p), _error)
+
+
+def _error(reason: str, progress: dict) -> StepOutcome:
+    return StepOutcome(False, reason, {"applied": progress.get("applied", False)})
+
+
+def _look(ctx: StepContext, kube: ClusterClient, progress: dict) -> StepOutcome | Wait:
+    images = desired_images(ctx)
+    if not progress.get("applied"):
+        record_previous_images(ctx, kube)
+        if not ctx.save_result(applied=True, began=now()):  # a failure now needs a rollback
+            raise StepStopped("the step was taken away before it changed the cluster")
+        progress = {**ctx.step.result, **progress, "applied": True}
+    if not progress.get(PATCHED):
+        return apply_round(ctx, kube, images, progress)
+    workload, status = look_at_rollouts(ctx, kube, list(images), progress)
+    status = rollout_verdict(ctx, kube, workload, status, progress)
+    if status.failed:
+        return _failed(ctx, kube, workload, status, progress)
+    if not status.done:
+        return look_again(progress)
+    if not still_applied(ctx, kube, images):
+        if progress.get(ROUNDS, 0) >= APPLY_ATTEMPTS:
+            return StepOutcome(False, CHANGED_UNDER_US, {"applied": True, **_drift(progress)})
+        return apply_round(ctx, kube, images, progress)
+    pods = new_pods(kube, ctx.deployment.environment.namespace, list(images))
+    return StepOutcome(
+        True, "", {"applied": True, "images": images, "pods": pods, **_drift(progress)}
+    )
 
 
 def new_pods(kube: ClusterClient, namespace: str, workloads: list[str]) -> dict[str, str]:
@@ -36,13 +69,6 @@ def new_pods(kube: ClusterClient, namespace: str, workloads: list[str]) -> dict[
     the post-deployment checks look at these pods, not at the ones being replaced."""
     hashes = {name: kube.new_pod_template_hash(namespace, name) for name in workloads}
     return {name: f"{name}-{value}" for name, value in hashes.items() if value}
-
-
-APPLY_ATTEMPTS = 3
-CHANGED_UNDER_US = (
-    "Rollout failed: the workloads kept changing to other images while the portal rolled "
-    "out (someone else is deploying, or the cluster lost its state)."
-)
 
 
 def still_applied(ctx: StepContext, kube: ClusterClient, images: dict) -> bool:
@@ -56,7 +82,7 @@ def still_applied(ctx: StepContext, kube: ClusterClient, images: dict) -> bool:
 
 
 def _failed(
-    ctx: StepContext, kube: ClusterClient, workload: str, status: RolloutStatus
+    ctx: StepContext, kube: ClusterClient, workload: str, status: RolloutStatus, progress: dict
 ) -> StepOutcome:
     """The failed rollout's outcome: a doomed pod's headline when it failed fast (the
     diagnosis goes to the log), else kubectl's message and the diagnosis' summary."""
@@ -72,12 +98,12 @@ def _failed(
     else:
         why = f": {diagnosis.summary}" if diagnosis.summary else ""
         reason = f"Rollout failed: {status.message}{why}."
-    result = {"applied": True, "diagnosis": diagnosis.lines, **_drift(ctx)}
+    result = {"applied": True, "diagnosis": diagnosis.lines, **_drift(progress)}
     if doom is not None:
         result["doom"] = doom.as_result()
     return StepOutcome(False, reason, result)
 
 
-def _drift(ctx: StepContext) -> dict:
-    drift = ctx.step.result.get("drift")
+def _drift(progress: dict) -> dict:
+    drift = progress.get("drift")
     return {"drift": drift} if drift else {}

@@ -7,30 +7,44 @@ A URL's `user:password@` is sent as HTTP basic auth and then forgotten: log line
 reasons and the step's result name the URL without it.
 """
 
-import time
 from urllib.parse import unquote, urlsplit
 
 import httpx
 from django.conf import settings
 
-from deployments.steps import StepContext, StepOutcome
+from deployments.steps import StepContext, StepOutcome, Wait
 from portal.masking import mask_json
 from portal.tls import trusted_context
 
+# Progress: the results of the checks that passed, and the tries of the current one.
+PASSED, TRIES = "checks", "tries"
 
-def run(ctx: StepContext) -> StepOutcome:
-    results = []
+
+def run(ctx: StepContext) -> StepOutcome | Wait:
+    """One round: the checks in order, each once, until one fails this try. A failing
+    check is tried again after PORTAL_SMOKE_RETRY_SECONDS (a Wait, not a sleep), up to
+    PORTAL_SMOKE_ATTEMPTS tries; then the step fails with what it found last."""
+    results = list(ctx.step.result.get(PASSED, []))
+    tries = ctx.step.result.get(TRIES, 0)
+    checks = ctx.deployment.service.smoke_checks
     with httpx.Client(
         verify=trusted_context(), timeout=settings.PORTAL_SMOKE_TIMEOUT_SECONDS
     ) as http:
-        for check in ctx.deployment.service.smoke_checks:
+        for check in checks[len(results) :]:
             url, auth = check_target(ctx, check)
-            ok, message = run_check(ctx, http, url, auth, check.get("expect_status", 200))
+            tries += 1
+            ok, message = run_check(ctx, http, url, auth, check.get("expect_status", 200), tries)
             name = f"{check['url']} {check['path']}"
-            results.append({"check": name, "url": url, "ok": ok, "detail": message})
-            if not ok:
-                reason = f"Smoke test failed: {message}."
-                return StepOutcome(False, reason, {"checks": mask_json(results)})
+            if ok:
+                results.append({"check": name, "url": url, "ok": True, "detail": message})
+                tries = 0
+                continue
+            if tries < settings.PORTAL_SMOKE_ATTEMPTS:
+                progress = {PASSED: mask_json(results), TRIES: tries}
+                return Wait(float(settings.PORTAL_SMOKE_RETRY_SECONDS), progress)
+            results.append({"check": name, "url": url, "ok": False, "detail": message})
+            reason = f"Smoke test failed: {message}."
+            return StepOutcome(False, reason, {"checks": mask_json(results)})
     return StepOutcome(True, "", {"checks": mask_json(results)})
 
 
@@ -45,18 +59,18 @@ def check_target(ctx: StepContext, check: dict) -> tuple[str, httpx.BasicAuth | 
 
 
 def run_check(
-    ctx: StepContext, http: httpx.Client, url: str, auth: httpx.BasicAuth | None, expected: int
+    ctx: StepContext,
+    http: httpx.Client,
+    url: str,
+    auth: httpx.BasicAuth | None,
+    expected: int,
+    attempt: int,
 ) -> tuple[bool, str]:
-    """Try one check up to PORTAL_SMOKE_ATTEMPTS times; (passed, what happened last)."""
-    message = ""
-    for attempt in range(1, settings.PORTAL_SMOKE_ATTEMPTS + 1):
-        ctx.check()
-        ok, message = _probe(ctx, http, url, auth, expected)
-        ctx.emit(f"smoke (try {attempt} of {settings.PORTAL_SMOKE_ATTEMPTS}): {message}")
-        if ok:
-            return True, message
-        time.sleep(settings.PORTAL_SMOKE_RETRY_SECONDS)
-    return False, message
+    """Try one check once (try number `attempt`); (passed, what happened)."""
+    ctx.check()
+    ok, message = _probe(ctx, http, url, auth, expected)
+    ctx.emit(f"smoke (try {attempt} of {settings.PORTAL_SMOKE_ATTEMPTS}): {message}")
+    return ok, message
 
 
 def _probe(

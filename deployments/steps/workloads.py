@@ -1,15 +1,16 @@
-"""Applying images to a service's workloads and waiting for their rollouts."""
+"""Applying images to a service's workloads and looking at their rollouts, one read
+of each Deployment per look (kubectl's rule, `rollout_status`): no watch is held
+across looks, so a worker is free between them."""
 
-import time
-from collections.abc import Callable
+from django.conf import settings
 
 from deployments.lane_history import release_images
-from deployments.steps import StepContext
-from environments.doom import Doom, find_doomed_pod
-from environments.kube import ClusterClient, RolloutStatus
+from deployments.steps import StepContext, Wait
+from deployments.steps.looks import elapsed, now
+from environments.doom import find_doomed_pod
+from environments.kube import ClusterClient, RolloutStatus, rollout_status
 
-# How often a rollout being waited for asks whether a new pod is doomed (krane's rules).
-DOOM_LOOK_SECONDS = 1.0
+PATCHED, ROUND_BEGAN, ROUNDS, SAID = "patched", "round_began", "rounds", "said"
 
 
 def apply_images(ctx: StepContext, kube: ClusterClient, images: dict[str, dict[str, str]]) -> None:
@@ -22,58 +23,66 @@ def apply_images(ctx: StepContext, kube: ClusterClient, images: dict[str, dict[s
         ctx.emit(f"deployment.apps/{workload} image updated: {listed}")
 
 
-def wait_for_rollouts(
-    ctx: StepContext, kube: ClusterClient, workloads: list[str]
+def apply_round(
+    ctx: StepContext, kube: ClusterClient, images: dict[str, dict[str, str]], progress: dict
+) -> Wait:
+    """Apply the images and look again soon: the rollout timeout counts from here."""
+    apply_images(ctx, kube, images)
+    rounds = progress.get(ROUNDS, 0) + 1
+    progress = {**progress, PATCHED: True, ROUND_BEGAN: now(), ROUNDS: rounds, SAID: {}}
+    return Wait(float(settings.PORTAL_LOOK_SECONDS), progress)
+
+
+def look_at_rollouts(
+    ctx: StepContext, kube: ClusterClient, workloads: list[str], progress: dict
 ) -> tuple[str, RolloutStatus]:
-    """Wait for every workload in turn within the environment's rollout timeout;
-    returns the last workload waited for (the failing one, if any) and its status."""
+    """Read each workload's Deployment once; the first failed one, else the first still
+    rolling out, else the last (all done). Each new kubectl-like line is emitted once
+    (the lines said are kept in `progress`, which this updates)."""
     namespace = ctx.deployment.environment.namespace
-    # kube.clock() stands still while the API is unreachable: a blip does not eat the timeout.
-    deadline = kube.clock() + ctx.deployment.environment.rollout_timeout.total_seconds()
-    workload, status = "", None
+    said = progress.setdefault(SAID, {})
+    pending = None
     for workload in workloads:
-        # One timeout for the whole service, as `kubectl rollout status --timeout` per
-        # workload would exceed the step's deadline with several workloads.
-        remaining = max(0.0, deadline - kube.clock())
-        check = _failing_fast(ctx, kube, namespace, workload)
-        try:
-            status = kube.wait_for_rollout(namespace, workload, remaining, ctx.emit, check)
-        except RolloutDoomed as doomed:
-            status = RolloutStatus(False, True, doomed.doom.headline(), doomed.doom)
-        if status.failed:
-            break
-    return workload, status
-
-
-class RolloutDoomed(Exception):
-    """A new pod of the rollout cannot become ready (environments/doom.py): stop waiting."""
-
-    def __init__(self, doom: Doom):
-        super().__init__(doom.headline())
-        self.doom = doom
-
-
-def _failing_fast(
-    ctx: StepContext, kube: ClusterClient, namespace: str, workload: str
-) -> Callable[[], None]:
-    """The step's check, plus krane's rules over the rollout's new pods at most every
-    DOOM_LOOK_SECONDS (the wait calls it on every event and at least every watch chunk):
-    raises RolloutDoomed, so the timeout stays the backstop for everything else."""
-    next_look = 0.0
-
-    def check() -> None:
-        nonlocal next_look
         ctx.check()
-        if time.monotonic() < next_look:
-            return
-        next_look = time.monotonic() + DOOM_LOOK_SECONDS
-        doom = find_doomed_pod(kube, namespace, workload)
-        if doom is not None:
-            raise RolloutDoomed(doom)
+        status = rollout_status(kube.read_deployment(namespace, workload))
+        if said.get(workload) != status.message:
+            ctx.emit(status.message)
+            said[workload] = status.message
+        if status.failed:
+            return workload, status
+        if pending is None and not status.done:
+            pending = (workload, status)
+    return pending or (workload, status)
 
-    return check
+
+def rollout_timed_out(ctx: StepContext, workload: str, progress: dict) -> RolloutStatus | None:
+    """The environment's rollout timeout, from the round's apply (outages not counted)."""
+    timeout = ctx.deployment.environment.rollout_timeout.total_seconds()
+    if elapsed(progress, ROUND_BEGAN) <= timeout:
+        return None
+    return RolloutStatus(
+        False, True, f'timed out after {timeout:.0f}s waiting for deployment "{workload}"'
+    )
+
+
+def look_again(progress: dict) -> Wait:
+    return Wait(float(settings.PORTAL_LOOK_SECONDS), progress)
 
 
 def desired_images(ctx: StepContext) -> dict[str, dict[str, str]]:
     """The release's image for every container the catalog lists, per workload."""
     return release_images(ctx.deployment.service, ctx.deployment.release.image)
+
+
+def rollout_verdict(
+    ctx: StepContext, kube: ClusterClient, workload: str, status: RolloutStatus, progress: dict
+) -> RolloutStatus:
+    """The status this look decides on: a rollout still in progress fails at once when a
+    new pod is doomed (krane's rules, environments/doom.py) or when the environment's
+    rollout timeout has passed; otherwise it is kubectl's status as read."""
+    if status.done or status.failed:
+        return status
+    doom = find_doomed_pod(kube, ctx.deployment.environment.namespace, workload)
+    if doom is not None:
+        return RolloutStatus(False, True, doom.headline(), doom)
+    return rollout_timed_out(ctx, workload, progress) or status

@@ -1,10 +1,12 @@
 """Fixtures for engine tests: kubesim over HTTP, the Vizora catalog pointed at it,
 and a real Celery worker with short leases."""
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from environments.kube import ClusterClient
 from environments.models import Cluster, Environment, Service
@@ -21,6 +23,8 @@ FAST_ENGINE = {
     "PORTAL_STEP_MAX_ATTEMPTS": "3",
     "PORTAL_REAP_SECONDS": "0.5",
     "PORTAL_SWEEP_SECONDS": "1",
+    "PORTAL_LOOK_SECONDS": "0.1",
+    "PORTAL_LOOK_GRACE_SECONDS": "1",
     "PORTAL_NOTIFY_LEASE_SECONDS": "2",
     "PORTAL_NOTIFY_LOST_AFTER_SECONDS": "2",
     "PORTAL_NOTIFY_TIMEOUT_SECONDS": "1",
@@ -134,13 +138,34 @@ def middleware(transactional_db):
     )  # fmt: skip
 
 
-def run_in_process(deployment_id: int, worker: str = "test") -> None:
-    """Advance a deployment to its end in this process, as a worker would."""
-    from deployments.engine import advance
-    from deployments.models import Deployment
+_between_looks = threading.Event()  # never set: its wait() is a pause
 
-    for _ in range(50):
+
+def run_in_process(deployment_id: int, worker: str = "test", timeout: float = 120.0) -> None:
+    """Advance a deployment to its end in this process, as a worker would: each look
+    when it is due (the test waits between looks, as the broker's countdown would)."""
+    from deployments.engine import advance
+    from deployments.models import Deployment, Step
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         if Deployment.objects.get(pk=deployment_id).is_final:
             return
-        advance(deployment_id, worker)
-    raise AssertionError(f"deployment {deployment_id} did not end in 50 advances")
+        if not advance(deployment_id, worker):
+            if Deployment.objects.get(pk=deployment_id).is_final:
+                return  # that advance ended it without a look
+            due = (
+                Step.objects.filter(deployment_id=deployment_id, next_look_at__isnull=False)
+                .values_list("next_look_at", flat=True)
+                .first()
+            )
+            if due is None:
+                steps = list(
+                    Step.objects.filter(deployment_id=deployment_id).values_list(
+                        "kind", "state", "lease_owner"
+                    )
+                )
+                raise AssertionError(f"deployment {deployment_id} stopped: {steps}")
+            # Not time.sleep: a test may forbid it to prove that no step sleeps.
+            _between_looks.wait(max(0.0, min(1.0, (due - timezone.now()).total_seconds())) + 0.01)
+    raise AssertionError(f"deployment {deployment_id} did not end within {timeout:.0f} s")

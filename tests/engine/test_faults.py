@@ -46,7 +46,7 @@ def test_a_worker_killed_during_a_rollout_is_replaced_and_nothing_is_sent_twice(
     final = wait_until_final(deployment.pk, timeout=90)
     assert final.state == DeploymentState.SUCCEEDED, final.reason
     rollout = final.steps.get(kind="rollout")
-    assert rollout.attempt == 2
+    assert rollout.attempt >= 2, "each look is a claim; the second worker took it on"
     assert cluster_images(development, "vizora-web") == {"web": release.image}
     try:
         wait_for(lambda: "succeeded" in receiver.events(), timeout=30)

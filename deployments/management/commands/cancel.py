@@ -8,9 +8,7 @@ from deployments.management.commands._deploy_cli import actor, add_actor_argumen
 
 
 class Command(BaseCommand):
-    help = (
-        "Cancel a deployment: at once when pending or queued, at its next safe point when running."
-    )
+    help = "Cancel a deployment: at once when pending or queued, at its next look when running."
 
     def add_arguments(self, parser):
         parser.add_argument("deployment_id", type=int)
