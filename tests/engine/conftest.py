@@ -154,11 +154,14 @@ def run_in_process(deployment_id: int, worker: str = "test", timeout: float = 12
         if not advance(deployment_id, worker):
             if Deployment.objects.get(pk=deployment_id).is_final:
                 return  # that advance ended it without a look
+            steps = Step.objects.filter(deployment_id=deployment_id)
             due = (
-                Step.objects.filter(deployment_id=deployment_id, next_look_at__isnull=False)
+                steps.filter(next_look_at__isnull=False)
                 .values_list("next_look_at", flat=True)
                 .first()
             )
+            if due is None and steps.filter(state="running").exclude(lease_owner="").exists():
+                due = timezone.now()  # a worker process is mid-look: look again shortly
             if due is None:
                 steps = list(
                     Step.objects.filter(deployment_id=deployment_id).values_list(

@@ -1,7 +1,10 @@
 """Maintenance never waits behind deployments: with the deployments worker stuck in a
-rollout, the maintenance worker (portal/workers.py) still observes the clusters, reaps
-the stale step, sweeps and delivers notifications, and never takes a deployment's
-message itself."""
+rollout, the maintenance worker (portal/workers.py) still observes the clusters, takes
+the rollout back (the reaper, when the worker froze mid-look; the sweeper re-sending
+its overdue look, when it froze between looks), delivers notifications, and never
+takes a deployment's message itself."""
+
+from datetime import timedelta
 
 import pytest
 import redis
@@ -10,7 +13,13 @@ from django.utils import timezone
 
 from deployments.engine import request_deployment
 from deployments.models import AuditEvent, Deployment, Notification, Step
-from deployments.states import NotificationEvent, NotificationState, StepKind, StepState
+from deployments.states import (
+    FINAL_STEP_STATES,
+    NotificationEvent,
+    NotificationState,
+    StepKind,
+    StepState,
+)
 from environments.models import ObservedWorkloads
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from portal.workers import WorkerKind, queue_names
@@ -61,9 +70,9 @@ def test_a_stuck_deployments_worker_delays_no_observation_reap_sweep_or_notifica
     deployments_worker = workers_by_kind[WorkerKind.DEPLOYMENTS]
     release = register(web, "3.0.0-slow")
     first = request_deployment("web", "3.0.0-slow", "development")
-    step = wait_for(lambda: rollout_running_on(first), timeout=60)
+    wait_for(lambda: rollout_running_on(first), timeout=60)
 
-    deployments_worker.freeze()  # its one thread is stuck in the rollout
+    deployments_worker.freeze()  # its one thread is stuck, mid-look or between looks
     frozen_at = timezone.now()
 
     # The observer reads the cluster and sees the release being rolled out.
@@ -74,11 +83,20 @@ def test_a_stuck_deployments_worker_delays_no_observation_reap_sweep_or_notifica
         return row.workloads["vizora-web"]["images"]["web"]
 
     assert wait_for(observed_image, timeout=30) == release.image
-    # The reaper takes back the step whose heartbeat stopped.
-    wait_for(
-        lambda: AuditEvent.objects.filter(action="step.requeued", deployment=first).exists(),
-        timeout=30,
-    )
+    # Frozen mid-look, the reaper takes the step back when its heartbeat stops; frozen
+    # between looks, the sweeper re-sends the look once it is overdue (moving its due
+    # time); frozen between two steps, the sweeper re-advances the idle deployment.
+    grace = timedelta(seconds=float(FAST_ENGINE["PORTAL_LOOK_GRACE_SECONDS"]))
+
+    def taken_back() -> dict | None:
+        steps = list(Step.objects.filter(deployment=first))
+        reaped = AuditEvent.objects.filter(action="step.requeued", deployment=first).exists()
+        running = [s for s in steps if s.state == StepState.RUNNING]
+        resent = any(s.next_look_at and s.next_look_at > frozen_at + grace for s in running)
+        idle = not running and timezone.now() > frozen_at + grace * 2
+        return {s.pk: s.attempt for s in steps} if reaped or resent or idle else None
+
+    attempts = wait_for(taken_back, timeout=30)
     # A request made now is announced at once.
     register(web, "3.0.1")
     second = request_deployment("web", "3.0.1", "development")
@@ -86,10 +104,12 @@ def test_a_stuck_deployments_worker_delays_no_observation_reap_sweep_or_notifica
     wait_for(lambda: Notification.objects.get(pk=requested.pk).state == NotificationState.SENT)
     assert "requested" in receiver.events()
 
-    # Nobody else took the deployments' messages: the requeued rollout waits, unclaimed,
-    # and the advances (the reaper's, the sweeper's, the new request's) wait in the queue.
-    step.refresh_from_db()
-    assert (step.state, step.attempt) == (StepState.PENDING, 1)
+    # Nobody else took the deployments' messages: the rollout waits, unclaimed since it
+    # was taken back, and the advances (the reaper's or the sweeper's, the new request's)
+    # wait in the queue.
+    steps = Step.objects.filter(deployment=first)
+    assert {s.pk: s.attempt for s in steps} == attempts
+    assert not steps.exclude(lease_owner="").exclude(state__in=FINAL_STEP_STATES).exists()
     assert Deployment.objects.get(pk=second.pk).steps.filter(attempt__gt=0).count() == 0
     with redis.Redis.from_url(settings.REDIS_URL) as client:
         waiting = client.llen(queue_names(WorkerKind.DEPLOYMENTS)[0])
