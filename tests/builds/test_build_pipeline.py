@@ -14,7 +14,6 @@ from deployments.states import ReleaseState
 from environments import registry as registry_client
 from environments.models import ChecklistTemplate, Cluster, Environment
 from kubesim.testing import VIZORA_CONFIG, KubeSim
-from portal.workers import WorkerKind
 from tests.builds.conftest import DOCKERFILE, log_of, wait_until_not_running
 from tests.engine.conftest import SPEED, cluster_images, run_in_process
 from tests.harness.waiting import wait_for
@@ -30,11 +29,11 @@ NAMESPACES = {"development": "vizora-dev", "staging": "vizora-staging",
 
 @pytest.fixture
 def build_worker(build_settings, tmp_path):
-    # The builds queue only, as in production: the deployments here are driven in this
-    # process (run_in_process), and a worker taking their looks would race it.
+    # Every queue: the client's tests (tests/test_portal_client.py) deploy through it; the
+    # deployments here are driven in this process too, and run_in_process waits while this
+    # worker holds a look.
     worker = WorkerProcess(
         tmp_path / "worker.log",
-        kind=WorkerKind.BUILDS,
         extra_env={
             "DOCKER_HOST": build_settings.DOCKER_HOST,
             "PORTAL_BUILD_WORK_DIR": str(tmp_path / "worker-builds"),
