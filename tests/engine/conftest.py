@@ -154,20 +154,17 @@ def run_in_process(deployment_id: int, worker: str = "test", timeout: float = 12
         if not advance(deployment_id, worker):
             if Deployment.objects.get(pk=deployment_id).is_final:
                 return  # that advance ended it without a look
-            steps = Step.objects.filter(deployment_id=deployment_id)
-            due = (
-                steps.filter(next_look_at__isnull=False)
-                .values_list("next_look_at", flat=True)
-                .first()
+            # One statement, so one snapshot: a worker process may be taking a look or
+            # parking the step between two queries.
+            steps = list(
+                Step.objects.filter(deployment_id=deployment_id).values_list(
+                    "kind", "state", "lease_owner", "next_look_at"
+                )
             )
-            if due is None and steps.filter(state="running").exclude(lease_owner="").exists():
+            due = next((step[3] for step in steps if step[3] is not None), None)
+            if due is None and any(step[1] == "running" and step[2] for step in steps):
                 due = timezone.now()  # a worker process is mid-look: look again shortly
             if due is None:
-                steps = list(
-                    Step.objects.filter(deployment_id=deployment_id).values_list(
-                        "kind", "state", "lease_owner"
-                    )
-                )
                 raise AssertionError(f"deployment {deployment_id} stopped: {steps}")
             # Not time.sleep: a test may forbid it to prove that no step sleeps.
             _between_looks.wait(max(0.0, min(1.0, (due - timezone.now()).total_seconds())) + 0.01)
