@@ -8,7 +8,6 @@ from deployments.steps.workloads import (
     apply_round,
     look_again,
     look_at_rollouts,
-    rollout_verdict,
 )
 from environments.kube import ClusterClient
 
@@ -32,8 +31,7 @@ def _look(
     if not progress.get(PATCHED):
         ctx.emit("Rolling back to the images that ran before this deployment")
         return apply_round(ctx, kube, previous, progress)
-    workload, status = look_at_rollouts(ctx, kube, list(previous), progress)
-    status = rollout_verdict(ctx, kube, workload, status, progress)
+    _, status = look_at_rollouts(ctx, kube, list(previous), progress)
     if status.failed:
         return StepOutcome(False, f"Rollback rollout failed: {status.message}.")
     if not status.done:

@@ -18,7 +18,6 @@ from deployments.steps.workloads import (
     desired_images,
     look_again,
     look_at_rollouts,
-    rollout_verdict,
 )
 from environments.diagnostics import diagnose_workload
 from environments.kube import ClusterClient, RolloutStatus
@@ -49,7 +48,6 @@ def _look(ctx: StepContext, kube: ClusterClient, progress: dict) -> StepOutcome 
     if not progress.get(PATCHED):
         return apply_round(ctx, kube, images, progress)
     workload, status = look_at_rollouts(ctx, kube, list(images), progress)
-    status = rollout_verdict(ctx, kube, workload, status, progress)
     if status.failed:
         return _failed(ctx, kube, workload, status, progress)
     if not status.done:

@@ -36,23 +36,32 @@ def apply_round(
 def look_at_rollouts(
     ctx: StepContext, kube: ClusterClient, workloads: list[str], progress: dict
 ) -> tuple[str, RolloutStatus]:
-    """Read each workload's Deployment once; the first failed one, else the first still
-    rolling out, else the last (all done). Each new kubectl-like line is emitted once
-    (the lines said are kept in `progress`, which this updates)."""
+    """Read each workload's Deployment once and decide: the first failed one, else the
+    first still rolling out, else the last (all done). One still rolling out fails at
+    once when a new pod is doomed (krane's rules, environments/doom.py, given the
+    Deployment just read) or the environment's rollout timeout has passed. Each new
+    kubectl-like line is emitted once (the lines said are kept in `progress`)."""
     namespace = ctx.deployment.environment.namespace
     said = progress.setdefault(SAID, {})
     pending = None
     for workload in workloads:
         ctx.check()
-        status = rollout_status(kube.read_deployment(namespace, workload))
+        read = kube.read_deployment(namespace, workload)
+        status = rollout_status(read)
         if said.get(workload) != status.message:
             ctx.emit(status.message)
             said[workload] = status.message
         if status.failed:
             return workload, status
         if pending is None and not status.done:
-            pending = (workload, status)
-    return pending or (workload, status)
+            pending = (workload, status, read)
+    if pending is None:
+        return workload, status
+    workload, status, read = pending
+    doom = find_doomed_pod(kube, namespace, workload, read)
+    if doom is not None:
+        return workload, RolloutStatus(False, True, doom.headline(), doom)
+    return workload, rollout_timed_out(ctx, workload, progress) or status
 
 
 def rollout_timed_out(ctx: StepContext, workload: str, progress: dict) -> RolloutStatus | None:
@@ -72,17 +81,3 @@ def look_again(progress: dict) -> Wait:
 def desired_images(ctx: StepContext) -> dict[str, dict[str, str]]:
     """The release's image for every container the catalog lists, per workload."""
     return release_images(ctx.deployment.service, ctx.deployment.release.image)
-
-
-def rollout_verdict(
-    ctx: StepContext, kube: ClusterClient, workload: str, status: RolloutStatus, progress: dict
-) -> RolloutStatus:
-    """The status this look decides on: a rollout still in progress fails at once when a
-    new pod is doomed (krane's rules, environments/doom.py) or when the environment's
-    rollout timeout has passed; otherwise it is kubectl's status as read."""
-    if status.done or status.failed:
-        return status
-    doom = find_doomed_pod(kube, ctx.deployment.environment.namespace, workload)
-    if doom is not None:
-        return RolloutStatus(False, True, doom.headline(), doom)
-    return rollout_timed_out(ctx, workload, progress) or status
