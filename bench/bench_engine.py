@@ -55,7 +55,7 @@ def engine_time_per_step(versions: list[str]) -> list[float]:
         claimed = time.perf_counter()
         outcome = run_claimed(claim)  # the rollout itself: not engine overhead
         ran = time.perf_counter()
-        record_outcome(claim.deployment_id, claim.step_id, claim.attempt, outcome, claim.kind)
+        record_outcome(claim.deployment_id, claim.step_id, claim.attempt, outcome)
         times.append((claimed - started + time.perf_counter() - ran) * 1000)
     return times
 

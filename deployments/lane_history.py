@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 
 from deployments.models import Deployment, Lane, Release, Step
-from deployments.states import FINAL_DEPLOYMENT_STATES, DeploymentState, StepKind
+from deployments.states import FINAL_DEPLOYMENT_STATES, DeploymentState, StepKind, Trigger
 from environments.models import Environment, Service
 
 Images = dict[str, dict[str, str]]  # workload → container → image
@@ -115,14 +115,26 @@ class LaneRecord:
     applied: Applied | None  # what it last wrote into the cluster
     running: Release | None  # the release it last left running (`running_release`)
     succeeded: list[Release]  # every release that succeeded there, newest success first
+    # The release a promotion running in the lane now is taking there (a rollback
+    # preempts it: engine/lane.py), None when no promotion runs.
+    in_flight: Release | None = None
 
     @property
     def rollback_targets(self) -> list[Release]:
-        """Releases that succeeded earlier here and are older than the one running now,
-        newest first: the only releases a rollback may go to. (Going to a newer release
-        is a promotion.)"""
-        running = self.running
-        return [r for r in self.succeeded if running is None or _older(r, running)]
+        """Releases that succeeded earlier here and are older than the one running now
+        (or than the one a running promotion is rolling out, so what ran before it is
+        among them), newest first: the only releases a rollback may go to. (Going to a
+        newer release is a promotion.)"""
+        newest = max(
+            (r for r in (self.running, self.in_flight) if r is not None),
+            key=lambda r: (r.created_at, r.pk),
+            default=None,
+        )
+        return [
+            r
+            for r in self.succeeded
+            if newest is None or (r != self.in_flight and _older(r, newest))
+        ]
 
 
 # Pages offer rollbacks among the releases of a lane's newest successes: a lane with
@@ -133,7 +145,7 @@ RECENT_SUCCESSES = 30
 
 
 def lane_records(lanes: list[Lane], recent: int | None = RECENT_SUCCESSES) -> dict[int, LaneRecord]:
-    """The record of each lane, keyed by lane id, in four queries however many lanes
+    """The record of each lane, keyed by lane id, in five queries however many lanes
     and however long their history. `succeeded` holds the releases of the lane's
     `recent` newest successes (None: every success, for the engine's checks)."""
     applied = applied_in_lanes([lane.pk for lane in lanes])
@@ -148,6 +160,7 @@ def lane_records(lanes: list[Lane], recent: int | None = RECENT_SUCCESSES) -> di
     )
     by_id = {release.pk: release for release in releases}
     by_image = {(r.service_id, r.image): r for r in releases}
+    in_flight = _promotions_running([lane.pk for lane in lanes])
     records = {}
     for lane in lanes:
         succeeded = [by_id[i] for i in succeeded_ids.get(lane.pk, [])]
@@ -156,8 +169,20 @@ def lane_records(lanes: list[Lane], recent: int | None = RECENT_SUCCESSES) -> di
              if (lane.service_id, i) in by_image),
             succeeded[0] if succeeded else None,
         )  # fmt: skip
-        records[lane.pk] = LaneRecord(applied.get(lane.pk), running, succeeded)
+        records[lane.pk] = LaneRecord(
+            applied.get(lane.pk), running, succeeded, in_flight.get(lane.pk)
+        )
     return records
+
+
+def _promotions_running(lane_ids: list[int]) -> dict[int, Release]:
+    """Per lane, the release of the promotion running there (one at most per lane)."""
+    running = (
+        Deployment.objects.filter(lane_id__in=lane_ids, state=DeploymentState.RUNNING)
+        .exclude(trigger=Trigger.ROLLBACK)
+        .select_related("release")
+    )
+    return {deployment.lane_id: deployment.release for deployment in running}
 
 
 def _succeeded_release_ids(lane_ids: list[int], recent: int | None) -> dict[int, list[int]]:

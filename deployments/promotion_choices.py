@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from deployments.models import Deployment, Release
 from deployments.overview import Cell, RollbackChoice, dashboard_rows, rollback_choices
-from deployments.states import ReleaseState
+from deployments.states import DeploymentState, ReleaseState, Trigger
 from deployments.what_runs import REPAIRABLE
 from environments.catalog.values import parse_freeze_time
 from environments.freeze import MINUTES_PER_WEEK, active_freeze, describe
@@ -282,6 +282,7 @@ class RollbackPreview:
     release: Release
     running: Deployment | None  # the deployment whose release runs there now
     refusal: str  # "" when the person may roll back to this release
+    in_flight: Deployment | None = None  # a promotion running there, which it preempts
 
     @property
     def allowed(self) -> bool:
@@ -302,4 +303,13 @@ def rollback_preview(service, environment, release, user) -> RollbackPreview:
             f"{release.version} is not a release to roll back to in {environment.name}: a "
             f"rollback goes to one that succeeded there before (choices: {offered})."
         )
-    return RollbackPreview(service, environment, release, cell.current, refusal)
+    return RollbackPreview(
+        service, environment, release, cell.current, refusal, _promotion_running(cell)
+    )
+
+
+def _promotion_running(cell: Cell) -> Deployment | None:
+    deployment = cell.in_progress
+    if deployment is None or deployment.state != DeploymentState.RUNNING:
+        return None
+    return None if deployment.trigger == Trigger.ROLLBACK else deployment

@@ -331,3 +331,48 @@ def test_a_section_refresh_keeps_what_the_person_is_typing(
         expect(note).to_have_value("half-typed: checked the di")
         expect(note).to_be_focused()
         assert errors == []
+
+
+def hide(page: Page) -> None:
+    """As when the person switches to another tab (headless pages never are hidden)."""
+    page.evaluate(
+        """() => {
+            window.visibleStream.hiddenGraceMs = 0;
+            Object.defineProperty(document, "hidden", { value: true, configurable: true });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+
+
+def show(page: Page) -> None:
+    page.evaluate(
+        """() => {
+            Object.defineProperty(document, "hidden", { value: false, configurable: true });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+
+
+def test_hidden_tabs_let_their_streams_go_so_the_next_page_still_loads(
+    alice, production_waiting, portal_server
+):
+    """A browser holds six connections per host over HTTP/1.1; each live page's stream
+    takes one. Six live tabs in the background must not stop a seventh page loading."""
+    url = f"{portal_server.url}/deployments/{production_waiting.pk}/"
+    with browsers(portal_server.url, {"alice": PEOPLE["alice"]}) as (pages, errors):
+        context = pages["alice"].context
+        tabs = []
+        for _ in range(6):
+            tab = context.new_page()
+            tab.goto(url)
+            expect(tab.locator("#live-state")).to_contain_text("Live")
+            hide(tab)
+            tabs.append(tab)
+        seventh = context.new_page()
+        seventh.goto(url, timeout=15_000)
+        expect(seventh.locator("#live-state")).to_contain_text("Live")
+        show(tabs[0])  # back in view: a new stream, and the page catches up
+        expect(tabs[0].locator("#live-state")).to_contain_text("Live")
+        dashboard = context.new_page()
+        dashboard.goto(f"{portal_server.url}/", timeout=15_000)
+        assert errors == []

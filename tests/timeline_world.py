@@ -64,7 +64,7 @@ def run_steps(
         passed = ok and claim.kind != fail
         result = {"applied": True} if claim.kind == "rollout" else {}
         outcome = StepOutcome(passed, "" if passed else reason, result)
-        record_outcome(claim.deployment_id, claim.step_id, claim.attempt, outcome, claim.kind)
+        record_outcome(claim.deployment_id, claim.step_id, claim.attempt, outcome)
     return Deployment.objects.get(pk=deployment.pk)
 
 

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class CheckResult:
     """What a check decided. `waits` means "not decidable yet" (a CI report that has
-    not arrived): the item stays pending with the evidence saying what it waits for."""
+    not arrived): the item stays pending with the evidence saying what it waits for.
+    `unreachable` marks a failure to reach the target at all (the cluster's API was
+    away): a soak waits such an outage out instead of rolling back (steps/post_checks)."""
 
     passed: bool
     evidence: str
     waits: bool = False
+    unreachable: bool = False
 
 
 def passed(evidence: str) -> CheckResult:
@@ -30,3 +33,7 @@ def failed(evidence: str) -> CheckResult:
 
 def waiting(evidence: str) -> CheckResult:
     return CheckResult(False, evidence, waits=True)
+
+
+def unreachable(evidence: str) -> CheckResult:
+    return CheckResult(False, evidence, unreachable=True)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from deployments.checks import CheckResult, failed, passed
-from deployments.checks.cluster import check_client
+from deployments.checks.cluster import check_client, cluster_failure
 from deployments.checks.evidence import age, utc
 from environments.catalog.values import parse_duration
 from environments.kube import ClusterError
@@ -33,7 +33,7 @@ def check(deployment, params: dict) -> CheckResult:
     except ClusterError as error:
         if error.status == 404:
             return failed(f"CronJob {where} not found in cluster {environment.cluster.name}.")
-        return failed(f"Cannot check CronJob {where}: {error}.")
+        return cluster_failure(error, f"Cannot check CronJob {where}: {error}.")
     return _judge(where, cronjob, _last_job(cronjob, jobs), limit, limit_text)
 
 

@@ -1,20 +1,30 @@
 """The cluster connection of the checks that read Kubernetes objects.
 
-A check has PORTAL_CHECK_TIMEOUT_SECONDS in all. A step waits out a long outage of
-the API; a check does not: half its budget for one request or one outage, so an
-unreachable cluster fails the check, saying which cluster at which address.
+A check has PORTAL_CHECK_TIMEOUT_SECONDS in all, half of it for one request. It never
+waits out an outage of the API on its worker (no retries, no sleep): an unreachable
+cluster fails the check at once with `unreachable` evidence saying which cluster at
+which address; the post-deployment soak waits such an outage out between its looks.
 """
 
 from django.conf import settings
 
-from environments.kube import ClusterClient
+from deployments.checks import CheckResult, failed, unreachable
+from environments.kube import ClusterClient, ClusterError, ClusterUnreachable
 from environments.models import Environment
+
+LOOK_CONNECT_SECONDS = 2  # a look's bound: no connection attempt outlasts it
 
 
 def check_client(environment: Environment) -> ClusterClient:
     """A client for the environment's cluster on the check's short timeouts; use it as a
     context manager. Raises ClusterError (for people) when the kubeconfig is unusable."""
     budget = settings.PORTAL_CHECK_TIMEOUT_SECONDS / 2
-    return ClusterClient(
-        environment.cluster, retry_seconds=budget, request_timeout=(budget, budget)
-    )
+    connect = min(budget, LOOK_CONNECT_SECONDS)
+    return ClusterClient(environment.cluster, retry_seconds=0, request_timeout=(connect, budget))
+
+
+def cluster_failure(error: ClusterError, evidence: str) -> CheckResult:
+    """A check's result for a cluster error: `unreachable` when the API was away."""
+    if isinstance(error, ClusterUnreachable):
+        return unreachable(evidence)
+    return failed(evidence)

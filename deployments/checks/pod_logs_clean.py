@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from deployments.checks import CheckResult, failed, passed
-from deployments.checks.cluster import check_client
+from deployments.checks.cluster import check_client, cluster_failure
 from deployments.checks.evidence import utc
 from deployments.states import StepKind
 from environments.catalog.values import parse_duration
@@ -64,7 +64,9 @@ def check(deployment, params: dict) -> CheckResult:
                 return failed(_no_release_pods(deployment, others))
             reading = _read(kube, environment.namespace, pods, pattern, start)
     except ClusterError as error:
-        return failed(f"Cannot read the logs of {deployment.service.name}'s pods: {error}.")
+        return cluster_failure(
+            error, f"Cannot read the logs of {deployment.service.name}'s pods: {error}."
+        )
     return _judge(pattern, pods, start, reading)
 
 

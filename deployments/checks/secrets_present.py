@@ -8,7 +8,7 @@ Only key names are read: the values are dropped where the Secret is read
 """
 
 from deployments.checks import CheckResult, failed, passed
-from deployments.checks.cluster import check_client
+from deployments.checks.cluster import check_client, cluster_failure
 from environments.kube import ClusterError
 
 
@@ -22,7 +22,7 @@ def check(deployment, params: dict) -> CheckResult:
     except ClusterError as error:
         if error.status == 404:
             return failed(f"Secret {where} not found in cluster {environment.cluster.name}.")
-        return failed(f"Cannot check Secret {where}: {error}.")
+        return cluster_failure(error, f"Cannot check Secret {where}: {error}.")
     missing = [key for key in required if key not in present]
     if missing:
         return failed(

@@ -11,16 +11,15 @@ migration's look deletes its Job first (steps/migrate.py).
 from django.utils import timezone
 
 from deployments.engine.outcomes import needs_rollback, plan_rollback
-from deployments.engine.transitions import finish
-from deployments.live import announce
+from deployments.engine.transitions import finish, move_open_steps, move_step
 from deployments.models import Deployment, Step
-from deployments.states import DeploymentState, StepKind, StepState
+from deployments.states import StepKind, StepState
 
 
 def end_cancelled(deployment: Deployment) -> None:
     """End the (row-locked) deployment `cancelled`, naming who asked."""
     who = deployment.cancel_requested_by
-    finish(deployment, DeploymentState.CANCELLED, f"Cancelled by {_name(deployment)}.", actor=who)
+    finish(deployment, "cancel", f"Cancelled by {_name(deployment)}.", actor=who)
 
 
 def stop_at_safe_point(deployment: Deployment) -> Step | None:
@@ -30,10 +29,7 @@ def stop_at_safe_point(deployment: Deployment) -> Step | None:
         end_cancelled(deployment)
         return None
     # The cluster may run the new release: cancelling now means rolling back.
-    deployment.steps.filter(state=StepState.PENDING).update(
-        state=StepState.CANCELLED, finished_at=timezone.now()
-    )
-    announce.deployment_changed(deployment.pk, deployment.lane_id)
+    move_open_steps(deployment, "cancel", sources=[StepState.PENDING])
     reason = f"Cancelled by {_name(deployment)} after the rollout began; rolled back."
     plan_rollback(deployment, reason)
     return deployment.steps.get(kind=StepKind.ROLLBACK, state=StepState.PENDING)
@@ -42,8 +38,11 @@ def stop_at_safe_point(deployment: Deployment) -> Step | None:
 def stop_between_looks(deployment: Deployment, step: Step) -> Step | None:
     """A step between two looks of a deployment asked to stop: end it `cancelled` (it
     holds nothing in the cluster that a rollback does not undo), then as between steps."""
-    Step.objects.filter(pk=step.pk, attempt=step.attempt, lease_owner="").update(
-        state=StepState.CANCELLED,
+    move_step(
+        deployment,
+        step,
+        "stop",
+        fenced=True,
         reason=f"Stopped: {cancelled_by(deployment)}",
         finished_at=timezone.now(),
         next_look_at=None,
@@ -63,14 +62,15 @@ def abort_for_rollback(deployment: Deployment, rollback: Deployment) -> None:
         f"Aborted for rollback #{rollback.pk}: it takes the workloads to "
         f"{rollback.release.version}."
     )
-    deployment.steps.filter(state__in=(StepState.PENDING, StepState.RUNNING)).update(
-        state=StepState.CANCELLED,
+    move_open_steps(
+        deployment,
+        "cancel",
+        sources=[StepState.PENDING, StepState.RUNNING],
         reason=reason,
-        finished_at=timezone.now(),
         lease_owner="",
         next_look_at=None,
     )
-    finish(deployment, DeploymentState.SUPERSEDED, reason, superseded_by=rollback, steps_open=False)
+    finish(deployment, "abort_for_rollback", reason, superseded_by=rollback, steps_open=False)
 
 
 def _name(deployment: Deployment) -> str:

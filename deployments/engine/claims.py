@@ -15,6 +15,7 @@ from deployments import audit
 from deployments.engine import cancellation, lane
 from deployments.engine.gates import pass_gates
 from deployments.engine.outcomes import conclude
+from deployments.engine.transitions import move_step
 from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.states import GATE_STEP_KINDS, DeploymentState, StepKind, StepState
@@ -110,29 +111,28 @@ def _rolling_back(work: list[Step]) -> bool:
 
 def _claim(deployment: Deployment, step: Step, worker: str, stop_requested: str = "") -> Claim:
     now = timezone.now()
-    attempt = step.attempt + 1
     due = min(now, step.due_at or _became_due(deployment, step, now))
     longest = _longest_shown_wait(step.worker_wait, now - due)
-    first_look = step.state == StepState.PENDING
-    Step.objects.filter(pk=step.pk).update(
-        state=StepState.RUNNING,
-        attempt=attempt,
-        lease_owner=worker,
-        heartbeat_at=now,
+    lease = {
+        "attempt": step.attempt + 1,
+        "lease_owner": worker,
+        "heartbeat_at": now,
         # The hard deadline counts from the step's first look, not from each look.
-        deadline_at=step.deadline_at or now + deadline_for(step.kind, deployment),
-        started_at=step.started_at or now,
-        next_look_at=None,
-        due_at=due,
-        taken_at=now,
-        worker_wait=longest,
-    )
-    if first_look or longest != step.worker_wait:  # not every look: pages would churn
-        announce.deployment_changed(deployment.pk, deployment.lane_id)
-    if first_look:
-        audit.record(
-            "step.claimed", deployment=deployment, step=step.kind, attempt=attempt, worker=worker
-        )
+        "deadline_at": step.deadline_at or now + deadline_for(step.kind, deployment),
+        "started_at": step.started_at or now,
+        "next_look_at": None,
+        "due_at": due,
+        "taken_at": now,
+        "worker_wait": longest,
+    }
+    if step.state == StepState.PENDING:  # its first look (or first since a lost lease)
+        detail = {"attempt": lease["attempt"], "worker": worker}
+        move_step(deployment, step, "claim", audit_detail=detail, **lease)
+    else:  # a later look changes no state, only who holds the step
+        Step.objects.filter(pk=step.pk, state=StepState.RUNNING).update(**lease)
+        if longest != step.worker_wait:  # not every look: pages would churn
+            announce.deployment_changed(deployment.pk, deployment.lane_id)
+    attempt = lease["attempt"]
     return Claim(deployment.pk, step.pk, step.kind, attempt, worker, stop_requested)
 
 

@@ -10,10 +10,9 @@ from enum import Enum
 from django.conf import settings
 from django.utils import timezone
 
-from deployments import audit
 from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.checks_run import UNDECIDED, checks_due, request_pre_checks
-from deployments.engine.transitions import finish
+from deployments.engine.transitions import finish, move_step
 from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.notifications.outbox import notify
@@ -21,7 +20,6 @@ from deployments.states import (
     GATE_STEP_KINDS,
     ChecklistState,
     Decision,
-    DeploymentState,
     NotificationEvent,
     StepKind,
     StepState,
@@ -42,7 +40,7 @@ class GateVerdict(Enum):
 class GateResult:
     verdict: GateVerdict
     reason: str = ""
-    final_state: DeploymentState | None = None  # for STOPPED: failed or rejected
+    ending: str = ""  # for STOPPED: the deployment's transition, "fail" or "reject"
 
 
 PASSED = GateResult(GateVerdict.PASSED)
@@ -54,8 +52,8 @@ def waiting(reason: str) -> GateResult:
     return GateResult(GateVerdict.WAITING, mask_secrets(reason))
 
 
-def stopped(final_state: DeploymentState, reason: str) -> GateResult:
-    return GateResult(GateVerdict.STOPPED, mask_secrets(reason), final_state)
+def stopped(ending: str, reason: str) -> GateResult:
+    return GateResult(GateVerdict.STOPPED, mask_secrets(reason), ending)
 
 
 def pass_gates(deployment: Deployment, steps: list[Step]) -> bool:
@@ -66,11 +64,11 @@ def pass_gates(deployment: Deployment, steps: list[Step]) -> bool:
             continue
         result = evaluate_gate(step.kind, deployment)
         if result.verdict == GateVerdict.PASSED:
-            _end_gate(deployment, step, StepState.SUCCEEDED, "")
+            _end_gate(deployment, step, "pass_gate", "")
             continue
         if result.verdict == GateVerdict.STOPPED:
-            _end_gate(deployment, step, StepState.FAILED, result.reason)
-            finish(deployment, result.final_state, result.reason)
+            _end_gate(deployment, step, "fail_gate", result.reason)
+            finish(deployment, result.ending, result.reason)
             return False
         _park(deployment, step, result.reason)
         return False
@@ -88,9 +86,7 @@ def pre_checks_gate(deployment: Deployment) -> GateResult:
     items = list(deployment.checklist.filter(phase=ChecklistPhase.PRE))
     refused = [i.text for i in items if i.state == ChecklistState.FAILED and not _checked(i)]
     if refused:
-        return stopped(
-            DeploymentState.FAILED, f"Pre-deployment check failed: {', '.join(refused)}."
-        )
+        return stopped("fail", f"Pre-deployment check failed: {', '.join(refused)}.")
     undecided = [i for i in items if _checked(i) and i.state in UNDECIDED]
     if undecided:
         _ask_for_checks(deployment)
@@ -132,7 +128,7 @@ def approval_gate(deployment: Deployment) -> GateResult:
     if rejection:
         comment = f": {rejection.comment}" if rejection.comment else "."
         who = rejection.user.get_username()
-        return stopped(DeploymentState.REJECTED, f"Rejected by {who}{comment}")
+        return stopped("reject", f"Rejected by {who}{comment}")
     approved = sum(1 for a in approvals if a.decision == Decision.APPROVE)
     required = deployment.environment.required_approvals
     if approved >= required:
@@ -146,23 +142,16 @@ def approval_gate(deployment: Deployment) -> GateResult:
 GATES = {StepKind.PRE_CHECKS: pre_checks_gate, StepKind.APPROVAL: approval_gate}
 
 
-def _end_gate(deployment: Deployment, step: Step, state: StepState, reason: str) -> None:
+def _end_gate(deployment: Deployment, step: Step, transition: str, reason: str) -> None:
     now = timezone.now()
-    step.state, step.reason, step.finished_at = state, reason, now
-    step.started_at = step.started_at or now
-    step.save(update_fields=["state", "reason", "finished_at", "started_at"])
-    announce.deployment_changed(deployment.pk, deployment.lane_id)
-    audit.record(f"step.{state}", deployment=deployment, step=step.kind, reason=reason)
+    started = step.started_at or now
+    move_step(deployment, step, transition, reason=reason, finished_at=now, started_at=started)
 
 
 def _park(deployment: Deployment, step: Step, reason: str) -> None:
     """Wait for people: no worker holds anything while the deployment is parked."""
     if step.state != StepState.WAITING:
-        Step.objects.filter(pk=step.pk).update(
-            state=StepState.WAITING, started_at=timezone.now(), reason=reason
-        )
-        audit.record("deployment.parked", deployment=deployment, step=step.kind, reason=reason)
-        announce.deployment_changed(deployment.pk, deployment.lane_id)
+        move_step(deployment, step, "park", started_at=timezone.now(), reason=reason)
     elif step.reason != reason:  # still waiting, now for something else: say what
         Step.objects.filter(pk=step.pk).update(reason=reason)
         announce.deployment_changed(deployment.pk, deployment.lane_id)

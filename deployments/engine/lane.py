@@ -14,11 +14,10 @@ from django.utils import timezone
 from deployments import audit
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.next_in_line import first_in_line
-from deployments.engine.transitions import finish
+from deployments.engine.transitions import finish, move_deployment
 from deployments.live import announce
 from deployments.models import Deployment, Lane
-from deployments.notifications.outbox import notify
-from deployments.states import DeploymentState, NotificationEvent, Trigger
+from deployments.states import DeploymentState, Trigger
 from environments.freeze import active_freeze, describe
 from portal.masking import mask_secrets
 
@@ -59,13 +58,12 @@ def join_lane(deployment: Deployment) -> bool:
     first = first_in_line([*waiting, deployment])
     blocker = lane_blocker(deployment)
     if running is None and first is deployment and not blocker:
-        _start(deployment, now, actions=["deployment.queued", "deployment.started"])
+        _start(deployment, now, "start_at_once")
         return True
     if running is None and first is not deployment:
         advance_after_commit(first.pk)  # the lane is free: wake whoever is next
     reason = blocker or _waiting_reason(running, deployment)
-    _set(deployment, state=QUEUED, queued_at=now, reason=reason)
-    audit.record("deployment.queued", deployment=deployment)
+    move_deployment(deployment, "queue", queued_at=now, reason=reason)
     return False
 
 
@@ -83,7 +81,7 @@ def try_start(deployment: Deployment) -> bool:
     if blocker := lane_blocker(deployment):
         _set(deployment, reason=blocker)  # the sweeper asks again until it clears
         return False
-    _start(deployment, timezone.now(), actions=["deployment.started"])
+    _start(deployment, timezone.now(), "start")
     return True
 
 
@@ -110,7 +108,7 @@ def supersede(deployment: Deployment, *, by: Deployment) -> None:
     """End `deployment` in favour of `by`, the request that replaces it."""
     finish(
         deployment,
-        DeploymentState.SUPERSEDED,
+        "supersede",
         f"Superseded by #{by.pk} ({by.release.version}, {by.get_trigger_display().lower()}).",
         superseded_by=by,
     )
@@ -162,15 +160,13 @@ def _replaces(newer: Deployment, older: Deployment) -> bool:
     return newer.created_at > older.created_at
 
 
-def _start(deployment: Deployment, now, actions: list[str]) -> None:
-    _set(
-        deployment, state=RUNNING, queued_at=deployment.queued_at or now, started_at=now, reason=""
-    )
-    audit.record_many(actions, deployment=deployment)
-    notify(deployment, NotificationEvent.STARTED)
+def _start(deployment: Deployment, now, transition: str) -> None:
+    queued_at = deployment.queued_at or now
+    move_deployment(deployment, transition, queued_at=queued_at, started_at=now, reason="")
 
 
 def _set(deployment: Deployment, **fields) -> None:
+    """Change what a deployment waiting in line says (never its state: transitions)."""
     if all(getattr(deployment, name) == value for name, value in fields.items()):
         return
     Deployment.objects.filter(pk=deployment.pk).update(**fields)

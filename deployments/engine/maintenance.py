@@ -18,12 +18,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from deployments import audit
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.lane import lock_lane_of
 from deployments.engine.outcomes import handle_failure
+from deployments.engine.transitions import move_step
 from deployments.events import emit
-from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.states import FINAL_DEPLOYMENT_STATES, StepState
 
@@ -78,27 +77,31 @@ def _reap(deployment_id: int, step_id: int, attempt: int, now, stale_before) -> 
 
 def _requeue(deployment: Deployment, step: Step) -> None:
     # Its progress stays: the next look goes on from the last one recorded.
-    lost = step.lost_leases + 1
-    Step.objects.filter(pk=step.pk, attempt=step.attempt).update(
-        state=StepState.PENDING, lease_owner="", due_at=timezone.now(), lost_leases=lost
+    lost, worker = step.lost_leases + 1, step.lease_owner or "?"
+    move_step(
+        deployment,
+        step,
+        "requeue",
+        fenced=True,
+        audit_detail={"attempt": lost},
+        lease_owner="",
+        due_at=timezone.now(),
+        lost_leases=lost,
     )
-    announce.deployment_changed(deployment.pk, deployment.lane_id)
     message = (
-        f"{step.get_kind_display()}: worker {step.lease_owner or '?'} stopped heartbeating; "
+        f"{step.get_kind_display()}: worker {worker} stopped heartbeating; "
         f"the step is re-queued (attempt {lost} of {settings.PORTAL_STEP_MAX_ATTEMPTS})."
     )
     emit(deployment.pk, step.pk, message)
-    audit.record("step.requeued", deployment=deployment, step=step.kind, attempt=lost)
 
 
 def _fail(deployment: Deployment, step: Step, reason: str) -> None:
-    Step.objects.filter(pk=step.pk, attempt=step.attempt).update(
-        state=StepState.FAILED, reason=reason, finished_at=timezone.now(), lease_owner="",
+    now = timezone.now()
+    move_step(
+        deployment, step, "reap", fenced=True, reason=reason, finished_at=now, lease_owner="",
         next_look_at=None,
     )  # fmt: skip
-    announce.deployment_changed(deployment.pk, deployment.lane_id)
     emit(deployment.pk, step.pk, reason)
-    audit.record("step.reaped", deployment=deployment, step=step.kind, reason=reason)
     handle_failure(deployment, step, reason)
 
 

@@ -11,13 +11,11 @@ from deployments.engine.checklist import answer_step_items
 from deployments.engine.checks_run import apply_step_checks
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.lane import lock_lane_of
-from deployments.engine.transitions import finish
+from deployments.engine.transitions import finish, move_open_steps, move_step
 from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.states import (
     GATE_STEP_KINDS,
-    DeploymentState,
-    NotificationEvent,
     StepKind,
     StepState,
     Trigger,
@@ -28,9 +26,7 @@ from portal.masking import mask_json, mask_secrets
 log = logging.getLogger(__name__)
 
 
-def record_outcome(
-    deployment_id: int, step_id: int, attempt: int, outcome: StepOutcome, kind: str = ""
-) -> bool:
+def record_outcome(deployment_id: int, step_id: int, attempt: int, outcome: StepOutcome) -> bool:
     """Write a step's outcome if this attempt still owns it; False when fenced off.
 
     The filter on `attempt` is the fence: a worker whose lease was taken away (the
@@ -47,37 +43,49 @@ def record_outcome(
             .select_related("environment")
             .get(pk=deployment_id)
         )
-        state = _ended_state(outcome)
-        updated = Step.objects.filter(pk=step_id, attempt=attempt, state=StepState.RUNNING).update(
-            state=state,
-            reason=outcome.reason,
-            result=outcome.result,
-            finished_at=timezone.now(),
-            lease_owner="",
-            next_look_at=None,
-        )
-        if not updated:
+        step = _end_step(deployment, step_id, attempt, outcome)
+        if step is None:
             log.warning(
                 "step %s attempt %s was taken away; its outcome is dropped", step_id, attempt
             )
             return False
-        announce.deployment_changed(deployment.pk, deployment.lane_id)
-        kind = kind or Step.objects.values_list("kind", flat=True).get(pk=step_id)
-        audit.record(f"step.{state}", deployment=deployment, step=kind, reason=outcome.reason)
+        kind = step.kind
         if not outcome.stopped:  # a stopped step answers nothing; the next claim ends it
             answer_step_items(deployment, kind, outcome.ok, outcome.reason or _passed(kind))
             apply_step_checks(deployment, kind, outcome.result)
         if not outcome.ok and not outcome.stopped:
-            handle_failure(deployment, Step.objects.get(pk=step_id), outcome.reason)
+            handle_failure(deployment, step, outcome.reason)
         if not deployment.is_final and not _conclude_if_done(deployment):
             advance_after_commit(deployment_id)
     return True
 
 
-def _ended_state(outcome: StepOutcome) -> StepState:
+def _end_step(
+    deployment: Deployment, step_id: int, attempt: int, outcome: StepOutcome
+) -> Step | None:
+    """The step, ended by this outcome; None when this attempt no longer owns it."""
+    step = Step.objects.get(pk=step_id)
+    if step.state != StepState.RUNNING or step.attempt != attempt:
+        return None
+    ended = move_step(
+        deployment,
+        step,
+        _ending(outcome),
+        fenced=True,
+        reason=outcome.reason,
+        result=outcome.result,
+        finished_at=timezone.now(),
+        lease_owner="",
+        next_look_at=None,
+    )
+    return step if ended else None
+
+
+def _ending(outcome: StepOutcome) -> str:
+    """The step's transition for this outcome."""
     if outcome.stopped:
-        return StepState.CANCELLED
-    return StepState.SUCCEEDED if outcome.ok else StepState.FAILED
+        return "stop"
+    return "succeed" if outcome.ok else "fail"
 
 
 def _conclude_if_done(deployment: Deployment) -> bool:
@@ -96,20 +104,13 @@ def handle_failure(deployment: Deployment, step: Step, reason: str) -> None:
     wanted, else end the deployment failed. Called under the deployment's row lock."""
     if step.kind == StepKind.ROLLBACK:
         original = deployment.reason or "the deployment failed"
-        finish(
-            deployment,
-            DeploymentState.FAILED,
-            f"{original} The rollback failed too: {reason}",
-            event=NotificationEvent.ROLLBACK_FAILED,
-        )
+        finish(deployment, "fail_rollback", f"{original} The rollback failed too: {reason}")
         return
-    deployment.steps.filter(state=StepState.PENDING).update(
-        state=StepState.SKIPPED, finished_at=timezone.now()
-    )
+    move_open_steps(deployment, "skip", sources=[StepState.PENDING])
     if needs_rollback(deployment) and _rolls_back_on_failure(deployment):
         plan_rollback(deployment, reason)
     else:
-        finish(deployment, DeploymentState.FAILED, reason)
+        finish(deployment, "fail", reason)
 
 
 def _rolls_back_on_failure(deployment: Deployment) -> bool:
@@ -141,13 +142,13 @@ def conclude(deployment: Deployment, steps: list[Step]) -> None:
     """Every step has ended: the deployment's final state follows from them."""
     rollback = next((s for s in reversed(steps) if s.kind == StepKind.ROLLBACK), None)
     if rollback is not None and rollback.state == StepState.SUCCEEDED:
-        finish(deployment, DeploymentState.ROLLED_BACK, deployment.reason, steps_open=False)
+        finish(deployment, "roll_back", deployment.reason, steps_open=False)
     elif any(step.state == StepState.FAILED for step in steps):
         failed = next(s for s in steps if s.state == StepState.FAILED)
         reason = deployment.reason or failed.reason
-        finish(deployment, DeploymentState.FAILED, reason, steps_open=False)
+        finish(deployment, "fail", reason, steps_open=False)
     else:
-        finish(deployment, DeploymentState.SUCCEEDED, "", steps_open=False)
+        finish(deployment, "succeed", "", steps_open=False)
 
 
 def _passed(kind: str) -> str:

@@ -112,16 +112,23 @@ def request_rollback(
         )
     targets = rollback_targets(service, environment)
     release = _rollback_target(service, environment, to_version, targets)
-    current = (
-        Deployment.objects.filter(
-            service=service, environment=environment, state=DeploymentState.SUCCEEDED
-        )
-        .order_by("-finished_at")
-        .first()
-    )
     return _record(
-        release, environment, actor, Trigger.ROLLBACK, plan_rollback(service), rollback_of=current
+        release,
+        environment,
+        actor,
+        Trigger.ROLLBACK,
+        plan_rollback(service),
+        rollback_of=_rolled_back(service, environment),
     )
+
+
+def _rolled_back(service: Service, environment: Environment) -> Deployment | None:
+    """What a rollback undoes: the promotion running in the lane (it preempts it), else
+    the last deployment that succeeded there."""
+    lane = Deployment.objects.filter(service=service, environment=environment)
+    running = lane.filter(state=DeploymentState.RUNNING).exclude(trigger=Trigger.ROLLBACK)
+    succeeded = lane.filter(state=DeploymentState.SUCCEEDED).order_by("-finished_at")
+    return running.first() or succeeded.first()
 
 
 def _rollback_target(

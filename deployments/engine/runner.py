@@ -56,9 +56,7 @@ def record_with_retries(claim: Claim, answer: StepOutcome | Wait, attempts: int 
             if isinstance(answer, Wait):
                 record_wait(claim.deployment_id, claim.step_id, claim.attempt, answer)
             else:
-                record_outcome(
-                    claim.deployment_id, claim.step_id, claim.attempt, answer, claim.kind
-                )
+                record_outcome(claim.deployment_id, claim.step_id, claim.attempt, answer)
             return
         except (InterfaceError, OperationalError):
             connection.close()

@@ -7,7 +7,10 @@ ends the step, and the deployment rolls back where the environment says so. A ch
 without data yet (no scrape since the rollout) waits; still without data at the end,
 it fails. After the window each check looks a last time, and its evidence is what
 the items keep. Every check looks in every round, so a failure reports all the
-checks that failed in that round.
+checks that failed in that round. A round in which a check could not reach the
+cluster at all is waited out, as a rollout waits out an outage of the API: the soak
+looks again each PORTAL_LOOK_SECONDS until the API answers (the outage does not count
+against the window) or the outage lasts PORTAL_CLUSTER_RETRY_SECONDS, which fails.
 """
 
 from django.conf import settings
@@ -16,7 +19,7 @@ from deployments.checks import failed
 from deployments.checks.running import as_record, checked_items, run_check, soak_seconds
 from deployments.states import ChecklistState
 from deployments.steps import StepContext, StepOutcome, Wait
-from deployments.steps.looks import now
+from deployments.steps.looks import OUTAGE_BEGAN, now
 from environments.models import ChecklistPhase
 
 # Progress: when the soak window began (epoch seconds) and each check's last verdict.
@@ -34,9 +37,24 @@ def run(ctx: StepContext) -> StepOutcome | Wait:
     if BEGAN not in progress:
         ctx.emit(f"Watching the new release for {_span(soak)}: {', '.join(i.text for i in items)}.")
         return _wait(soak, {BEGAN: now(), SAID: {}})
-    last_round = now() >= progress[BEGAN] + soak
+    away_for = now() - progress.get(OUTAGE_BEGAN, now())  # an open outage extends the window
+    last_round = now() >= progress[BEGAN] + away_for + soak
     said = dict(progress.get(SAID, {}))
-    records, failures = [], []
+    records, failures, away = _round(ctx, items, said, last_round)
+    if failures:
+        return StepOutcome(False, _failure_reason(failures), {"checks": records})
+    if away:
+        return _outage(ctx, {**progress, SAID: said}, away, records)
+    progress = _reachable(ctx, progress)
+    if last_round:
+        return StepOutcome(True, "", {"checks": records})
+    return _wait(progress[BEGAN] + soak - now(), {**progress, SAID: said})
+
+
+def _round(ctx: StepContext, items, said: dict, last_round: bool):
+    """Every check looks once: their records, the failures (text, evidence), and the
+    evidence of the checks that could not reach the cluster."""
+    records, failures, away = [], [], []
     for item in items:  # every check looks in each round: a lead sees all that failed
         ctx.check()
         result = run_check(ctx.deployment, item)
@@ -44,13 +62,35 @@ def run(ctx: StepContext) -> StepOutcome | Wait:
             result = failed(result.evidence)
         _say_if_new(ctx, said, item, result, last_round)
         records.append(as_record(item, result))
-        if not result.passed and not result.waits:
+        if result.unreachable:
+            away.append(result.evidence)
+        elif not result.passed and not result.waits:
             failures.append((item.text, result.evidence))
-    if failures:
-        return StepOutcome(False, _failure_reason(failures), {"checks": records})
-    if last_round:
-        return StepOutcome(True, "", {"checks": records})
-    return _wait(progress[BEGAN] + soak - now(), {**progress, SAID: said})
+    return records, failures, away
+
+
+def _outage(ctx: StepContext, progress: dict, away: list[str], records) -> StepOutcome | Wait:
+    """A check could not reach the cluster: look again soon, until the outage has
+    lasted the cluster retry window."""
+    window = float(settings.PORTAL_CLUSTER_RETRY_SECONDS)
+    began = progress.get(OUTAGE_BEGAN)
+    if began is None:
+        began = now()
+        ctx.emit(f"{away[0]} The soak waits for the cluster for up to {window:.0f} s.")
+    if now() - began >= window:
+        return StepOutcome(False, f"Post-deployment checks: {away[0]}", {"checks": records})
+    return Wait(float(settings.PORTAL_LOOK_SECONDS), {**progress, OUTAGE_BEGAN: began})
+
+
+def _reachable(ctx: StepContext, progress: dict) -> dict:
+    """Close an outage the checks waited out: the soak window moves on by its length."""
+    began = progress.get(OUTAGE_BEGAN)
+    if began is None:
+        return progress
+    lasted = now() - began
+    ctx.emit(f"The cluster answers again after {lasted:.0f} s; the soak goes on.")
+    rest = {k: v for k, v in progress.items() if k != OUTAGE_BEGAN}
+    return {**rest, BEGAN: progress[BEGAN] + lasted}
 
 
 def _wait(left: float, progress: dict) -> Wait:

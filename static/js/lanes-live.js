@@ -31,15 +31,16 @@
         });
     }
 
-    const stream = new EventSource(anchor.dataset.liveLanes);
     let opened = false;
-    stream.addEventListener("changed", refresh);
-    // Events sent while the stream was down are lost: a reconnect refetches once.
-    stream.addEventListener("open", () => {
-      if (opened) refresh();
-      opened = true;
+    window.visibleStream(anchor.dataset.liveLanes, (stream) => {
+      stream.addEventListener("changed", refresh);
+      // Events sent while the stream was down (or the tab hidden) are lost: a new
+      // stream refetches once.
+      stream.addEventListener("open", () => {
+        if (opened) refresh();
+        opened = true;
+      });
     });
-    window.addEventListener("pagehide", () => stream.close());
 
     document.addEventListener("focusout", (event) => {
       const region = event.target.closest && event.target.closest("[data-live-stale]");
@@ -103,6 +104,6 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     const anchor = document.querySelector("[data-live-lanes]");
-    if (anchor && window.EventSource && window.htmx) start(anchor);
+    if (anchor && window.EventSource && window.htmx && window.visibleStream) start(anchor);
   });
 })();

@@ -193,7 +193,7 @@
 
   const bar = document.getElementById("live-bar");
   const state = document.getElementById("live-state");
-  let source = null;
+  let stream = null; // window.visibleStream's handle
   let streaming = false;
   let failures = 0;
   let connectedOnce = false;
@@ -204,13 +204,20 @@
     state.querySelector(".live-word").textContent = word;
   }
 
-  function connect() {
-    // The browser resumes from the last `id:` itself (Last-Event-ID); a stream opened
-    // anew resumes from the last line on the page.
+  // The stream's URL: a stream opened anew resumes from the last line on the page (the
+  // browser itself resumes a dropped one from the last `id:`, Last-Event-ID).
+  function streamUrl() {
     const after = connectedOnce ? lastSeq() : Number(bar.dataset.after || 0);
     const url = new URL(bar.dataset.eventsUrl, window.location.href);
     url.searchParams.set("after", String(after));
-    source = new EventSource(url);
+    return url;
+  }
+
+  function connect() {
+    stream = window.visibleStream(streamUrl, listen);
+  }
+
+  function listen(source) {
     source.addEventListener("open", () => {
       failures = 0;
       showState("live", "●", "Live");
@@ -232,12 +239,12 @@
       const wait = RETRY_MS[Math.min(failures, RETRY_MS.length - 1)];
       failures += 1;
       showState("reconnecting", "◌", `Reconnecting in ${Math.round(wait / 1000)} s…`);
-      window.setTimeout(connect, wait);
+      window.setTimeout(() => stream.reopen(), wait);
     });
   }
 
   function finish(finalState) {
-    source.close();
+    stream.close();
     streaming = false;
     jumpToTheEnd();
     setFollowing(following);
@@ -270,7 +277,7 @@
     });
     document.addEventListener("click", showEarlier);
     // No stream URL: the page was served where it cannot stream (WSGI); it keeps its hint.
-    if (!bar?.dataset.eventsUrl || !window.EventSource || !window.htmx) {
+    if (!bar?.dataset.eventsUrl || !window.EventSource || !window.htmx || !window.visibleStream) {
       jumpToTheEnd();
       return;
     }

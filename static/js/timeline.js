@@ -9,7 +9,7 @@
   function start() {
     const status = document.getElementById("timeline-live");
     const list = document.getElementById("timeline-entries");
-    if (!status || !list || !status.dataset.stream || !window.EventSource) return;
+    if (!status || !list || !status.dataset.stream || !window.EventSource || !window.visibleStream) return;
     const word = status.querySelector(".live-word");
     const news = status.querySelector(".live-news");
     let running = null;
@@ -80,15 +80,15 @@
       return true;
     }
 
-    const source = new EventSource(status.dataset.stream);
-    source.addEventListener("open", () => {
-      say("● Live: new entries appear at the top.");
-      if (opened) refresh();  // a reconnect: catch up on what happened meanwhile
-      opened = true;
+    window.visibleStream(status.dataset.stream, (source) => {
+      source.addEventListener("open", () => {
+        say("● Live: new entries appear at the top.");
+        if (opened) refresh();  // a reconnect: catch up on what happened meanwhile
+        opened = true;
+      });
+      source.addEventListener("changed", refresh);
+      source.addEventListener("error", () => say("◌ Reconnecting… (reload the page to see newer entries)"));
     });
-    source.addEventListener("changed", refresh);
-    source.addEventListener("error", () => say("◌ Reconnecting… (reload the page to see newer entries)"));
-    window.addEventListener("pagehide", () => source.close());
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

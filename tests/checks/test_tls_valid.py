@@ -137,7 +137,9 @@ def test_a_server_that_never_answers_fails_within_the_check_timeout(settings, db
     with SilentServer() as server:
         began = time.monotonic()
         result = tls_valid.check(api_via(server), {"min_days": 14})
-        assert time.monotonic() - began < 1.0
+        # It never answers: without the timeout the check would hang for good. The bound
+        # is loose because a loaded CI machine may be slow to schedule the thread.
+        assert time.monotonic() - began < 5.0
     assert not result.passed
     assert (
         result.evidence == f"{HOST} (via {server.address}): no TLS answer within 0.5 s (timeout)."

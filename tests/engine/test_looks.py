@@ -350,3 +350,127 @@ def test_a_look_taken_late_records_how_long_it_waited_for_a_worker(development, 
     run_in_process(deployment.pk)
     step.refresh_from_db()
     assert step.worker_wait >= timedelta(seconds=63), "the longest wait is kept"
+
+
+def cut_off_from_its_cluster(environment, tmp_path) -> str:
+    """Point the environment's cluster at a port nothing listens on (an API outage, as
+    the portal sees it; the cluster and its pods stay as they were); returns the
+    kubeconfig to put back."""
+    cluster = environment.cluster
+    real = cluster.kubeconfig_path
+    dead = tmp_path / "dead-kubeconfig"
+    port = free_port()
+    dead.write_text(
+        re.sub(r"http://127\.0\.0\.1:\d+", f"http://127.0.0.1:{port}", Path(real).read_text())
+    )
+    cluster.kubeconfig_path = str(dead)
+    cluster.save()
+    return real
+
+
+def reconnect(environment, kubeconfig: str) -> None:
+    environment.cluster.kubeconfig_path = kubeconfig
+    environment.cluster.save()
+
+
+def look_when_due_for(deployment: Deployment, seconds: float) -> None:
+    """Take each look of the deployment when it is due, for `seconds`."""
+    pause, until = threading.Event(), time.monotonic() + seconds
+    while time.monotonic() < until:
+        if not advance(deployment.pk, "test"):
+            pause.wait(0.05)
+
+
+def look_when_due_until(deployment: Deployment, done, timeout: float = 30) -> None:
+    """Take each look of the deployment when it is due, until `done()`."""
+    pause, until = threading.Event(), time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < until, f"#{deployment.pk} did not get there in {timeout} s"
+        if not advance(deployment.pk, "test"):
+            pause.wait(0.05)
+
+
+def soaking_for_seconds(environment, template, settings, seconds: float) -> None:
+    settings.PORTAL_SOAK_INTERVAL_SECONDS = 0.3
+    settings.PORTAL_LOOK_SECONDS = 0.2
+    environment.checklist_template = template
+    environment.soak = timedelta(seconds=seconds)
+    environment.save()
+
+
+def test_a_cluster_outage_mid_soak_is_waited_out_and_the_soak_goes_on(
+    development, web, soaking, settings, tmp_path
+):
+    register(web, "7.10.0")
+    soaking_for_seconds(development, soaking, settings, 2)
+    deployment = request_deployment("web", "7.10.0", "development")
+    soak = advance_until_between_looks(deployment, StepKind.POST_CHECKS)
+    kubeconfig = cut_off_from_its_cluster(development, tmp_path)
+    look_when_due_for(deployment, 3)  # longer than the whole window: the outage does not count
+    soak.refresh_from_db()
+    assert soak.state == StepState.RUNNING, soak.reason
+    assert deployment.log.filter(
+        text__contains="The soak waits for the cluster for up to 120 s"
+    ).exists()
+    reconnect(development, kubeconfig)
+    run_in_process(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.SUCCEEDED, deployment.reason
+    assert deployment.log.filter(text__contains="the soak goes on").exists()
+
+
+def test_a_cluster_outage_mid_soak_longer_than_the_retry_window_fails_the_checks(
+    development, web, soaking, settings, tmp_path
+):
+    register(web, "7.11.0"), register(web, "7.11.1")
+    run_in_process(request_deployment("web", "7.11.0", "development").pk)
+    soaking_for_seconds(development, soaking, settings, 60)
+    settings.PORTAL_CLUSTER_RETRY_SECONDS = 1
+    deployment = request_deployment("web", "7.11.1", "development")
+    advance_until_between_looks(deployment, StepKind.POST_CHECKS)
+    kubeconfig = cut_off_from_its_cluster(development, tmp_path)
+    soak = deployment.steps.get(kind=StepKind.POST_CHECKS)
+    look_when_due_until(deployment, lambda: soak.refresh_from_db() or soak.finished_at)
+    assert soak.state == StepState.FAILED
+    assert re.fullmatch(
+        r"Post-deployment checks: Cannot read the logs of web's pods: cluster development at "
+        r"http://127\.0\.0\.1:\d+ unreachable for \d+ s \(ConnectionRefused\)\.",
+        soak.reason,
+    ), soak.reason
+    reconnect(development, kubeconfig)
+    run_in_process(deployment.pk)
+    deployment.refresh_from_db()
+    assert deployment.state == DeploymentState.ROLLED_BACK, deployment.reason
+
+
+def test_during_a_promotions_soak_a_rollback_may_go_to_what_ran_just_before_it(
+    development, web, soaking, alice, bob, settings
+):
+    from deployments.engine import request_rollback
+    from deployments.lane_history import rollback_targets
+    from deployments.promotion_choices import rollback_preview
+
+    settings.PORTAL_SOAK_INTERVAL_SECONDS = 0.5
+    first, before = register(web, "7.12.0"), register(web, "7.12.1")
+    register(web, "7.13.0")
+    run_in_process(request_deployment("web", "7.12.0", "development").pk)
+    run_in_process(request_deployment("web", "7.12.1", "development").pk)
+    development.checklist_template = soaking
+    development.soak = timedelta(minutes=10)
+    development.save()
+    promotion = request_deployment("web", "7.13.0", "development", actor=alice)
+    advance_until_between_looks(promotion, StepKind.POST_CHECKS)
+    assert rollback_targets(web, development) == [before, first]
+    preview = rollback_preview(web, development, before, bob)
+    assert preview.allowed, preview.refusal
+    assert preview.in_flight == promotion
+    rollback = request_rollback("web", "development", actor=bob)  # the newest target
+    assert rollback.release == before
+    assert rollback.rollback_of == promotion
+    advance(rollback.pk, "test")  # queued; the promotion is told to stop
+    advance(promotion.pk, "test")  # it stops at this look
+    run_in_process(rollback.pk)
+    rollback.refresh_from_db()
+    assert rollback.state == DeploymentState.SUCCEEDED, rollback.reason
+    assert cluster_web_image(development) == before.image
+    assert rollback_targets(web, development) == [first], "7.12.1 runs again"
