@@ -123,14 +123,8 @@ def move_deployment(
     False, writing nothing, when someone else moved it first."""
     transition = DEPLOYMENT_TRANSITIONS[name]
     _allowed(transition, deployment.state, f"deployment #{deployment.pk}", name)
-    updated = Deployment.objects.filter(pk=deployment.pk, state=deployment.state).update(
-        state=transition.target, **fields
-    )
-    if not updated:
+    if not _write(deployment, transition, {}, fields):
         return False
-    deployment.state = transition.target
-    for field, value in fields.items():
-        setattr(deployment, field, value)
     _effects(transition, deployment, actor=actor, **(audit_detail or {}))
     return True
 
@@ -150,14 +144,8 @@ def move_step(
     transition = STEP_TRANSITIONS[name]
     _allowed(transition, step.state, f"step {step.kind} of #{deployment.pk}", name)
     guard = {"attempt": step.attempt} if fenced else {}
-    updated = Step.objects.filter(pk=step.pk, state=step.state, **guard).update(
-        state=transition.target, **fields
-    )
-    if not updated:
+    if not _write(step, transition, guard, fields):
         return False
-    step.state = transition.target
-    for field, value in fields.items():
-        setattr(step, field, value)
     detail = {"step": step.kind, **(audit_detail or {})}
     if fields.get("reason") is not None and transition.audit and "reason" not in detail:
         detail["reason"] = fields["reason"]
@@ -215,6 +203,20 @@ def finish(
         refresh_verification(deployment)  # manual post-deployment items may be open
     if was_in_lane:  # it held the lane, or was first in line for it
         start_next_in_lane(deployment.lane_id)
+
+
+def _write(row: Deployment | Step, transition: Transition, guard: dict, fields: dict) -> bool:
+    """The one conditional UPDATE: only from the state the caller saw (and `guard`);
+    the loaded row follows when it wins."""
+    model = type(row)
+    updated = model.objects.filter(pk=row.pk, state=row.state, **guard).update(
+        state=transition.target, **fields
+    )
+    if updated:
+        row.state = transition.target
+        for field, value in fields.items():
+            setattr(row, field, value)
+    return bool(updated)
 
 
 def _allowed(transition: Transition, state: str, what: str, name: str) -> None:
