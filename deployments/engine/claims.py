@@ -4,7 +4,7 @@ Gates (engine/gates.py) and a requested stop (engine/cancellation.py) are settle
 here on the way; what is left is handing the next runnable step to one worker.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
@@ -33,7 +33,9 @@ class Claim:
     """A look at a step handed to one worker; `attempt` fences every write it makes.
 
     `stop_requested` says why the look must stop the step instead (a cancel): only a
-    step with something to undo in the cluster (a migration Job) is claimed so."""
+    step with something to undo in the cluster (a migration Job) is claimed so.
+    `deployment` and `step` are the rows as the claim read and wrote them (the look
+    needs not read them again); None when a caller built the claim by hand."""
 
     deployment_id: int
     step_id: int
@@ -41,6 +43,8 @@ class Claim:
     attempt: int
     worker: str
     stop_requested: str = ""
+    deployment: Deployment | None = field(default=None, compare=False, repr=False)
+    step: Step | None = field(default=None, compare=False, repr=False)
 
 
 def claim_next_step(deployment_id: int, worker: str) -> Claim | None:
@@ -50,8 +54,8 @@ def claim_next_step(deployment_id: int, worker: str) -> Claim | None:
     with transaction.atomic(), audit.batched():
         lane.lock_lane_of(deployment_id)
         deployment = (
-            Deployment.objects.select_for_update(of=("self",))
-            .select_related("environment", "release")
+            lane.with_rollback_waiting(Deployment.objects.select_for_update(of=("self",)))
+            .select_related("environment__cluster", "release", "service")
             .get(pk=deployment_id)
         )
         if deployment.is_final:
@@ -114,26 +118,32 @@ def _claim(deployment: Deployment, step: Step, worker: str, stop_requested: str 
     due = min(now, step.due_at or _became_due(deployment, step, now))
     longest = _longest_shown_wait(step.worker_wait, now - due)
     first_look = step.state == StepState.PENDING
-    Step.objects.filter(pk=step.pk).update(
-        state=StepState.RUNNING,
-        attempt=attempt,
-        lease_owner=worker,
-        heartbeat_at=now,
+    shown_wait_changed = longest != step.worker_wait
+    taken = {
+        "state": StepState.RUNNING,
+        "attempt": attempt,
+        "lease_owner": worker,
+        "heartbeat_at": now,
         # The hard deadline counts from the step's first look, not from each look.
-        deadline_at=step.deadline_at or now + deadline_for(step.kind, deployment),
-        started_at=step.started_at or now,
-        next_look_at=None,
-        due_at=due,
-        taken_at=now,
-        worker_wait=longest,
-    )
-    if first_look or longest != step.worker_wait:  # not every look: pages would churn
+        "deadline_at": step.deadline_at or now + deadline_for(step.kind, deployment),
+        "started_at": step.started_at or now,
+        "next_look_at": None,
+        "due_at": due,
+        "taken_at": now,
+        "worker_wait": longest,
+    }
+    Step.objects.filter(pk=step.pk).update(**taken)
+    for name, value in taken.items():
+        setattr(step, name, value)
+    if first_look or shown_wait_changed:  # not every look: pages would churn
         announce.deployment_changed(deployment.pk, deployment.lane_id)
     if first_look:
         audit.record(
             "step.claimed", deployment=deployment, step=step.kind, attempt=attempt, worker=worker
         )
-    return Claim(deployment.pk, step.pk, step.kind, attempt, worker, stop_requested)
+    return Claim(
+        deployment.pk, step.pk, step.kind, attempt, worker, stop_requested, deployment, step
+    )
 
 
 def _longest_shown_wait(longest, waited):
