@@ -17,9 +17,12 @@ waiting out the timeout:
 Everything else (a readiness probe failing, a slow start, pods unschedulable) waits for
 the rollout timeout and the progress deadline, which stay the backstop.
 
-`doom_of_pod` is the rule table, a pure function of a V1Pod; `find_doomed_pod` lists
+`doom_of_pod` is the rule table, a pure function of a V1Pod; `see_new_pods` lists
 the rollout's new pods and adds what the rule needs from elsewhere (the pull error
-from the pod's events, the crashed container's last log lines).
+from the pod's events, the crashed container's last log lines), and says whether a
+new pod is in doubt (it died, or waits for something other than its start: it may be
+doomed any moment, so the rollout is looked at again soon). `new_pods_may_be_doomed`
+says, from the Deployment alone, whether the pods need reading at all.
 """
 
 import contextlib
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field, replace
 
 from kubernetes import client
 
-from environments.kube import ClusterClient, ClusterError
+from environments.kube import REVISION, ClusterClient, ClusterError
 from environments.kube_jobs import pod_log
 from portal.masking import mask_secrets
 
@@ -42,6 +45,7 @@ IMAGE_NOT_FOUND = re.compile(r"not found", re.IGNORECASE)
 TRANSIENT_CONFIG_ERROR = re.compile(r"failed to sync .*? cache")
 NODE_TROUBLE_EXIT_CODE = 128  # ContainerCannotRun with this code came and went (krane)
 PULL_REASONS = ("ErrImagePull", "ImagePullBackOff")
+STARTING_REASONS = ("ContainerCreating", "PodInitializing")  # waiting, and nothing wrong
 FIELD_PATH_CONTAINER = re.compile(r"\{(.+)\}$")
 
 
@@ -106,33 +110,95 @@ class Doom:
         }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class NewPods:
+    """What a look at a rollout's new pods found: the first doomed one, and whether any
+    is in doubt (`pod_in_doubt`)."""
+
+    doom: Doom | None = None
+    in_doubt: bool = False
+
+
+def new_pods_may_be_doomed(deployment: client.V1Deployment) -> bool:
+    """Whether the Deployment's status leaves room for a doomed new pod: a new pod exists
+    (`updatedReplicas`) and some pod is not available (`unavailableReplicas`). A doomed
+    pod is never available, so otherwise its pods need not be read."""
+    status = deployment.status or client.V1DeploymentStatus()
+    return bool(status.updated_replicas) and bool(status.unavailable_replicas)
+
+
 def find_doomed_pod(
     kube: ClusterClient, namespace: str, workload: str,
     deployment: client.V1Deployment | None = None, log_lines: int = LOG_LINES,
 ) -> Doom | None:  # fmt: skip
-    """The first doomed container among the new pods of a Deployment's rollout, or None.
+    """The first doomed container among the new pods of a Deployment's rollout, or None
+    (see `see_new_pods`)."""
+    return see_new_pods(kube, namespace, workload, deployment, log_lines).doom
+
+
+def see_new_pods(
+    kube: ClusterClient, namespace: str, workload: str,
+    deployment: client.V1Deployment | None = None, log_lines: int = LOG_LINES,
+    template_hashes: dict[str, str] | None = None,
+) -> NewPods:  # fmt: skip
+    """The first doomed container among the new pods of a Deployment's rollout, and
+    whether a new pod is in doubt.
 
     Only pods of the ReplicaSet of the Deployment's current revision count: old pods
     crashing are what the rollout replaces. While the controller has not yet observed
-    the newest spec, which pods are new is not known yet: None. Pass `deployment` when
-    it was just read. Raises ClusterError when the pods cannot be listed; the events and
-    the log that only add detail are read on a best-effort basis.
+    the newest spec, which pods are new is not known yet: nothing found. Pass
+    `deployment` when it was just read, and `template_hashes` (kept by the caller from
+    look to look) to remember which ReplicaSet a revision made instead of listing the
+    ReplicaSets each time. Raises ClusterError when the pods cannot be listed; the
+    events and the log that only add detail are read on a best-effort basis.
     """
     if deployment is None:
         deployment = kube.read_deployment(namespace, workload)
     status = deployment.status or client.V1DeploymentStatus()
     if (deployment.metadata.generation or 0) > (status.observed_generation or 0):
-        return None
-    template_hash = kube.new_pod_template_hash(namespace, workload, deployment)
+        return NewPods()
+    template_hash = _template_hash(kube, namespace, workload, deployment, template_hashes)
     if template_hash is None:
-        return None
-    for pod in _pods_of(kube, namespace, f"{workload}-{template_hash}", template_hash):
+        return NewPods()
+    pods = _pods_of(kube, namespace, f"{workload}-{template_hash}", template_hash)
+    for pod in pods:
         pull_errors = {}
         if _pulls_backing_off(pod):
             pull_errors = _pull_errors(_events_of(kube, namespace, pod.metadata.name))
         if (doom := doom_of_pod(pod, pull_errors)) is not None:
-            return _with_evidence(kube, namespace, doom, log_lines)
-    return None
+            return NewPods(_with_evidence(kube, namespace, doom, log_lines), True)
+    return NewPods(None, any(pod_in_doubt(pod) for pod in pods))
+
+
+def pod_in_doubt(pod: client.V1Pod) -> bool:
+    """A pod that is not doomed yet but may be any moment: a container of it restarted,
+    has ended, or waits for anything but its start (a pull error, a config error that
+    may be transient). A pod still starting, or running, is not in doubt."""
+    if pod.metadata.deletion_timestamp:
+        return False
+    status = pod.status or client.V1PodStatus()
+    for container in [*(status.init_container_statuses or []), *(status.container_statuses or [])]:
+        state = container.state or client.V1ContainerState()
+        if container.restart_count or state.terminated:
+            return True
+        if state.waiting and state.waiting.reason not in STARTING_REASONS:
+            return True
+    return False
+
+
+def _template_hash(
+    kube: ClusterClient, namespace: str, workload: str, deployment: client.V1Deployment,
+    known: dict[str, str] | None,
+) -> str | None:  # fmt: skip
+    """The current revision's pod-template-hash, from `known` when a look before found it."""
+    revision = (deployment.metadata.annotations or {}).get(REVISION, "")
+    key = f"{deployment.metadata.uid}/{revision}"
+    if known is not None and key in known:
+        return known[key]
+    found = kube.new_pod_template_hash(namespace, workload, deployment)
+    if known is not None and found is not None and revision:
+        known[key] = found
+    return found
 
 
 def doom_of_pod(pod: client.V1Pod, pull_errors: dict[str, str] | None = None) -> Doom | None:

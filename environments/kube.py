@@ -21,6 +21,7 @@ from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 from urllib3.exceptions import HTTPError as TransportError
 
+from environments.kube_clients import thread_client
 from environments.models import Cluster
 
 if TYPE_CHECKING:
@@ -102,7 +103,8 @@ def rollout_status(deployment: client.V1Deployment) -> RolloutStatus:
 
 
 class ClusterClient:
-    """One connection to one cluster; use as a context manager so sockets close.
+    """A client of one cluster, over this thread's connection to it (kube_clients.py:
+    the kubeconfig is read once per thread, and again when the file changes).
 
     `check` is called while an outage is waited out and may raise to stop waiting (a
     step's lease check); `emit` gets a line when the cluster goes away and comes back.
@@ -135,7 +137,7 @@ class ClusterClient:
         self.close()
 
     def close(self) -> None:
-        self.api_client.close()
+        """Nothing to close: the thread's connection stays open for its next client."""
 
     def clock(self) -> float:
         """Monotonic seconds that stand still while the API is unreachable: for timeouts
@@ -417,15 +419,27 @@ def _status_message(exc: ApiException) -> str:
 
 
 def _api_client(cluster: Cluster) -> client.ApiClient:
+    """This thread's client for the cluster, as its kubeconfig (or in-cluster config) says."""
     if cluster.in_cluster:
-        configuration = client.Configuration()
-        config.load_incluster_config(client_configuration=configuration)
-        return client.ApiClient(configuration)
+        return thread_client(("in-cluster",), _in_cluster_client)
     path = Path(cluster.kubeconfig_path)
     if not path.is_absolute():
         path = settings.BASE_DIR / path
-    if not path.exists():
-        raise ClusterError(f"cluster {cluster.name}: kubeconfig {path} does not exist")
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise ClusterError(f"cluster {cluster.name}: kubeconfig {path} does not exist") from None
+    key = (str(path), stat.st_mtime_ns, stat.st_size, cluster.context)
+    return thread_client(key, lambda: _kubeconfig_client(cluster, path))
+
+
+def _in_cluster_client() -> client.ApiClient:
+    configuration = client.Configuration()
+    config.load_incluster_config(client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+def _kubeconfig_client(cluster: Cluster, path: Path) -> client.ApiClient:
     try:
         return config.new_client_from_config(config_file=str(path), context=cluster.context or None)
     except Exception as exc:

@@ -155,6 +155,10 @@ if REDIS_URL:
         # A message whose worker died unacknowledged is redelivered after this;
         # the engine's leases, not this timeout, decide when a step is retried.
         "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
+        # A worker takes from its queues in the order it names them (portal/workers.py:
+        # the urgent queue before the deployments one), not round-robin: BRPOP answers
+        # from the first of its keys that holds a message.
+        "queue_order_strategy": "priority",
     }
 else:
     CELERY_BROKER_URL = "filesystem://localhost//"
@@ -201,10 +205,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# In this order a worker of every queue (tests, BENCH_SHARED_WORKER) takes from them:
+# clicks first, then maintenance, then the looks of deployments.
 CELERY_QUEUES = {
-    "deployments": f"{CELERY_QUEUE_PREFIX}.deployments",
-    "notifications": f"{CELERY_QUEUE_PREFIX}.notifications",
+    "urgent": f"{CELERY_QUEUE_PREFIX}.urgent",
     "maintenance": f"{CELERY_QUEUE_PREFIX}.maintenance",
+    "notifications": f"{CELERY_QUEUE_PREFIX}.notifications",
+    "deployments": f"{CELERY_QUEUE_PREFIX}.deployments",
     "builds": f"{CELERY_QUEUE_PREFIX}.builds",
 }
 CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUES.values()]
@@ -233,10 +240,13 @@ if PORTAL_HEARTBEAT_SECONDS >= PORTAL_LEASE_TTL_SECONDS:
     )
 PORTAL_STEP_MAX_ATTEMPTS = env.integer("PORTAL_STEP_MAX_ATTEMPTS", 3, minimum=1)
 PORTAL_SWEEP_SECONDS = env.decimal("PORTAL_SWEEP_SECONDS", 15.0, minimum=0.1)
-# A step waits between two looks instead of sleeping on a worker: how often a rollout,
-# a rollback or a migration Job is looked at, and how overdue a look must be before the
-# sweeper re-sends it (its countdown message was lost: Redis restarted).
-PORTAL_LOOK_SECONDS = env.decimal("PORTAL_LOOK_SECONDS", 1.0, minimum=0.05)
+# A step waits between two looks instead of sleeping on a worker: how often a migration
+# Job is looked at, the shortest and longest wait between two looks at a rollout (it
+# backs off while a rollout is far from done, deployments/steps/workloads.py), and how
+# overdue a look must be before the sweeper re-sends it (its countdown message was
+# lost: Redis restarted).
+PORTAL_LOOK_SECONDS = env.decimal("PORTAL_LOOK_SECONDS", 2.0, minimum=0.05)
+PORTAL_LOOK_MAX_SECONDS = env.decimal("PORTAL_LOOK_MAX_SECONDS", 15.0, minimum=0.05)
 PORTAL_LOOK_GRACE_SECONDS = env.decimal("PORTAL_LOOK_GRACE_SECONDS", 5.0, minimum=0.1)
 PORTAL_MIGRATION_TIMEOUT_SECONDS = env.integer("PORTAL_MIGRATION_TIMEOUT_SECONDS", 600, minimum=1)
 # How long a step waits out an unreachable cluster API (transport errors, 5xx) before failing.

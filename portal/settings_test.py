@@ -19,6 +19,11 @@ os.environ["PORTAL_CHANNEL_PREFIX"] = f"test-{_run_id}-{_process}:"
 # And the cache's keys (the throttles' counters), which tests/conftest.py clears per test.
 os.environ["PORTAL_CACHE_PREFIX"] = f"test-{_run_id}-{_process}"
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the test client speaks HTTP
+# Tests drive kubesim at high speeds, where a rollout takes a fraction of a second:
+# looks a second apart at most, not production's 2 to 15 s (tests that mean to see the
+# back-off set their own).
+os.environ.setdefault("PORTAL_LOOK_SECONDS", "1")
+os.environ.setdefault("PORTAL_LOOK_MAX_SECONDS", "1")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 
 from portal.settings import *  # noqa: E402,F403

@@ -29,7 +29,10 @@ class WorkerKind(StrEnum):
 
 # Keys of settings.CELERY_QUEUES. Every queue is consumed by exactly one kind.
 WORKER_QUEUES: dict[WorkerKind, tuple[str, ...]] = {
-    WorkerKind.DEPLOYMENTS: ("deployments",),
+    # Urgent first: a worker takes from its queues in this order (the broker's
+    # `queue_order_strategy` is `priority`), so a cancel or a rollback clicked while
+    # hundreds of looks are queued is taken next (deployments/engine/enqueue.py).
+    WorkerKind.DEPLOYMENTS: ("urgent", "deployments"),
     # Notifications ride with maintenance: a delivery is one bounded HTTP request per
     # channel (PORTAL_NOTIFY_TIMEOUT_SECONDS), and "failed" must not wait behind the
     # rollouts of other deployments to reach Slack.

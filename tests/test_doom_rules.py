@@ -4,7 +4,7 @@ what dooms a rollout at once, what is left to the deadline, and the headline peo
 import pytest
 from kubernetes import client
 
-from environments.doom import Doom, DoomKind, doom_of_pod
+from environments.doom import Doom, DoomKind, doom_of_pod, new_pods_may_be_doomed, pod_in_doubt
 
 IMAGE = "ghcr.io/your-org/vizora-middleware:2.4.0@sha256:" + "ab" * 32
 NOT_FOUND = (
@@ -224,3 +224,59 @@ def test_the_doom_lines_name_pod_container_reason_and_the_log():
         "log of vizora-web-1-a (previous run): boom",
     ]
     assert doom.as_result()["headline"] == "Container web crashed repeatedly (exit 1): boom"
+
+
+def fresh(waiting=None, message=None, terminated=None, restarts=0) -> client.V1ContainerStatus:
+    """A container that has not died yet (no restarts) unless told."""
+    status = container(waiting=waiting, message=message, terminated=terminated)
+    status.restart_count = restarts
+    return status
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        fresh(waiting="ContainerCreating"),
+        fresh(waiting="PodInitializing"),
+        fresh(),  # running, maybe not ready yet
+    ],
+)
+def test_a_new_pod_still_starting_or_running_is_not_in_doubt(status):
+    assert not pod_in_doubt(pod(status))
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        fresh(restarts=1),  # died once and runs again: a crash loop shows next
+        fresh(terminated=ended("Error", 1)),
+        fresh(waiting="ErrImagePull", message="401 Unauthorized"),
+        fresh(waiting="CreateContainerConfigError", message="failed to sync secret cache"),
+        fresh(waiting="CrashLoopBackOff"),
+    ],
+)
+def test_a_new_pod_that_died_or_cannot_start_is_in_doubt(status):
+    """Not doomed (yet, or not by krane's rules): the rollout is looked at again soon."""
+    assert pod_in_doubt(pod(status))
+
+
+def test_a_pod_being_deleted_is_not_in_doubt():
+    assert not pod_in_doubt(pod(fresh(restarts=4), deleting=True))
+
+
+def deployment_status(**counts) -> client.V1Deployment:
+    spec = client.V1DeploymentSpec(
+        replicas=3, selector=client.V1LabelSelector(), template=client.V1PodTemplateSpec()
+    )
+    status = client.V1DeploymentStatus(**counts) if counts else None
+    return client.V1Deployment(spec=spec, status=status)
+
+
+def test_pods_are_read_only_while_a_new_pod_exists_and_some_pod_is_unavailable():
+    assert new_pods_may_be_doomed(deployment_status(updated_replicas=1, unavailable_replicas=1))
+    # No new pod yet, or every pod available: no new pod can be doomed (doomed pods never are).
+    assert not new_pods_may_be_doomed(deployment_status(updated_replicas=0, unavailable_replicas=1))
+    assert not new_pods_may_be_doomed(
+        deployment_status(updated_replicas=3, unavailable_replicas=None)
+    )
+    assert not new_pods_may_be_doomed(deployment_status())

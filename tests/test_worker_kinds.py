@@ -30,6 +30,7 @@ def consumer_of(queue: str) -> list[WorkerKind]:
 def test_every_queue_is_consumed_by_exactly_one_worker_kind():
     consumers = {key: consumer_of(name) for key, name in settings.CELERY_QUEUES.items()}
     assert consumers == {
+        "urgent": [WorkerKind.DEPLOYMENTS],
         "deployments": [WorkerKind.DEPLOYMENTS],
         "notifications": [WorkerKind.MAINTENANCE],
         "maintenance": [WorkerKind.MAINTENANCE],

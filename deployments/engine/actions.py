@@ -89,7 +89,7 @@ def cancel(actor: AbstractBaseUser | None, deployment_id: int) -> Deployment:
         )
         announce.deployment_changed(deployment.pk, deployment.lane_id)
         audit.record("deployment.cancel_requested", actor=actor, deployment=deployment)
-        advance_after_commit(deployment.pk)
+        advance_after_commit(deployment.pk, urgent=True)
     deployment.refresh_from_db()
     return deployment
 

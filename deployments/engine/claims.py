@@ -4,7 +4,7 @@ Gates (engine/gates.py) and a requested stop (engine/cancellation.py) are settle
 here on the way; what is left is handing the next runnable step to one worker.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
@@ -34,7 +34,9 @@ class Claim:
     """A look at a step handed to one worker; `attempt` fences every write it makes.
 
     `stop_requested` says why the look must stop the step instead (a cancel): only a
-    step with something to undo in the cluster (a migration Job) is claimed so."""
+    step with something to undo in the cluster (a migration Job) is claimed so.
+    `deployment` and `step` are the rows as the claim read and wrote them (the look
+    needs not read them again); None when a caller built the claim by hand."""
 
     deployment_id: int
     step_id: int
@@ -42,6 +44,8 @@ class Claim:
     attempt: int
     worker: str
     stop_requested: str = ""
+    deployment: Deployment | None = field(default=None, compare=False, repr=False)
+    step: Step | None = field(default=None, compare=False, repr=False)
 
 
 def claim_next_step(deployment_id: int, worker: str) -> Claim | None:
@@ -51,8 +55,8 @@ def claim_next_step(deployment_id: int, worker: str) -> Claim | None:
     with transaction.atomic(), audit.batched():
         lane.lock_lane_of(deployment_id)
         deployment = (
-            Deployment.objects.select_for_update(of=("self",))
-            .select_related("environment", "release")
+            lane.with_rollback_waiting(Deployment.objects.select_for_update(of=("self",)))
+            .select_related("environment__cluster", "release", "service")
             .get(pk=deployment_id)
         )
         if deployment.is_final:
@@ -113,6 +117,7 @@ def _claim(deployment: Deployment, step: Step, worker: str, stop_requested: str 
     now = timezone.now()
     due = min(now, step.due_at or _became_due(deployment, step, now))
     longest = _longest_shown_wait(step.worker_wait, now - due)
+    shown_wait_changed = longest != step.worker_wait
     lease = {
         "attempt": step.attempt + 1,
         "lease_owner": worker,
@@ -125,15 +130,19 @@ def _claim(deployment: Deployment, step: Step, worker: str, stop_requested: str 
         "taken_at": now,
         "worker_wait": longest,
     }
+    attempt = lease["attempt"]
     if step.state == StepState.PENDING:  # its first look (or first since a lost lease)
-        detail = {"attempt": lease["attempt"], "worker": worker}
+        detail = {"attempt": attempt, "worker": worker}
         move_step(deployment, step, "claim", audit_detail=detail, **lease)
     else:  # a later look changes no state, only who holds the step
         Step.objects.filter(pk=step.pk, state=StepState.RUNNING).update(**lease)
-        if longest != step.worker_wait:  # not every look: pages would churn
+        for name, value in lease.items():
+            setattr(step, name, value)
+        if shown_wait_changed:  # not every look: pages would churn
             announce.deployment_changed(deployment.pk, deployment.lane_id)
-    attempt = lease["attempt"]
-    return Claim(deployment.pk, step.pk, step.kind, attempt, worker, stop_requested)
+    return Claim(
+        deployment.pk, step.pk, step.kind, attempt, worker, stop_requested, deployment, step
+    )
 
 
 def _longest_shown_wait(longest, waited):

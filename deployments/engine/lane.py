@@ -9,6 +9,7 @@ The partial unique constraint `one_running_deployment_per_lane` is the last line
 defence; with the lane lock held, no caller ever meets its IntegrityError.
 """
 
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from deployments import audit
@@ -42,7 +43,7 @@ def join_lane(deployment: Deployment) -> bool:
     if running is not None and _preempts(deployment, running) and not lane_blocker(deployment):
         # The promotion stops at its next look (claims.py), without touching the cluster
         # again; this rollback's own rollout then takes the workloads to its release.
-        advance_after_commit(running.pk)
+        advance_after_commit(running.pk, urgent=True)
         audit.record("deployment.preempting", deployment=deployment, running=running.pk)
     waiting = []
     for other in (m for m in members if m.state == QUEUED):
@@ -130,11 +131,23 @@ def _active_members(deployment: Deployment) -> list[Deployment]:
     )
 
 
+def with_rollback_waiting(deployments: QuerySet) -> QuerySet:
+    """The deployments, each with `rollback_waiting`: whether a rollback is queued in its
+    lane. Read with the deployment's row, it spares `preempting_rollback` a query in the
+    common case (none is), which every look asks twice."""
+    queued = Deployment.objects.filter(
+        lane_id=OuterRef("lane_id"), state=QUEUED, trigger=Trigger.ROLLBACK
+    )
+    return deployments.annotate(rollback_waiting=Exists(queued))
+
+
 def preempting_rollback(deployment: Deployment) -> Deployment | None:
     """The rollback queued in this running promotion's lane, which preempts it; None
     when nothing preempts it (a rollback is never preempted: the next one waits)."""
     if deployment.state != RUNNING or deployment.trigger == Trigger.ROLLBACK:
         return None
+    if getattr(deployment, "rollback_waiting", None) is False:
+        return None  # read by `with_rollback_waiting`, under the same locks: none is queued
     rollback = (
         Deployment.objects.filter(
             lane_id=deployment.lane_id, state=QUEUED, trigger=Trigger.ROLLBACK

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments.engine.enqueue import advance_after_commit
-from deployments.engine.lane import preempting_rollback
+from deployments.engine.lane import preempting_rollback, with_rollback_waiting
 from deployments.models import Deployment, Step
 from deployments.states import StepState
 from deployments.steps import Wait
@@ -31,7 +31,8 @@ def record_wait(deployment_id: int, step_id: int, attempt: int, wait: Wait) -> b
     with transaction.atomic():
         # The deployment's row lock orders this with a cancel: either the cancel came
         # first and is seen here, or its own claim comes after and finds the step idle.
-        deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
+        locked = Deployment.objects.select_for_update(of=("self",))
+        deployment = with_rollback_waiting(locked).get(pk=deployment_id)
         seconds = 0.0 if stop_asked(deployment) else max(0.0, float(wait.seconds))
         due = timezone.now() + timedelta(seconds=seconds)
         updated = Step.objects.filter(pk=step_id, attempt=attempt, state=StepState.RUNNING).update(
@@ -40,7 +41,7 @@ def record_wait(deployment_id: int, step_id: int, attempt: int, wait: Wait) -> b
         if not updated:
             log.warning("step %s attempt %s was taken away; its wait is dropped", step_id, attempt)
             return False
-        advance_after_commit(deployment_id, countdown=seconds)
+        advance_after_commit(deployment_id, countdown=seconds, urgent=not seconds)
     return True
 
 

@@ -31,7 +31,9 @@ def next_in_lane(lane_id: int) -> int | None:
 
 
 def start_next_in_lane(lane_id: int) -> None:
-    """After a lane is freed, wake the deployment that should take it."""
+    """After a lane is freed, wake the deployment that should take it (at once when it
+    is a rollback: someone is waiting for it to undo harm)."""
     follower = next_in_lane(lane_id)
     if follower is not None:
-        advance_after_commit(follower)
+        trigger = Deployment.objects.values_list("trigger", flat=True).get(pk=follower)
+        advance_after_commit(follower, urgent=trigger == Trigger.ROLLBACK)

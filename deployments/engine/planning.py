@@ -265,7 +265,7 @@ def _insert(
             answer_unplanned_step_items(deployment, step_kinds)
         notify(deployment, NotificationEvent.REQUESTED)
         announce.deployment_changed(deployment.pk, deployment.lane_id)  # its lane's pages show it
-        advance_after_commit(deployment.pk)
+        advance_after_commit(deployment.pk, urgent=trigger == Trigger.ROLLBACK)
     return deployment
 
 

@@ -68,10 +68,12 @@ def record_with_retries(claim: Claim, answer: StepOutcome | Wait, attempts: int 
 def run_claimed(claim: Claim) -> StepOutcome | Wait | None:
     """Run one look of the step with a heartbeat; None when it was taken away (write
     nothing)."""
-    deployment = Deployment.objects.select_related(
-        "release", "service", "environment__cluster"
-    ).get(pk=claim.deployment_id)
-    step = Step.objects.get(pk=claim.step_id)
+    deployment, step = claim.deployment, claim.step
+    if deployment is None or step is None:  # a claim made by hand: read what it names
+        deployment = Deployment.objects.select_related(
+            "release", "service", "environment__cluster"
+        ).get(pk=claim.deployment_id)
+        step = Step.objects.get(pk=claim.step_id)
     lost = threading.Event()
     context = StepContext(deployment, step, claim.attempt, lost, claim.stop_requested)
     with Heartbeat(claim, lost):

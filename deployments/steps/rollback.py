@@ -3,12 +3,7 @@ rollout, at once; each later look reads the Deployments until they are back."""
 
 from deployments.steps import StepContext, StepOutcome, Wait
 from deployments.steps.looks import cluster_look
-from deployments.steps.workloads import (
-    PATCHED,
-    apply_round,
-    look_again,
-    look_at_rollouts,
-)
+from deployments.steps.workloads import PATCHED, apply_round, look_at_rollouts
 from environments.kube import ClusterClient
 
 
@@ -31,9 +26,9 @@ def _look(
     if not progress.get(PATCHED):
         ctx.emit("Rolling back to the images that ran before this deployment")
         return apply_round(ctx, kube, previous, progress)
-    _, status = look_at_rollouts(ctx, kube, list(previous), progress)
-    if status.failed:
-        return StepOutcome(False, f"Rollback rollout failed: {status.message}.")
-    if not status.done:
-        return look_again(progress)
+    seen = look_at_rollouts(ctx, kube, list(previous), progress)
+    if seen.status.failed:
+        return StepOutcome(False, f"Rollback rollout failed: {seen.status.message}.")
+    if not seen.status.done:
+        return Wait(seen.again_in, progress)
     return StepOutcome(True, "", {"restored": previous})

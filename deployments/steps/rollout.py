@@ -16,7 +16,6 @@ from deployments.steps.workloads import (
     ROUNDS,
     apply_round,
     desired_images,
-    look_again,
     look_at_rollouts,
 )
 from environments.diagnostics import diagnose_workload
@@ -47,11 +46,11 @@ def _look(ctx: StepContext, kube: ClusterClient, progress: dict) -> StepOutcome 
         progress = {**ctx.step.result, **progress, "applied": True}
     if not progress.get(PATCHED):
         return apply_round(ctx, kube, images, progress)
-    workload, status = look_at_rollouts(ctx, kube, list(images), progress)
-    if status.failed:
-        return _failed(ctx, kube, workload, status, progress)
-    if not status.done:
-        return look_again(progress)
+    seen = look_at_rollouts(ctx, kube, list(images), progress)
+    if seen.status.failed:
+        return _failed(ctx, kube, seen.workload, seen.status, progress)
+    if not seen.status.done:
+        return Wait(seen.again_in, progress)
     if not still_applied(ctx, kube, images):
         if progress.get(ROUNDS, 0) >= APPLY_ATTEMPTS:
             return StepOutcome(False, CHANGED_UNDER_US, {"applied": True, **_drift(progress)})

@@ -22,7 +22,7 @@ from deployments.states import (
 )
 from environments.models import ObservedWorkloads
 from kubesim.testing import VIZORA_CONFIG, KubeSim
-from portal.workers import WorkerKind, queue_names
+from portal.workers import WorkerKind
 from tests.engine.conftest import FAST_ENGINE, register, wait_for
 from tests.harness.worker import WorkerProcess
 
@@ -112,7 +112,7 @@ def test_a_stuck_deployments_worker_delays_no_observation_reap_sweep_or_notifica
     assert not steps.exclude(lease_owner="").exclude(state__in=FINAL_STEP_STATES).exists()
     assert Deployment.objects.get(pk=second.pk).steps.filter(attempt__gt=0).count() == 0
     with redis.Redis.from_url(settings.REDIS_URL) as client:
-        waiting = client.llen(queue_names(WorkerKind.DEPLOYMENTS)[0])
+        waiting = client.llen(settings.CELERY_QUEUES["deployments"])
     assert waiting >= 2
     maintenance_log = workers_by_kind[WorkerKind.MAINTENANCE].log_text()
     assert "Task deployments.tasks.advance_deployment[" not in maintenance_log
