@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kubesim.cluster import Cluster
-from kubesim.config import parse_config
-from kubesim.resources import lookup
-from kubesim.timing import Timing
+from kubesim.cluster import Cluster  # noqa: E402
+from kubesim.config import parse_config  # noqa: E402
+from kubesim.resources import lookup  # noqa: E402
+from kubesim.timing import Timing  # noqa: E402
 
 DEPLOYMENTS = lookup("apps", "deployments")
 SPEED, REPLICAS, NAMESPACE = 10, 4, "bench"
@@ -90,9 +90,8 @@ def main() -> None:
     print(f"# {count} Deployments of {REPLICAS} pods at speed {SPEED:g}: a tick every "
           f"{budget:.0f} ms of wall time; CPU ms per tick")  # fmt: skip
     print(f"idle            mean {statistics.mean(idle):6.2f}   max {max(idle):7.2f}")
-    cluster_seconds = len(rollout) * timing.tick_seconds
     print(f"rolling out     mean {statistics.mean(rollout):6.2f}   max {max(rollout):7.2f}   "
-          f"({len(rollout)} ticks, {cluster_seconds:.0f} cluster s)")  # fmt: skip
+          f"({len(rollout)} ticks, {len(rollout) * timing.tick_seconds:.0f} cluster s)")  # fmt: skip
 
 
 if __name__ == "__main__":
