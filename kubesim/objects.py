@@ -66,16 +66,10 @@ def drop_empty(value):
 
 
 def template_without_hash(template: dict) -> dict:
-    """The template as compared: no pod-template-hash label, empty lists and maps dropped
-    (a fresh structure: drop_empty copies every dict and list it keeps)."""
-    cleaned = drop_empty(template)
-    metadata = cleaned.get("metadata", {})
-    labels = metadata.get("labels", {})
-    if labels.pop(HASH_LABEL, None) is not None and not labels:
-        del metadata["labels"]
-        if not metadata:
-            del cleaned["metadata"]
-    return cleaned
+    template = copy.deepcopy(template)
+    labels = template.get("metadata", {}).get("labels", {})
+    labels.pop(HASH_LABEL, None)
+    return drop_empty(template)
 
 
 def templates_equal(a: dict, b: dict) -> bool:

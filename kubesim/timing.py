@@ -16,12 +16,8 @@ The controllers advance in ticks. A tick covers `BASE_TICK_SECONDS` of cluster t
 but ticks never come more often than every `MIN_TICK_WALL_SECONDS` of wall-clock
 time, so at high speeds one tick covers more cluster time (speed 200: 4 s a tick).
 Durations are compared in cluster seconds (`Controller.now`), never in ticks. On a
-busy machine (or a cluster of hundreds of pods) ticks come late: a late tick covers
-the wall time that passed since the last one, times the speed, up to
-`MAX_TICK_SECONDS` (a kubelet relists its pods every second, so a cluster's pod states
-are that coarse too); later still, the clock runs slow rather than jumping. Either way
-the cluster's clock never runs ahead of the wall clock times the speed, so a deadline
-never fires early; tests assert lower bounds on wall time, not upper ones.
+busy machine ticks come late and the cluster's clock runs slow rather than jumping, so
+a deadline never fires early; tests assert lower bounds on wall time, not upper ones.
 """
 
 from __future__ import annotations
@@ -31,7 +27,6 @@ from dataclasses import dataclass
 
 BASE_TICK_SECONDS = 0.2  # cluster seconds per tick, while the tick rate allows it
 MIN_TICK_WALL_SECONDS = 0.02  # at most 50 ticks per wall-clock second
-MAX_TICK_SECONDS = 1.0  # cluster seconds a late tick may cover (when ticks are shorter)
 CRASH_BACKOFF_FIRST, CRASH_BACKOFF_CAP = 10.0, 300.0  # kubelet, per container
 BACKOFF_RESET_SECONDS = 600.0  # a container running this long starts its back-off afresh
 JOB_BACKOFF_FIRST, JOB_BACKOFF_CAP = 10.0, 360.0  # job controller, per Job
@@ -61,11 +56,6 @@ class Timing:
     def tick_seconds(self) -> float:
         """Cluster seconds one tick covers."""
         return self.tick_wall_seconds * self.speed
-
-    def tick_covering(self, wall_seconds: float) -> float:
-        """Cluster seconds a tick covers that comes `wall_seconds` after the one before:
-        the time that passed, at most MAX_TICK_SECONDS (or one nominal tick, if longer)."""
-        return min(wall_seconds * self.speed, max(MAX_TICK_SECONDS, self.tick_seconds))
 
     def wall_seconds(self, seconds: float) -> float:
         """How long `seconds` of cluster time last on the wall clock."""

@@ -1,14 +1,7 @@
 """The simulated control plane of one cluster, advanced in ticks on the event loop.
 
 Each tick moves the cluster's clock (`now`, in cluster seconds) on by
-`Timing.tick_seconds`, or by the time that passed when it comes late
-(`Timing.tick_covering`); every duration is compared on that clock (see ../timing.py).
-
-As a cluster's controllers work from watch events, the ReplicaSet and Deployment
-controllers sync what changed since the last tick (`Changes`: the object itself, or
-what it owns); a Deployment whose rollout has not finished is synced every tick too,
-for its progress deadline is a matter of time. Pods are the kubelet's: each tick
-looks at every pod whose state can still change with time.
+`Timing.tick_seconds`; every duration is compared on that clock (see ../timing.py).
 """
 
 from __future__ import annotations
@@ -22,7 +15,6 @@ from ..crud import Objects
 from ..deletion import Deletion
 from ..objects import controller_uid
 from ..resources import Resource, lookup
-from ..store import WatchEvent
 from ..timing import Timing
 from .cronjobs import CronJobController
 from .deployments import DeploymentController
@@ -38,34 +30,6 @@ OWNER_KINDS = [
     lookup("batch", "cronjobs"),
 ]
 OWNED_KINDS = [lookup("apps", "replicasets"), lookup("", "pods"), lookup("batch", "jobs")]
-DEPLOYMENTS, REPLICASETS, PODS = lookup("apps", "deployments"), OWNED_KINDS[0], OWNED_KINDS[1]
-
-
-class Changes:
-    """The uids of the Deployments and ReplicaSets to sync: written since they were last
-    synced, or owning something that was (a pod created, Ready, terminating, gone)."""
-
-    def __init__(self) -> None:
-        self.deployments: set[str] = set()
-        self.replicasets: set[str] = set()
-
-    def seen(self, event: WatchEvent) -> None:
-        obj = event.obj
-        if event.resource is DEPLOYMENTS:
-            self.deployments.add(obj["metadata"]["uid"])
-        elif event.resource is REPLICASETS:
-            self.replicasets.add(obj["metadata"]["uid"])
-            if owner := controller_uid(obj):
-                self.deployments.add(owner)
-        elif event.resource is PODS and (owner := controller_uid(obj)):
-            self.replicasets.add(owner)
-
-    @staticmethod
-    def take(uids: set[str]) -> set[str]:
-        """The uids marked so far; the set is emptied for what the sync itself writes."""
-        taken = set(uids)
-        uids.clear()
-        return taken
 
 
 class Controller:
@@ -75,10 +39,7 @@ class Controller:
         self.timing = timing
         self.cluster = cluster
         self.ticks = 0
-        self.clock_seconds = 0.0
         self.bootstrapping = False
-        self.changes = Changes()
-        self.store.listeners.append(self.changes.seen)
         self.recorder = EventRecorder(objects)
         self.deletion = Deletion(objects, lambda: self.now, self.recorder)
         self.pods = PodSimulator(self)
@@ -90,19 +51,17 @@ class Controller:
 
     def owned(self, resource: Resource, owner: dict) -> list[dict]:
         """Objects of `resource` whose controlling owner is `owner` (live from the store)."""
-        metadata = owner["metadata"]
-        return self.store.owned_by(resource, metadata["uid"], metadata.get("namespace"))
+        uid = owner["metadata"]["uid"]
+        namespace = owner["metadata"].get("namespace")
+        return [obj for obj in self.store.list(resource, namespace) if controller_uid(obj) == uid]
 
     @property
     def now(self) -> float:
         """Cluster seconds since this cluster started."""
-        return self.clock_seconds
+        return self.ticks * self.timing.tick_seconds
 
-    def tick(self, seconds: float | None = None) -> None:
-        """Move the clock on by `seconds` of cluster time (one nominal tick when None),
-        then let every controller act on what that time brought."""
+    def tick(self) -> None:
         self.ticks += 1
-        self.clock_seconds += self.timing.tick_seconds if seconds is None else seconds
         self.pods.advance_all()
         self.replicasets.sync_all()
         self.deployments.sync_all()
@@ -122,11 +81,11 @@ class Controller:
 
     def _collect_garbage(self) -> None:
         """Delete objects whose controlling owner is gone (background cascading deletion)."""
+        owners = {obj["metadata"]["uid"] for kind in OWNER_KINDS for obj in self.store.list(kind)}
         for resource in OWNED_KINDS:
-            for uid in self.store.owner_uids(resource):
-                if any(self.store.has_uid(kind, uid) for kind in OWNER_KINDS):
-                    continue
-                for obj in self.store.owned_by(resource, uid):
+            for obj in self.store.list(resource):
+                uid = controller_uid(obj)
+                if uid and uid not in owners:
                     if resource.kind == "Pod":
                         self.pods.terminate(obj)
                     else:
@@ -138,14 +97,12 @@ class Controller:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_at = last = loop.time()
+        next_at = loop.time()
         while True:
             next_at += self.timing.tick_wall_seconds
             await asyncio.sleep(max(0.0, next_at - loop.time()))
-            moment = loop.time()
-            covered, last = self.timing.tick_covering(moment - last), moment
             try:
-                self.tick(covered)
+                self.tick()
             except Exception:  # a controller bug must not stop the cluster
                 traceback.print_exc(file=sys.stderr)
             next_at = max(next_at, loop.time() - self.timing.tick_wall_seconds)

@@ -14,7 +14,7 @@ from ..objects import (
     revision_of,
     set_condition,
     template_hash,
-    template_without_hash,
+    templates_equal,
     timestamp,
 )
 from ..resources import lookup
@@ -25,7 +25,6 @@ PODS = lookup("", "pods")
 COMPONENT = "deployment-controller"
 COPIED_ANNOTATIONS = ("kubernetes.io/change-cause",)
 PAUSED = "Deployment is paused"
-COMPARED_TEMPLATES_KEPT = 4096
 
 
 def _resolve(value, total: int, round_up: bool) -> int:
@@ -63,25 +62,11 @@ class DeploymentController:
         self.last_progress: dict[str, float] = {}  # deployment uid → cluster second of progress
         self._pending_progress: tuple[str, str, str] | None = None  # status, reason, message
         self.paused: set[str] = set()  # uids of Deployments last seen paused
-        # (uid, resourceVersion) → the template as compared: a stored object never
-        # changes under one version, and every tick compares each ReplicaSet's.
-        self._compared: dict[tuple[str, str], dict] = {}
 
     def sync_all(self) -> None:
-        """Sync each Deployment that changed (or its ReplicaSets did) since the last tick,
-        and each whose progress deadline has just passed."""
-        changed = self.controller.changes.take(self.controller.changes.deployments)
         for deployment in self.controller.store.list(DEPLOYMENTS):
-            if deployment["metadata"]["uid"] not in changed and not self._deadline_due(deployment):
-                continue
             if not deployment["metadata"].get("deletionTimestamp"):  # being deleted
                 self.sync(deployment)
-
-    def _deadline_due(self, deployment: dict) -> bool:
-        """An unchanged Deployment's rollout passed its progress deadline, not yet said."""
-        if _rolled_out(deployment) or self._deadline_said(deployment):
-            return False
-        return self._timed_out(deployment)
 
     def sync(self, deployment: dict) -> None:
         uid = deployment["metadata"]["uid"]
@@ -89,7 +74,8 @@ class DeploymentController:
         if deployment["spec"].get("paused"):
             # Paused: no new ReplicaSet for a changed template, no scaling, no deadline.
             self.paused.add(uid)
-            matching = [rs for rs in all_rs if self._same_template(rs, deployment)]
+            template = deployment["spec"]["template"]
+            matching = [rs for rs in all_rs if templates_equal(rs["spec"]["template"], template)]
             self._sync_status(deployment, matching[-1] if matching else None)
             return
         if uid in self.paused:
@@ -111,9 +97,10 @@ class DeploymentController:
     # --- ReplicaSets and revisions -------------------------------------------------------
 
     def _new_replicaset(self, deployment: dict, all_rs: list[dict]) -> dict:
+        template = deployment["spec"]["template"]
         max_revision = max((revision_of(rs) for rs in all_rs), default=0)
         for rs in all_rs:
-            if self._same_template(rs, deployment):
+            if templates_equal(rs["spec"]["template"], template):
                 if revision_of(rs) < max_revision:
                     # The template went back to an older ReplicaSet: a new rollout, so
                     # the progress deadline counts from now (as FoundNewReplicaSet does
@@ -129,18 +116,6 @@ class DeploymentController:
         rs = self._create_replicaset(deployment, max_revision + 1)
         self._annotate_deployment(deployment, max_revision + 1)
         return rs
-
-    def _same_template(self, rs: dict, deployment: dict) -> bool:
-        return self._compared_template(rs) == self._compared_template(deployment)
-
-    def _compared_template(self, obj: dict) -> dict:
-        meta = obj["metadata"]
-        key = (meta["uid"], meta.get("resourceVersion", ""))
-        if key not in self._compared:
-            if len(self._compared) >= COMPARED_TEMPLATES_KEPT:
-                self._compared.clear()
-            self._compared[key] = template_without_hash(obj["spec"]["template"])
-        return self._compared[key]
 
     def _bump_revision(self, rs: dict, revision: int) -> dict:
         """A re-used ReplicaSet gets max+1; its old number goes into the revision history."""
@@ -382,11 +357,6 @@ class DeploymentController:
                 status, _condition("Progressing", "False", "ProgressDeadlineExceeded", message, now)
             )
 
-    @staticmethod
-    def _deadline_said(deployment: dict) -> bool:
-        progressing = get_condition(deployment, "Progressing")
-        return bool(progressing and progressing.get("reason") == "ProgressDeadlineExceeded")
-
     def _timed_out(self, deployment: dict) -> bool:
         uid = deployment["metadata"]["uid"]
         seconds = deployment["spec"].get("progressDeadlineSeconds")
@@ -394,18 +364,6 @@ class DeploymentController:
             return False
         since = self.last_progress.setdefault(uid, self.controller.now)
         return self.controller.now - since > seconds
-
-
-def _rolled_out(deployment: dict) -> bool:
-    """Its status says the current template is out and available (NewReplicaSetAvailable),
-    or it is paused: no deadline runs."""
-    if deployment["spec"].get("paused"):
-        return True
-    status = deployment.get("status", {})
-    if status.get("observedGeneration") != deployment["metadata"].get("generation"):
-        return False
-    progressing = get_condition(deployment, "Progressing")
-    return bool(progressing and progressing.get("reason") == "NewReplicaSetAvailable")
 
 
 def _made_progress(old: dict, new: dict) -> bool:

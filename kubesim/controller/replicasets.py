@@ -41,11 +41,7 @@ class ReplicaSetController:
         self.controller = controller
 
     def sync_all(self) -> None:
-        """Sync each ReplicaSet that changed, or whose pods did, since the last tick."""
-        changed = self.controller.changes.take(self.controller.changes.replicasets)
         for rs in self.controller.store.list(REPLICASETS):
-            if rs["metadata"]["uid"] not in changed:
-                continue
             if not rs["metadata"].get("deletionTimestamp"):  # being deleted: leave its pods be
                 self.sync(rs)
 
