@@ -24,6 +24,7 @@ def test_queue_names_are_unique_to_this_test_process():
     assert prefix.startswith("test-")
     assert set(settings.CELERY_QUEUES.values()) == {
         f"{prefix}.deployments",
+        f"{prefix}.urgent",
         f"{prefix}.notifications",
         f"{prefix}.maintenance",
         f"{prefix}.builds",
