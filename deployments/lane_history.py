@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 
 from deployments.models import Deployment, Lane, Release, Step
+from deployments.release_order import is_older, newest_first
 from deployments.states import FINAL_DEPLOYMENT_STATES, DeploymentState, StepKind, Trigger
 from environments.models import Environment, Service
 
@@ -125,15 +126,11 @@ class LaneRecord:
         (or than the one a running promotion is rolling out, so what ran before it is
         among them), newest first: the only releases a rollback may go to. (Going to a
         newer release is a promotion.)"""
-        newest = max(
-            (r for r in (self.running, self.in_flight) if r is not None),
-            key=lambda r: (r.created_at, r.pk),
-            default=None,
-        )
+        newest = next(iter(newest_first(r for r in (self.running, self.in_flight) if r)), None)
         return [
             r
             for r in self.succeeded
-            if newest is None or (r != self.in_flight and _older(r, newest))
+            if newest is None or (r != self.in_flight and is_older(r, newest))
         ]
 
 
@@ -258,7 +255,3 @@ def running_release_in(service: Service, environment: Environment) -> Release | 
 def runs_now(release: Release, environment: Environment) -> bool:
     """Whether the portal last left exactly this release running in that environment."""
     return running_release_in(release.service, environment) == release
-
-
-def _older(release: Release, than: Release) -> bool:
-    return (release.created_at, release.pk) < (than.created_at, than.pk)
