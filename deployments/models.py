@@ -173,6 +173,10 @@ class Deployment(models.Model):
     break_glass_reason = models.TextField(
         blank=True, help_text="Why a lead or admin went through a lock, freeze, path or approvals."
     )
+    repromotion_reason = models.TextField(
+        blank=True,
+        help_text="Why a release rolled back from this environment was promoted there again.",
+    )
     break_glass_reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

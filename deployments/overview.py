@@ -1,6 +1,6 @@
 """Read models for the pages: what runs where, and a service's history."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -175,8 +175,10 @@ from deployments.deployment_page import deployment_context, deployment_for_page 
 @dataclass(frozen=True)
 class RollbackChoice:
     environment: Environment
-    releases: list[Release]  # earlier releases that succeeded there, newest first
+    releases: list[Release]  # earlier releases that succeeded there, newest first (a few)
     allowed: bool  # may this person press the button
+    targets: list[Release] = field(default_factory=list)  # every one of them (`recent`)
+    running: Release | None = None  # what the lane's history says runs there
 
 
 def rollback_choices(
@@ -190,14 +192,15 @@ def rollback_choices(
         if cell.lane_id is not None
     ]
     records = lane_records(lanes, recent)
-    return [
-        RollbackChoice(
-            cell.environment,
-            records[cell.lane_id].rollback_targets[:limit] if cell.lane_id in records else [],
-            roles.can_rollback(user, cell.environment),
-        )
-        for cell in cells
-    ]
+    return [_rollback_choice(cell, records.get(cell.lane_id), user, limit) for cell in cells]
+
+
+def _rollback_choice(cell: Cell, record, user, limit: int | None) -> RollbackChoice:
+    targets = record.rollback_targets if record else []
+    return RollbackChoice(
+        cell.environment, targets[:limit], roles.can_rollback(user, cell.environment),
+        targets, record.running if record else None,
+    )  # fmt: skip
 
 
 def recent_drift(service: Service, limit: int = 5) -> list[AuditEvent]:

@@ -7,73 +7,25 @@ come from `portal.roles`; this module only gathers them for the page.
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
+from deployments import promotion_rules as rules
 from deployments.models import Deployment, Release
 from deployments.overview import Cell, RollbackChoice, dashboard_rows, rollback_choices
+from deployments.promotion_rules import Freeze, Refusal, RolledBack, freeze_in_force
+from deployments.release_order import between, is_older
 from deployments.states import DeploymentState, ReleaseState, Trigger
 from deployments.what_runs import REPAIRABLE
-from environments.catalog.values import parse_freeze_time
-from environments.freeze import MINUTES_PER_WEEK, active_freeze, describe
 from environments.models import ChecklistTemplateItem, Environment, Service
 from portal import roles
 
+__all__ = ["Freeze", "freeze_in_force"]  # the dashboard's freezes read them from here
+
 # How many ready releases a select offers (newest first).
 RELEASE_CHOICES = 30
-
-
-@dataclass(frozen=True)
-class Freeze:
-    """A freeze window in force, and when it ends."""
-
-    window: dict
-    ends_at: datetime
-
-    @property
-    def label(self) -> str:
-        return describe(self.window)
-
-
-def freeze_in_force(environment: Environment, now: datetime) -> Freeze | None:
-    window = active_freeze(environment.freeze_windows, now)
-    return None if window is None else Freeze(window, _window_end(window, now))
-
-
-def _window_end(window: dict, now: datetime) -> datetime:
-    zone = ZoneInfo(window.get("timezone") or "UTC")
-    end = parse_freeze_time(window["to"])
-    if isinstance(end, datetime):
-        return end if end.tzinfo else end.replace(tzinfo=zone)
-    local = now.astimezone(zone).replace(second=0, microsecond=0)
-    minute = local.weekday() * 1440 + local.hour * 60 + local.minute
-    until = (end[0] * 1440 + end[1] * 60 + end[2] - minute) % MINUTES_PER_WEEK
-    return local + timedelta(minutes=until)
-
-
-def lock_refusal(environment: Environment) -> str:
-    if not environment.locked:
-        return ""
-    who = environment.locked_by.get_username() if environment.locked_by else "someone"
-    when = timezone.localtime(environment.locked_at) if environment.locked_at else None
-    at = f" at {_moment(when)}" if when else ""
-    return f"{environment.name} is locked by {who}{at}: {environment.lock_reason}"
-
-
-def freeze_refusal(environment: Environment, freeze: Freeze | None) -> str:
-    if freeze is None:
-        return ""
-    return (
-        f"{environment.name} is frozen until {freeze.ends_at:%a} {_moment(freeze.ends_at)} "
-        f"{freeze.ends_at:%Z} (freeze {freeze.label}); rollbacks still go."
-    )
-
-
-def _moment(when: datetime) -> str:
-    """`6 Dec 23:59`, as the pages' `j M H:i`."""
-    return f"{when.day} {when:%b %H:%M}"
 
 
 def needs_confirmation(environment: Environment) -> bool:
@@ -83,13 +35,32 @@ def needs_confirmation(environment: Environment) -> bool:
 
 
 @dataclass(frozen=True)
+class Offer:
+    """A release a Promote control offers, with where it was rolled back from."""
+
+    release: Release
+    marks: list[RolledBack]
+
+    @property
+    def version(self) -> str:
+        return self.release.version
+
+    @property
+    def label(self) -> str:
+        """The select's option: "1.7.0 (rolled back from production at 7 Dec 09:40)"."""
+        if not self.marks:
+            return self.version
+        return f"{self.version} ({'; '.join(m.short for m in self.marks)})"
+
+
+@dataclass(frozen=True)
 class EnvironmentPanel:
     """One environment's box on a service page: what runs, and what one may start."""
 
     environment: Environment
     cell: Cell
     candidates: list[Release]  # what Promote offers: one, or (first environment) a choice
-    refusals: list[str]  # why Promote is disabled; empty when it may go
+    refusals: list[Refusal]  # why Promote is disabled; empty when it may go
     confirm: bool  # Promote leads to a confirmation page first
     may_lock: bool
     may_break_glass: bool
@@ -97,6 +68,8 @@ class EnvironmentPanel:
     rollback: RollbackChoice
     freeze: Freeze | None = None
     in_flight: list[Deployment] = field(default_factory=list)
+    marks: dict[int, list[RolledBack]] = field(default_factory=dict)  # by release id
+    older: list[Release] = field(default_factory=list)  # ready, older than what runs
 
     @property
     def allowed(self) -> bool:
@@ -105,6 +78,19 @@ class EnvironmentPanel:
     @property
     def candidate(self) -> Release | None:
         return self.candidates[0] if self.candidates else None
+
+    @property
+    def offers(self) -> list[Offer]:
+        return [Offer(r, self.marks.get(r.pk, [])) for r in self.candidates]
+
+    @property
+    def offer(self) -> Offer | None:
+        return self.offers[0] if self.candidates else None
+
+    @property
+    def button(self) -> str:
+        """What the disabled Promote button says: the first refusal, naming no release."""
+        return self.refusals[0].button if self.refusals else ""
 
     @property
     def source(self) -> Environment | None:
@@ -130,8 +116,10 @@ def service_panels(service: Service, user, now: datetime | None = None):
     ready = ready_releases(service)
     rollbacks = rollback_choices(service, cells, user)
     by_environment = {cell.environment.pk: cell for cell in cells}
+    offered = [*ready, *(c.current.release for c in cells if c.current is not None)]
+    marks = rules.rolled_back_marks(offered)
     panels = [
-        _panel(service, cell, by_environment, ready, rollback, user, now)
+        _panel(cell, by_environment, ready, rollback, marks, user, now)
         for cell, rollback in zip(cells, rollbacks, strict=True)
     ]
     return environments, panels
@@ -148,46 +136,61 @@ def ready_releases(service: Service) -> list[Release]:
     return list(releases.order_by("-created_at")[:RELEASE_CHOICES])
 
 
-def _panel(service, cell, by_environment, ready, rollback, user, now) -> EnvironmentPanel:
+def _panel(cell, by_environment, ready, rollback, marks, user, now) -> EnvironmentPanel:
     environment = cell.environment
     running = cell.current.release if cell.current and not _repair(cell) else None
+    older = []
     if environment.promotes_from_id is None:
-        candidates = [release for release in ready if release != running]
+        # A promotion never goes back: older releases return through Roll back.
+        older = [r for r in ready if rollback.running and is_older(r, rollback.running)]
+        candidates = [r for r in ready if r != running and r not in older]
     else:
         source = by_environment.get(environment.promotes_from_id)
         candidates = [source.current.release] if source and source.current else []
     freeze = freeze_in_force(environment, now)
-    refusals = promotion_refusals(user, environment, cell, candidates, freeze)
+    refusals = promotion_refusals(user, cell, candidates, freeze, rollback)
+    rolled_back_here = any(
+        rules.rolled_back_from(marks.get(r.pk, []), environment) for r in candidates
+    )
     return EnvironmentPanel(
         environment=environment, cell=cell, candidates=candidates, refusals=refusals,
-        confirm=needs_confirmation(environment), may_lock=roles.can_lock(user, environment),
+        confirm=needs_confirmation(environment) or rolled_back_here,
+        may_lock=roles.can_lock(user, environment),
         may_break_glass=roles.can_break_glass(user, environment), glass_releases=ready,
-        rollback=rollback, freeze=freeze,
+        rollback=rollback, freeze=freeze, marks=marks, older=older,
     )  # fmt: skip
 
 
-def promotion_refusals(user, environment, cell, candidates, freeze) -> list[str]:
-    """Every reason the Promote control of this environment is disabled, in words."""
-    reasons = []
-    if not roles.can_deploy(user, environment):
-        reasons.append(
-            f"You may not deploy to {environment.name}; engineers, leads and admins may."
-        )
+def promotion_refusals(user, cell, candidates, freeze, rollback) -> list[Refusal]:
+    """Every reason the Promote control of this environment is disabled, the one its
+    button shows first (who may not, a lock, a freeze, then the release's own)."""
+    environment = cell.environment
+    found = [
+        rules.may_not_deploy(user, environment),
+        rules.locked(environment),
+        rules.frozen(environment, freeze),
+    ]
     if not candidates:
-        reasons.append(_nothing_to_promote(environment, cell))
+        found.append(_nothing_to_promote(environment, cell))
     elif environment.promotes_from_id is not None:
-        reasons.extend(_candidate_refusals(environment, cell, candidates[0]))
-    reasons.extend(filter(None, [lock_refusal(environment), freeze_refusal(environment, freeze)]))
-    return reasons
+        found.append(_candidate_refusal(cell, candidates[0], rollback))
+    return [refusal for refusal in found if refusal is not None]
 
 
-def _nothing_to_promote(environment, cell) -> str:
+def _nothing_to_promote(environment, cell) -> Refusal:
     source = environment.promotes_from
-    if source is None:
-        if cell.current is not None:
-            return f"No other ready release: {cell.current.release.version} runs here already."
-        return "No ready release yet; register one first."
-    return f"Nothing has succeeded in {source.name} yet; promote a release to {source.name} first."
+    if source is None and cell.current is not None:
+        message = (
+            f"No newer ready release: {cell.current.release.version} runs here already "
+            "(older ones go back through Roll back)."
+        )
+    elif source is None:
+        message = "No ready release yet; register one first."
+    else:
+        message = (
+            f"Nothing has succeeded in {source.name} yet; promote a release to {source.name} first."
+        )
+    return Refusal(rules.RefusalKind.NOTHING, message, "Nothing to promote")
 
 
 def _repair(cell: Cell) -> bool:
@@ -195,17 +198,23 @@ def _repair(cell: Cell) -> bool:
     return cell.cluster is not None and cell.cluster.verdict in REPAIRABLE
 
 
-def _candidate_refusals(environment, cell, candidate: Release) -> list[str]:
+def _candidate_refusal(cell, candidate: Release, rollback: RollbackChoice) -> Refusal | None:
+    environment = cell.environment
     if cell.current is not None and cell.current.release_id == candidate.pk and not _repair(cell):
-        return [f"{candidate.version} already runs in {environment.name}."]
+        return rules.runs_already(candidate, environment)
     if cell.in_progress is not None and cell.in_progress.release_id == candidate.pk:
-        state = cell.in_progress.get_state_display().lower()
-        return [
-            f"{candidate.version} is already on its way to {environment.name}: "
-            f"#{cell.in_progress.pk} ({state}); follow it or cancel it first."
-        ]
-    refusal = roles.promotion_refusal(candidate, environment)
-    return [refusal] if refusal else []
+        return rules.on_its_way(cell.in_progress)
+    return rules.off_the_path(candidate, environment) or rules.older_than_running(
+        candidate, environment, rollback.running, rollback.targets
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    """A release a promotion brings, and whether it succeeded upstream."""
+
+    release: Release
+    succeeded_upstream: bool
 
 
 @dataclass(frozen=True)
@@ -216,15 +225,26 @@ class PromotionPreview:
     environment: Environment
     release: Release
     running: Release | None
-    changes: list[Release]  # releases between what runs and the candidate, newest first
-    going_back: bool  # the candidate is older than what runs: `changes` stop running
+    changes: list[Change]  # releases after what runs, up to the candidate, newest first
     checklist: list[ChecklistTemplateItem]
-    refusals: list[str]
+    refusals: list[Refusal]
     migrates: bool
+    marks: list[RolledBack] = field(default_factory=list)  # where the release was rolled back
 
     @property
     def allowed(self) -> bool:
         return not self.refusals
+
+    @property
+    def rolled_back_here(self) -> RolledBack | None:
+        """Set when promoting it again takes a written reason."""
+        return rules.rolled_back_from(self.marks, self.environment)
+
+    @property
+    def upstream(self) -> str:
+        """Where "never deployed" looks: the environment it promotes from, else anywhere."""
+        source = self.environment.promotes_from
+        return f"never deployed to {source.name}" if source else "never deployed"
 
     @property
     def soak_checks(self) -> list[str]:
@@ -245,34 +265,35 @@ def promotion_preview(service, environment, release, user, now=None) -> Promotio
     now = now or timezone.now()
     _environments, rows = dashboard_rows(services=[service])
     cell = next(c for c in rows[0].cells if c.environment.pk == environment.pk)
-    running = cell.current.release if cell.current else None
+    (rollback,) = rollback_choices(service, [cell], user, limit=None, recent=None)
+    running = rollback.running
     freeze = freeze_in_force(environment, now)
-    refusals = promotion_refusals(user, environment, cell, [release], freeze)
+    refusals = promotion_refusals(user, cell, [release], freeze, rollback)
     if environment.promotes_from_id is None:  # the panel's select left these out
-        refusals += _candidate_refusals(environment, cell, release)
-    going_back = running is not None and release.created_at < running.created_at
+        refusals += filter(None, [_candidate_refusal(cell, release, rollback)])
     template = environment.checklist_template
     return PromotionPreview(
         service=service, environment=environment, release=release, running=running,
-        changes=_between(service, running, release, going_back), going_back=going_back,
+        changes=_changes(service, environment, running, release),
         checklist=list(template.items.order_by("position")) if template else [],
         refusals=refusals, migrates=bool(service.migration_command),
+        marks=rules.rolled_back_marks([release]).get(release.pk, []),
     )  # fmt: skip
 
 
-def _between(service, running, release, going_back: bool, limit: int = 50) -> list[Release]:
+def _changes(service, environment, running, release, limit: int = 50) -> list[Change]:
+    """The releases after what runs up to `release` (release order), each marked with
+    whether it succeeded upstream (in the environment promoted from; for the first
+    environment, anywhere)."""
     releases = Release.objects.filter(service=service).select_related("created_by")
-    if running is None:
-        releases = releases.filter(created_at__lte=release.created_at)
-    elif going_back:
-        releases = releases.filter(
-            created_at__gt=release.created_at, created_at__lte=running.created_at
-        )
-    else:
-        releases = releases.filter(
-            created_at__gt=running.created_at, created_at__lte=release.created_at
-        )
-    return list(releases.order_by("-created_at")[:limit])
+    changes = between(releases, running, release)[:limit]
+    succeeded = Deployment.objects.filter(
+        release__in=changes, state=DeploymentState.SUCCEEDED
+    ).filter(
+        Q(environment_id=environment.promotes_from_id) if environment.promotes_from_id else Q()
+    )
+    upstream = set(succeeded.values_list("release_id", flat=True))
+    return [Change(r, r.pk in upstream) for r in changes]
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,5 @@ def between(releases, running: Release | None, target: Release) -> list[Release]
     """The releases newer than `running` up to and including `target`, newest first
     (every release up to `target` when nothing runs)."""
     return newest_first(
-        r
-        for r in releases
-        if not is_older(target, r) and (running is None or is_older(running, r))
+        r for r in releases if not is_older(target, r) and (running is None or is_older(running, r))
     )

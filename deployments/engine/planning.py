@@ -4,11 +4,12 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from deployments import audit
+from deployments import promotion_rules as rules
 from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.checklist import answer_release_items, answer_unplanned_step_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import DeploymentRequestError
-from deployments.lane_history import rollback_targets, running_release_in, runs_now
+from deployments.lane_history import lane_record, rollback_targets, running_release_in, runs_now
 from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
 from deployments.notifications.outbox import notify
@@ -36,34 +37,67 @@ def request_deployment(
     actor: AbstractBaseUser | None = None,
     trigger: Trigger = Trigger.PROMOTE,
     break_glass_reason: str = "",
+    repromotion_reason: str = "",
 ) -> Deployment:
     """Record a deployment of a ready release to an environment and start advancing it.
 
     `actor` None means the system (an operator on the host); a person must pass
-    `roles.can_deploy`. The promotion path holds for everyone but break-glass.
-    Raises DeploymentRequestError naming what is wrong.
+    `roles.can_deploy`. The rules of `promotion_rules` (path, lock, nothing redundant,
+    never older than what runs, a written `repromotion_reason` for a release rolled
+    back from there) hold for everyone but break-glass.
+    Raises DeploymentRequestError naming what is wrong and what to do instead.
     """
     service = _active_service(service_name)
     environment = _active_environment(environment_name)
     release = _deployable_release(service, version)
     _check_allowed(actor, environment, trigger)
     glass = trigger == Trigger.BREAK_GLASS
-    if not glass and (refusal := roles.promotion_refusal(release, environment)):
-        raise DeploymentRequestError(refusal)
     if not glass:  # break-glass may take over a held deployment of the same release
-        _check_not_locked(environment)
-        _check_not_redundant(release, environment)
+        repromotion_reason = _check_promotion(release, environment, repromotion_reason)
     steps = plan_promotion(service, environment, with_approval=not glass)
     return _record(
-        release, environment, actor, trigger, steps, break_glass_reason=break_glass_reason
-    )
+        release, environment, actor, trigger, steps, break_glass_reason=break_glass_reason,
+        repromotion_reason=repromotion_reason,
+    )  # fmt: skip
 
 
 def promote(
-    actor: AbstractBaseUser | None, service_name: str, version: str, environment_name: str
+    actor: AbstractBaseUser | None,
+    service_name: str,
+    version: str,
+    environment_name: str,
+    repromotion_reason: str = "",
 ) -> Deployment:
-    """A person (or, with `actor` None, the system) promotes a release along the path."""
-    return request_deployment(service_name, version, environment_name, actor=actor)
+    """A person (or, with `actor` None, the system) promotes a release along the path;
+    `repromotion_reason` confirms promoting again a release rolled back from there."""
+    return request_deployment(
+        service_name, version, environment_name, actor=actor,
+        repromotion_reason=repromotion_reason,
+    )  # fmt: skip
+
+
+def _check_promotion(release: Release, environment: Environment, repromotion_reason: str) -> str:
+    """Raise the first promotion rule that refuses; return the re-promotion reason to
+    keep (normalised and masked), "" when the release was not rolled back from there."""
+    record = lane_record(release.service, environment)
+    marks = rules.rolled_back_marks([release]).get(release.pk, [])
+    mark = rules.rolled_back_from(marks, environment)
+    reason = " ".join(repromotion_reason.split())
+    refusal = (
+        rules.off_the_path(release, environment)
+        or rules.locked(environment)
+        or _redundant(release, environment)
+        or rules.older_than_running(release, environment, record.running, record.rollback_targets)
+        or rules.repromotion_unconfirmed(release, environment, mark, reason)
+    )
+    if refusal is not None:
+        existing = _on_its_way(release, environment)
+        raise DeploymentRequestError(
+            refusal.message,
+            existing=existing if refusal.kind == rules.RefusalKind.ON_ITS_WAY else None,
+            refusal=refusal,
+        )
+    return reason if mark is not None else ""
 
 
 def break_glass(
@@ -201,13 +235,13 @@ def _record(
     step_kinds: list[str],
     rollback_of: Deployment | None = None,
     break_glass_reason: str = "",
+    repromotion_reason: str = "",
 ) -> Deployment:
+    reasons = {"break_glass_reason": break_glass_reason, "repromotion_reason": repromotion_reason}
     try:
-        return _insert(
-            release, environment, actor, trigger, step_kinds, rollback_of, break_glass_reason
-        )
+        return _insert(release, environment, actor, trigger, step_kinds, rollback_of, reasons)
     except IntegrityError:
-        # Two quick clicks: both passed _check_not_redundant before either committed. The
+        # Two quick clicks: both passed _redundant before either committed. The
         # one_active_promotion_per_release constraint let the first INSERT through; this
         # one waited for it to commit and failed, so the winner is visible now.
         existing = (
@@ -227,11 +261,14 @@ def _insert(
     trigger: Trigger,
     step_kinds: list[str],
     rollback_of: Deployment | None,
-    break_glass_reason: str,
+    reasons: dict[str, str],
 ) -> Deployment:
-    """Write the deployment, its steps and checklist, audit and announce it: one transaction."""
+    """Write the deployment, its steps and checklist, audit and announce it: one transaction.
+
+    `reasons`: the break-glass and re-promotion reasons, kept masked (shown on pages
+    and the timeline)."""
     person = actor if actor is not None and actor.is_authenticated else None
-    break_glass_reason = people_text(break_glass_reason)  # shown on pages and the timeline
+    reasons = {field: people_text(text) for field, text in reasons.items()}
     with transaction.atomic():
         lane, _ = Lane.objects.get_or_create(service=release.service, environment=environment)
         deployment = Deployment.objects.create(
@@ -243,7 +280,7 @@ def _insert(
             trigger=trigger,
             state=DeploymentState.PENDING,
             rollback_of=rollback_of,
-            break_glass_reason=break_glass_reason,
+            **reasons,
         )
         Step.objects.bulk_create(
             Step(deployment=deployment, kind=kind, position=position)
@@ -257,7 +294,7 @@ def _insert(
             target=f"{release.service.name}:{release.version}→{environment.name}",
             trigger=trigger,
             image=release.image,
-            **_request_detail(rollback_of, break_glass_reason),
+            **_request_detail(rollback_of, reasons),
         )
         if trigger != Trigger.ROLLBACK:
             _copy_checklist(deployment, environment)
@@ -269,14 +306,16 @@ def _insert(
     return deployment
 
 
-def _request_detail(rollback_of: Deployment | None, break_glass_reason: str) -> dict:
+def _request_detail(rollback_of: Deployment | None, reasons: dict[str, str]) -> dict:
     """What else the audit row of a request keeps: what a rollback replaces, why glass
-    was broken."""
+    was broken, why a release rolled back from there is promoted again."""
     detail = {}
     if rollback_of is not None:
         detail["rollback_of"] = rollback_of.pk
-    if break_glass_reason:
-        detail["reason"] = break_glass_reason
+    if reasons["break_glass_reason"]:
+        detail["reason"] = reasons["break_glass_reason"]
+    if reasons["repromotion_reason"]:
+        detail["repromotion_reason"] = reasons["repromotion_reason"]
     return detail
 
 
@@ -335,24 +374,13 @@ def _deployable_release(service: Service, version: str) -> Release:
     return release
 
 
-def _check_not_locked(environment: Environment) -> None:
-    """A lock stops new promotions at once (what it holds already waits for the unlock)."""
-    if not environment.locked:
-        return
-    who = f" by {environment.locked_by}" if environment.locked_by else ""
-    raise DeploymentRequestError(
-        f"{environment.name} is locked{who}: {environment.lock_reason or 'no reason given'}. "
-        "Wait for the unlock, or a lead or admin may break glass with a written reason."
-    )
-
-
-def _check_not_redundant(release: Release, environment: Environment) -> None:
+def _redundant(release: Release, environment: Environment) -> rules.Refusal | None:
     """A second click, or a second tab, must not start the same deployment twice."""
     if (in_flight := _on_its_way(release, environment)) is not None:
-        raise _already_on_its_way(in_flight)
-    name = f"{release.service.name} {release.version}"
+        return rules.on_its_way(in_flight)
     if runs_now(release, environment) and not cluster_disagrees(release.service, environment):
-        raise DeploymentRequestError(f"{name} already runs in {environment.name}.")
+        return rules.runs_already(release, environment)
+    return None
 
 
 def _on_its_way(
@@ -374,13 +402,8 @@ def _on_its_way(
 
 def _already_on_its_way(existing: Deployment) -> DeploymentRequestError:
     """The refusal of a second request for what `existing` does already: it names it."""
-    release = existing.release
-    return DeploymentRequestError(
-        f"{release.service.name} {release.version} is already on its way to "
-        f"{existing.environment.name}: #{existing.pk} ({existing.get_state_display().lower()}); "
-        "follow it or cancel it first.",
-        existing=existing,
-    )
+    refusal = rules.on_its_way(existing)
+    return DeploymentRequestError(refusal.message, existing=existing, refusal=refusal)
 
 
 def _check_allowed(
