@@ -39,11 +39,13 @@ def promote_confirm(request, name: str, environment: str):
 @require_POST
 @login_required
 def promote(request, name: str, environment: str):
-    """The "Promote VERSION to ENV" button (or the confirmation page's)."""
+    """The "Promote VERSION to ENV" button (or the confirmation page's, with the reason
+    to promote again a release rolled back from there)."""
     version = request.POST.get("version", "")
+    reason = request.POST.get("repromotion_reason", "")
     return perform(
         request,
-        lambda: engine.promote(request.user, name, version, environment),
+        lambda: engine.promote(request.user, name, version, environment, reason),
         done=f"Promoting {name} {version} to {environment}.",
         back=_page(name),
         then=_deployment_page,

@@ -230,8 +230,9 @@ def _requested(event):
     )
     replaces = event.detail.get("rollback_of")
     notes = _notes(
-        ("Break-glass reason", glass), ("Rolls back", f"#{replaces}" if replaces else "")
-    )
+        ("Break-glass reason", glass), ("Rolls back", f"#{replaces}" if replaces else ""),
+        ("Promoted again after a rollback because", event.detail.get("repromotion_reason")),
+    )  # fmt: skip
     if event.detail.get("image"):
         notes += (Note("Image", event.detail["image"], code=True),)
     symbol = {"rollback": "↩", "break_glass": "⚠"}.get(trigger, "+")

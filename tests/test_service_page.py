@@ -123,8 +123,11 @@ def test_a_lock_says_who_when_and_why_where_the_deploy_would_start(
     engine.lock(bob, "staging", "INC-42 database failover")
     staging = panel(page(client, alice), "staging")
     assert "disabled" in staging
-    assert "staging is locked by bob at" in staging and "INC-42 database failover" in staging
+    assert "staging is locked by bob: INC-42 database failover (since" in staging
     assert "Locked by <strong>bob</strong>" in staging
+    # The disabled button says who locked it and why, and names no release.
+    button = staging[staging.index("<button type=\"button\" disabled") :]
+    assert button[: button.index("</button>")].endswith(">Locked by bob: INC-42 database failover")
 
 
 def test_a_freeze_says_until_when(client, alice, in_development):
@@ -177,7 +180,7 @@ def test_an_outsiders_forged_promotion_is_403_with_the_reason(client, oscar, in_
 @pytest.fixture
 def in_staging(in_development):
     web, old, new = in_development
-    between = make_release(web, "1.0.5")  # registered after 1.1.0: not between
+    between = make_release(web, "1.0.5")  # registered after 1.1.0, never deployed
     succeeded(new, Environment.objects.get(name="staging"))
     return web, old, new, between
 
@@ -192,10 +195,14 @@ def test_the_confirmation_shows_the_changes_and_the_gates(client, alice, in_stag
     client.force_login(alice)
     html = client.get("/services/web/promote/production/confirm/?version=1.1.0").content.decode()
     assert 'Promote web <span class="version">1.1.0</span> to production?' in html
-    assert "What changes (1 release)" in html
+    assert "What changes (2 releases)" in html
     changes = html[html.index('class="list changes cards"') : html.index("<h2>Gates</h2>")]
     assert "1.1.0" in changes and "abcdef123456" in changes and "Faster dashboards" in changes
-    assert "1.0.5" not in changes and "1.0.0" not in changes  # 1.0.0 runs there now
+    assert "1.0.0" not in changes  # it runs there now
+    # 1.0.5 comes between 1.0.0 and 1.1.0 by version, but never went through staging.
+    newer, hotfix = changes.split("<tr>")[2:4]
+    assert "1.1.0" in newer and "never deployed" not in newer
+    assert "1.0.5" in hotfix and "never deployed to staging" in hotfix
     assert "Database backup taken" in html and "Test critical user flows" in html
     assert "1 approval from the lead group (or an admin), never from you" in html
     assert 'action="/services/web/promote/production/"' in html
@@ -215,14 +222,16 @@ def test_confirming_promotes_and_the_deployment_waits_for_its_gates(client, alic
 def test_the_confirmation_says_why_a_release_may_not_go(client, alice, in_staging):
     client.force_login(alice)
     html = client.get("/services/web/promote/production/confirm/?version=1.0.5").content.decode()
-    assert "disabled" in html and "web 1.0.5 has not succeeded in staging yet" in html
-    assert 'action="/services/web/promote/production/"' not in html
+    refusal = html[html.index('class="refused-top"') : html.index('class="facts"')]
+    assert "web 1.0.5 has not succeeded in staging yet" in refusal
+    assert "<form" not in html.split("<main>")[1]  # no form at all, not even a disabled one
 
 
 def test_an_outsider_sees_the_confirmation_disabled_with_the_reason(client, oscar, in_staging):
     client.force_login(oscar)
     html = client.get("/services/web/promote/production/confirm/?version=1.1.0").content.decode()
-    assert "You may not deploy to production" in html and "disabled" in html
+    assert "You may not deploy to production" in html and 'class="refused-top"' in html
+    assert 'action="/services/web/promote/production/"' not in html
 
 
 def test_the_confirmation_of_an_unknown_version_is_a_404(client, alice, in_staging):
