@@ -126,7 +126,7 @@ def test_a_lock_says_who_when_and_why_where_the_deploy_would_start(
     assert "staging is locked by bob: INC-42 database failover (since" in staging
     assert "Locked by <strong>bob</strong>" in staging
     # The disabled button says who locked it and why, and names no release.
-    button = staging[staging.index("<button type=\"button\" disabled") :]
+    button = staging[staging.index('<button type="button" disabled') :]
     assert button[: button.index("</button>")].endswith(">Locked by bob: INC-42 database failover")
 
 
