@@ -75,7 +75,7 @@ def rolled_back_by_hand(environment_name: str, to, undone, by) -> Deployment:
 @pytest.fixture
 def development_rolled_back(path, bob):
     """Development was rolled back by hand to 1.0.0: it is what staging would get."""
-    web, old, new = path
+    _web, old, new = path
     undone = Deployment.objects.get(release=new, environment__name="development")
     rolled_back_by_hand("development", old, undone, bob)
     return path
@@ -202,7 +202,7 @@ def test_promoting_it_again_without_a_reason_is_refused_and_with_one_it_is_kept(
 
 
 def test_a_rollback_by_hand_marks_the_release_it_undid(client, alice, bob, path):
-    web, old, new = path
+    _web, old, new = path
     production = Environment.objects.get(name="production")
     undone = ended(new, production, minutes_ago=10)
     rolled_back_by_hand("production", old, undone, bob)
@@ -222,7 +222,7 @@ def test_a_later_success_there_clears_the_mark(client, alice, rolled_back_in_pro
 
 
 def test_what_changes_marks_the_releases_that_never_went_through_upstream(client, alice, path):
-    web, old, new = path
+    web, old, _new = path
     skipped = make_release(web, "1.0.5")  # between by version, never deployed anywhere
     Environment.objects.filter(name="production").update(required_approvals=0)
     html = confirmation(client, alice, "1.1.0")
