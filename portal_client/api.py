@@ -30,6 +30,16 @@ class ApiError(Exception):
         return self.detail.get("existing_deployment") if isinstance(self.detail, dict) else None
 
     @property
+    def refusal_kind(self) -> str:
+        """Which promotion rule refused (e.g. "older", "rolled_back", "locked"), or ""."""
+        return self.detail.get("kind") or "" if isinstance(self.detail, dict) else ""
+
+    @property
+    def instead(self) -> str:
+        """The portal page to go to instead (a rollback's confirmation, …), or ""."""
+        return self.detail.get("instead") or "" if isinstance(self.detail, dict) else ""
+
+    @property
     def in_flight(self) -> bool:
         """The first request with this Idempotency-Key is still being handled."""
         return isinstance(self.detail, dict) and self.detail.get("in_flight") is True
@@ -96,10 +106,15 @@ class PortalClient:
     def report_ci(self, git_sha: str, state: str, url: str = "") -> dict:
         return self._post("/ci-results", {"git_sha": git_sha, "state": state, "url": url})
 
-    def deploy(self, service: str, version: str, environment: str) -> dict:
-        return self._post(
-            "/deployments", {"service": service, "version": version, "environment": environment}
-        )
+    def deploy(
+        self, service: str, version: str, environment: str, *, repromotion_reason: str = ""
+    ) -> dict:
+        """Request a deployment; `repromotion_reason` confirms promoting again a release
+        that was rolled back from that environment."""
+        body = {"service": service, "version": version, "environment": environment}
+        if repromotion_reason:
+            body.update(confirm_repromotion=True, repromotion_reason=repromotion_reason)
+        return self._post("/deployments", body)
 
     def deployment(self, deployment_id: int) -> dict:
         return self._get(f"/deployments/{deployment_id}")

@@ -5,7 +5,10 @@ Exit codes: 0 done (with --wait: the deployment succeeded, the build is ready);
 a failed build); 2 the portal refused the request or could not be reached;
 3 --wait gave up before the end (the deployment goes on in the portal).
 `deploy` of a release already on its way to that environment follows that deployment
-(as if it had asked for it) instead of failing.
+(as if it had asked for it) instead of failing. A refusal prints the portal's reason and
+what to do instead: an older release than what runs goes back by a rollback (its page
+is printed); a release rolled back from that environment goes there again only with
+`--confirm-repromotion REASON`.
 """
 
 import argparse
@@ -28,7 +31,21 @@ def main(argv: list[str] | None = None, *, client: PortalClient | None = None) -
         return args.run(client, args)
     except ApiError as exc:
         print(f"portal: {exc}", file=sys.stderr)
+        for hint in _what_to_do_instead(exc):
+            print(hint, file=sys.stderr)
         return REFUSED
+
+
+def _what_to_do_instead(exc: ApiError) -> list[str]:
+    """The portal's "instead", and for a release rolled back there, how to confirm."""
+    hints = []
+    if exc.refusal_kind == "rolled_back":
+        hints.append(
+            "To promote it there again anyway, say why: add --confirm-repromotion 'REASON'."
+        )
+    elif exc.instead:
+        hints.append(f"Instead: {exc.instead}")
+    return hints
 
 
 def parser() -> argparse.ArgumentParser:
@@ -86,6 +103,13 @@ def parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--timeout", type=float, default=3600, help="seconds --wait waits (default 3600)"
     )
+    deploy.add_argument(
+        "--confirm-repromotion",
+        metavar="REASON",
+        default="",
+        help="promote again a release that was rolled back from that environment, saying why "
+        "(kept on the deployment)",
+    )
     deploy.set_defaults(run=run_deploy)
 
     status = commands.add_parser("status", help="a deployment's state, or what runs where")
@@ -142,7 +166,12 @@ def _request_or_follow(client: PortalClient, args) -> dict:
     """The new deployment, or the one already taking this release there (another job's,
     or this job's own whose answer was lost): following it is what the caller wanted."""
     try:
-        return client.deploy(args.service, args.version, args.environment)
+        return client.deploy(
+            args.service,
+            args.version,
+            args.environment,
+            repromotion_reason=args.confirm_repromotion.strip(),
+        )
     except ApiError as exc:
         if exc.existing_deployment is None:
             raise

@@ -115,8 +115,12 @@ def _name(user) -> str | None:
 @idempotent
 def create_deployment(request: HttpRequest, payload: DeploymentIn):
     """The promotion path, locks and gates hold as on the pages; the deployment is
-    recorded with trigger `api`. The same release already on its way there is a 409 whose
-    `detail.existing_deployment` (id, state, url) is the deployment to follow."""
+    recorded with trigger `api`. A promotion rule's refusal is a 409 whose `detail` has
+    `refusal` (the sentence), `kind` and `instead` (the page to go to instead, e.g. the
+    rollback of an older release, or null); the same release already on its way there
+    adds `detail.existing_deployment` (id, state, url), the deployment to follow. A
+    release rolled back from that environment needs `confirm_repromotion: true` and a
+    `repromotion_reason`."""
     found.environment(payload.environment)  # an unknown one is a 404 naming it
     require_scope(request, Scope.DEPLOYMENTS_WRITE, payload.environment)
     found.release(payload.service, payload.version)
@@ -127,14 +131,25 @@ def create_deployment(request: HttpRequest, payload: DeploymentIn):
             payload.environment,
             actor=actor_of(request),
             trigger=Trigger.API,
+            repromotion_reason=payload.repromotion_reason if payload.confirm_repromotion else "",
         )
     except DeploymentRequestError as refused:
-        if refused.existing is None:
+        if refused.refusal is None:
             raise
-        raise ApiError(
-            409, str(refused), {"existing_deployment": _named(request, refused.existing)}
-        ) from None
+        raise ApiError(409, str(refused), _refusal_detail(request, refused)) from None
     return 201, deployment_out(request, found.deployment(deployment.pk))
+
+
+def _refusal_detail(request: HttpRequest, refused: DeploymentRequestError) -> dict:
+    refusal = refused.refusal
+    detail = {
+        "refusal": refusal.message,
+        "kind": refusal.kind,
+        "instead": request.build_absolute_uri(refusal.instead) if refusal.instead else None,
+    }
+    if refused.existing is not None:
+        detail["existing_deployment"] = _named(request, refused.existing)
+    return detail
 
 
 def _named(request: HttpRequest, deployment: Deployment) -> dict:

@@ -96,6 +96,21 @@ class DeploymentIn(Schema):
     service: Annotated[Name, Field(examples=["web"])]
     version: Annotated[Name, Field(examples=["1.0.0"])]
     environment: Annotated[Name, Field(examples=["production"])]
+    # A release rolled back from that environment goes there again only when asked so
+    # explicitly, with the reason (kept on the deployment and audited).
+    confirm_repromotion: bool = False
+    repromotion_reason: ShortText = ""
+
+    @model_validator(mode="after")
+    def repromotion_says_why(self):
+        if self.confirm_repromotion and not self.repromotion_reason.strip():
+            raise ValueError(
+                "repromotion_reason is required with confirm_repromotion: say why the "
+                "release may go again where it was rolled back"
+            )
+        if self.repromotion_reason.strip() and not self.confirm_repromotion:
+            raise ValueError("repromotion_reason is only read with confirm_repromotion: true")
+        return self
 
 
 class StepOut(Schema):

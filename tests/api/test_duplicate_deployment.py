@@ -20,7 +20,10 @@ def test_a_second_request_is_a_409_naming_the_deployment_to_follow(api, tokens, 
         "follow it or cancel it first."
     )
     assert body["detail"] == {
-        "existing_deployment": {"id": first["id"], "state": "pending", "url": first["url"]}
+        "refusal": body["error"],
+        "kind": "on_its_way",
+        "instead": first["url"],
+        "existing_deployment": {"id": first["id"], "state": "pending", "url": first["url"]},
     }
     assert Deployment.objects.filter(environment__name="production").count() == 1
 
