@@ -1,13 +1,13 @@
-"""What runs where: every environment and the release the portal last left in each lane."""
+"""What runs where: every environment and, per service, the deployment that put what
+runs there, read from the dashboard's own cells (`overview.dashboard_rows`), so the
+API and the pages agree."""
 
 from django.http import HttpRequest
 from ninja import Router
 
 from deployments.api.auth import require_scope
 from deployments.api.schemas import EnvironmentOut, Error
-from deployments.lane_history import lane_records
-from deployments.models import Lane
-from environments.models import Environment
+from deployments.overview import Cell, dashboard_rows
 from tokens.models import Scope
 
 router = Router(tags=["environments"])
@@ -16,36 +16,33 @@ ERRORS = {code: Error for code in (401, 403, 422)}
 
 @router.get("/environments", response={200: list[EnvironmentOut], **ERRORS})
 def list_environments(request: HttpRequest):
+    """Active environments in promotion order; in each, every active service that has
+    something deployed, as its dashboard cell says (the last deployment that succeeded
+    there: a cancelled or rolled-back attempt never counts)."""
     require_scope(request, Scope.READ)
-    environments = list(Environment.objects.active().select_related("promotes_from"))
-    lanes = list(
-        Lane.objects.filter(environment__in=environments, service__archived_at__isnull=True)
-        .select_related("service")
-        .order_by("service__name")
-    )
-    records = lane_records(lanes)
-    running: dict[int, list[dict]] = {}
-    for lane in lanes:
-        record = records[lane.pk]
-        if record.running is None:
-            continue
-        applied = record.applied.deployment if record.applied else None
-        running.setdefault(lane.environment_id, []).append(
-            {
-                "service": lane.service.name,
-                "version": record.running.version,
-                "image": record.running.image,
-                "deployment_id": applied.pk if applied else None,
-                "since": applied.finished_at if applied else None,
-            }
-        )
+    environments, rows = dashboard_rows()
+    cells = [cell for row in rows for cell in row.cells if cell.current is not None]
     return [
         {
             "name": e.name,
             "position": e.position,
             "promotes_from": e.promotes_from.name if e.promotes_from else None,
             "locked": e.locked,
-            "services": running.get(e.pk, []),
+            "services": [_running(c) for c in cells if c.environment.pk == e.pk],
         }
         for e in environments
     ]
+
+
+def _running(cell: Cell) -> dict:
+    current = cell.current
+    return {
+        "service": cell.service.name,
+        "version": current.release.version,
+        "image": current.release.image,
+        "deployment_id": current.pk,
+        "since": current.finished_at,
+        # What the cluster runs beside that record, as the cell's cluster line says it.
+        "cluster": cell.cluster.verdict.value if cell.cluster else None,
+        "cluster_summary": cell.cluster.summary if cell.cluster else "",
+    }

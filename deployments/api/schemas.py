@@ -212,8 +212,10 @@ class RunningService(Schema):
     service: str
     version: str
     image: str
-    deployment_id: int | None
+    deployment_id: int | None  # the deployment that put it there (the dashboard's cell)
     since: datetime | None
+    cluster: str | None = None  # the cell's verdict: matches, drifted, missing, …
+    cluster_summary: str = ""  # "runs 1.2.0", "since 03:12:40"
 
 
 class EnvironmentOut(Schema):

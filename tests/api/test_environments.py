@@ -1,10 +1,11 @@
-"""GET /api/v1/environments: every active environment in order, with what the portal
-last left running in each lane (read from the lanes' history, as the pages do)."""
+"""GET /api/v1/environments: every active environment in order, with what runs in each
+lane and the deployment that put it there: the dashboard's own cells (issue 22, point 6)."""
 
 from django.utils import timezone
 
+from deployments.overview import dashboard_rows
 from deployments.states import DeploymentState, StepKind
-from tests.factories import make_deployment, make_release
+from tests.factories import make_deployment, make_release, make_service
 
 
 def rolled_out(release, environment, state=DeploymentState.SUCCEEDED):
@@ -29,7 +30,8 @@ def test_each_environment_says_what_runs_there_and_since_when(api, tokens, world
         {"service": "web", "version": "1.1.0", "image": newer.image,
          "deployment_id": in_development.pk,
          "since": in_development.finished_at.isoformat(timespec="milliseconds")
-         .replace("+00:00", "Z")},
+         .replace("+00:00", "Z"),
+         "cluster": "unobserved", "cluster_summary": "not observed yet"},
     ]  # fmt: skip
     assert by_name["staging"]["services"][0]["deployment_id"] == in_staging.pk
 
@@ -44,8 +46,41 @@ def test_a_rollout_that_rolled_back_leaves_the_release_it_restored(api, tokens, 
     environments = api.get("/environments", tokens.lead)[1]
     development = next(e for e in environments if e["name"] == "development")
     assert development["services"][0]["version"] == "1.0.0"
-    assert development["services"][0]["deployment_id"] == failed.pk  # it wrote 1.0.0 last
-    assert older.pk != failed.pk
+    # The deployment that put 1.0.0 there, as the dashboard's cell says, not the one
+    # that was rolled back.
+    assert development["services"][0]["deployment_id"] == older.pk
+
+
+def test_a_cancelled_attempt_is_never_named_as_what_put_the_release_there(api, tokens, world):
+    succeeded = rolled_out(world.release, world.development)
+    newer = make_release(world.web, "1.1.0")
+    rolled_out(newer, world.development, DeploymentState.CANCELLED)
+    development = next(
+        e for e in api.get("/environments", tokens.lead)[1] if e["name"] == "development"
+    )
+    assert [(s["version"], s["deployment_id"]) for s in development["services"]] == [
+        ("1.0.0", succeeded.pk)
+    ]
+
+
+def test_the_api_lists_the_same_rows_as_the_dashboard(api, tokens, world):
+    api_service = make_service("api")
+    rolled_out(make_release(api_service, "3.0.0"), world.development)
+    rolled_out(make_release(world.web, "1.1.0"), world.development, DeploymentState.FAILED)
+    _environments, rows = dashboard_rows()
+    on_dashboard = sorted(
+        (cell.environment.name, cell.service.name, cell.current.release.version, cell.current.pk)
+        for row in rows
+        for cell in row.cells
+        if cell.current is not None
+    )
+    from_api = sorted(
+        (e["name"], s["service"], s["version"], s["deployment_id"])
+        for e in api.get("/environments", tokens.ci_read)[1]
+        for s in e["services"]
+    )
+    assert from_api == on_dashboard
+    assert ("development", "api", "3.0.0") in [row[:3] for row in from_api]
 
 
 def test_archived_environments_are_left_out(api, tokens, world):
