@@ -141,9 +141,9 @@ VIEWS: dict[str, View] = {
     "service-promote": action(
         service_url("service-promote", "development"), DEPLOYERS,
         lambda w, user: Deployment.objects.filter(
-            release__version="0.9.0", environment__name="development", requested_by=user
+            release__version="1.2.0", environment__name="development", requested_by=user
         ).exists(),
-        version="0.9.0",
+        version="1.2.0",  # newer than what runs there: an older one is a rollback (issue 22)
     ),
     "service-rollback": action(
         service_url("service-rollback"), DEPLOYERS,
@@ -255,7 +255,7 @@ def test_every_routed_view_has_a_row_in_the_matrix():
 @pytest.fixture
 def world(db, alice, bob, carol, oscar):
     """web with releases 0.9.0, 1.0.0 (ran in development and staging), 1.1.0 (runs
-    in development) and 2.0.0 (building, for erin); a staging deployment of 1.1.0
+    in development), 1.2.0 (ready) and 2.0.0 (building, for erin); a staging deployment of 1.1.0
     waiting for approval, a production one of 1.0.0 waiting for its checklist, a
     break-glass to review, all requested by people outside the matrix; sandbox locked."""
     erin, dave = make_persona("erin", "engineer"), make_persona("dave", "lead")
@@ -276,6 +276,7 @@ def world(db, alice, bob, carol, oscar):
     )
     older, current = make_release(web, "0.9.0"), make_release(web, "1.0.0")
     newer = make_release(web, "1.1.0")
+    make_release(web, "1.2.0")  # ready, never deployed: what Promote sends to development
     for release in (older, current, newer):  # 1.1.0 runs in development; the others ran before
         make_deployment(
             release, development, state=DeploymentState.SUCCEEDED, finished_at=timezone.now()

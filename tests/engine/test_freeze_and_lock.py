@@ -45,7 +45,7 @@ def test_a_dated_window_covers_its_interval_only():
 @pytest.mark.django_db
 def test_a_promotion_waits_out_a_freeze_and_a_rollback_goes_through(development, web, alice):
     register(web, "8.0.0")
-    for earlier in (register(web, "8.1.0"), register(web, "7.9.0")):  # 8.1.0 ran here before
+    for earlier in (register(web, "7.8.0"), register(web, "7.9.0")):  # 7.8.0 ran here before
         make_deployment(
             earlier, development, state=DeploymentState.SUCCEEDED, finished_at=timezone.now()
         )
@@ -56,7 +56,7 @@ def test_a_promotion_waits_out_a_freeze_and_a_rollback_goes_through(development,
     promotion.refresh_from_db()
     assert promotion.state == DeploymentState.QUEUED
     assert promotion.reason.startswith("Deployment freeze 'always' (mon 00:00 → sun 23:59 UTC)")
-    rollback = request_rollback("web", "development", to_version="8.1.0", actor=alice)
+    rollback = request_rollback("web", "development", to_version="7.8.0", actor=alice)
     assert claim_next_step(rollback.pk, "w") is not None, "rollbacks go through a freeze"
 
 
