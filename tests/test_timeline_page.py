@@ -48,9 +48,10 @@ def entry_ids(html: str) -> list[int]:
     return [int(pk) for pk in re.findall(r'<li class="entry [^"]*" id="entry-(\d+)"', html)]
 
 
-def history(world, alice, bob):
-    """web promoted by alice (bob answers and approves), api's break-glass by bob, a lock."""
-    promoted_through_the_gates(alice, bob)
+def history(world, alice, bob, repromotion_reason=""):
+    """web promoted by alice (bob answers and approves), api's break-glass by bob, a lock.
+    After a rollback of web, promoting it again takes `repromotion_reason`."""
+    promoted_through_the_gates(alice, bob, repromotion_reason=repromotion_reason)
     glass = engine.break_glass(bob, "api", "1.1.0", "production", "api down")
     run_steps(past_the_checklist(bob, glass))
     engine.lock(bob, "production", "incident")
@@ -261,7 +262,7 @@ def test_the_page_costs_the_same_queries_with_a_short_and_a_long_history(
     short = queries_of_the_page(client, query)
     for person in (make_persona(f"lead{n}", "lead") for n in range(3)):
         run_steps(engine.request_rollback("web", "production", to_version="1.0.0", actor=alice))
-        glass = history(world, alice, person)
+        glass = history(world, alice, person, repromotion_reason="the rollback was a drill")
         engine.unlock(person, "production")
         engine.review_break_glass(dave, glass.pk, "fine")
     assert AuditEvent.objects.filter(environment=world.production).count() > 2 * PAGE_SIZE

@@ -79,9 +79,13 @@ def past_the_checklist(lead, deployment: Deployment) -> Deployment:
     return deployment
 
 
-def promoted_through_the_gates(requester, lead, service="web", version="1.1.0") -> Deployment:
+def promoted_through_the_gates(
+    requester, lead, service="web", version="1.1.0", repromotion_reason=""
+) -> Deployment:
     """A promotion to production: checklist answered, approved, run, verified."""
-    deployment = past_the_checklist(lead, engine.promote(requester, service, version, "production"))
+    deployment = past_the_checklist(
+        lead, engine.promote(requester, service, version, "production", repromotion_reason)
+    )
     engine.decide(lead, deployment.pk, "approve", "ship it")
     deployment = run_steps(deployment)
     engine.answer_item(lead, item(deployment, "Test critical user flows").pk, "passed", "ok")
