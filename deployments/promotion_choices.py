@@ -47,10 +47,13 @@ class Offer:
 
     @property
     def label(self) -> str:
-        """The select's option: "1.7.0 (rolled back from production at 7 Dec 09:40)"."""
+        """The select's option: "1.7.0 (rolled back from production)"; the notes under
+        the control say when and why."""
         if not self.marks:
             return self.version
-        return f"{self.version} ({'; '.join(m.short for m in self.marks)})"
+        return (
+            f"{self.version} (rolled back from {', '.join(m.environment.name for m in self.marks)})"
+        )
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,8 @@ def test_the_first_environment_s_select_names_where_a_release_was_rolled_back(
     make_release(web, "1.2.0")
     Deployment.objects.filter(environment__name="development", release__version="1.1.0").delete()
     development = panel(page(client, alice), "development")
-    assert ">1.1.0 (rolled back from production at " in development
+    assert ">1.1.0 (rolled back from production)</option>" in development
+    assert "1.1.0 was rolled back from production at " in development
 
 
 def test_promoting_it_again_without_a_reason_is_refused_and_with_one_it_is_kept(

@@ -6,6 +6,7 @@ CLI prints both and exits 2. Nothing is recorded by a refusal."""
 from datetime import timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from deployments.models import AuditEvent, Deployment
@@ -153,3 +154,28 @@ def test_the_cli_names_who_locked_the_environment(tokens, world, bob, capsys):
     code = run(tokens.ci_all, ["deploy", "web", "1.0.0", "production"], Portal())
     assert code == 2
     assert "portal: production is locked by bob: INC-7 payment outage" in capsys.readouterr().err
+
+
+# --- manage.py promote (an operator on the portal's host) --------------------------
+
+
+def test_the_promote_command_names_the_rollback_to_use_instead(newer_in_staging):
+    with pytest.raises(CommandError) as refused:
+        call_command("promote", "web", "1.0.0", "--to", "staging")
+    assert str(refused.value) == (
+        "1.0.0 is older than 1.1.0, which runs in staging: roll back instead. "
+        "manage.py rollback web --env staging --to 1.0.0"
+    )
+    assert nothing_pending()
+
+
+def test_the_promote_command_confirms_a_repromotion_with_its_reason(rolled_back_in_production):
+    with pytest.raises(CommandError, match="Add --confirm-repromotion 'REASON'"):
+        call_command("promote", "web", "1.0.0", "--to", "production")
+    assert nothing_pending()
+    call_command(
+        "promote", "web", "1.0.0", "--to", "production", "--confirm-repromotion", "alert fixed"
+    )
+    assert Deployment.objects.get(state=DeploymentState.PENDING).repromotion_reason == (
+        "alert fixed"
+    )
