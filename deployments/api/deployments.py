@@ -59,6 +59,7 @@ def deployment_out(request: HttpRequest, deployment: Deployment) -> dict:
         "cancel_requested": deployment.cancel_requested,
         "trigger": deployment.trigger,
         "requested_by": _name(deployment.requested_by),
+        "repromotion_reason": deployment.repromotion_reason,
         "created_at": deployment.created_at,
         "started_at": deployment.started_at,
         "finished_at": deployment.finished_at,

@@ -153,6 +153,7 @@ class DeploymentOut(Schema):
     cancel_requested: bool
     trigger: str
     requested_by: str | None
+    repromotion_reason: str = ""  # why a release rolled back from there went there again
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -93,6 +93,7 @@ def test_a_confirmed_repromotion_is_accepted_and_its_reason_kept_and_audited(
         repromotion_reason="the error budget alert was a Prometheus misconfiguration",
     )  # fmt: skip
     assert status == 201, body
+    assert body["repromotion_reason"].startswith("the error budget alert was")
     deployment = Deployment.objects.get(pk=body["id"])
     assert deployment.repromotion_reason.startswith("the error budget alert was")
     event = AuditEvent.objects.get(action="deployment.requested", deployment=deployment)
