@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from deployments.models import Approval, ChecklistItem, Deployment, Step
 from deployments.overview import Cell, Row, dashboard_rows, lanes_stream_url
-from deployments.promotion_choices import Freeze, freeze_in_force
+from deployments.promotion_rules import Freeze, freeze_in_force
 from deployments.states import (
     ACTIVE_DEPLOYMENT_STATES,
     ChecklistState,

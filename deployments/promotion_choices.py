@@ -1,8 +1,9 @@
 """What a person may start from a service page, per environment, and why not.
 
 The Promote, Roll back, Lock and Break-glass controls read their state from here:
-the candidate release, and every reason it may not go now, in words. Permissions
-come from `portal.roles`; this module only gathers them for the page.
+the candidate release, and every reason it may not go now, in words. The rules are
+`promotion_rules` (the engine and the API use the same ones) and permissions come from
+`portal.roles`; this module only gathers them for the page.
 """
 
 from dataclasses import dataclass, field
@@ -21,8 +22,6 @@ from deployments.states import DeploymentState, ReleaseState, Trigger
 from deployments.what_runs import REPAIRABLE
 from environments.models import ChecklistTemplateItem, Environment, Service
 from portal import roles
-
-__all__ = ["Freeze", "freeze_in_force"]  # the dashboard's freezes read them from here
 
 # How many ready releases a select offers (newest first).
 RELEASE_CHOICES = 30

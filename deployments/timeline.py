@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deployments.models import AuditEvent, Lane
-from deployments.promotion_choices import Freeze, freeze_in_force
+from deployments.promotion_rules import Freeze, freeze_in_force
 from deployments.timeline_entries import Entry, entry_for, freeze_entry, micros, moment
 from deployments.timeline_kinds import EntryKind, kind_filter
 from environments.freeze import FreezeBoundary, freeze_boundaries
