@@ -71,9 +71,9 @@ def _states() -> dict[str, int]:
 
 @pytest.mark.django_db
 def test_a_rollback_supersedes_queued_promotions_and_goes_first(development, web, alice):
-    for version in ["4.9.0", "5.0.0", "5.1.0", "5.2.0"]:
+    for version in ["4.8.0", "4.9.0", "5.0.0", "5.1.0"]:
         register(web, version)
-    for version in ["4.9.0", "5.2.0"]:  # 4.9.0 ran here before 5.2.0: a rollback may go to it
+    for version in ["4.8.0", "4.9.0"]:  # 4.8.0 ran here before 4.9.0: a rollback may go to it
         earlier = request_deployment("web", version, "development")
         Deployment.objects.filter(pk=earlier.pk).update(
             state=DeploymentState.SUCCEEDED, finished_at=timezone.now()
@@ -82,7 +82,7 @@ def test_a_rollback_supersedes_queued_promotions_and_goes_first(development, web
     assert claim_next_step(running.pk, "w") is not None  # takes the lane
     queued = request_deployment("web", "5.1.0", "development")
     claim_next_step(queued.pk, "w")
-    rollback = request_rollback("web", "development", to_version="4.9.0", actor=alice)
+    rollback = request_rollback("web", "development", to_version="4.8.0", actor=alice)
     claim_next_step(rollback.pk, "w")
     queued.refresh_from_db()
     rollback.refresh_from_db()

@@ -50,7 +50,10 @@ def test_rolling_back_and_forth_after_the_progress_deadline_succeeds_every_time(
         if back:
             request = request_rollback("web", "development", to_version="1.1.0", actor=alice)
         else:
-            request = request_deployment("web", "1.2.0", "development", actor=alice)
+            # 1.2.0 was rolled back from here by hand: going forth again says why.
+            request = request_deployment(
+                "web", "1.2.0", "development", actor=alice, repromotion_reason="forth again"
+            )
         deployment = ended(request.pk)
         target = first if back else second
         assert deployment.state == DeploymentState.SUCCEEDED, deployment.reason
