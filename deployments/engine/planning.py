@@ -91,12 +91,9 @@ def _check_promotion(release: Release, environment: Environment, repromotion_rea
         or rules.repromotion_unconfirmed(release, environment, mark, reason)
     )
     if refusal is not None:
-        existing = _on_its_way(release, environment)
-        raise DeploymentRequestError(
-            refusal.message,
-            existing=existing if refusal.kind == rules.RefusalKind.ON_ITS_WAY else None,
-            refusal=refusal,
-        )
+        on_its_way = refusal.kind == rules.RefusalKind.ON_ITS_WAY
+        existing = _on_its_way(release, environment) if on_its_way else None
+        raise DeploymentRequestError(refusal.message, existing=existing, refusal=refusal)
     return reason if mark is not None else ""
 
 
