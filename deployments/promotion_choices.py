@@ -86,10 +86,6 @@ class EnvironmentPanel:
         return [Offer(r, self.marks.get(r.pk, [])) for r in self.candidates]
 
     @property
-    def offer(self) -> Offer | None:
-        return self.offers[0] if self.candidates else None
-
-    @property
     def button(self) -> str:
         """What the disabled Promote button says: the first refusal, naming no release."""
         return self.refusals[0].button if self.refusals else ""
