@@ -64,6 +64,9 @@ class Release(models.Model):
     build_attempt = models.PositiveIntegerField(
         default=1, help_text="Which build of this version this is (a failed build may be redone)."
     )
+    build_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this attempt's build was asked for."
+    )
 
     class Meta:
         ordering = ["service", "-created_at"]
