@@ -198,6 +198,13 @@ def _keep_failed_attempt(release: Release) -> BuildAttempt:
     )
 
 
+def earlier_attempts_output_end(release_id: int) -> int:
+    """The `seq` of the last build log line of the release's earlier (failed) attempts; 0
+    when this is its first attempt. Following a rebuild's output starts after it."""
+    kept = BuildAttempt.objects.filter(release_id=release_id).aggregate(last=Max("last_log_seq"))
+    return kept["last"] or 0
+
+
 def cancel_build(actor, release_id: int) -> Release:
     """Stop a release's build; it ends `failed` with "Cancelled by <actor>".
 

@@ -2,10 +2,13 @@
 failed attempt kept in the release's history (reason, ref, who, its span of the log); a
 version that was ever ready, or is building, is refused saying what to do."""
 
+import io
+
 import pytest
 
 from deployments import builds
 from deployments.build_log import emit_build_lines
+from deployments.management.commands import build_release
 from deployments.models import AuditEvent, BuildAttempt, Release
 from deployments.releases import ReleaseError, register_release
 from deployments.states import ReleaseState
@@ -130,3 +133,19 @@ def test_registering_an_image_under_a_failed_version_says_it_can_be_built_again(
         register_release("web", "2.1.0", image)
 
     assert "already exists (its build failed); build it again under 2.1.0" in str(refused.value)
+
+
+def test_following_a_rebuild_prints_only_this_attempts_output(web, alice, bob):
+    release = failed_build(web, alice)
+    builds.request_build("web", "2.1.0", "main", actor=bob)
+    emit_build_lines(release.pk, ["Step 1/5 : FROM scratch"])
+    Release.objects.filter(pk=release.pk).update(state=ReleaseState.FAILED, reason="x")
+    out = io.StringIO()
+
+    command = build_release.Command(stdout=out)
+    command.follow(release.pk)
+
+    assert out.getvalue().splitlines() == [
+        "Build attempt 2 of web 2.1.0 from main (attempt 1 failed; its output is above)",
+        "Step 1/5 : FROM scratch",
+    ]
