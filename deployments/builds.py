@@ -22,19 +22,26 @@ import logging
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from deployments import audit
-from deployments.build_log import BuildLogWriter, emit_build_ending, release_changed
+from deployments.build_log import (
+    BuildLogWriter,
+    emit_build_ending,
+    emit_build_line,
+    release_changed,
+)
 from deployments.build_secrets import BuildMasker
 from deployments.engine.errors import ActionRefused, forbidden
-from deployments.models import AuditEvent, Release
+from deployments.models import AuditEvent, BuildAttempt, Release
 from deployments.releases import (
     ReleaseError,
     active_release_service,
@@ -69,7 +76,9 @@ def request_build(
 
     Raises ReleaseError for an unknown or archived service, one without a repository
     or Dockerfile in the catalog, a malformed version, ref or sha, or a version that
-    already exists; ActionRefused (forbidden) when `actor` may not build it.
+    exists and is building or ready (a version that was ever ready is never reused);
+    ActionRefused (forbidden) when `actor` may not build it. A version whose build failed
+    is built again: the same release, its failed attempt kept (`BuildAttempt`).
     """
     service = active_release_service(service_name)
     if actor is not None and not roles.can_build(actor, service):
@@ -83,6 +92,12 @@ def request_build(
             f"{service.name} has no {missing} in the catalog, so the portal cannot build it; "
             "add it to the catalog, or register an image built elsewhere."
         )
+    request = BuildRequest(git_ref, git_sha, notes, actor)
+    failed = Release.objects.filter(
+        service=service, version=version, state=ReleaseState.FAILED
+    ).first()
+    if failed is not None:
+        return _rebuild(failed, request)
     try:
         with transaction.atomic():
             release = Release.objects.create(
@@ -92,7 +107,8 @@ def request_build(
                 git_sha=git_sha,
                 notes=people_text(notes),  # release pages show them to everyone
                 state=ReleaseState.BUILDING,
-                created_by=actor if actor is not None and actor.is_authenticated else None,
+                created_by=_person(actor),
+                build_requested_at=timezone.now(),
             )
             audit.record(
                 "release.build_requested", actor=actor, target=_target(release), ref=git_ref
@@ -102,6 +118,91 @@ def request_build(
     except IntegrityError:
         raise ReleaseError(duplicate_message(service, version, doing="build")) from None
     return release
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    git_ref: str
+    git_sha: str
+    notes: str
+    actor: object
+
+
+def _rebuild(release: Release, request: BuildRequest) -> Release:
+    """Build a failed release again under its version: keep the failed attempt, reset the
+    release to `building` (claimed atomically from `failed`) and enqueue the build."""
+    with transaction.atomic():
+        locked = (
+            # Only a failed release with no image: a version that was ever ready (it has
+            # an image by digest) is never built again, whatever its state says.
+            Release.objects.select_for_update()
+            .filter(pk=release.pk, state=ReleaseState.FAILED, image="")
+            .select_related("service")
+            .first()
+        )
+        if locked is None:  # a racer rebuilt it first: it is building now
+            raise ReleaseError(duplicate_message(release.service, release.version, doing="build"))
+        earlier = _keep_failed_attempt(locked)
+        number = earlier.number + 1
+        Release.objects.filter(pk=locked.pk, state=ReleaseState.FAILED).update(
+            state=ReleaseState.BUILDING,
+            git_ref=request.git_ref,
+            git_sha=request.git_sha,
+            reason="",
+            build_attempt=number,
+            build_requested_at=timezone.now(),
+            build_started_at=None,
+            build_finished_at=None,
+            build_cancel_requested_at=None,
+            image_size=None,
+            log_bytes=0,  # each attempt has the whole cap; the earlier output stays above
+            created_by=_person(request.actor),  # who asked for this build (may cancel it)
+            **({"notes": people_text(request.notes)} if request.notes else {}),
+        )
+        audit.record(
+            "release.rebuild_requested",
+            actor=request.actor,
+            target=_target(locked),
+            ref=request.git_ref,
+            attempt=number,
+        )
+        emit_build_line(
+            locked.pk,
+            f"Build attempt {number} of {locked} from {request.git_ref} "
+            f"(attempt {earlier.number} failed; its output is above)",
+        )
+        release_changed(locked.pk)
+        send_build_after_commit(locked.pk)
+    locked.refresh_from_db()
+    return locked
+
+
+def _keep_failed_attempt(release: Release) -> BuildAttempt:
+    """Copy the release's failed attempt into its history, with the span of the log it wrote
+    (from after the last line of the attempts before it to the last line now)."""
+    kept_up_to = release.build_attempts.aggregate(last=Max("last_log_seq"))["last"] or 0
+    last = release.next_log_seq - 1
+    wrote = last > kept_up_to
+    return BuildAttempt.objects.create(
+        release=release,
+        number=release.build_attempt,
+        git_ref=release.git_ref,
+        git_sha=release.git_sha,
+        reason=release.reason,
+        requested_by_id=release.created_by_id,
+        requested_at=release.build_requested_at or release.created_at,
+        started_at=release.build_started_at,
+        finished_at=release.build_finished_at,
+        first_log_seq=kept_up_to + 1 if wrote else None,
+        last_log_seq=last if wrote else None,
+    )
+
+
+def earlier_attempts_output_end(release_id: int) -> int:
+    """The `seq` of the last build log line of the release's earlier (failed) attempts; 0
+    when this is its first attempt. Following a rebuild's output starts after it."""
+    kept = BuildAttempt.objects.filter(release_id=release_id).aggregate(last=Max("last_log_seq"))
+    return kept["last"] or 0
 
 
 def cancel_build(actor, release_id: int) -> Release:
@@ -174,7 +275,7 @@ def sweep_builds(now=None) -> int:
         reason = (
             f"The build's worker was lost: no result within the build timeout of "
             f"{settings.PORTAL_BUILD_TIMEOUT_SECONDS}s (or a lease after it was cancelled); "
-            "build it again under a new version."
+            "build it again (a failed build does not use up its version)."
         )
         with transaction.atomic():
             count += _end(release, release.build_started_at, ReleaseState.FAILED, reason=reason)
@@ -284,7 +385,8 @@ def _clone_build_and_push(release: Release, started, workdir: Path, on_line):
         return None
 
     service = release.service
-    on_line(f"Building {service.name} {release.version} from {release.git_ref}")
+    attempt = f" (attempt {release.build_attempt})" if release.build_attempt > 1 else ""
+    on_line(f"Building {service.name} {release.version} from {release.git_ref}{attempt}")
     sha = docker_builds.clone(service.repository, release.git_ref, workdir / "src", on_line)
     if reason := should_stop():
         raise docker_builds.BuildStopped(reason)
@@ -365,6 +467,10 @@ def _work_root() -> Path:
 
 def _target(release: Release) -> str:
     return f"release:{release.service.name}:{release.version}"
+
+
+def _person(actor):
+    return actor if actor is not None and actor.is_authenticated else None
 
 
 def _name(actor) -> str:

@@ -16,6 +16,7 @@ from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.actions import waits_for_approval
 from deployments.engine.answers import open_for_answers, waivable
 from deployments.log_window import log_window
+from deployments.message_log import deployment_messages
 from deployments.models import Approval, ChecklistItem, Deployment
 from deployments.notifications.messages import deployment_url
 from deployments.states import (
@@ -131,6 +132,10 @@ def deployment_context(deployment: Deployment, user, log_before: int | None = No
             deployment.trigger == Trigger.BREAK_GLASS
             and deployment.break_glass_reviewed_at is None
             and roles.can_review_break_glass(user, deployment)
+        ),
+        # Admins only: who was told what, where, and whether it arrived (None: no section).
+        "sent_messages": (
+            deployment_messages(deployment) if roles.can_read_messages(user) else None
         ),
     }
 

@@ -17,6 +17,7 @@ from deployments.states import (
     CIState,
     Decision,
     DeploymentState,
+    NotificationChannel,
     NotificationEvent,
     NotificationState,
     ReleaseState,
@@ -60,6 +61,12 @@ class Release(models.Model):
     log_bytes = models.PositiveBigIntegerField(
         default=0, help_text="Build output stored so far (capped at PORTAL_LOG_STEP_MAX_BYTES)."
     )
+    build_attempt = models.PositiveIntegerField(
+        default=1, help_text="Which build of this version this is (a failed build may be redone)."
+    )
+    build_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this attempt's build was asked for."
+    )
 
     class Meta:
         ordering = ["service", "-created_at"]
@@ -100,6 +107,37 @@ class BuildLogLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release_id}:{self.seq} {self.text[:60]}"
+
+
+class BuildAttempt(models.Model):
+    """A failed build of a release, kept when the same version is built again.
+
+    The release row holds the current attempt; each earlier one is copied here
+    when the rebuild is requested, with the span of the build log it wrote.
+    """
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="build_attempts")
+    number = models.PositiveIntegerField()
+    git_ref = models.CharField(max_length=200, blank=True)
+    git_sha = models.CharField(max_length=40, blank=True)
+    reason = models.TextField(blank=True, help_text="Why it failed.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    first_log_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    last_log_seq = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["release", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "number"], name="build_attempt_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release_id} attempt {self.number} (failed)"
 
 
 class CIResult(models.Model):
@@ -426,6 +464,36 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.deployment_id} {self.event} ({self.state})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try of one channel of a notification: what was posted, to which host, how it went.
+
+    `destination` is the webhook's host (and port) only: the rest of a webhook URL
+    is its credential. `body` is the message as posted (masked, as it left).
+    """
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="delivery_attempts"
+    )
+    channel = models.CharField(max_length=20, choices=NotificationChannel.choices)
+    destination = models.CharField(max_length=300, help_text="The webhook's host, never its path.")
+    body = models.JSONField(default=dict, blank=True)
+    attempted_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    accepted = models.BooleanField(default=False)
+    error = models.TextField(
+        blank=True, help_text="Why the try failed (masked); empty when accepted."
+    )
+
+    class Meta:
+        ordering = ["notification", "attempted_at", "pk"]
+        indexes = [models.Index(fields=["channel", "notification"], name="delivery_by_channel")]
+
+    def __str__(self) -> str:
+        outcome = "accepted" if self.accepted else (self.error or "failed")
+        return f"{self.notification_id} {self.channel} → {self.destination}: {outcome}"
 
 
 class AuditEvent(models.Model):

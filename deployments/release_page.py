@@ -89,6 +89,13 @@ def release_context(release: Release, user, log_before: int | None = None) -> di
             .order_by("-created_at", "-pk")[:DEPLOYMENTS_SHOWN]
         ),
         "deployments_limit": DEPLOYMENTS_SHOWN,
+        "earlier_attempts": list(release.build_attempts.select_related("requested_by")),
+        # A failed build does not use up its version: build it again from this page.
+        "may_rebuild": (
+            release.state == ReleaseState.FAILED
+            and not release.image
+            and roles.can_build(user, release.service)
+        ),
     }
 
 

@@ -206,9 +206,21 @@ def duplicate_message(service: Service, version: str, doing: str = "register") -
     what = _what_exists(existing)
     free = next_free_version(service, version)
     example = f", e.g. {free}" if free else ""
+    state = existing.state if existing is not None else None
+    subject = f"{service.name} {version} already exists ({what})"
+    if state == ReleaseState.FAILED:  # only an image registration gets here: builds redo it
+        return (
+            f"{subject}; build it again under {version} (a failed build does not use up its "
+            f"version), or register the new image under a new version{example}."
+        )
+    if doing == "build" and state == ReleaseState.BUILDING:
+        return (
+            f"{subject}; wait for its build to end (if it fails, {version} can be built "
+            f"again), or build under a new version{example}."
+        )
     if doing == "build":
-        instead = f"versions are never reused — build under a new version{example}"
-        return f"{service.name} {version} already exists ({what}); {instead}."
+        never = "a version that was ever ready is never reused"
+        return f"{subject}; {never} — build under a new version{example}."
     instead = f"releases are immutable, so register the new image under a new version{example}"
     return f"{service.name} {version} already exists ({what}; {instead})."
 

@@ -130,6 +130,13 @@ ENDING_EVENTS = frozenset(
 )
 
 
+class NotificationChannel(models.TextChoices):
+    """Where a notification goes: each has its own URL setting and message shape."""
+
+    SLACK = "slack", "Slack"
+    WEBHOOK = "webhook", "Webhook"
+
+
 class NotificationState(models.TextChoices):
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"

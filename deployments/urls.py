@@ -1,10 +1,11 @@
 from django.urls import path
 
-from deployments import deployment_views, release_views, service_views, views
+from deployments import deployment_views, message_views, release_views, service_views, views
 from deployments.live import views as live_views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("messages/", message_views.message_list, name="messages"),
     path("services/<slug:name>/", views.service_detail, name="service-detail"),
     path("services/<slug:name>/rollback/", views.roll_back, name="service-rollback"),
     path(

@@ -267,3 +267,8 @@ def can_cancel_build(user: AnyUser, release: Release) -> bool:
 def can_manage_catalog(user: AnyUser) -> bool:
     """Sync the catalog and reach the admin pages."""
     return is_admin(user)
+
+
+def can_read_messages(user: AnyUser) -> bool:
+    """See what the portal sent to Slack and webhooks (bodies, hosts, every try): admins."""
+    return is_admin(user)

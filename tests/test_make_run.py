@@ -100,6 +100,9 @@ def test_make_run_serves_the_vizora_dashboard_and_stops_cleanly(checkout, tmp_pa
         assert re.search(r"^\s+admin\s+\w+\s+password: \S+$", printed, re.M)
         monitoring = r"^Prometheus(: http://127\.0\.0\.1:7090 | not found: )"
         assert re.search(monitoring, printed, re.M), printed
+        # make run's Slack: a receiver on loopback that SLACK_WEBHOOK_URL points at.
+        assert re.search(r"^Slack: http://127\.0\.0\.1:7600/ shows what", printed, re.M), printed
+        wait_for_page("http://127.0.0.1:7600/", process, output, timeout=30)
         if shutil.which("prometheus"):  # make run's Prometheus scrapes the demo front doors
             wait_for_page("http://127.0.0.1:7090/-/ready", process, output, timeout=60)
         (username, password), *_ = users.items()

@@ -86,7 +86,7 @@ def test_a_failed_build_shows_the_failing_steps_output_and_what_to_do(client, al
     html = page(signed_in(client, alice), release).content.decode()
     assert "state-failed" in html and "✗</span> Failed" in html
     assert "/bin/sh: make: not found\nThe command returned 127" in html, "output kept as lines"
-    assert "build or register it under a new version" in html
+    assert "then build it again: a failed build does not use up its version" in html
     assert "none: nothing was pushed" in html
 
 
@@ -356,22 +356,42 @@ def test_a_duplicate_or_malformed_version_is_refused_beside_the_version_field(
     assert Release.objects.count() == 1
 
 
-def test_a_version_whose_build_failed_is_refused_saying_so_with_a_new_one_and_a_link(
+def test_a_version_whose_build_failed_is_built_again_from_the_service_pages_form(
     client, alice, service, docker
 ):
-    Release.objects.create(
-        service=service, version="9.0.1", git_ref="broken-dockerfile", state=ReleaseState.FAILED
-    )
+    failed = Release.objects.create(
+        service=service, version="9.0.1", git_ref="broken-dockerfile", state=ReleaseState.FAILED,
+        reason="Step 2/4 RUN make failed",
+    )  # fmt: skip
     response = signed_in(client, alice).post(
         "/services/web/build/", {"version": "9.0.1", "git_ref": "main"}
     )
-    html = response.content.decode()
-    assert (
-        "web 9.0.1 already exists (its build failed); versions are never reused — build "
-        "under a new version, e.g. 9.0.2."
-    ) in html
-    assert '<a href="/services/web/releases/9.0.1/">Open web 9.0.1</a>' in html
-    assert "register" not in html.split('id="build-version-error"')[1].split("</p>")[0]
+    assert response.status_code == 302
+    assert response["Location"] == "/services/web/releases/9.0.1/"
+    failed.refresh_from_db()
+    assert (failed.state, failed.git_ref, failed.build_attempt) == ("building", "main", 2)
+    html = page(client, failed).content.decode()
+    assert 'id="earlier-attempts"' in html
+    assert "Attempt 1 failed</span>" in html and "Step 2/4 RUN make failed" in html
+
+
+def test_a_failed_release_offers_build_again_to_those_who_may_build(
+    client, alice, oscar, service, docker
+):
+    failed = Release.objects.create(
+        service=service, version="9.0.1", git_ref="broken-dockerfile", state=ReleaseState.FAILED
+    )
+    html = page(signed_in(client, alice), failed).content.decode()
+    assert '<form method="post" action="/services/web/build/" class="inline rebuild">' in html
+    assert '<input type="hidden" name="version" value="9.0.1">' in html
+    assert 'value="broken-dockerfile"' in html
+    assert "Build 9.0.1 again" in html
+    assert "build it again: a failed build does not use up its version" in html
+    assert "Build 9.0.1 again" not in page(signed_in(client, oscar), failed).content.decode()
+
+
+def test_a_ready_release_offers_no_build_again(client, alice, service):
+    assert "again</button>" not in page(signed_in(client, alice), built(service)).content.decode()
 
 
 def test_the_page_reads_a_fixed_number_of_queries_whatever_its_log_and_history(

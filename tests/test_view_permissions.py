@@ -112,6 +112,7 @@ VIEWS: dict[str, View] = {
         lambda w, user: ApiToken.objects.get(pk=w.token.pk).revoked_by == user,
     ),  # its owner (erin) or an admin
     "throttles": page(lambda w: reverse("throttles"), readers={"carol"}),
+    "messages": page(lambda w: reverse("messages"), readers={"carol"}),  # admins only
     "throttle-lift": action(
         lambda w: reverse("throttle-lift"), {"carol"},
         lambda w, user: throttling.engaged(Kind.SIGNIN_ACCOUNT, "mallory") is None,

@@ -16,6 +16,7 @@ import httpx
 from django.conf import settings
 
 from deployments.notifications import messages
+from deployments.states import NotificationChannel
 from portal.masking import mask_json
 
 URL_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
@@ -35,13 +36,14 @@ class Channel:
 class PostResult:
     ok: bool
     reason: str = ""
+    status_code: int | None = None  # None: no answer (unreachable, timed out, not built)
 
 
 def configured_channels() -> list[Channel]:
     """The channels whose URL is set, in a fixed order (Slack first)."""
     candidates = [
-        Channel("slack", settings.SLACK_WEBHOOK_URL, messages.slack_message),
-        Channel("webhook", settings.NOTIFY_WEBHOOK_URL, messages.webhook_payload),
+        Channel(NotificationChannel.SLACK, settings.SLACK_WEBHOOK_URL, messages.slack_message),
+        Channel(NotificationChannel.WEBHOOK, settings.NOTIFY_WEBHOOK_URL, messages.webhook_payload),
     ]
     return [channel for channel in candidates if channel.url]
 
@@ -55,6 +57,18 @@ def mask_url(url: str) -> str:
     except ValueError:
         return "<url>"
     return f"{parts.scheme}://{host}{port}/…" if host else "<url>"
+
+
+def destination_host(url: str) -> str:
+    """`https://hooks.slack.com/services/T/B/secret` → `hooks.slack.com`: where a message
+    went, safe to show (the path of a webhook URL is its credential)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<url>"
+    return f"{host}{port}" if host else "<url>"
 
 
 def mask_urls(text: str) -> str:
@@ -106,11 +120,11 @@ def post_json(url: str, body: dict) -> PostResult:
     except httpx.HTTPError as exc:
         detail = mask_urls(str(exc)) or type(exc).__name__
         return PostResult(False, f"could not reach {mask_url(url)}: {detail}")
+    status = response.status_code
     if response.is_success:
-        return PostResult(True)
-    return PostResult(
-        False, f"{mask_url(url)} answered HTTP {response.status_code}{_body(response)}"
-    )
+        return PostResult(True, status_code=status)
+    reason = f"{mask_url(url)} answered HTTP {status}{_body(response)}"
+    return PostResult(False, reason, status_code=status)
 
 
 def _body(response: httpx.Response) -> str:

@@ -23,6 +23,7 @@ Races this module is built around:
 
 import logging
 import random
+import time
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -32,9 +33,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from deployments.models import Deployment, Notification
+from deployments.models import DeliveryAttempt, Deployment, Notification
 from deployments.notifications import channels
 from deployments.states import NotificationEvent, NotificationState
+from portal.masking import mask_json
 
 logger = logging.getLogger(__name__)
 
@@ -246,14 +248,36 @@ def _claim(notification_id: int) -> Notification | None:
 
 
 def _send(channel: channels.Channel, notification: Notification) -> channels.PostResult:
-    """Build and post one channel's message; a bug in building is a failure, not a crash."""
+    """Build and post one channel's message, and keep the try (body, host, status, time);
+    a bug in building is a failed try, not a crash."""
+    attempted_at, started = timezone.now(), time.monotonic()
+    body: dict = {}
     try:
-        return channels.post_json(channel.url, channel.build(notification))
+        body = mask_json(channel.build(notification))
+        result = channels.post_json(channel.url, body)
     except Exception as exc:
         logger.exception(
             "Building the %s message of notification #%s", channel.name, notification.pk
         )
-        return channels.PostResult(False, channels.mask_urls(f"{type(exc).__name__}: {exc}"))
+        result = channels.PostResult(False, channels.mask_urls(f"{type(exc).__name__}: {exc}"))
+    _record_attempt(notification, channel, body, result, attempted_at, time.monotonic() - started)
+    return result
+
+
+def _record_attempt(notification, channel, body, result, attempted_at, seconds) -> None:
+    # Kept whatever the fencing says: the HTTP call happened, even for a try that lost
+    # its lease meanwhile, and the Messages page must show every message that left.
+    DeliveryAttempt.objects.create(
+        notification_id=notification.pk,
+        channel=channel.name,
+        destination=channels.destination_host(channel.url),
+        body=body,
+        attempted_at=attempted_at,
+        duration_ms=round(seconds * 1000),
+        status_code=result.status_code,
+        accepted=result.ok,
+        error="" if result.ok else channels.mask_urls(result.reason)[:1000],
+    )
 
 
 def _record_delivered(notification: Notification, channel_name: str) -> bool:

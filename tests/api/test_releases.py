@@ -152,3 +152,34 @@ def test_the_deployment_log_pages_and_names_each_line_step(api, tokens, world):
     assert (body["last_seq"], body["is_final"]) == (3, False)
     first = api.get(f"/deployments/{deployment.pk}/log", tokens.ci_read)[1]["lines"][0]
     assert first["step"] is None
+
+
+def test_a_failed_build_is_built_again_under_its_version_202(api, tokens, world, tmp_path):
+    world.web.repository, world.web.dockerfile = str(tmp_path), "Dockerfile"
+    world.web.save()
+    failed = Release.objects.create(
+        service=world.web, version="2.1.0", git_ref="broken", state=ReleaseState.FAILED,
+        reason="Step 2/4 failed",
+    )  # fmt: skip
+    status, body = api.post(
+        "/releases", tokens.ci_releases, {"service": "web", "version": "2.1.0", "git_ref": "main"}
+    )
+    assert status == 202, body
+    assert (body["state"], body["git_ref"], body["reason"]) == ("building", "main", "")
+    assert failed.build_attempts.get().reason == "Step 2/4 failed"
+
+
+def test_a_version_that_was_ready_is_a_409_saying_to_build_a_new_version(
+    api, tokens, world, tmp_path
+):
+    world.web.repository, world.web.dockerfile = str(tmp_path), "Dockerfile"
+    world.web.save()
+    status, body = api.post(
+        "/releases", tokens.ci_releases, {"service": "web", "version": "1.0.0", "git_ref": "main"}
+    )
+    assert status == 409
+    assert (
+        "a version that was ever ready is never reused — build under a new version, e.g. "
+        in (body["error"])
+    )
+    assert Release.objects.get(service=world.web, version="1.0.0").state == ReleaseState.READY

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from deployments.builds import request_build
+from deployments.builds import earlier_attempts_output_end, request_build
 from deployments.management.commands._deploy_cli import INTERRUPTED, actor, add_actor_argument
 from deployments.models import BuildLogLine, Release
 from deployments.releases import ReleaseError
@@ -46,8 +46,9 @@ class Command(BaseCommand):
         self.stdout.write(f"built {release}: {release.image}")
 
     def follow(self, release_id: int) -> Release:
-        """Print the build output as it is stored until the release is ready or failed."""
-        after = 0
+        """Print this attempt's build output as it is stored until the release is ready or
+        failed (a rebuild's earlier attempts are on the release page, not printed again)."""
+        after = earlier_attempts_output_end(release_id)
         while True:
             # The state first: lines stored before it ended are then all read below.
             release = Release.objects.select_related("service").get(pk=release_id)
