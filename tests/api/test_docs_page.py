@@ -25,6 +25,7 @@ def test_a_shape_is_a_table_of_its_fields_saying_which_are_required(page):
     rows = re.findall(r"<tr><td><code>(\w+)</code></td><td>([^<]+)</td><td>(\w+)</td>", shape)
     assert [(name, required) for name, _, required in rows] == [
         ("service", "required"), ("version", "required"), ("environment", "required"),
+        ("confirm_repromotion", "optional"), ("repromotion_reason", "optional"),
     ]  # fmt: skip
 
 
