@@ -16,6 +16,7 @@ reasons and the step's result name the URL without it.
 """
 
 import enum
+import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -32,6 +33,7 @@ PASSED, TRIES, GOOD, ANSWERED, LAST, REPEATS = (
 )  # fmt: skip
 GATEWAY_STATUSES = (502, 503, 504)  # the front door answers for a service not there yet
 TIMES = {1: "", 2: " twice", 3: " three times"}
+LOOK_SECONDS = 2.0  # a look asks again at once while good answers come within this
 
 
 class Verdict(enum.StrEnum):
@@ -68,13 +70,12 @@ def run(ctx: StepContext) -> StepOutcome | Wait:
         verify=trusted_context(), timeout=settings.PORTAL_SMOKE_TIMEOUT_SECONDS
     ) as http:
         for check in ctx.deployment.service.smoke_checks[len(results) :]:
-            outcome = _run_check(ctx, http, check, progress)
-            if outcome is not None and not outcome.ok:
-                results.append(outcome.result)
-                return StepOutcome(False, outcome.reason, {PASSED: mask_json(results)})
-            if outcome is None:
-                return Wait(float(settings.PORTAL_SMOKE_RETRY_SECONDS), _saved(progress, results))
+            outcome = _run_check(ctx, http, check, progress, time.monotonic() + LOOK_SECONDS)
+            if not isinstance(outcome, StepOutcome):
+                return Wait(outcome, _saved(progress, results))
             results.append(outcome.result)
+            if not outcome.ok:
+                return StepOutcome(False, outcome.reason, {PASSED: mask_json(results)})
             progress = {}
     return StepOutcome(True, "", {PASSED: mask_json(results)})
 
@@ -83,9 +84,12 @@ def _saved(progress: dict, results: list) -> dict:
     return {**{k: v for k, v in progress.items() if k != PASSED}, PASSED: mask_json(results)}
 
 
-def _run_check(ctx: StepContext, http: httpx.Client, check: dict, progress: dict):
-    """Ask one check until it decides: its StepOutcome (its record as `result`), or None
-    to try again later (`progress`, changed in place, says where it stands)."""
+def _run_check(
+    ctx: StepContext, http: httpx.Client, check: dict, progress: dict, look_ends: float
+) -> StepOutcome | float:
+    """Ask one check until it decides: its StepOutcome (its record as `result`), or the
+    seconds until the next look asks again (`progress`, changed in place, says where it
+    stands): after a bad answer, or when this look has used its time."""
     url, auth = check_target(ctx, check)
     name = f"{check['url']} {check['path']}"
     needed = ctx.deployment.environment.smoke_consecutive
@@ -99,8 +103,11 @@ def _run_check(ctx: StepContext, http: httpx.Client, check: dict, progress: dict
             if progress[GOOD] >= needed:
                 record = {"check": name, "url": url, "ok": True, "detail": answer.detail}
                 return StepOutcome(True, "", record)
+            if time.monotonic() >= look_ends:
+                return 0.0  # a slow service: the next look goes on counting
             continue
-        return _not_good(ctx, name, url, answer, progress)
+        outcome = _not_good(ctx, name, url, answer, progress)
+        return float(settings.PORTAL_SMOKE_RETRY_SECONDS) if outcome is None else outcome
 
 
 def _not_good(ctx: StepContext, name: str, url: str, answer: Answer, progress: dict):

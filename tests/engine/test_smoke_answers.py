@@ -15,13 +15,15 @@ class FrontDoor:
     """Answers the scripted statuses in order (the last one from then on), and counts
     the requests it got."""
 
-    def __init__(self, statuses: list[int]):
+    def __init__(self, statuses: list[int], delay: float = 0.0):
         self.statuses = list(statuses)
         self.requests = 0
+        self.answered = threading.Event()  # never set: its wait() paces a slow service
         door = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                door.answered.wait(delay)
                 status = door.statuses[min(door.requests, len(door.statuses) - 1)]
                 door.requests += 1
                 body = b'{"status": "ok"}' if status < 400 else b"Internal Server Error"
@@ -51,7 +53,8 @@ class FrontDoor:
 
 @pytest.fixture
 def front_door(request):
-    with FrontDoor(request.param) as door:
+    statuses, delay = request.param if isinstance(request.param, tuple) else (request.param, 0)
+    with FrontDoor(statuses, delay) as door:
         yield door
 
 
@@ -149,3 +152,19 @@ def test_a_wrong_answer_starts_the_count_of_good_answers_again(smoke_step, front
 
     assert outcome.ok, outcome.reason
     assert front_door.requests == 5, "one good answer, a 404 tried again, then three in a row"
+
+
+@pytest.mark.parametrize("front_door", [([200], 0.3)], indirect=True)
+def test_a_slow_service_is_counted_across_looks_without_losing_good_answers(
+    smoke_step, front_door, monkeypatch
+):
+    monkeypatch.setattr(smoke, "LOOK_SECONDS", 0.4)  # a look asks twice, then hands on
+
+    first = smoke.run(smoke_step)
+
+    assert isinstance(first, Wait) and first.seconds == 0.0
+    assert first.progress["good"] == 2
+    smoke_step.step.result = first.progress
+    outcome = look_until_decided(smoke_step)
+    assert outcome.ok, outcome.reason
+    assert front_door.requests == 3
