@@ -7,14 +7,12 @@ already loaded (the checklist items carry their deployment, roles are cached).
 """
 
 from dataclasses import dataclass
-from urllib.parse import quote
-
-from django.utils import timezone
 
 from deployments.cancel_effect import cancel_effect
 from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.actions import waits_for_approval
 from deployments.engine.answers import open_for_answers, waivable
+from deployments.item_links import item_link
 from deployments.log_window import log_window
 from deployments.message_log import deployment_messages
 from deployments.models import Approval, ChecklistItem, Deployment
@@ -206,29 +204,9 @@ def _item_row(user, item: ChecklistItem) -> ItemRow:
         may_waive=waive_now and roles.can_waive_checklist(user, item),
         who_answers=_who_answers(item),
         closed_because=_closed_because(item) if item.state == ChecklistState.PENDING else "",
-        link=filled_link(item),
+        link=item_link(item),
         checking=_checking(item),
     )
-
-
-def filled_link(item: ChecklistItem) -> str:
-    """The item's link with the service, the environment and the deployment's time
-    range (epoch milliseconds, as Grafana takes them) filled in."""
-    if not item.link:
-        return ""
-    deployment = item.deployment
-    began = deployment.started_at or deployment.created_at
-    ended = deployment.finished_at or timezone.now()
-    values = {
-        "service": quote(deployment.service.name),
-        "environment": quote(deployment.environment.name),
-        "from": str(int(began.timestamp() * 1000)),
-        "to": str(int(ended.timestamp() * 1000)),
-    }
-    link = item.link
-    for name, value in values.items():
-        link = link.replace(f"{{{name}}}", value)
-    return link
 
 
 def _checking(item: ChecklistItem) -> bool:

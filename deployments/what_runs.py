@@ -192,10 +192,13 @@ def cluster_view(
         return ClusterView(ClusterVerdict.RUNS, f"runs {runs}", **facts)
     ended = applied.deployment.finished_at
     if ended and observed.observed_at < ended:
-        # Read before the portal's last deployment ended: the next read judges it.
+        # Read before the portal's last deployment ended: the next read judges it. Said in
+        # the past tense, with its time: what ran then, not a claim about what runs now.
+        read = timezone.localtime(observed.observed_at)
         return ClusterView(
-            ClusterVerdict.CHECKING, f"runs {runs}",
-            f"Read before #{applied.deployment.pk} ended; the next read compares them.",
+            ClusterVerdict.CHECKING, f"ran {runs} at {read:%H:%M:%S}",
+            f"Read before #{applied.deployment.pk} ended at "
+            f"{timezone.localtime(ended):%H:%M:%S}; the next read says what runs now.",
             **facts,
         )  # fmt: skip
     drift = drift_from(_running_images(observed), applied)

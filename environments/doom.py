@@ -47,6 +47,12 @@ NODE_TROUBLE_EXIT_CODE = 128  # ContainerCannotRun with this code came and went 
 PULL_REASONS = ("ErrImagePull", "ImagePullBackOff")
 STARTING_REASONS = ("ContainerCreating", "PodInitializing")  # waiting, and nothing wrong
 FIELD_PATH_CONTAINER = re.compile(r"\{(.+)\}$")
+# A log line that reads like the cause of a crash, and a stack frame printed under one.
+ERROR_LINE = re.compile(
+    r"\b(error|exception|fatal|panic|traceback|refused|denied|cannot|unable)\b|^\w*Error:",
+    re.IGNORECASE,
+)
+STACK_FRAME = re.compile(r"^\s+(at |File \")|^\s*goroutine \d+")
 
 
 class DoomKind(enum.StrEnum):
@@ -77,11 +83,12 @@ class Doom:
 
     def headline(self) -> str:
         """One short line for the deployment's reason, e.g. "Container middleware crashed
-        repeatedly (exit 1): Error: connect ECONNREFUSED 10.96.0.15:5432"."""
+        repeatedly (exit 1): Error: connect ECONNREFUSED 10.96.0.15:5432" (the log's most
+        telling line, see `_telling_line`)."""
         who = f"Container {self.container}"
         if self.kind is DoomKind.CRASH_LOOP:
             # Killed by its liveness probe, its log's last line is all is well: say why.
-            last = _cut(self.probe) or _last_line(self.log) or _cut(self.message)
+            last = _cut(self.probe) or _telling_line(self.log) or _cut(self.message)
             return f"{who} crashed repeatedly (exit {self.exit_code})" + (
                 f": {last}" if last else ""
             )
@@ -336,7 +343,13 @@ def _with_evidence(kube: ClusterClient, namespace: str, doom: Doom, lines: int) 
     return replace(doom, log=masked, probe=mask_secrets(probe))
 
 
-def _last_line(log: tuple[str, ...]) -> str:
+def _telling_line(log: tuple[str, ...]) -> str:
+    """The log line that best says why it crashed: the last one that reads like an error
+    (not a stack frame under it, nor the "exited with code 1" that follows it), else
+    the last line."""
+    for line in reversed(log):
+        if ERROR_LINE.search(line) and not STACK_FRAME.match(line):
+            return _cut(line)
     return _cut(log[-1]) if log else ""
 
 

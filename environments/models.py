@@ -8,7 +8,10 @@ deleted, so every deployment keeps the service and environment it ran in.
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+SMOKE_CONSECUTIVE_MAX = 20  # good answers in a row a smoke check may ask for
 
 
 class CatalogQuerySet(models.QuerySet):
@@ -164,6 +167,11 @@ class Environment(CatalogEntry):
     soak = models.DurationField(
         default=timedelta(minutes=5),
         help_text="How long automatic post-deployment checks watch a new release.",
+    )
+    smoke_consecutive = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(SMOKE_CONSECUTIVE_MAX)],
+        help_text="Good answers in a row a smoke check needs to pass.",
     )
     # Runtime state, set by people in the portal; a catalog sync never touches it.
     locked = models.BooleanField(default=False)

@@ -120,6 +120,8 @@ def test_example_catalog_maps_onto_the_model_fields():
     assert (production.required_approvals, production.approver_group) == (1, "lead")
     assert production.rollout_timeout == timedelta(minutes=5)
     assert production.post_item_policy == "block_promotion"
+    assert production.smoke_consecutive == 5
+    assert Environment.objects.get(name="development").smoke_consecutive == 3
     assert production.checklist_template.name == "vizora-release"
     assert production.freeze_windows[0]["timezone"] == "Europe/London"
     secrets = production.checklist_template.items.get(check_kind="secrets_present")

@@ -17,7 +17,8 @@ MINIMAL = (Path(__file__).parent / "catalogs" / "minimal.yaml").read_text()
 MARK = "  #!"
 ENVIRONMENT_KEYS = (
     "name, promotes_from, cluster, namespace, urls, resolve, approvals, checklist, "
-    "freeze_windows, rollout_timeout, auto_rollback, post_items, monitoring, rpo, soak"
+    "freeze_windows, rollout_timeout, auto_rollback, post_items, monitoring, rpo, soak, "
+    "smoke"
 )
 CHECK_KINDS = (
     "release_built, image_pushed, tests_passed, secrets_present, tls_valid, backup_fresh, "
@@ -335,6 +336,18 @@ BAD_VALUES = [
         "services[0].image: image 'ghcr.io/your-org/vizora-web:latest' "
         "must be a repository without tag or digest",
         id="image-with-tag",
+    ),
+    pytest.param(
+        FREEZE_AFTER,
+        "    rollout_timeout: 5m\n    smoke: {consecutive: 0}  #!\n",
+        "environments[1].smoke.consecutive: 0 is out of range (1 to 20)",
+        id="smoke-consecutive-zero",
+    ),
+    pytest.param(
+        FREEZE_AFTER,
+        "    rollout_timeout: 5m\n    smoke: {consecutive: three}  #!\n",
+        "environments[1].smoke.consecutive: expected an integer, got a string",
+        id="smoke-consecutive-word",
     ),
 ]
 

@@ -255,3 +255,15 @@ def test_a_break_glass_deployment_is_flagged_in_the_matrix(client, alice, catalo
     )  # fmt: skip
     matrix = dashboard(client, alice).split("<tbody>")[1].split("</table>")[0]
     assert ">Running 5.0.0</a>" in matrix and "⚠ break-glass" in matrix
+
+
+def test_a_held_checks_ci_run_is_a_link_for_the_lead(client, alice, bob, catalog):
+    web, _, production = catalog
+    pending = make_deployment(make_release(web, "2.0.0"), production, requested_by=alice)
+    item(pending, "pre", "All tests passing", mode="automatic", state="failed",
+         evidence="CI run 3 failed: commit 0123456789ab (https://ci.example/runs/3).")  # fmt: skip
+    lead = section(dashboard(client, bob), "waiting")
+    assert (
+        'held: CI run 3 failed: commit 0123456789ab (<a href="https://ci.example/runs/3" '
+        'rel="noopener noreferrer">https://ci.example/runs/3</a>).'
+    ) in lead

@@ -73,6 +73,30 @@ def test_a_crash_loop_headline_names_the_container_the_exit_code_and_the_last_lo
     )
 
 
+def test_a_crash_loop_headline_quotes_the_error_above_the_stack_frame_and_exit_line():
+    doom = Doom(
+        DoomKind.CRASH_LOOP, "p", "web", "CrashLoopBackOff", exit_code=1,
+        log=(
+            "[web] connected to Redis",
+            "[web] FATAL: unhandled error during start-up",
+            "Error: connect ECONNREFUSED 10.96.0.15:5432",
+            "    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1607:16)",
+            "[web] crashed: process exited with code 1",
+        ),
+    )  # fmt: skip
+    assert doom.headline() == (
+        "Container web crashed repeatedly (exit 1): Error: connect ECONNREFUSED 10.96.0.15:5432"
+    )
+
+
+def test_a_crash_loop_log_without_an_error_line_is_quoted_by_its_last_line():
+    doom = Doom(
+        DoomKind.CRASH_LOOP, "p", "web", "CrashLoopBackOff", exit_code=0,
+        log=("[web] starting", "[web] done, bye"),
+    )  # fmt: skip
+    assert doom.headline() == "Container web crashed repeatedly (exit 0): [web] done, bye"
+
+
 def test_a_crash_loop_its_liveness_probe_caused_is_explained_by_the_probe_not_the_log():
     doom = Doom(
         DoomKind.CRASH_LOOP, "p", "middleware", "CrashLoopBackOff", exit_code=143,

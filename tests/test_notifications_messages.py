@@ -134,6 +134,21 @@ def test_rolled_back_version_falls_back_to_the_tag_of_the_images_it_ran_before(
     assert summary(notification).endswith("; rolled back to 1.9.0")
 
 
+def test_a_reason_that_names_the_rolled_back_version_is_not_repeated(make_notification):
+    before = "ghcr.io/your-org/vizora-web:1.9.0@sha256:" + "a" * 64
+    notification = make_notification(
+        NotificationEvent.ROLLED_BACK,
+        state=DeploymentState.ROLLED_BACK,
+        reason="Smoke test GET https://api.vizora.com/health answered 500; rolled back to 1.9.0.",
+        previous_images={"vizora-web": {"web": before}},
+    )
+
+    assert summary(notification) == (
+        "web 2.1.0 → production failed: Smoke test GET https://api.vizora.com/health "
+        "answered 500; rolled back to 1.9.0."
+    )
+
+
 def test_a_failure_says_why(make_notification):
     notification = make_notification(
         NotificationEvent.FAILED, state=DeploymentState.FAILED, reason="smoke test / got 502"

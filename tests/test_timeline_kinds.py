@@ -165,7 +165,9 @@ def test_a_migration_and_an_automatic_rollback_read_in_words(world, alice, bob):
     deployment = past_the_checklist(bob, engine.promote(alice, "api", "1.1.0", "production"))
     engine.decide(bob, deployment.pk, "approve")
     # What the rollout step reads from the cluster first, so the failure rolls back.
-    Deployment.objects.filter(pk=deployment.pk).update(previous_images={"vizora-api": {"api": "1"}})
+    Deployment.objects.filter(pk=deployment.pk).update(
+        previous_images={"vizora-api": {"api": "ghcr.io/your-org/vizora-api:1.0.0"}}
+    )
     run_steps(deployment, reason="GET /health answered 500", fail="smoke")
     migration = [e for e in entries(world.production) if e.kind == EntryKind.MIGRATION]
     assert [(e.label, e.sentence) for e in reversed(migration)] == [
@@ -180,7 +182,7 @@ def test_a_migration_and_an_automatic_rollback_read_in_words(world, alice, bob):
         ("rolled back", "↩", "Ended: rolled back"),
     ]
     assert notes_of(rollback[2]) == {"Worker": "worker-1"}  # who ran it, beside the sentence
-    assert notes_of(rollback[0]) == {"Reason": "GET /health answered 500"}
+    assert notes_of(rollback[0]) == {"Reason": "GET /health answered 500; rolled back to 1.0.0."}
     assert notes_of(rollback[-1]) == {"Why": "GET /health answered 500"}
     assert {e.deployment for e in migration + rollback} == {deployment}
 

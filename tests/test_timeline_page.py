@@ -291,6 +291,23 @@ def test_comments_reasons_and_evidence_are_escaped(world, alice, bob, dave, clie
         assert f"{text} {escaped}" in html, text
 
 
+def test_a_ci_run_in_an_answers_evidence_is_a_link_and_a_javascript_url_is_not(
+    world, alice, bob, client
+):
+    Environment.objects.filter(pk=world.production.pk).update(required_approvals=2)
+    deployment = engine.promote(alice, "web", "1.1.0", "production")
+    claim_next_step(deployment.pk, "w")
+    evidence = "run https://ci.example/runs/7 green; javascript:alert(1) stays text"
+    engine.answer_item(bob, item(deployment, "Review changes").pk, "passed", evidence)
+    client.force_login(alice)
+    html = client.get(URL).content.decode()
+    assert (
+        'run <a href="https://ci.example/runs/7" rel="noopener noreferrer">'
+        "https://ci.example/runs/7</a> green; javascript:alert(1) stays text"
+    ) in html
+    assert 'href="javascript' not in html
+
+
 def test_the_dashboard_and_the_service_page_link_to_the_timeline(world, alice, client):
     client.force_login(alice)
     dashboard = client.get("/").content.decode()

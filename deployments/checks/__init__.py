@@ -15,20 +15,24 @@ class CheckResult:
     """What a check decided. `waits` means "not decidable yet" (a CI report that has
     not arrived): the item stays pending with the evidence saying what it waits for.
     `unreachable` marks a failure to reach the target at all (the cluster's API was
-    away): a soak waits such an outage out instead of rolling back (steps/post_checks)."""
+    away): a soak waits such an outage out instead of rolling back (steps/post_checks).
+    `headline` is a failure's cause with its figure in a few words ("Error rate peaked
+    at 0.344/s (at most 0.05/s allowed) during the soak"), for the deployment's reason;
+    the evidence keeps the whole story for its checklist item."""
 
     passed: bool
     evidence: str
     waits: bool = False
     unreachable: bool = False
+    headline: str = ""
 
 
 def passed(evidence: str) -> CheckResult:
     return CheckResult(True, evidence)
 
 
-def failed(evidence: str) -> CheckResult:
-    return CheckResult(False, evidence)
+def failed(evidence: str, headline: str = "") -> CheckResult:
+    return CheckResult(False, evidence, headline=headline)
 
 
 def waiting(evidence: str) -> CheckResult:

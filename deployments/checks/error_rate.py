@@ -56,5 +56,8 @@ def _judge(prometheus, deployment, subject, limit: float, rate_window: str) -> C
     if top is None:
         return passed(f"{asked} was 0/s: no 5xx responses recorded {window}; {allowed}.")
     _, moment, value = top
-    found = f"{asked} peaked at {number(value, limit)}/s at {clock(moment)}, {window}; {allowed}."
-    return failed(found) if value > limit else passed(found)
+    figure = f"{number(value, limit)}/s"
+    found = f"{asked} peaked at {figure} at {clock(moment)}, {window}; {allowed}."
+    if value <= limit:
+        return passed(found)
+    return failed(found, f"Error rate peaked at {figure} ({allowed}) during the soak")

@@ -61,7 +61,21 @@ def _judge(prometheus, deployment, subject, limit: float) -> CheckResult:
     sentences = [_peak_sentence(subject, top, limits, limit, window)] if top else []
     sentences += [_unlimited_sentence(unlimited)] if unlimited else []
     over = top is not None and top[2] > limit
-    return (failed if over or unlimited else passed)(" ".join(sentences))
+    if not (over or unlimited):
+        return passed(" ".join(sentences))
+    return failed(" ".join(sentences), _headline(top, limit) if over else _unlimited_headline())
+
+
+def _headline(top, limit: float) -> str:
+    series, _, ratio = top
+    return (
+        f"Memory of {_container(series.labels)} peaked at {number(ratio, limit)} of its limit "
+        f"(at most {number(limit)} allowed) during the soak"
+    )
+
+
+def _unlimited_headline() -> str:
+    return "A container has no memory limit (set resources.limits.memory)"
 
 
 def _peak_sentence(subject, top, limits: list[Series], limit: float, window) -> str:

@@ -149,7 +149,10 @@ def _judge(pattern, pods: list[NewPod], start, reading: Reading) -> CheckResult:
     if reading.matches:
         first = "; ".join(reading.first)
         count = f"{reading.matches} {_plural(reading.matches, 'line')}"
-        return failed(f"{count} matching {pattern.pattern} in {where} ({read}); first: {first}.")
+        headline = f"{count} of the new pods' logs matched {pattern.pattern}: {reading.first[0]}"
+        return failed(
+            f"{count} matching {pattern.pattern} in {where} ({read}); first: {first}.", headline
+        )
     if reading.unread:
         return failed(
             f"No line matching {pattern.pattern} in {where} ({read}), but the time ran out "

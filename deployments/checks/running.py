@@ -42,6 +42,7 @@ def as_record(item: ChecklistItem, result: CheckResult) -> dict:
         "passed": result.passed,
         "waits": result.waits,
         "evidence": result.evidence,
+        "headline": result.headline,
     }
 
 

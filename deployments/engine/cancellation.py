@@ -30,7 +30,8 @@ def stop_at_safe_point(deployment: Deployment) -> Step | None:
         return None
     # The cluster may run the new release: cancelling now means rolling back.
     move_open_steps(deployment, "cancel", sources=[StepState.PENDING])
-    reason = f"Cancelled by {_name(deployment)} after the rollout began; rolled back."
+    # The cause alone: the rollback's ending adds where it went, in the past tense.
+    reason = f"Cancelled by {_name(deployment)} after the rollout began."
     plan_rollback(deployment, reason)
     return deployment.steps.get(kind=StepKind.ROLLBACK, state=StepState.PENDING)
 

@@ -7,6 +7,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from deployments import audit
+from deployments.engine import reasons
 from deployments.engine.checklist import answer_step_items
 from deployments.engine.checks_run import apply_step_checks
 from deployments.engine.enqueue import advance_after_commit
@@ -103,8 +104,7 @@ def handle_failure(deployment: Deployment, step: Step, reason: str) -> None:
     """After a failed step: roll back when the cluster was changed and rolling back is
     wanted, else end the deployment failed. Called under the deployment's row lock."""
     if step.kind == StepKind.ROLLBACK:
-        original = deployment.reason or "the deployment failed"
-        finish(deployment, "fail_rollback", f"{original} The rollback failed too: {reason}")
+        finish(deployment, "fail_rollback", reasons.rollback_failed(deployment, reason))
         return
     move_open_steps(deployment, "skip", sources=[StepState.PENDING])
     if needs_rollback(deployment) and _rolls_back_on_failure(deployment):
@@ -142,7 +142,7 @@ def conclude(deployment: Deployment, steps: list[Step]) -> None:
     """Every step has ended: the deployment's final state follows from them."""
     rollback = next((s for s in reversed(steps) if s.kind == StepKind.ROLLBACK), None)
     if rollback is not None and rollback.state == StepState.SUCCEEDED:
-        finish(deployment, "roll_back", deployment.reason, steps_open=False)
+        finish(deployment, "roll_back", reasons.rolled_back(deployment), steps_open=False)
     elif any(step.state == StepState.FAILED for step in steps):
         failed = next(s for s in steps if s.state == StepState.FAILED)
         reason = deployment.reason or failed.reason

@@ -90,8 +90,10 @@ def webhook_payload(notification: Notification) -> dict:
 
 def summary(notification: Notification) -> str:
     """One line: "web 2.1.0 → production failed: <reason>; rolled back to 2.0.3"."""
-    reason = _reason(notification)
-    return _headline(notification) + (f": {reason}" if reason else "") + _tail(notification)
+    reason, tail = _reason(notification), _tail(notification)
+    if tail and tail.removeprefix("; ") in reason:
+        tail = ""  # the engine's reason already says where the rollback went
+    return _headline(notification) + (f": {reason}" if reason else "") + tail
 
 
 def deployment_url(deployment: Deployment) -> str:

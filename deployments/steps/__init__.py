@@ -102,8 +102,10 @@ def deadline_for(kind: str, deployment: Deployment) -> timedelta:
         return migration + outage + DEADLINE_MARGIN
     if kind == StepKind.SMOKE:
         checks = max(1, len(deployment.service.smoke_checks))
-        per_check = settings.PORTAL_SMOKE_ATTEMPTS * (
-            settings.PORTAL_SMOKE_TIMEOUT_SECONDS + settings.PORTAL_SMOKE_RETRY_SECONDS
+        timeout = settings.PORTAL_SMOKE_TIMEOUT_SECONDS
+        per_check = (
+            settings.PORTAL_SMOKE_ATTEMPTS * (timeout + settings.PORTAL_SMOKE_RETRY_SECONDS)
+            + deployment.environment.smoke_consecutive * timeout
         )
         return timedelta(seconds=checks * per_check) + DEADLINE_MARGIN
     if kind in (StepKind.RECHECK, StepKind.POST_CHECKS):

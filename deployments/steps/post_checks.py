@@ -52,7 +52,7 @@ def run(ctx: StepContext) -> StepOutcome | Wait:
 
 
 def _round(ctx: StepContext, items, said: dict, last_round: bool):
-    """Every check looks once: their records, the failures (text, evidence), and the
+    """Every check looks once: their records, the failures (text, cause), and the
     evidence of the checks that could not reach the cluster."""
     records, failures, away = [], [], []
     for item in items:  # every check looks in each round: a lead sees all that failed
@@ -65,7 +65,7 @@ def _round(ctx: StepContext, items, said: dict, last_round: bool):
         if result.unreachable:
             away.append(result.evidence)
         elif not result.passed and not result.waits:
-            failures.append((item.text, result.evidence))
+            failures.append((item.text, result.headline or _whole(item.text, result.evidence)))
     return records, failures, away
 
 
@@ -98,15 +98,18 @@ def _wait(left: float, progress: dict) -> Wait:
     return Wait(max(0.0, min(float(settings.PORTAL_SOAK_INTERVAL_SECONDS), left)), progress)
 
 
+def _whole(text: str, evidence: str) -> str:
+    return f"Post-deployment check failed: {text}: {evidence}"
+
+
 def _failure_reason(failures: list[tuple[str, str]]) -> str:
+    """The first failure's cause with its figure; the others named after it."""
+    _, cause = failures[0]
+    cause = cause.rstrip(".")
     if len(failures) == 1:
-        text, evidence = failures[0]
-        return f"Post-deployment check failed: {text}: {evidence}"
-    names = ", ".join(text for text, _ in failures)
-    return (
-        f"Post-deployment checks failed: {names}. What each found is on its checklist item "
-        "and in the log."
-    )
+        return f"{cause}."
+    others = ", ".join(text for text, _ in failures[1:])
+    return f"{cause}; also failed: {others} (what each found is on its checklist item)."
 
 
 def _say_if_new(ctx: StepContext, said: dict, item, result, last_round: bool) -> None:

@@ -22,6 +22,7 @@ CATALOG_KEYS = {
     "checklist_template_id": "checklist",
     "post_item_policy": "post_items",
     "prometheus_url": "monitoring",
+    "smoke_consecutive": "smoke",
 }
 ITEM_FIELDS = ("position", "phase", "text", "mode", "check_kind", "params", "link")
 
@@ -98,4 +99,5 @@ def environment_fields(entry: Entry, position: int, ids: RowIds) -> dict:
         "prometheus_url": entry["monitoring"].get("prometheus", ""),
         "rpo": parse_duration(entry["rpo"]),
         "soak": parse_duration(entry["soak"]),
+        "smoke_consecutive": entry["smoke"]["consecutive"],
     }

@@ -39,7 +39,12 @@ from environments.catalog.value_types import (
     Text,
 )
 from environments.catalog.values import slug_problem
-from environments.models import ChecklistPhase, CheckMode, PostItemPolicy
+from environments.models import (
+    SMOKE_CONSECUTIVE_MAX,
+    ChecklistPhase,
+    CheckMode,
+    PostItemPolicy,
+)
 
 APPROVER_GROUPS = ("engineer", "lead", "admin")
 K8S_NAME = NAME  # Kubernetes object and container names follow the same slug rule.
@@ -166,6 +171,11 @@ ENVIRONMENT = Record(
         "monitoring": Field(Record({"prometheus": Field(HTTP_URL)}), default={}),
         "rpo": Field(DURATION, default="24h"),  # backup_fresh's default max_age
         "soak": Field(DURATION, default="5m"),  # how long post checks watch a release
+        # Good answers in a row a smoke check needs once the service has answered.
+        "smoke": Field(
+            Record({"consecutive": Field(Integer(1, SMOKE_CONSECUTIVE_MAX), default=3)}),
+            default={"consecutive": 3},
+        ),
     }
 )
 

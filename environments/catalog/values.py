@@ -61,11 +61,14 @@ def http_url_problem(text: str) -> str | None:
     return f"invalid URL '{text}' (expected http:// or https:// and a host name)"
 
 
-LINK_PLACEHOLDERS = ("service", "environment", "from", "to")
+# Filled by deployments/item_links.py for each deployment.
+LINK_PLACEHOLDERS = (
+    "service", "environment", "namespace", "from", "to", "start", "end", "range",
+)  # fmt: skip
 
 
 def link_problem(text: str) -> str | None:
-    """A URL template: an http(s) URL with {service} {environment} {from} {to} in it."""
+    """A URL template: an http(s) URL with any of the LINK_PLACEHOLDERS in it."""
     names = re.findall(r"{([^{}]*)}", text)
     unknown = [name for name in names if name not in LINK_PLACEHOLDERS]
     if unknown:

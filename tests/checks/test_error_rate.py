@@ -51,6 +51,10 @@ def test_error_rate_above_threshold_fails_with_its_peak(
         "at most 0.05/s allowed.",
         result.evidence,
     ), result.evidence
+    assert re.fullmatch(
+        f"Error rate peaked at {about('0.5')}/s \\(at most 0.05/s allowed\\) during the soak",
+        result.headline,
+    ), result.headline
 
 
 def about(value: str) -> str:

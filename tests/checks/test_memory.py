@@ -56,6 +56,9 @@ def test_memory_above_threshold_fails_naming_the_pod_and_container(
         f"{soak_of(deployment)}; at most 0.9 allowed.",
         result.evidence,
     ), result.evidence
+    assert result.headline == (
+        f"Memory of {POD}/web peaked at 0.918 of its limit (at most 0.9 allowed) during the soak"
+    )
 
 
 def test_memory_under_threshold_passes_ignoring_other_workloads_and_cadvisor_cgroups(

@@ -63,6 +63,11 @@ def test_a_crash_looping_release_fails_with_its_first_matching_lines(production,
         r"\1: Error: connect ECONNREFUSED 10\.96\.0\.15:5432(; \1: .*)?\.",
         result.evidence,
     ), result.evidence
+    assert re.fullmatch(
+        rf"\d+ lines of the new pods' logs matched {re.escape(ERRORS)}: "
+        rf"{POD}: \[vizora-web\] FATAL: unhandled error during start-up",
+        result.headline,
+    ), result.headline
 
 
 def test_no_pod_running_the_release_fails_saying_what_runs(deployment):

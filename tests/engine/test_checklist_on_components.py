@@ -5,6 +5,7 @@ with the seed's alert rules, and TLS handshakes.
 A failing pre-deployment check holds the deployment with its evidence; a failing
 post-deployment check rolls the release back."""
 
+import re
 import threading
 import time
 from datetime import timedelta
@@ -149,7 +150,11 @@ def test_an_erroring_release_is_caught_by_the_error_rate_check_and_rolled_back(
     assert rate.state == ChecklistState.FAILED, (deployment.reason, rate.evidence)
     assert rate.evidence.startswith("Error rate of vizora-web in vizora-dev"), rate.evidence
     assert "peaked at" in rate.evidence and "at most 0.05/s allowed" in rate.evidence
-    assert deployment.reason.startswith("Post-deployment check failed: Monitor error rates:")
+    assert re.fullmatch(
+        r"Error rate peaked at [0-9.]+/s \(at most 0\.05/s allowed\) during the soak; "
+        r"rolled back to [^ ]+\.",
+        deployment.reason,
+    ), deployment.reason
     assert cluster_images(watched, "vizora-web") == before
 
 

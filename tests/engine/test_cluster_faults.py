@@ -150,7 +150,7 @@ def test_a_smoke_url_that_never_answers_fails_within_its_attempts_and_rolls_back
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.ROLLED_BACK
     assert deployment.reason.startswith(
-        "Smoke test failed: GET http://api.dev.vizora.com/health failed: ConnectError"
+        "Smoke test GET http://api.dev.vizora.com/health failed twice: ConnectError"
     )
 
 

@@ -14,6 +14,7 @@ import pytest
 from deployments.engine import request_deployment
 from deployments.models import Deployment
 from deployments.states import DeploymentState, StepKind, StepState
+from deployments.what_runs import image_tag
 from environments.doom import DoomKind, doom_of_pod, find_doomed_pod
 from environments.kube import ClusterClient
 from kubesim.testing import VIZORA_CONFIG, KubeSim
@@ -85,7 +86,7 @@ def test_a_crash_looping_release_fails_its_rollout_at_once_and_is_rolled_back(
     assert_failed_fast_and_rolled_back(final, development, "vizora-web", before)
     assert final.reason == (
         "Rollout failed: Container web crashed repeatedly (exit 1): "
-        "[vizora-web] crashed: process exited with code 1."
+        f"Error: connect ECONNREFUSED 10.96.0.15:5432; rolled back to {image_tag(before['web'])}."
     )
     rollout = final.steps.get(kind=StepKind.ROLLOUT)
     doom = rollout.result["doom"]
@@ -106,7 +107,7 @@ def test_a_release_whose_image_was_never_pushed_fails_at_once_naming_the_image(d
     assert_failed_fast_and_rolled_back(deployment, development, "vizora-web", before)
     assert deployment.reason == (
         f"Rollout failed: Container web cannot start: the image {release.image} "
-        "was never pushed or does not exist."
+        f"was never pushed or does not exist; rolled back to {image_tag(before['web'])}."
     )
     doom = deployment.steps.get(kind=StepKind.ROLLOUT).result["doom"]
     assert doom["kind"] == DoomKind.IMAGE_NOT_FOUND
@@ -127,7 +128,8 @@ def test_a_release_held_by_a_missing_secret_fails_at_once_naming_it(
         deployment, development_with_urls, "vizora-middleware", before
     )
     assert deployment.reason == (
-        'Rollout failed: Container middleware cannot start: secret "vizora-secrets" not found.'
+        'Rollout failed: Container middleware cannot start: secret "vizora-secrets" not found; '
+        f"rolled back to {image_tag(before['middleware'])}."
     )
     assert 'Error: secret "vizora-secrets" not found' in log_of(deployment)  # the events
 
@@ -138,7 +140,10 @@ def test_a_container_that_cannot_run_fails_at_once_with_the_runtimes_message(dev
     deployment = ended(request_deployment("web", "2.6.0-cannotrun", "development").pk)
     assert_failed_fast_and_rolled_back(deployment, development, "vizora-web", before)
     assert deployment.reason.startswith("Rollout failed: Container web could not run (exit 127): ")
-    assert deployment.reason.endswith('exec: "node": executable file not found in $PATH: unknown.')
+    assert deployment.reason.endswith(
+        'exec: "node": executable file not found in $PATH: unknown; rolled back to '
+        f"{image_tag(before['web'])}."
+    )
     doom = deployment.steps.get(kind=StepKind.ROLLOUT).result["doom"]
     assert (doom["kind"], doom["reason"]) == (DoomKind.CANNOT_RUN, "ContainerCannotRun")
 
@@ -156,7 +161,8 @@ def test_a_release_its_liveness_probe_keeps_killing_fails_at_once_saying_what_th
     )
     assert deployment.reason == (
         "Rollout failed: Container middleware crashed repeatedly (exit 143): "
-        "Liveness probe failed: HTTP probe failed with statuscode: 500."
+        "Liveness probe failed: HTTP probe failed with statuscode: 500; rolled back to "
+        f"{image_tag(before['middleware'])}."
     )
     assert "container middleware killed: Liveness probe failed" in log_of(deployment)
 

@@ -157,7 +157,7 @@ def test_a_cancel_during_a_rollout_puts_back_what_ran_before_at_its_next_look(
     run_in_process(deployment.pk)
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.ROLLED_BACK, deployment.reason
-    assert deployment.reason == "Cancelled by alice after the rollout began; rolled back."
+    assert deployment.reason == "Cancelled by alice after the rollout began; rolled back to 7.5.0."
     assert cluster_web_image(development) == old.image
 
 

@@ -12,6 +12,7 @@ from deployments.engine.maintenance import reap_stale_steps
 from deployments.engine.runner import run_claimed
 from deployments.models import AuditEvent
 from deployments.states import DeploymentState, StepKind, StepState
+from deployments.what_runs import image_tag
 from environments.kube import ClusterClient
 from tests.engine.conftest import cluster_images, register, run_in_process
 
@@ -138,7 +139,8 @@ def test_a_broken_release_passes_its_probes_and_fails_its_smoke_test(
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.ROLLED_BACK
     assert deployment.reason == (
-        "Smoke test failed: GET http://api.dev.vizora.com/v1/devices answered 500, expected 200."
+        "Smoke test GET http://api.dev.vizora.com/v1/devices answered 500; rolled back to "
+        f"{image_tag(before['middleware'])}."
     )
     assert steps_of(deployment)[-2:] == [
         (StepKind.SMOKE, StepState.FAILED),

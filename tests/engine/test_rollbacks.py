@@ -151,7 +151,8 @@ def test_a_rollback_that_fails_too_is_announced_once_as_rollback_failed(
     wait_for(lambda: "rollback_failed" in receiver.events(), timeout=60)
     deployment.refresh_from_db()
     assert deployment.state == DeploymentState.FAILED
-    assert "The rollback failed too" in deployment.reason
+    assert deployment.reason.startswith("Rollout failed: Container web crashed repeatedly")
+    assert ", followed by a failed rollback to hotfix-crashloop: " in deployment.reason
     time.sleep(1)  # a second ending would arrive within the notification backoff
     assert Counter(receiver.events()) == {"requested": 1, "started": 1, "rollback_failed": 1}
     assert outbox_events(deployment) == ["requested", "started", "rollback_failed"]
