@@ -195,7 +195,7 @@ def start_dockerd(folder: Path = DOCKER_DIR):
     folder.mkdir(parents=True, exist_ok=True)
     unmount_data_root(folder)  # left by an engine that was killed
     docker_socket(folder).unlink(missing_ok=True)  # left by an engine that was killed
-    # Its own session: Ctrl-C reaches the whole process group, and honcho signals it
+    # Its own session: Ctrl-C may reach the whole process group, and the supervisor signals it
     # again. dockerd takes a third signal as "quit now", without unmounting its data
     # root (a private bind mount), so only this process tells it to stop, once.
     return subprocess.Popen(
@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> None:
     stop = threading.Event()
     if reason:
         print(f"builds: off, {reason}", flush=True)
-        stop.wait()  # honcho stops everything when one process ends
+        stop.wait()  # the demo supervisor stops everything when one process ends
     for folder in create_repositories(args.git_dir):
         print(f"builds: created the demo repository {folder}", flush=True)
     registry = dockerd = None
