@@ -83,8 +83,9 @@ class Supervisor:
             self._readers.append(reader)
 
     def _relay(self, child: Child) -> None:
-        for raw in child.process.stdout:
-            self.say(child.label, raw.decode(errors="replace").rstrip("\n"))
+        with child.process.stdout as output:
+            for raw in output:
+                self.say(child.label, raw.decode(errors="replace").rstrip("\n"))
 
     def on_signal(self, signum: int, frame) -> None:
         if self.stop_requested.is_set():
