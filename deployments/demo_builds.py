@@ -198,9 +198,28 @@ def start_dockerd(folder: Path = DOCKER_DIR):
     # Its own session: Ctrl-C may reach the whole process group, and the supervisor signals it
     # again. dockerd takes a third signal as "quit now", without unmounting its data
     # root (a private bind mount), so only this process tells it to stop, once.
-    return subprocess.Popen(
-        dockerd_command(folder), stdin=subprocess.DEVNULL, start_new_session=True
-    )
+    dockerd = subprocess.Popen(
+        dockerd_command(folder), stdin=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    threading.Thread(target=relay_output, args=(dockerd,), daemon=True).start()
+    return dockerd
+
+
+# What the engine prints that no one running the demo can act on: Debian's containerd,
+# started by dockerd with a configuration dockerd writes, calls that configuration's
+# version deprecated (`--log-level=error` does not reach it).
+NOT_ACTIONABLE = ("containerd config version `1` has been deprecated",)
+
+
+def relay_output(process: subprocess.Popen) -> None:
+    """Pass the engine's output on, but for the lines of NOT_ACTIONABLE."""
+    with process.stdout as output:
+        for raw in output:
+            line = raw.decode(errors="replace")
+            if not any(text in line for text in NOT_ACTIONABLE):
+                sys.stdout.write(line)
+                sys.stdout.flush()
 
 
 def wait_for_socket(socket: Path, process, timeout: float = 60) -> bool:
