@@ -20,5 +20,5 @@ EXPOSE 8000
 # itself (--no-proxy-headers): it would trust them from any client on 127.0.0.1.
 ENV PORTAL_TRUSTED_PROXY=false
 CMD ["python", "-m", "uvicorn", "portal.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--loop", "uvloop", "--http", "httptools", "--no-proxy-headers", \
+     "--loop", "uvloop", "--http", "httptools", "--no-proxy-headers", "--lifespan", "off", \
      "--timeout-graceful-shutdown", "5"]

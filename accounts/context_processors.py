@@ -4,6 +4,9 @@ from portal import roles
 
 
 def navigation(request) -> dict:
-    """`nav_admin`: whether the header offers the admin's pages (Sign-in throttles)."""
+    """`nav_admin`: whether the header offers the admin's pages (Sign-in throttles);
+    `nav_admin_site`: whether it links the Django admin."""
     user = getattr(request, "user", None)
-    return {"nav_admin": user is not None and roles.is_admin(user)}
+    if user is None:
+        return {"nav_admin": False, "nav_admin_site": False}
+    return {"nav_admin": roles.is_admin(user), "nav_admin_site": roles.can_open_admin_site(user)}

@@ -11,7 +11,7 @@ Needs Debian's `docker.io` (dockerd), `docker-registry` and `busybox-static`, an
 var/docker, so it never touches the machine's own engine or network; the registry
 listens on 127.0.0.1:7500 with its storage in var/registry. No image can be pulled, so
 each demo repository's Dockerfile builds FROM scratch with the static busybox serving
-/health (`busybox httpd`). Without these, the process only says so and waits (honcho
+/health (`busybox httpd`). Without these, the process only says so and waits (the supervisor
 stops everything when one process ends) and the "Build release" form explains what is
 missing. Plain Python, no Django: it runs beside the portal, not in it.
 """
@@ -195,12 +195,31 @@ def start_dockerd(folder: Path = DOCKER_DIR):
     folder.mkdir(parents=True, exist_ok=True)
     unmount_data_root(folder)  # left by an engine that was killed
     docker_socket(folder).unlink(missing_ok=True)  # left by an engine that was killed
-    # Its own session: Ctrl-C reaches the whole process group, and honcho signals it
+    # Its own session: Ctrl-C may reach the whole process group, and the supervisor signals it
     # again. dockerd takes a third signal as "quit now", without unmounting its data
     # root (a private bind mount), so only this process tells it to stop, once.
-    return subprocess.Popen(
-        dockerd_command(folder), stdin=subprocess.DEVNULL, start_new_session=True
-    )
+    dockerd = subprocess.Popen(
+        dockerd_command(folder), stdin=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    threading.Thread(target=relay_output, args=(dockerd,), daemon=True).start()
+    return dockerd
+
+
+# What the engine prints that no one running the demo can act on: Debian's containerd,
+# started by dockerd with a configuration dockerd writes, calls that configuration's
+# version deprecated (`--log-level=error` does not reach it).
+NOT_ACTIONABLE = ("containerd config version `1` has been deprecated",)
+
+
+def relay_output(process: subprocess.Popen) -> None:
+    """Pass the engine's output on, but for the lines of NOT_ACTIONABLE."""
+    with process.stdout as output:
+        for raw in output:
+            line = raw.decode(errors="replace")
+            if not any(text in line for text in NOT_ACTIONABLE):
+                sys.stdout.write(line)
+                sys.stdout.flush()
 
 
 def wait_for_socket(socket: Path, process, timeout: float = 60) -> bool:
@@ -220,7 +239,7 @@ def run(args: argparse.Namespace) -> None:
     stop = threading.Event()
     if reason:
         print(f"builds: off, {reason}", flush=True)
-        stop.wait()  # honcho stops everything when one process ends
+        stop.wait()  # the demo supervisor stops everything when one process ends
     for folder in create_repositories(args.git_dir):
         print(f"builds: created the demo repository {folder}", flush=True)
     registry = dockerd = None

@@ -239,7 +239,7 @@ def run(args: argparse.Namespace) -> None:
             prometheus = start_prometheus(config, args.data_dir, args.address)
             prometheus.wait()
             print(f"monitoring: prometheus exited with {prometheus.returncode}", flush=True)
-        stop.wait()  # keep the traffic going: honcho stops everything when one process ends
+        stop.wait()  # keep the traffic going: the supervisor stops all when one ends
     finally:
         stop.set()
         stop_process(prometheus)

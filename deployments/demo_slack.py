@@ -103,7 +103,7 @@ def make_server(inbox: Inbox, on_port: int) -> ThreadingHTTPServer:
             self.wfile.write(body)
 
         def log_message(self, format, *args):
-            pass  # honcho's output is for the portal; the page shows what came
+            pass  # the supervisor's output is for the portal; the page shows what came
 
     return ThreadingHTTPServer((HOST, on_port), Handler)
 
@@ -174,7 +174,7 @@ def serve(on_port: int) -> None:
             file=sys.stderr,
             flush=True,
         )
-        signal.pause()  # stay up: honcho stops everything when one process ends
+        signal.pause()  # stay up: the supervisor stops everything when one process ends
         return
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"Slack demo receiver on http://{HOST}:{on_port}/", flush=True)

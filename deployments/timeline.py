@@ -7,7 +7,7 @@ the last entry shown, so paging never skips or repeats an entry, however many ar
 written meanwhile. A page costs the same few queries whatever the history's length.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from itertools import groupby
 from urllib.parse import urlencode
@@ -21,11 +21,12 @@ from django.utils import timezone
 from deployments.models import AuditEvent, Lane
 from deployments.promotion_rules import Freeze, freeze_in_force
 from deployments.timeline_entries import Entry, entry_for, freeze_entry, micros, moment
-from deployments.timeline_kinds import EntryKind, kind_filter
+from deployments.timeline_kinds import STEP_NOISE_Q, EntryKind, kind_filter
 from environments.freeze import FreezeBoundary, freeze_boundaries
 from environments.models import Environment, Service
 
 PAGE_SIZE = 50
+STEPS_SHOWN = "shown"  # ?steps=shown
 # How many of the environment's rows a filtered page looks through at most.
 SEARCH_WINDOW = 5000
 # How far ahead the page looks for the next freeze to announce.
@@ -66,6 +67,14 @@ class Filters:
     person: object | None = None  # a user
     kinds: frozenset[str] = frozenset()
     before: Position | None = None
+    steps: bool = False  # `steps=shown`: every step and worker entry too
+
+    @property
+    def hides_steps(self) -> bool:
+        """Without a kind ticked, a page shows what was decided and what happened to
+        the deployments; the steps' own entries (each start and end, which worker)
+        only on request (`steps=shown`) or with the kind "Steps and workers"."""
+        return not self.steps and not self.kinds
 
     @property
     def any(self) -> bool:
@@ -76,6 +85,7 @@ class Filters:
         pairs = [("service", self.service.name)] if self.service else []
         pairs += [("person", self.person.get_username())] if self.person else []
         pairs += [("kind", kind) for kind in sorted(self.kinds)]
+        pairs += [("steps", STEPS_SHOWN)] if self.steps else []
         pairs += [("before", before)] if before else []
         return urlencode(pairs)
 
@@ -118,6 +128,12 @@ class TimelinePage:
     @property
     def kinds(self):
         return EntryKind.choices
+
+    @property
+    def steps_toggle(self) -> str:
+        """The query string of the newest entries with these filters, the steps' own
+        entries shown if this page hides them, hidden if it shows them."""
+        return replace(self.filters, steps=not self.filters.steps, before=None).query()
 
     @property
     def stream_url(self) -> str:
@@ -170,6 +186,7 @@ def _asked(params: QueryDict) -> dict:
         "service": params.get("service", "").strip(),
         "person": params.get("person", "").strip(),
         "kinds": [kind for kind in params.getlist("kind") if kind],
+        "steps": params.get("steps", "").strip(),
     }
 
 
@@ -180,6 +197,7 @@ def _filters(params: QueryDict, services: list[Service], people: list) -> Filter
         service=_service(asked["service"], services),
         person=_person(asked["person"], people),
         kinds=_kinds(asked["kinds"]),
+        steps=_steps(asked["steps"]),
         before=Position.parse(before) if before else None,
     )
 
@@ -213,6 +231,15 @@ def _kinds(asked: list[str]) -> frozenset[str]:
     return frozenset(asked)
 
 
+def _steps(asked: str) -> bool:
+    if asked not in ("", STEPS_SHOWN):
+        raise TimelineRefused(
+            f"steps={asked} is not a choice: steps={STEPS_SHOWN} shows every step and "
+            "worker entry, and without it they are left out."
+        )
+    return asked == STEPS_SHOWN
+
+
 def _entries(
     environment: Environment, filters: Filters, now: datetime, size: int, window: int
 ) -> tuple[list[Entry], str, datetime | None]:
@@ -220,7 +247,9 @@ def _entries(
     ("" at the end); and, when a filtered page stopped at its search window before it
     was full, how far back it searched."""
     rows = _rows(environment, filters)
-    edge = _window_edge(environment, filters, window) if filters.any else None
+    # Hiding the steps' entries filters too: a page of them must not read all history.
+    searches = filters.any or filters.hides_steps
+    edge = _window_edge(environment, filters, window) if searches else None
     if edge is not None:
         rows = rows.filter(_from(edge.at, edge.order))
     rows = list(rows[: size + 1])
@@ -282,6 +311,8 @@ def _rows(environment: Environment, filters: Filters):
         rows = rows.filter(actor=filters.person)
     if filters.kinds:
         rows = rows.filter(kind_filter(filters.kinds))
+    if filters.hides_steps:
+        rows = rows.exclude(STEP_NOISE_Q)
     if filters.before:
         at, order = filters.before.at, filters.before.order
         rows = rows.filter(_older_than(at, order))

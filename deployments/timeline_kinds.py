@@ -147,6 +147,13 @@ RULES = (
         lambda e: e.action.startswith("step.") and _step(e) not in STEPS_OF_THEIR_OWN,
     ),
 )
+# What a page leaves out unless asked (`Filters.hides_steps`): each step starting and
+# ending, re-queued or claimed by a worker ("Worker: vm:…"). A step that failed stays:
+# that is news, not noise.
+STEP_NOISE_Q = next(rule.query for rule in RULES if rule.kind == EntryKind.STEP) & ~Q(
+    action="step.failed"
+)
+
 CLAIMED_Q = Q()
 for _rule in RULES:
     CLAIMED_Q |= _rule.query

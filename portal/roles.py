@@ -236,6 +236,13 @@ def can_have_personal_token(user: AnyUser) -> bool:
     return bool(roles_of(user))
 
 
+def can_open_admin_site(user: AnyUser) -> bool:
+    """The Django admin (CI tokens, the catalog's rows, history): admins whom it lets
+    in, i.e. active staff (AdminSite.has_permission), so the header's link never leads
+    to a refusal. The demo's admin is staff; give a new admin `is_staff` to use it."""
+    return is_admin(user) and user.is_active and user.is_staff
+
+
 def can_manage_ci_tokens(user: AnyUser) -> bool:
     """Issue CI tokens, see and revoke every token: admins."""
     return is_admin(user)

@@ -81,7 +81,7 @@ def worker_command(
 
 
 def main(argv: Sequence[str]) -> int:
-    """Replace this process with the worker (same pid: signals from honcho, Docker or
+    """Replace this process with the worker (same pid: signals from the demo supervisor, Docker or
     the kubelet reach Celery directly)."""
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip(), file=sys.stderr)

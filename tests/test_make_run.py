@@ -120,7 +120,7 @@ def test_make_run_serves_the_vizora_dashboard_and_stops_cleanly(checkout, tmp_pa
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
         exit_code = process.wait(timeout=30)
-    # make dies of the SIGINT it shares with honcho, as in a terminal after Ctrl-C.
+    # make dies of the SIGINT it shares with the supervisor, as in a terminal after Ctrl-C.
     assert exit_code in (0, 130, -signal.SIGINT), output.read_text()[-3000:]
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{base}/health", timeout=2)

@@ -55,7 +55,7 @@ def entry_saying(environment, sentence: str):
 
 def test_a_promotion_reads_from_request_to_verification_in_order(world, alice, bob):
     deployment = promoted_through_the_gates(alice, bob)
-    assert said(world.production) == [
+    assert said(world.production, "steps=shown") == [
         ("requested", "alice requested a promotion"),
         ("passed", "The portal checked “Build Docker images”: passed"),
         ("waiting", "Waiting for the pre-deployment checklist"),
@@ -79,7 +79,8 @@ def test_a_promotion_reads_from_request_to_verification_in_order(world, alice, b
 def test_every_entry_of_a_deployment_links_to_it_on_the_page(world, alice, bob, client):
     deployment = promoted_through_the_gates(alice, bob)
     client.force_login(alice)
-    html = client.get(f"/environments/{world.production.name}/timeline/").content.decode()
+    url = f"/environments/{world.production.name}/timeline/?steps=shown"
+    html = client.get(url).content.decode()
     rows = re.findall(r'<li class="entry [^"]*" id="entry-\d+".*?</li>', html, re.S)
     assert len(rows) == AuditEvent.objects.filter(environment=world.production).count() == 16
     link = f'<a href="/deployments/{deployment.pk}/">#{deployment.pk} web 1.1.0</a>'

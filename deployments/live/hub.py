@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import signal
+import threading
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -57,6 +59,7 @@ class Hub:
         # One thread, so one database connection, for every read of this process's hub.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-hub")
         self._tasks: list[asyncio.Task] = []
+        self.shutting_down = False  # the server is stopping: streams end, none opens
 
     # Viewers
 
@@ -113,6 +116,8 @@ class Hub:
             await asyncio.sleep(0.01)
 
     async def _stream(self, viewer: Viewer) -> AsyncIterator[bytes]:
+        if self.shutting_down:  # accepted just before the stop: the browser retries
+            viewer.close()
         yield frames.retry(settings.PORTAL_LIVE_RETRY_MS, settings.PORTAL_LIVE_RETRY_JITTER_MS)
         async for chunk in viewer.writes():
             yield chunk
@@ -303,6 +308,15 @@ class Hub:
         for viewer, lane_ids in per_viewer.items():
             viewer.push(changed_lanes_event(lane_ids))
 
+    # Shutting down
+
+    def close_viewers(self) -> None:
+        """End every stream once what is pending is written (a browser reconnects to
+        the next server), and every stream that opens from now on."""
+        self.shutting_down = True
+        for viewer in self.viewers():
+            viewer.close()
+
     # Timers and the Redis listener
 
     def start(self) -> None:
@@ -404,4 +418,34 @@ def get_hub() -> Hub:
     if _hub is None or _hub.loop is not loop:
         _hub = Hub(loop)
         _hub.start()
+        close_streams_on_stop_signals()
     return _hub
+
+
+def close_streams_on_stop_signals() -> None:
+    """Chain the server's SIGINT and SIGTERM handlers: a stop closes the live streams.
+
+    uvicorn waits for every open response before it exits, and a stream ends only when
+    its page does: without this a stop waits out `--timeout-graceful-shutdown`, then
+    cancels each stream mid-request (and a supervisor's SIGKILL may come first).
+    uvicorn sets its handlers with signal.signal before it serves; a handler runs in
+    the main thread between bytecodes, so the closing is scheduled on the hub's loop.
+    Chained once per process; the handler finds whichever hub is current.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set handlers (a test's server thread)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        server_handler = signal.getsignal(signum)
+        if callable(server_handler) and not getattr(server_handler, "closes_streams", False):
+            signal.signal(signum, _closing_streams_before(server_handler))
+
+
+def _closing_streams_before(server_handler):
+    def on_stop(signum, frame):
+        hub = _hub
+        if hub is not None and not hub.loop.is_closed():
+            hub.loop.call_soon_threadsafe(hub.close_viewers)
+        server_handler(signum, frame)
+
+    on_stop.closes_streams = True
+    return on_stop
