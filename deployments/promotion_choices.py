@@ -213,6 +213,7 @@ class Change:
 
     release: Release
     succeeded_upstream: bool
+    tried_upstream: bool = False  # it ran there (and failed, was rolled back or cancelled)
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,12 @@ class PromotionPreview:
         """Where "never deployed" looks: the environment it promotes from, else anywhere."""
         source = self.environment.promotes_from
         return f"never deployed to {source.name}" if source else "never deployed"
+
+    @property
+    def upstream_tried(self) -> str:
+        """The mark of a release that ran upstream but never succeeded there."""
+        source = self.environment.promotes_from
+        return f"never succeeded in {source.name}" if source else "never succeeded"
 
     @property
     def soak_checks(self) -> list[str]:
@@ -282,16 +289,21 @@ def promotion_preview(service, environment, release, user, now=None) -> Promotio
 def _changes(service, environment, running, release, limit: int = 50) -> list[Change]:
     """The releases after what runs up to `release` (release order), each marked with
     whether it succeeded upstream (in the environment promoted from; for the first
-    environment, anywhere)."""
+    environment, anywhere) and, if not, whether it was tried there."""
     releases = Release.objects.filter(service=service).select_related("created_by")
     changes = between(releases, running, release)[:limit]
-    succeeded = Deployment.objects.filter(
-        release__in=changes, state=DeploymentState.SUCCEEDED
-    ).filter(
+    upstream_deployments = Deployment.objects.filter(release__in=changes).filter(
         Q(environment_id=environment.promotes_from_id) if environment.promotes_from_id else Q()
     )
-    upstream = set(succeeded.values_list("release_id", flat=True))
-    return [Change(r, r.pk in upstream) for r in changes]
+    succeeded = set(
+        upstream_deployments.filter(state=DeploymentState.SUCCEEDED).values_list(
+            "release_id", flat=True
+        )
+    )
+    tried = set(
+        upstream_deployments.filter(started_at__isnull=False).values_list("release_id", flat=True)
+    )
+    return [Change(r, r.pk in succeeded, r.pk in tried) for r in changes]
 
 
 @dataclass(frozen=True)

@@ -211,8 +211,10 @@ class RolledBack:
 
     @property
     def text(self) -> str:
-        """The whole mark: when, the failure's figure as stored, who did it by hand."""
-        text = self.short + (f": {self.reason}" if self.reason else "")
+        """The whole mark: when, the failure's figure as stored, who did it by hand; no
+        final full stop, as sentences go on after it."""
+        reason = self.reason.rstrip(" .")
+        text = self.short + (f": {reason}" if reason else "")
         return text + (f" (by hand, by {self.by})" if self.by else "")
 
 

@@ -192,13 +192,16 @@ def cluster_view(
         return ClusterView(ClusterVerdict.RUNS, f"runs {runs}", **facts)
     ended = applied.deployment.finished_at
     if ended and observed.observed_at < ended:
-        # Read before the portal's last deployment ended: the next read judges it. Said in
-        # the past tense, with its time: what ran then, not a claim about what runs now.
+        # Read before the portal's last deployment ended: the next read judges it. The
+        # line names what the deployment put there; the detail says why it is not yet
+        # confirmed and what the old read saw, in the past tense.
         read = timezone.localtime(observed.observed_at)
+        every = f"{settings.PORTAL_OBSERVE_SECONDS:g}"
         return ClusterView(
-            ClusterVerdict.CHECKING, f"ran {runs} at {read:%H:%M:%S}",
-            f"Read before #{applied.deployment.pk} ended at "
-            f"{timezone.localtime(ended):%H:%M:%S}; the next read says what runs now.",
+            ClusterVerdict.CHECKING, f"confirming {applied.deployment.release.version}",
+            f"#{applied.deployment.pk} ended at {timezone.localtime(ended):%H:%M:%S}; the "
+            f"next read of the cluster (every {every} s) confirms what runs here. "
+            f"Its last read, at {read:%H:%M:%S}, saw {runs}.",
             **facts,
         )  # fmt: skip
     drift = drift_from(_running_images(observed), applied)

@@ -344,6 +344,9 @@ def test_a_pending_item_says_why_it_cannot_be_answered_now(client, bob, gated):
     page = page_of(client, deployment)
     assert page.count("No longer answered: the deployment is cancelled.") == 3
     assert item_url(manual, "answer") not in page
+    # An ended deployment's unanswered items are grey "Not answered", not a yellow "Pending".
+    checklist = page[page.index('id="checklist"') :]
+    assert checklist.count("Not answered</span>") == 3 and "state-pending" not in checklist
 
 
 def test_htmx_answer_swaps_only_the_checklist_fragment(client, bob, gated):

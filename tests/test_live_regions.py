@@ -215,12 +215,10 @@ def test_a_read_from_before_the_last_deployment_ended_says_it_is_checking(client
     assert 'verdict-checking">checking</span>' in cell
     read_at = timezone.localtime(ObservedWorkloads.objects.get().observed_at)
     ended_at = timezone.localtime(deployment.finished_at)
-    assert f"ran 1.4.0 at {read_at:%H:%M:%S}" in cell, "what ran then, not what runs now"
+    assert "confirming 1.2.0" in cell, "what the deployment put there, being confirmed"
     assert "runs 1.4.0" not in cell
-    assert (
-        f"Read before #{deployment.pk} ended at {ended_at:%H:%M:%S}; "
-        "the next read says what runs now."
-    ) in cell
+    assert f"#{deployment.pk} ended at {ended_at:%H:%M:%S}; the next read" in cell
+    assert f"Its last read, at {read_at:%H:%M:%S}, saw 1.4.0." in cell, "what ran then"
 
 
 def test_a_cell_read_before_the_last_deployment_ended_does_not_cry_drift(client, alice, path):
@@ -229,7 +227,7 @@ def test_a_cell_read_before_the_last_deployment_ended_does_not_cry_drift(client,
     observe(web, staging, old.image, observed_at=timezone.now() - timedelta(seconds=5))
     deployed(new, staging)
     cell = cell_html(client, alice)
-    assert "verdict-drifted" not in cell and "ran 1.0.0 at " in cell
+    assert "verdict-drifted" not in cell and "confirming 1.2.0" in cell and "saw 1.0.0" in cell
 
 
 def test_a_running_deployment_is_rolling_out_not_drift(client, alice, path):

@@ -231,3 +231,27 @@ def test_what_changes_marks_the_releases_that_never_went_through_upstream(client
     assert "1.1.0" in newer and "never deployed" not in newer
     assert skipped.version in hotfix and "never deployed to staging" in hotfix
     assert old.version not in rows
+
+
+def test_what_changes_says_a_release_that_ran_upstream_and_failed_never_succeeded_there(
+    client, alice, path
+):
+    web, _old, _new = path
+    tried = make_release(web, "1.0.7")
+    staging = Environment.objects.get(name="staging")
+    ended(tried, staging, DeploymentState.ROLLED_BACK, reason=ERROR_RATE, started_at=timezone.now())
+    html = confirmation(client, alice, "1.1.0")
+    rows = html[html.index('class="list changes cards"') : html.index("<h2>Gates</h2>")]
+    row = next(row for row in rows.split("<tr>") if "1.0.7" in row)
+    assert "never succeeded in staging" in row and "never deployed" not in row
+
+
+def test_a_mark_whose_stored_reason_ends_a_sentence_reads_with_one_full_stop(client, alice, path):
+    _web, _old, new = path
+    production = Environment.objects.get(name="production")
+    ended(
+        new, production, DeploymentState.ROLLED_BACK, reason=f"{ERROR_RATE}; rolled back to 1.0.0."
+    )
+    production_panel = panel(page(client, alice), "production")
+    assert "rolled back to 1.0.0. Promoting it again asks for a reason." in production_panel
+    assert ".." not in production_panel
