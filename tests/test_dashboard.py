@@ -63,10 +63,16 @@ def item(deployment, phase: str, text: str, mode: str = "manual", position: int 
 def test_a_failed_attempt_shows_apart_from_what_runs(client, alice, catalog):
     web, development, _ = catalog
     succeeded(make_release(web, "1.0.0"), development)
-    make_deployment(make_release(web, "1.1.0"), development, state=DeploymentState.FAILED)
+    failed = make_deployment(
+        make_release(web, "1.1.0"), development, state=DeploymentState.FAILED,
+        created_at=timezone.now() - timedelta(hours=2), finished_at=timezone.now(),
+    )  # fmt: skip
     html = dashboard(client, alice)
     assert ">1.0.0</a>" in html  # still what runs
-    assert ">Failed 1.1.0</a>" in html and "latest attempt" in html
+    assert ">Failed 1.1.0</a>" in html
+    # When it ended, as the rolled-back marks say, not when it was asked for.
+    ended = timezone.localtime(failed.finished_at)
+    assert f"latest attempt, ended {ended:%-d %b %H:%M}" in html
 
 
 def test_a_rolled_back_attempt_shows_when_nothing_ran_before(client, alice, catalog):

@@ -17,7 +17,11 @@ class CITokenForm(forms.Form):
     """The admin's form for a CI token: a named identity, its scopes and environments."""
 
     name = forms.SlugField(max_length=60, help_text="The CI identity, e.g. github-actions.")
-    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
+    # Each scope by the name the README and the API's 403s use, then what it allows.
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, f"{scope} — {label}") for scope, label in Scope.choices],
+        widget=forms.CheckboxSelectMultiple,
+    )
     environments = forms.CharField(
         required=False, help_text="Comma-separated names deployments:write may deploy to."
     )

@@ -104,6 +104,14 @@ def root(db):
     return User.objects.create_superuser("root", "root@example.com", "pw")
 
 
+def test_the_ci_token_form_names_each_scope_as_the_readme_does_under_one_heading(client, root):
+    client.force_login(root)
+    page = client.get("/admin/tokens/apitoken/add/").content.decode()
+    assert page.count("<h1>Issue a CI token</h1>") == 1
+    for scope in ("read", "ci:report", "releases:write", "deployments:write"):
+        assert f"{scope} — " in page
+
+
 def test_the_admin_issues_a_ci_token_showing_the_secret_once(client, root, api, world):
     client.force_login(root)
     response = client.post(
