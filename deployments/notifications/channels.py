@@ -50,13 +50,8 @@ def configured_channels() -> list[Channel]:
 
 def mask_url(url: str) -> str:
     """`https://hooks.slack.com/services/T/B/secret` → `https://hooks.slack.com/…`."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<url>"
-    return f"{parts.scheme}://{host}{port}/…" if host else "<url>"
+    host = destination_host(url)
+    return "<url>" if host == "<url>" else f"{urlsplit(url).scheme}://{host}/…"
 
 
 def destination_host(url: str) -> str:
