@@ -6,6 +6,7 @@ posted (the rendered body), the host it went to and each try's status or error. 
 come from GET parameters and are validated with a sentence saying what to fix.
 """
 
+import html
 import json
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
 
 from deployments.models import DeliveryAttempt, Deployment, Notification
+from deployments.slack_markup import mrkdwn_to_html
 from deployments.states import NotificationChannel, NotificationState
 
 PAGE_SIZE = 25
@@ -80,6 +82,13 @@ class ChannelMessage:
         webhook's summary)."""
         body = self.latest.body or {}
         return str(body.get("text") or body.get("summary") or "")
+
+    @property
+    def said_html(self) -> str:
+        """The text as the channel shows it: Slack's mrkdwn rendered, other text escaped."""
+        if self.channel == NotificationChannel.SLACK:
+            return mrkdwn_to_html(self.text)
+        return html.escape(self.text)
 
     @property
     def body_json(self) -> str:

@@ -196,3 +196,19 @@ def test_a_message_sent_to_no_channel_says_none_was_configured(client, carol, wo
     page = client.get(f"/deployments/{world[0].pk}/").content.decode()
 
     assert "No channel was configured (SLACK_WEBHOOK_URL, NOTIFY_WEBHOOK_URL)" in page
+
+
+def test_the_slack_text_is_shown_as_slack_shows_it_not_as_raw_markup(client, carol, world):
+    notification = sent(world[0], NotificationEvent.STARTED)
+    notification.delivery_attempts.update(
+        body={"text": "*web* <http://127.0.0.1:8000/deployments/12/|Open deployment> <b>"}
+    )
+    client.force_login(carol)
+
+    page = client.get("/messages/").content.decode()
+
+    said = page.split('<blockquote class="said">')[1].split("</blockquote>")[0]
+    assert said == (
+        '<strong>web</strong> <a href="http://127.0.0.1:8000/deployments/12/">Open deployment</a>'
+        " &lt;b&gt;"
+    )
