@@ -75,6 +75,9 @@ def test_ctrl_c_stops_every_demo_process_in_order_without_sigkill_or_tracebacks(
             wait_for_output(output, rf"worker-{kind}\.1 .*{kind}@\S+ ready\.$")
         client = sign_in(base, "erin", "erin-engineer-demo")
         with closing(client):
+            # What a browser asks for with the first page (the warnings' causes, under ASGI).
+            assert client.get("/static/css/portal.css").status_code == 200
+            assert client.get("/favicon.ico", follow_redirects=True).status_code == 200
             reader = follow_live_lanes(client, stream_ended)
             # Beat is up and sending: the maintenance worker got its observer (beat is quiet).
             observed = r"worker-maintenance\.1 .*Task deployments\.tasks\.observe_clusters\["
