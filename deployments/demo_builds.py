@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 CATALOG = REPO / "examples" / "vizora.yaml"
 DOCKER_DIR = REPO / "var" / "docker"
 REGISTRY_DIR = REPO / "var" / "registry"
+REGISTRY_LOG_NAME = "registry.log"
 GIT_DIR = REPO / "var" / "demo-git"
 REGISTRY_ADDRESS = "127.0.0.1:7500"  # a fixed demo port beside 7001-7003, 7101-7103, 7090
 BUSYBOX_PATHS = ("/bin/busybox", "/usr/bin/busybox")
@@ -83,7 +84,8 @@ def status_line() -> str:
     return (
         f"Builds: a Docker engine on {docker_host()} and a registry on {REGISTRY_ADDRESS}; "
         f"the demo services build from git repositories in {GIT_DIR.relative_to(REPO)}/ "
-        f"(ref main, or {BROKEN_BRANCH} to see a build fail)."
+        f"(ref main, or {BROKEN_BRANCH} to see a build fail); the registry's log: "
+        f"{(REGISTRY_DIR / REGISTRY_LOG_NAME).relative_to(REPO)}."
     )
 
 
@@ -176,7 +178,13 @@ def start_registry(folder: Path = REGISTRY_DIR, address: str = REGISTRY_ADDRESS)
     command = [shutil.which("docker-registry"), "serve", str(config)]
     # The secret only signs upload state between this registry and itself: new each start.
     environment = {**os.environ, "REGISTRY_HTTP_SECRET": secrets.token_hex(16)}
-    return subprocess.Popen(command, stdin=subprocess.DEVNULL, env=environment)
+    # Its own log goes to a file: every push first asks for blobs the registry lacks, and
+    # it logs each of those normal 404s as `level=error ... "blob unknown"`.
+    with (folder / REGISTRY_LOG_NAME).open("ab") as log:
+        return subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env=environment,
+        )  # fmt: skip
 
 
 def dockerd_command(folder: Path = DOCKER_DIR) -> list[str]:

@@ -8,7 +8,8 @@ It listens on 127.0.0.1:7600 (DEMO_SLACK_PORT). bin/demo points SLACK_WEBHOOK_UR
 `WEBHOOK_PATH` there unless one is set. A POST of a JSON message with `text` or `blocks`
 is kept and answered `200 ok` (text/plain), as Slack does; a body that is not JSON is
 `400 invalid_payload`, one without text `400 no_text`, another path `404 no_service`.
-`GET /` shows the kept messages, newest first, with their "Open deployment" links;
+`GET /` shows the kept messages, newest first, as Slack does (the blocks when there
+are some, else the text; `deployments.slack_markup`) with their "Open deployment" links;
 `GET /messages.json` gives them as JSON. Kept in memory (the last KEEP): a restart
 forgets them. Plain Python, no Django: it stands beside the portal, not in it.
 """
@@ -25,6 +26,8 @@ import threading
 from collections import deque
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from deployments import slack_markup
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 7600
@@ -121,7 +124,10 @@ def render_page(messages: list[dict]) -> str:
         "<style>body{font:16px/1.45 system-ui,sans-serif;max-width:50rem;margin:1rem auto;"
         "padding:0 1rem}li{border:1px solid #d8dde3;border-radius:6px;padding:.5rem .8rem;"
         "margin:.5rem 0;list-style:none;overflow-wrap:anywhere}ol{padding:0}"
-        "time{color:#5b6470;font-size:.9rem}</style></head><body>"
+        "time{color:#5b6470;font-size:.9rem}h2{font-size:1.1rem;margin:.3rem 0}"
+        ".slack-fields{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));"
+        "gap:.3rem 1rem}.slack-button{display:inline-block;margin-top:.4rem;padding:.2rem .7rem;"
+        "border:1px solid #8a96a3;border-radius:4px}</style></head><body>"
         "<h1>Slack (demo receiver)</h1>"
         f"<p>What the portal posted to its Slack webhook ({HOST}, answered <code>ok</code> "
         "as Slack does), newest first; this page reloads every 5 s. Admins see every try "
@@ -131,24 +137,9 @@ def render_page(messages: list[dict]) -> str:
 
 
 def _message_html(message: dict) -> str:
-    body = message["body"]
-    header = next(
-        (b["text"]["text"] for b in body.get("blocks", []) if b.get("type") == "header"), ""
-    )
-    links = [
-        element
-        for block in body.get("blocks", [])
-        if block.get("type") == "actions"
-        for element in block.get("elements", [])
-        if element.get("url")
-    ]
-    link_html = " ".join(
-        f"<a href='{html.escape(e['url'])}'>{html.escape(e['text']['text'])}</a>" for e in links
-    )
     return (
         f"<li><time>{html.escape(message['received_at'])}</time>"
-        f"<p><strong>{html.escape(header or body.get('text', ''))}</strong></p>"
-        f"<p>{html.escape(body.get('text', ''))}</p><p>{link_html}</p></li>"
+        f"{slack_markup.message_html(message['body'])}</li>"
     )
 
 

@@ -98,7 +98,8 @@ class Supervisor:
             ended = next((c for c in self.children if not c.running), None)
             if ended is not None:
                 code = ended.process.returncode
-                self.say("system", f"{ended.label} exited (rc={code}): stopping the others")
+                how = ended_how(code)
+                self.say("system", f"{ended.label} exited ({how}): stopping the others")
                 return 1
         self.say("system", "Ctrl-C: stopping the portal, then what it talks to")
         return 0
@@ -123,12 +124,22 @@ class Supervisor:
             if child.running:
                 self._kill(child)
             child.process.wait()
-            self.say("system", f"{child.label} stopped (rc={child.process.returncode})")
+            self.say("system", f"{child.label} stopped ({ended_how(child.process.returncode)})")
 
     def _kill(self, child: Child) -> None:
         why = "a second Ctrl-C" if self.hurry else f"still running {self.grace:g} s after SIGTERM"
         self.say("system", f"sending SIGKILL to {child.label} ({why})")
         os.killpg(child.process.pid, signal.SIGKILL)
+
+
+def ended_how(returncode: int) -> str:
+    """ "rc=0" for an exit, the signal's name ("SIGTERM") for a child that ended on one."""
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"rc={returncode}"
 
 
 def main(argv: list[str] | None = None) -> int:

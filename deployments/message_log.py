@@ -6,6 +6,7 @@ posted (the rendered body), the host it went to and each try's status or error. 
 come from GET parameters and are validated with a sentence saying what to fix.
 """
 
+import html
 import json
 from dataclasses import dataclass, field
 
@@ -14,21 +15,33 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
 
 from deployments.models import DeliveryAttempt, Deployment, Notification
+from deployments.slack_markup import mrkdwn_to_html
 from deployments.states import NotificationChannel, NotificationState
 
 PAGE_SIZE = 25
 ANY = [("", "any")]
 
 
-class MessageFilters(forms.Form):
-    """The Messages page's filters: `?deployment=<id>&channel=slack&state=given_up&page=2`."""
+class DeploymentNumberField(forms.IntegerField):
+    """A deployment's number as people copy it from its page: "42" or "#42"."""
 
-    deployment = forms.IntegerField(
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().removeprefix("#")
+        return super().to_python(value)
+
+
+class MessageFilters(forms.Form):
+    """The Messages page's filters: `?deployment=<id>&channel=slack&state=given_up&page=2`.
+
+    Errors name the form's fields as the page labels them; `page` is only in links."""
+
+    deployment = DeploymentNumberField(
         required=False,
         min_value=1,
         error_messages={
-            "invalid": "deployment must be a deployment's number, e.g. ?deployment=42.",
-            "min_value": "deployment must be a deployment's number (1 or more), e.g. 42.",
+            "invalid": "Deployment must be a number, like 42.",
+            "min_value": "Deployment must be a number of 1 or more, like 42.",
         },
     )
     channel = forms.ChoiceField(required=False, choices=ANY + NotificationChannel.choices)
@@ -46,7 +59,7 @@ class MessageFilters(forms.Form):
         super().__init__(data)
         for name, choices in (("channel", NotificationChannel), ("state", NotificationState)):
             self.fields[name].error_messages["invalid_choice"] = (
-                f"{name} must be one of {', '.join(choices.values)} (or left empty for any)."
+                f"{name.capitalize()} must be one of {', '.join(choices.labels)} (or any)."
             )
 
     def problem(self) -> str:
@@ -80,6 +93,13 @@ class ChannelMessage:
         webhook's summary)."""
         body = self.latest.body or {}
         return str(body.get("text") or body.get("summary") or "")
+
+    @property
+    def said_html(self) -> str:
+        """The text as the channel shows it: Slack's mrkdwn rendered, other text escaped."""
+        if self.channel == NotificationChannel.SLACK:
+            return mrkdwn_to_html(self.text)
+        return html.escape(self.text)
 
     @property
     def body_json(self) -> str:
@@ -127,8 +147,8 @@ def messages_page(params) -> MessagesPage:
 
 
 def deployment_messages(deployment: Deployment) -> list[MessageRow]:
-    """Every message sent about one deployment, oldest first (the order they were sent)."""
-    return message_rows(_with_attempts(deployment.notifications.order_by("created_at", "pk")))
+    """Every message sent about one deployment, newest first (as the Messages page lists)."""
+    return message_rows(_with_attempts(deployment.notifications.order_by("-created_at", "-pk")))
 
 
 def message_rows(notifications) -> list[MessageRow]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from portal import env
 
@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.asgi_streams.AsyncStreamsUnderAsgiMiddleware",  # WhiteNoise's files under ASGI
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -214,7 +215,11 @@ CELERY_QUEUES = {
     "deployments": f"{CELERY_QUEUE_PREFIX}.deployments",
     "builds": f"{CELERY_QUEUE_PREFIX}.builds",
 }
-CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUES.values()]
+# Each queue with its own exchange and routing key: without them kombu gives every queue the
+# default queue's, and the worker's banner says "deployments exchange=maintenance".
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in CELERY_QUEUES.values()
+]
 CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUES["maintenance"]
 CELERY_TASK_ROUTES = {
     "deployments.tasks.advance_deployment": {"queue": CELERY_QUEUES["deployments"]},

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from accounts.views import LoginView
 from deployments.api import api
@@ -8,7 +10,18 @@ from deployments.api.docs import docs_page
 from deployments.api.errors import unknown_endpoint
 from portal import health
 
+
+class FaviconView(RedirectView):
+    """/favicon.ico, which browsers ask for where a page links no icon: the portal's SVG."""
+
+    permanent = True
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("favicon.svg")  # resolved per request: the manifest's hashed name
+
+
 urlpatterns = [
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("health", health.liveness, name="health"),
     path("health/ready", health.readiness, name="health-ready"),
     path("login/", LoginView.as_view(), name="login"),

@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import httpx
 import pytest
 from django.core.management import call_command
 
@@ -15,6 +16,7 @@ from deployments import demo_builds
 from deployments.demo_monitoring import stop_process
 from environments.models import Service
 from tests.harness.server import free_port
+from tests.harness.waiting import wait_for
 
 
 def git_out(folder: Path, *args: str) -> str:
@@ -108,3 +110,27 @@ def test_the_demo_engine_builds_a_demo_repository_and_pushes_it_to_the_demo_regi
         stop_process(dockerd)
         stop_process(registry)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.head(url, timeout=2).status_code == 404
+    except httpx.TransportError:
+        return False  # not listening yet
+
+
+@pytest.mark.skipif(shutil.which("docker-registry") is None, reason="docker-registry not installed")
+def test_the_registry_s_own_log_goes_to_a_file_not_to_make_run_s_output(tmp_path, capfd):
+    """Every push asks for blobs the registry lacks (HEAD, then upload): the registry logs
+    each as an error ("blob unknown") though the push succeeds; it is kept out of sight."""
+    address = f"127.0.0.1:{free_port()}"
+    log = tmp_path / "registry.log"
+    registry = demo_builds.start_registry(tmp_path, address)
+    try:
+        wait_for(lambda: answers(f"http://{address}/v2/web/blobs/sha256:{'0' * 64}"))
+        wait_for(lambda: "blob unknown" in log.read_text())
+    finally:
+        stop_process(registry)
+    printed = capfd.readouterr()
+    assert "blob unknown" not in printed.out + printed.err
+    assert "the registry's log: var/registry/registry.log" in demo_builds.status_line()

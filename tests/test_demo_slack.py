@@ -51,7 +51,7 @@ def test_a_message_is_answered_ok_as_slack_does_and_shown_on_the_page(receiver):
     assert (answer.status_code, answer.text) == (200, "ok")
     assert answer.headers["content-type"].startswith("text/plain")
     assert "✅ web 2.1.0 succeeded" in page
-    assert "<a href='http://127.0.0.1:8000/deployments/7/'>Open deployment</a>" in page
+    assert 'href="http://127.0.0.1:8000/deployments/7/">Open deployment</a>' in page
     kept = httpx.get(receiver + "/messages.json").json()
     assert [item["body"] for item in kept] == [message]
 
@@ -100,7 +100,7 @@ def test_the_portal_delivers_to_the_demo_receiver_and_keeps_the_try(receiver, se
     assert attempt.destination == receiver.removeprefix("http://")
     page = httpx.get(receiver + "/").text
     assert "web 2.1.0 → staging succeeded" in page
-    assert f"/deployments/{deployment.pk}/'>Open deployment</a>" in page
+    assert f'/deployments/{deployment.pk}/">Open deployment</a>' in page
 
 
 def test_make_run_starts_the_receiver_and_points_slack_at_it():
@@ -121,3 +121,20 @@ def test_the_status_line_says_where_to_look(monkeypatch):
     assert demo_slack.status_line().startswith("Slack: http://127.0.0.1:7600/ shows what")
     monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/x")
     assert "the SLACK_WEBHOOK_URL you set" in demo_slack.status_line()
+
+
+def test_a_message_with_blocks_is_shown_once_as_slack_shows_it_without_raw_markup(receiver):
+    message = {
+        "text": "✅ web 2.1.0 succeeded <http://127.0.0.1:8000/deployments/12/|Open deployment>",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "✅ web 2.1.0 succeeded"}},
+            {"type": "section", "fields": [{"type": "mrkdwn", "text": "*Service*\nweb"}]},
+        ],
+    }
+
+    httpx.post(receiver + demo_slack.WEBHOOK_PATH, json=message)
+    page = httpx.get(receiver + "/").text
+
+    assert page.count("web 2.1.0 succeeded") == 1
+    assert "|Open deployment" not in page
+    assert "<strong>Service</strong><br>web" in page

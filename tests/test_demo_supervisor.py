@@ -63,7 +63,20 @@ def test_a_process_that_ignores_sigterm_is_killed_after_the_grace_and_the_output
     supervisor.stop_all()
     printed = capsys.readouterr().out
     assert "sending SIGKILL to web.1 (still running 1 s after SIGTERM)" in printed
+    assert "web.1 stopped (SIGKILL)" in printed
     assert not supervisor.children[0].running
+
+
+def test_a_process_that_ends_on_the_supervisor_s_sigterm_reads_stopped_sigterm(tmp_path, capsys):
+    plain = f"{PY} -c \"import time; print('ready', flush=True); time.sleep(60)\""
+    supervisor = Supervisor(procfile(tmp_path, f"web: {plain}\n"), grace=10)
+    run_until_ready(supervisor, capsys, 1)
+    supervisor.on_signal(2, None)
+    supervisor.wait_for_stop()
+    supervisor.stop_all()
+    printed = capsys.readouterr().out
+    assert "web.1 stopped (SIGTERM)" in printed
+    assert "rc=-15" not in printed
 
 
 def test_a_process_that_ends_on_its_own_stops_the_others(tmp_path, capsys):

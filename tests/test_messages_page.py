@@ -116,13 +116,33 @@ def test_filtering_by_deployment_channel_and_state(client, carol, world):
     assert events(f"deployment={second.pk}&state=sent") == []
 
 
+def test_a_deployment_typed_as_on_its_page_with_a_hash_is_accepted(client, carol, world):
+    first, _ = world
+    sent(first, NotificationEvent.STARTED)
+    client.force_login(carol)
+
+    response = client.get("/messages/", {"deployment": f" #{first.pk} "})
+
+    assert response.status_code == 200
+    assert [row.notification.deployment for row in response.context["log"].rows] == [first]
+
+
+def test_the_deployment_filter_shows_an_example_of_what_to_type(client, carol):
+    client.force_login(carol)
+
+    page = client.get("/messages/").content.decode()
+
+    assert 'placeholder="e.g. 42"' in page
+
+
 @pytest.mark.parametrize(
     ("query", "says"),
     [
-        ("deployment=abc", "deployment must be a deployment's number, e.g. ?deployment=42."),
-        ("deployment=0", "deployment must be a deployment's number (1 or more)"),
-        ("channel=email", "channel must be one of slack, webhook (or left empty for any)."),
-        ("state=lost", "state must be one of pending, sent, given_up (or left empty for any)."),
+        ("deployment=abc", "Deployment must be a number, like 42."),
+        ("deployment=%2312x", "Deployment must be a number, like 42."),
+        ("deployment=0", "Deployment must be a number of 1 or more, like 42."),
+        ("channel=email", "Channel must be one of Slack, Webhook (or any)."),
+        ("state=lost", "State must be one of Pending, Sent, Given up (or any)."),
         ("page=x", "page must be a page number, e.g. ?page=2."),
     ],
 )
@@ -175,6 +195,24 @@ def test_an_admin_sees_the_deployments_messages_on_its_page(client, carol, world
     assert f'href="/messages/?deployment={first.pk}"' in page
 
 
+def test_the_deployment_page_lists_its_messages_newest_first_as_the_messages_page_does(
+    client, carol, world
+):
+    first, _ = world
+    for minutes, event in enumerate([NotificationEvent.STARTED, NotificationEvent.SUCCEEDED]):
+        notification = sent(first, event)
+        Notification.objects.filter(pk=notification.pk).update(
+            created_at=timezone.now() + timedelta(minutes=minutes)
+        )
+    client.force_login(carol)
+
+    on_deployment = client.get(f"/deployments/{first.pk}/").context["sent_messages"]
+    on_messages = client.get(f"/messages/?deployment={first.pk}").context["log"].rows
+
+    assert [row.notification.event for row in on_deployment] == ["succeeded", "started"]
+    assert [row.notification for row in on_messages] == [row.notification for row in on_deployment]
+
+
 @pytest.mark.parametrize("persona", ["alice", "bob", "oscar"])
 def test_others_do_not_see_the_messages_section(client, persona, request, world):
     sent(world[0], NotificationEvent.STARTED)
@@ -196,3 +234,19 @@ def test_a_message_sent_to_no_channel_says_none_was_configured(client, carol, wo
     page = client.get(f"/deployments/{world[0].pk}/").content.decode()
 
     assert "No channel was configured (SLACK_WEBHOOK_URL, NOTIFY_WEBHOOK_URL)" in page
+
+
+def test_the_slack_text_is_shown_as_slack_shows_it_not_as_raw_markup(client, carol, world):
+    notification = sent(world[0], NotificationEvent.STARTED)
+    notification.delivery_attempts.update(
+        body={"text": "*web* <http://127.0.0.1:8000/deployments/12/|Open deployment> <b>"}
+    )
+    client.force_login(carol)
+
+    page = client.get("/messages/").content.decode()
+
+    said = page.split('<blockquote class="said">')[1].split("</blockquote>")[0]
+    assert said == (
+        '<strong>web</strong> <a href="http://127.0.0.1:8000/deployments/12/">Open deployment</a>'
+        " &lt;b&gt;"
+    )

@@ -121,7 +121,8 @@ def test_the_readme_postgresql_section_run_as_a_script_serves_the_dashboard(tmp_
         wait_for_ready(base, output)
         wait_for_text(output, r"deployments@\S+ ready\.")
         wait_for_text(output, r"maintenance@\S+ ready\.")
-        wait_for_text(output, r"beat: Starting\.\.\.")
+        # Beat runs at WARNING (quiet): it is up when the maintenance worker gets its observer.
+        wait_for_text(output, r"Task deployments\.tasks\.observe_clusters\[")
 
         with closing(sign_in(base, "admin", password)) as client:
             page = client.get("/")

@@ -137,3 +137,23 @@ def test_the_asgi_server_keeps_no_database_connection_and_workers_keep_theirs_a_
         for code in (asgi, worker)
     ]
     assert [output.stdout.strip() for output in outputs] == ["0", "60"], outputs[0].stderr
+
+
+def test_each_celery_queue_has_its_own_exchange_and_routing_key_so_the_banner_reads_true():
+    from django.conf import settings
+
+    declared = {
+        queue.name: (queue.exchange.name, queue.exchange.type, queue.routing_key)
+        for queue in settings.CELERY_TASK_QUEUES
+    }
+
+    assert declared == {name: (name, "direct", name) for name in settings.CELERY_QUEUES.values()}
+
+
+def test_beat_runs_at_warning_wherever_it_is_started():
+    """Beat's INFO is one "Sending due task" line every few seconds, burying the demo's output."""
+    places = ["Procfile", "docker-compose.yml", "k8s/portal.yaml", "README.md"]
+    for place in places:
+        text = (REPO / place).read_text()
+        assert "beat --loglevel INFO" not in text and '"beat", "--loglevel", "INFO"' not in text
+    assert "beat: celery -A portal beat --loglevel WARNING" in (REPO / "Procfile").read_text()
