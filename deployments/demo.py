@@ -51,8 +51,8 @@ DEMO_VERSIONS = (
         "1.7.0-erroring",
         "Passes its probes, but a third of its page requests answer 500: a smoke test that "
         "meets one fails it at once (smoke tests pass only after 3 good answers in a row, 5 "
-        "in production); if it slips through in production, the error-rate and log checks "
-        "catch it during the soak. Either way it rolls back.",
+        "in production), which is what usually happens; if it slips through by chance, in "
+        "production the error-rate and log checks catch it during the soak.",
     ),
     ("1.8.0-leaky", "Its memory grows past 90% of the limit: the memory check rolls it back."),
     (

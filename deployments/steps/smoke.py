@@ -119,7 +119,10 @@ def _not_good(ctx: StepContext, name: str, url: str, answer: Answer, progress: d
     progress.update({TRIES: tries, GOOD: 0, LAST: answer.what, REPEATS: repeats})
     if answer.verdict is not Verdict.UNREACHED:
         progress[ANSWERED] = True
-    ctx.emit(f"smoke (try {tries} of {settings.PORTAL_SMOKE_ATTEMPTS}): {answer.detail}")
+    if final:
+        ctx.emit(f"smoke (a 5xx from the service fails at once): {answer.detail}")
+    else:
+        ctx.emit(f"smoke (try {tries} of {settings.PORTAL_SMOKE_ATTEMPTS}): {answer.detail}")
     if not final and tries < settings.PORTAL_SMOKE_ATTEMPTS:
         return None
     headline = _headline(url, answer, 1 if final else repeats, good, final)

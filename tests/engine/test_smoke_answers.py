@@ -93,6 +93,12 @@ def test_a_500_after_the_service_answered_fails_the_smoke_test(smoke_step, front
     [record] = outcome.result["checks"]
     assert record["ok"] is False
     assert record["detail"] == f"GET {url} answered 500, expected 200"
+    lines = list(smoke_step.deployment.log.order_by("seq").values_list("text", flat=True))
+    assert (
+        lines[-1]
+        == f"smoke (a 5xx from the service fails at once): GET {url} answered 500, expected 200"
+    )
+    assert not any("try 1 of" in line for line in lines), "no promise of a retry it will not make"
 
 
 @pytest.mark.parametrize("front_door", [[500, 200, 200, 200]], indirect=True)
