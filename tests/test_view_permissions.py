@@ -1,5 +1,5 @@
 """Who may use which view: a persona-by-view matrix, GET and POST, over every URL the
-resolver knows (but the admin, static files, health and login/logout).
+resolver knows (but the admin, static files and the favicon, health and login/logout).
 
 A URL name without a row in VIEWS fails the test, so a new view cannot be forgotten.
 Pages are read by everyone signed in; anonymous visitors go to the login page. An
@@ -46,7 +46,7 @@ LEADS = frozenset({"bob", "carol"})  # a lead and an admin
 
 # The API's docs page is public, like its document; the API itself (namespace "api")
 # authenticates by token, not by session, and has its own matrix in tests/api.
-EXCLUDED_NAMES = {"health", "health-ready", "login", "logout", "api-docs", "api-unknown"}
+EXCLUDED_NAMES = {"health", "health-ready", "login", "logout", "api-docs", "api-unknown", "favicon"}
 EXCLUDED_NAMESPACES = {"admin", "api"}
 
 
