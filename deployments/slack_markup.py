@@ -1,6 +1,6 @@
 """Slack's markup as HTML, as Slack shows it: mrkdwn text and Block Kit messages.
 
-Plain Python, no Django: the demo Slack receiver (`deployments.demo_slack`) stands beside
+Plain Python, no Django: the demo Slack receiver (`demo.slack`) stands beside
 the portal and uses it too. Everything returned is safe HTML: the text is escaped, and only
 `<http(s)://…|label>` becomes a link (a `javascript:` or `mailto:` target stays text).
 """

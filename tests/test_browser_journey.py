@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from deployments.demo import record_demo_baseline, register_demo_releases
+from demo.seed import record_demo_baseline, register_demo_releases
 from deployments.models import Deployment, Release
 from deployments.states import DeploymentState
 from environments.catalog import sync_catalog

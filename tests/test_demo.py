@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from deployments import demo
+from demo import seed
 from deployments.lane_history import rollback_targets
 from deployments.models import Deployment
 from deployments.states import DeploymentState
@@ -19,20 +19,20 @@ EXAMPLE = "examples/vizora.yaml"
 @pytest.fixture
 def demo_catalog():
     sync_catalog(EXAMPLE)
-    demo.register_demo_releases()
+    seed.register_demo_releases()
 
 
 def test_the_baseline_is_recorded_as_running_in_every_lane_once(demo_catalog):
     lanes = Service.objects.active().count() * Environment.objects.active().count()
-    assert demo.record_demo_baseline() == lanes
-    assert demo.record_demo_baseline() == 0
+    assert seed.record_demo_baseline() == lanes
+    assert seed.record_demo_baseline() == 0
     baseline = Deployment.objects.filter(state=DeploymentState.SUCCEEDED)
     assert baseline.count() == lanes
     assert set(baseline.values_list("release__version", flat=True)) == {"1.0.0"}
 
 
 def test_after_a_promotion_the_demo_can_roll_back_to_the_baseline(demo_catalog):
-    demo.record_demo_baseline()
+    seed.record_demo_baseline()
     middleware = Service.objects.get(name="middleware")
     staging = Environment.objects.get(name="staging")
     newer = middleware.releases.get(version="1.1.0")

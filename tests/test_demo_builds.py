@@ -1,5 +1,5 @@
 """`make run`'s builds: a git repository per demo service, the demo's own Docker engine
-and registry, and the services pointed at them (deployments/demo_builds.py)."""
+and registry, and the services pointed at them (demo/builds.py)."""
 
 import io
 import shutil
@@ -12,8 +12,8 @@ import httpx
 import pytest
 from django.core.management import call_command
 
-from deployments import demo_builds
-from deployments.demo_monitoring import stop_process
+from demo import builds as demo_builds
+from demo.monitoring import stop_process
 from environments.models import Service
 from tests.harness.server import free_port
 from tests.harness.waiting import wait_for

@@ -1,4 +1,4 @@
-"""`make run`'s monitoring (deployments/demo_monitoring.py): the Prometheus it configures,
+"""`make run`'s monitoring (demo/monitoring.py): the Prometheus it configures,
 the traffic it drives through the front doors, and the line it prints without Prometheus."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import httpx
 import pytest
 import yaml
 
-from deployments import demo_monitoring
-from deployments.demo_monitoring import DemoFrontDoor, demo_front_doors, demo_jobs
+from demo import monitoring as demo_monitoring
+from demo.monitoring import DemoFrontDoor, demo_front_doors, demo_jobs
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from kubesim.tls import generate
 from tests.harness.prometheus import requires_prometheus
@@ -106,7 +106,7 @@ def test_traffic_reaches_every_demo_host_tls_included(sim):
 
 
 def status_line(path: str) -> str:
-    command = [sys.executable, "-m", "deployments.demo_monitoring", "--status"]
+    command = [sys.executable, "-m", "demo.monitoring", "--status"]
     env = dict(os.environ, PATH=path)
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO).stdout
 
@@ -125,7 +125,7 @@ def test_monitoring_runs_prometheus_on_the_demo_front_doors_and_stops_it(sim, tm
     assert status_line(binary_dir).startswith("Prometheus: http://127.0.0.1:7090 ")
     address = f"127.0.0.1:{free_port()}"
     command = [
-        sys.executable, "-m", "deployments.demo_monitoring",
+        sys.executable, "-m", "demo.monitoring",
         "--kubesim-config", str(sim_config(sim, tmp_path)), "--ca-file", str(sim.ca_file),
         "--data-dir", str(tmp_path / "prometheus"), "--address", address,
     ]  # fmt: skip

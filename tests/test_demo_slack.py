@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deployments import demo_slack
+from demo import slack as demo_slack
 from deployments.models import DeliveryAttempt, Notification
 from deployments.notifications import outbox
 from deployments.states import NotificationEvent, NotificationState
@@ -104,12 +104,9 @@ def test_the_portal_delivers_to_the_demo_receiver_and_keeps_the_try(receiver, se
 
 
 def test_make_run_starts_the_receiver_and_points_slack_at_it():
-    assert "slack: python -m deployments.demo_slack" in (REPO / "Procfile").read_text().splitlines()
+    assert "slack: python -m demo.slack" in (REPO / "Procfile").read_text().splitlines()
     demo = (REPO / "bin" / "demo").read_text()
-    assert (
-        'SLACK_WEBHOOK_URL="${SLACK_WEBHOOK_URL:-$(python -m deployments.demo_slack --url)}"'
-        in demo
-    )
+    assert 'SLACK_WEBHOOK_URL="${SLACK_WEBHOOK_URL:-$(python -m demo.slack --url)}"' in demo
     assert (
         demo_slack.webhook_url(7600) == "http://127.0.0.1:7600/services/TDEMO/BDEMO/demo-receiver"
     )

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from deployments.demo_supervisor import Supervisor, read_procfile
+from demo.supervisor import Supervisor, read_procfile
 
 PY = sys.executable
 # Prints that it is ready, then on SIGTERM takes a moment, says goodbye and exits.

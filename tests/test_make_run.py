@@ -12,7 +12,7 @@ from contextlib import closing
 import httpx
 import pytest
 
-from deployments.demo_builds import is_mounted
+from demo.builds import is_mounted
 from tests.harness.server import free_port
 from tests.harness.signals import answering_ctrl_c
 from tests.harness.worker import REPO

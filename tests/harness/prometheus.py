@@ -22,7 +22,7 @@ import httpx
 import pytest
 import yaml
 
-from deployments.demo_monitoring import Target, prometheus_config, stop_process
+from demo.monitoring import Target, prometheus_config, stop_process
 from tests.harness.server import REPO, free_port
 
 ALERT_RULES = REPO / "monitoring" / "alerts.yml"

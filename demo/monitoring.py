@@ -2,8 +2,8 @@
 seed's alert rules, and a little steady traffic at every demo host so its graphs and
 the portal's error-rate and memory checks mean something.
 
-    python -m deployments.demo_monitoring            # run (Procfile: monitoring)
-    python -m deployments.demo_monitoring --status   # the one line bin/demo prints
+    python -m demo.monitoring            # run (Procfile: monitoring)
+    python -m demo.monitoring --status   # the one line bin/demo prints
 
 Prometheus (Debian's package, found on the PATH) listens on 127.0.0.1:7090, keeps its
 data under var/prometheus and loads monitoring/alerts.yml as it is (`for: 5m`). The
@@ -250,7 +250,7 @@ def _stop_on_sigterm(_signum, _frame) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m deployments.demo_monitoring")
+    parser = argparse.ArgumentParser(prog="python -m demo.monitoring")
     parser.add_argument("--status", action="store_true", help="print what will run and exit")
     parser.add_argument("--kubesim-config", type=Path, default=KUBESIM_CONFIG)
     parser.add_argument("--ca-file", type=Path, default=CA_FILE)

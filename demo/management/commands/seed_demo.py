@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from deployments import demo
+from demo import seed
 
 
 class Command(BaseCommand):
@@ -28,13 +28,13 @@ class Command(BaseCommand):
             )
         if options["build_repositories"] and not options["build_registry"]:
             raise CommandError("--build-repositories needs --build-registry HOST:PORT.")
-        users = demo.create_demo_users()
-        releases = demo.register_demo_releases()
+        users = seed.create_demo_users()
+        releases = seed.register_demo_releases()
         self.stdout.write(f"demo releases registered: {len(releases)} new")
-        baseline = demo.record_demo_baseline()
-        self.stdout.write(f"{demo.BASELINE_VERSION} recorded as running in {baseline} new lanes")
+        baseline = seed.record_demo_baseline()
+        self.stdout.write(f"{seed.BASELINE_VERSION} recorded as running in {baseline} new lanes")
         if options["build_repositories"]:
-            services = demo.point_services_at_demo_builds(
+            services = seed.point_services_at_demo_builds(
                 options["build_repositories"], options["build_registry"]
             )
             self.stdout.write(

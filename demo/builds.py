@@ -1,9 +1,9 @@
 """`make run`'s builds: a Docker engine and a registry of the demo's own, and a local git
 repository per demo service, so "Build release" works end to end on one machine.
 
-    python -m deployments.demo_builds              # run (Procfile: builds)
-    python -m deployments.demo_builds --status     # the one line bin/demo prints
-    python -m deployments.demo_builds --env        # DOCKER_HOST=… for bin/demo (or nothing)
+    python -m demo.builds              # run (Procfile: builds)
+    python -m demo.builds --status     # the one line bin/demo prints
+    python -m demo.builds --env        # DOCKER_HOST=… for bin/demo (or nothing)
 
 Needs Debian's `docker.io` (dockerd), `docker-registry` and `busybox-static`, and root
 (dockerd). dockerd runs with no bridge and no iptables rules (`--bridge=none
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from deployments.demo_monitoring import stop_process
+from demo.monitoring import stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOG = REPO / "examples" / "vizora.yaml"
@@ -293,7 +293,7 @@ def _stop_on_sigterm(_signum, _frame) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m deployments.demo_builds")
+    parser = argparse.ArgumentParser(prog="python -m demo.builds")
     parser.add_argument("--status", action="store_true", help="print what will run and exit")
     parser.add_argument("--env", action="store_true", help="print DOCKER_HOST=… when builds run")
     parser.add_argument("--docker-dir", type=Path, default=DOCKER_DIR)

@@ -1,8 +1,8 @@
 """`make run`'s Slack: a receiver on loopback that answers as Slack's incoming webhook does
 and keeps what it got, so "Slack gets a message with a link" can be followed in a browser.
 
-    python -m deployments.demo_slack            # run (Procfile: slack)
-    python -m deployments.demo_slack --status   # the one line bin/demo prints
+    python -m demo.slack            # run (Procfile: slack)
+    python -m demo.slack --status   # the one line bin/demo prints
 
 It listens on 127.0.0.1:7600 (DEMO_SLACK_PORT). bin/demo points SLACK_WEBHOOK_URL at
 `WEBHOOK_PATH` there unless one is set. A POST of a JSON message with `text` or `blocks`
@@ -178,7 +178,7 @@ def serve(on_port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m deployments.demo_slack")
+    parser = argparse.ArgumentParser(prog="python -m demo.slack")
     parser.add_argument("--status", action="store_true", help="print where to look, and exit")
     parser.add_argument("--url", action="store_true", help="print the demo's webhook URL")
     args = parser.parse_args(argv)
