@@ -8,6 +8,7 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
+# .dockerignore keeps out what does not serve: .git, .venv, var/, demo/, tests/, bench/, docs/, caches.
 COPY . .
 RUN SECRET_KEY=collectstatic-only-key-not-used-at-run-time-0123456789 \
     python manage.py collectstatic --no-input -v 0
