@@ -36,6 +36,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ def lift(kind: Kind, subject: str, actor=None, via: str = "") -> Throttle:
     window = int(settings.PORTAL_THROTTLE_WINDOW_SECONDS)
     cache.delete(_key(kind, subject, f"window:{int(now().timestamp()) // window}"))
     audit.record(
-        "throttle.lifted",
+        AuditAction.THROTTLE_LIFTED,
         actor=actor,
         target=f"{kind}:{subject}",
         kind=kind,
@@ -237,7 +238,7 @@ def _engage(kind: Kind, subject: str) -> Throttle:
     cache.set(f"throttle:engagement:{slot}", (str(kind), subject), timeout=wait)
     log.warning("throttle engaged: %s %s for %s s", kind, subject, wait)
     audit.record(
-        "throttle.engaged",
+        AuditAction.THROTTLE_ENGAGED,
         target=f"{kind}:{subject}",
         kind=kind,
         subject=subject,

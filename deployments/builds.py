@@ -33,6 +33,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from deployments.build_log import (
     BuildLogWriter,
     emit_build_ending,
@@ -60,7 +61,7 @@ log = logging.getLogger(__name__)
 BUILD_TASK = "deployments.tasks.build_release"
 BUILD_SLOT_LOCK = 0x5649_4255  # "VIBU": the advisory lock id of the build slots
 GIT_REF_PROBLEMS = ("..", "@{", "//", "\\", "~", "^", ":", "?", "*", "[")
-CANCEL_REQUESTED = "release.build_cancel_requested"
+CANCEL_REQUESTED = AuditAction.RELEASE_BUILD_CANCEL_REQUESTED
 
 
 def request_build(
@@ -111,7 +112,10 @@ def request_build(
                 build_requested_at=timezone.now(),
             )
             audit.record(
-                "release.build_requested", actor=actor, target=_target(release), ref=git_ref
+                AuditAction.RELEASE_BUILD_REQUESTED,
+                actor=actor,
+                target=_target(release),
+                ref=git_ref,
             )
             release_changed(release.pk)
             send_build_after_commit(release.pk)
@@ -160,7 +164,7 @@ def _rebuild(release: Release, request: BuildRequest) -> Release:
             **({"notes": people_text(request.notes)} if request.notes else {}),
         )
         audit.record(
-            "release.rebuild_requested",
+            AuditAction.RELEASE_REBUILD_REQUESTED,
             actor=request.actor,
             target=_target(locked),
             ref=request.git_ref,
@@ -306,7 +310,9 @@ def _claim(release_id: int):
         if not taken:
             return None
         release = Release.objects.select_related("service").get(pk=release_id)
-        audit.record("release.build_started", target=_target(release), ref=release.git_ref)
+        audit.record(
+            AuditAction.RELEASE_BUILD_STARTED, target=_target(release), ref=release.git_ref
+        )
         release_changed(release_id)
     return now
 
@@ -344,11 +350,14 @@ def _end(release: Release, started, state, *, reason="", image: BuiltImage | Non
         return 0
     if state == ReleaseState.READY:
         audit.record(
-            "release.built", target=_target(release), image=image.reference, size=image.size
+            AuditAction.RELEASE_BUILT,
+            target=_target(release),
+            image=image.reference,
+            size=image.size,
         )
         message = f"Built and pushed {image.reference} ({image.size} bytes)"
     else:
-        audit.record("release.build_failed", target=_target(release), reason=reason)
+        audit.record(AuditAction.RELEASE_BUILD_FAILED, target=_target(release), reason=reason)
         message = f"Build failed: {reason}"
     # In the ending's own transaction: a page that sees the build end has its last line.
     emit_build_ending(release.pk, message)

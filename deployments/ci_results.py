@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from deployments.models import ChecklistItem, CIResult
 from deployments.states import ACTIVE_DEPLOYMENT_STATES, ChecklistState, CIState
 
@@ -32,7 +33,9 @@ def report_ci(git_sha: str, state: str, url: str = "", *, reporter: str) -> CIRe
         result = CIResult.objects.create(
             git_sha=git_sha, state=state, url=url, reported_by=reporter[:150]
         )
-        audit.record("ci.reported", target=git_sha, state=state, url=url, reporter=reporter)
+        audit.record(
+            AuditAction.CI_REPORTED, target=git_sha, state=state, url=url, reporter=reporter
+        )
         waiting = waiting_deployment_ids(git_sha)
     from deployments.engine.checks_run import check_again_soon  # engine imports this module
 

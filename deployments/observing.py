@@ -5,6 +5,7 @@ finds is audited like the drift a rollout finds (`deployment.drift_detected`).""
 from django.db import transaction
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from deployments.live import announce
 from deployments.models import AuditEvent, Lane
 from deployments.overview import dashboard_rows
@@ -12,7 +13,7 @@ from environments import observed
 from environments.models import Service
 
 Pair = observed.Pair
-DRIFT_DETECTED = "deployment.drift_detected"  # the rollout records the same action
+DRIFT_DETECTED = AuditAction.DEPLOYMENT_DRIFT_DETECTED  # the rollout records the same action
 
 
 def observe_and_announce() -> list[Pair]:

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 
+from deployments.audit_actions import AuditAction
 from deployments.lane_history import (
     RECENT_SUCCESSES,
     Applied,
@@ -208,6 +209,6 @@ def recent_drift(service: Service, limit: int = 5) -> list[AuditEvent]:
     replaced what ran, or by the observer of what runs (`deployment.drift_detected`;
     `detail["found_by"]` is "observer" for the latter)."""
     events = AuditEvent.objects.filter(
-        action="deployment.drift_detected", deployment__service=service
+        action=AuditAction.DEPLOYMENT_DRIFT_DETECTED, deployment__service=service
     ).select_related("deployment__environment")
     return list(events.order_by("-created_at")[:limit])

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from deployments.build_log import release_changed
 from deployments.models import Release
 from deployments.states import ReleaseState
@@ -145,7 +146,7 @@ def _record_ready(service, version, reference, git_sha, notes, actor, resolved=F
                 created_by=actor if actor is not None and actor.is_authenticated else None,
             )
             audit.record(
-                "release.registered",
+                AuditAction.RELEASE_REGISTERED,
                 actor=actor,
                 target=f"release:{service.name}:{version}",
                 image=release.image,

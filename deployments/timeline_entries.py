@@ -12,6 +12,7 @@ from functools import cached_property
 
 from django.utils import timezone
 
+from deployments.audit_actions import CHECKLIST_PREFIX, DEPLOYMENT_PREFIX, STEP_PREFIX, AuditAction
 from deployments.models import AuditEvent, Deployment
 from deployments.states import (
     FINAL_DEPLOYMENT_STATES,
@@ -269,7 +270,7 @@ def _cancel_requested(event):
 def _ended(event):
     if is_decision(event):
         return _decided(event)
-    state = event.action.removeprefix("deployment.")
+    state = event.action.removeprefix(DEPLOYMENT_PREFIX)
     label, symbol, tone = _look(state)
     who = f" ({event.actor.get_username()})" if event.actor_id else ""
     return (
@@ -283,7 +284,7 @@ def _ended(event):
 
 def _decided(event):
     comment = _notes(("Comment", event.detail.get("comment", "")))
-    if event.action == "deployment.approved":
+    if event.action == AuditAction.DEPLOYMENT_APPROVED:
         return "approved", "✓", "succeeded", f"{_actor(event)} approved it", comment
     return "rejected", "✗", "rejected", f"{_actor(event)} rejected it", comment
 
@@ -328,13 +329,13 @@ def _checklist(event):
     item, state = event.detail.get("item", "an item"), event.detail.get("state", "")
     label, symbol, tone = _look(state)
     note = event.detail.get("note", "")
-    if event.action == "checklist.waived":
+    if event.action == AuditAction.CHECKLIST_WAIVED:
         return "waived", "⤼", "waived", f"{_actor(event)} waived “{item}”", _notes(("Reason", note))
-    if event.action == "checklist.check_again":
+    if event.action == AuditAction.CHECKLIST_CHECK_AGAIN:
         return "check again", "⟳", "neutral", f"{_actor(event)} asked to run the checks again", ()
     if state == ChecklistState.PENDING:
         label, symbol, tone = "waiting", "◔", "waiting"
-    checked = event.action == "checklist.checked"
+    checked = event.action == AuditAction.CHECKLIST_CHECKED
     who = "The portal checked" if checked else f"{_actor(event)} answered"
     return label, symbol, tone, f"{who} “{item}”: {label}", _notes(("Evidence", note))
 
@@ -350,7 +351,7 @@ def _unlocked(event):
 
 
 def _step_event(event):
-    verb = event.action.removeprefix("step.")
+    verb = event.action.removeprefix(STEP_PREFIX)
     step, detail = _step_label(event), event.detail
     if verb == "claimed":
         # The worker's lease id is for whoever reads the worker's logs, not the sentence.
@@ -383,21 +384,21 @@ def _plain(value) -> str:
 
 DESCRIBERS = {
     **{f"deployment.{state}": _ended for state in FINAL_DEPLOYMENT_STATES},
-    "deployment.requested": _requested,
-    "deployment.queued": _queued,
-    "deployment.started": _started,
-    "deployment.parked": _parked,
-    "deployment.cancel_requested": _cancel_requested,
-    "deployment.approved": _decided,
-    "deployment.break_glass_reviewed": _reviewed,
-    "deployment.rolling_back": _rolling_back,
-    "deployment.verification": _verification,
-    "deployment.drift_detected": _drift,
-    "deployment.baseline_recorded": _baseline,
-    "environment.locked": _locked,
-    "environment.unlocked": _unlocked,
+    AuditAction.DEPLOYMENT_REQUESTED: _requested,
+    AuditAction.DEPLOYMENT_QUEUED: _queued,
+    AuditAction.DEPLOYMENT_STARTED: _started,
+    AuditAction.DEPLOYMENT_PARKED: _parked,
+    AuditAction.DEPLOYMENT_CANCEL_REQUESTED: _cancel_requested,
+    AuditAction.DEPLOYMENT_APPROVED: _decided,
+    AuditAction.DEPLOYMENT_BREAK_GLASS_REVIEWED: _reviewed,
+    AuditAction.DEPLOYMENT_ROLLING_BACK: _rolling_back,
+    AuditAction.DEPLOYMENT_VERIFICATION: _verification,
+    AuditAction.DEPLOYMENT_DRIFT_DETECTED: _drift,
+    AuditAction.DEPLOYMENT_BASELINE_RECORDED: _baseline,
+    AuditAction.ENVIRONMENT_LOCKED: _locked,
+    AuditAction.ENVIRONMENT_UNLOCKED: _unlocked,
 }
-PREFIX_DESCRIBERS = {"checklist.": _checklist, "step.": _step_event}
+PREFIX_DESCRIBERS = {CHECKLIST_PREFIX: _checklist, STEP_PREFIX: _step_event}
 
 
 def _describer_by_prefix(action: str):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.db import models
 from django.db.models import Q
 
+from deployments.audit_actions import CHECKLIST_PREFIX, STEP_PREFIX, AuditAction
+from deployments.engine.transitions import DEPLOYMENT_TRANSITIONS
 from deployments.models import AuditEvent
 from deployments.states import FINAL_DEPLOYMENT_STATES, StepKind, Trigger
 from environments.models import ChecklistPhase
@@ -34,34 +36,40 @@ class EntryKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
-ENDINGS = frozenset(f"deployment.{state}" for state in FINAL_DEPLOYMENT_STATES)
+# What the engine records when a deployment ends, read from its transitions table.
+ENDINGS = frozenset(
+    action
+    for transition in DEPLOYMENT_TRANSITIONS.values()
+    if transition.target in FINAL_DEPLOYMENT_STATES
+    for action in transition.audit
+)
 LIFECYCLE = frozenset(
     {
-        "deployment.requested",
-        "deployment.queued",
-        "deployment.started",
-        "deployment.parked",
-        "deployment.cancel_requested",
-        "deployment.baseline_recorded",
+        AuditAction.DEPLOYMENT_REQUESTED,
+        AuditAction.DEPLOYMENT_QUEUED,
+        AuditAction.DEPLOYMENT_STARTED,
+        AuditAction.DEPLOYMENT_PARKED,
+        AuditAction.DEPLOYMENT_CANCEL_REQUESTED,
+        AuditAction.DEPLOYMENT_BASELINE_RECORDED,
     }
     | ENDINGS
 )
-LOCK_ACTIONS = frozenset({"environment.locked", "environment.unlocked"})
+LOCK_ACTIONS = frozenset({AuditAction.ENVIRONMENT_LOCKED, AuditAction.ENVIRONMENT_UNLOCKED})
 # Recorded by the rollout (steps/drift.py) and by the observer of what runs.
-DRIFT_ACTIONS = frozenset({"deployment.drift_detected"})
+DRIFT_ACTIONS = frozenset({AuditAction.DEPLOYMENT_DRIFT_DETECTED})
 STEPS_OF_THEIR_OWN = (StepKind.MIGRATE, StepKind.ROLLBACK)  # their own kinds, not `step`
 
 
 def is_decision(event: AuditEvent) -> bool:
     """A person's approval or rejection (a rejection ending the deployment is recorded
     apart, by the system, with a reason instead of a comment)."""
-    if event.action == "deployment.approved":
+    if event.action == AuditAction.DEPLOYMENT_APPROVED:
         return True
-    return event.action == "deployment.rejected" and "comment" in event.detail
+    return event.action == AuditAction.DEPLOYMENT_REJECTED and "comment" in event.detail
 
 
 def _step(event: AuditEvent) -> str:
-    return event.detail.get("step", "") if event.action.startswith("step.") else ""
+    return event.detail.get("step", "") if event.action.startswith(STEP_PREFIX) else ""
 
 
 def _trigger(event: AuditEvent) -> str:
@@ -73,14 +81,14 @@ def _lifecycle(event: AuditEvent) -> bool:
 
 
 def _parked_at(event: AuditEvent, step: str) -> bool:
-    return event.action == "deployment.parked" and event.detail.get("step") == step
+    return event.action == AuditAction.DEPLOYMENT_PARKED and event.detail.get("step") == step
 
 
-DECISION_Q = Q(action="deployment.approved") | Q(
-    action="deployment.rejected", detail__has_key="comment"
+DECISION_Q = Q(action=AuditAction.DEPLOYMENT_APPROVED) | Q(
+    action=AuditAction.DEPLOYMENT_REJECTED, detail__has_key="comment"
 )
 LIFECYCLE_Q = Q(action__in=LIFECYCLE) & ~DECISION_Q
-STEP_Q = Q(action__startswith="step.")
+STEP_Q = Q(action__startswith=STEP_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -96,14 +104,14 @@ RULES = (
     KindRule(EntryKind.DEPLOYMENT, LIFECYCLE_Q, _lifecycle),
     KindRule(
         EntryKind.APPROVAL,
-        DECISION_Q | Q(action="deployment.parked", detail__step=StepKind.APPROVAL),
+        DECISION_Q | Q(action=AuditAction.DEPLOYMENT_PARKED, detail__step=StepKind.APPROVAL),
         lambda e: is_decision(e) or _parked_at(e, StepKind.APPROVAL),
     ),
     KindRule(
         EntryKind.CHECKLIST,
-        Q(action__startswith="checklist.")
-        | Q(action="deployment.parked", detail__step=StepKind.PRE_CHECKS),
-        lambda e: e.action.startswith("checklist.") or _parked_at(e, StepKind.PRE_CHECKS),
+        Q(action__startswith=CHECKLIST_PREFIX)
+        | Q(action=AuditAction.DEPLOYMENT_PARKED, detail__step=StepKind.PRE_CHECKS),
+        lambda e: e.action.startswith(CHECKLIST_PREFIX) or _parked_at(e, StepKind.PRE_CHECKS),
     ),
     KindRule(
         EntryKind.MIGRATION,
@@ -112,20 +120,23 @@ RULES = (
     ),
     KindRule(
         EntryKind.VERIFICATION,
-        Q(action="deployment.verification")
-        | Q(action__startswith="checklist.", detail__phase=ChecklistPhase.POST),
+        Q(action=AuditAction.DEPLOYMENT_VERIFICATION)
+        | Q(action__startswith=CHECKLIST_PREFIX, detail__phase=ChecklistPhase.POST),
         lambda e: (
-            e.action == "deployment.verification"
-            or (e.action.startswith("checklist.") and e.detail.get("phase") == ChecklistPhase.POST)
+            e.action == AuditAction.DEPLOYMENT_VERIFICATION
+            or (
+                e.action.startswith(CHECKLIST_PREFIX)
+                and e.detail.get("phase") == ChecklistPhase.POST
+            )
         ),
     ),
     KindRule(
         EntryKind.ROLLBACK,
-        Q(action__in=("deployment.rolling_back", "deployment.rolled_back"))
+        Q(action__in=(AuditAction.DEPLOYMENT_ROLLING_BACK, AuditAction.DEPLOYMENT_ROLLED_BACK))
         | (STEP_Q & Q(detail__step=StepKind.ROLLBACK))
         | (LIFECYCLE_Q & Q(deployment__trigger=Trigger.ROLLBACK)),
         lambda e: (
-            e.action in ("deployment.rolling_back", "deployment.rolled_back")
+            e.action in (AuditAction.DEPLOYMENT_ROLLING_BACK, AuditAction.DEPLOYMENT_ROLLED_BACK)
             or _step(e) == StepKind.ROLLBACK
             or (_lifecycle(e) and _trigger(e) == Trigger.ROLLBACK)
         ),
@@ -133,10 +144,10 @@ RULES = (
     KindRule(EntryKind.LOCK, Q(action__in=LOCK_ACTIONS), lambda e: e.action in LOCK_ACTIONS),
     KindRule(
         EntryKind.BREAK_GLASS,
-        Q(action="deployment.break_glass_reviewed")
+        Q(action=AuditAction.DEPLOYMENT_BREAK_GLASS_REVIEWED)
         | (LIFECYCLE_Q & Q(deployment__trigger=Trigger.BREAK_GLASS)),
         lambda e: (
-            e.action == "deployment.break_glass_reviewed"
+            e.action == AuditAction.DEPLOYMENT_BREAK_GLASS_REVIEWED
             or (_lifecycle(e) and _trigger(e) == Trigger.BREAK_GLASS)
         ),
     ),
@@ -144,14 +155,14 @@ RULES = (
     KindRule(
         EntryKind.STEP,
         STEP_Q & ~Q(detail__step__in=STEPS_OF_THEIR_OWN),
-        lambda e: e.action.startswith("step.") and _step(e) not in STEPS_OF_THEIR_OWN,
+        lambda e: e.action.startswith(STEP_PREFIX) and _step(e) not in STEPS_OF_THEIR_OWN,
     ),
 )
 # What a page leaves out unless asked (`Filters.hides_steps`): each step starting and
 # ending, re-queued or claimed by a worker ("Worker: vm:…"). A step that failed stays:
 # that is news, not noise.
 STEP_NOISE_Q = next(rule.query for rule in RULES if rule.kind == EntryKind.STEP) & ~Q(
-    action="step.failed"
+    action=AuditAction.STEP_FAILED
 )
 
 CLAIMED_Q = Q()

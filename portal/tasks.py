@@ -3,9 +3,10 @@
 from celery import shared_task
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 
 
 @shared_task(name="portal.tasks.probe_worker")
 def probe_worker(token: str) -> None:
     """Prove a worker can reach the database: append an audit row naming `token`."""
-    audit.record("worker.probe", target=token)
+    audit.record(AuditAction.WORKER_PROBE, target=token)

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from environments.models import Environment
 from portal import roles
 from portal.masking import people_text
@@ -110,7 +111,7 @@ def _issue(kind, user, name, scopes, environments, expires_in_days, actor):
             expires_at=expires_at,
         )
         audit.record(
-            "token.issued",
+            AuditAction.TOKEN_ISSUED,
             actor=actor,
             target=f"token:{token.prefix}",
             kind=kind,
@@ -131,7 +132,9 @@ def revoke_token(actor: AbstractBaseUser, token_id: int) -> ApiToken:
             raise TokenError(f"Token {token.prefix}… was revoked already.")
         token.revoked_at, token.revoked_by = timezone.now(), actor
         token.save(update_fields=["revoked_at", "revoked_by"])
-        audit.record("token.revoked", actor=actor, target=f"token:{token.prefix}", name=token.name)
+        audit.record(
+            AuditAction.TOKEN_REVOKED, actor=actor, target=f"token:{token.prefix}", name=token.name
+        )
     return token
 
 

@@ -5,6 +5,7 @@ from django.http import JsonResponse
 
 from deployments import audit
 from deployments.api.errors import error_body
+from deployments.audit_actions import AuditAction
 
 
 class ApiAuditMiddleware:
@@ -23,7 +24,7 @@ class ApiAuditMiddleware:
         token = getattr(request, "api_token", None)
         if token is not None:
             audit.record(
-                "api.request",
+                AuditAction.API_REQUEST,
                 actor=token.user,
                 target=f"token:{token.prefix}",
                 method=request.method,

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
 from deployments.engine.gates import pass_gates
@@ -15,6 +16,11 @@ from deployments.models import Approval, Deployment
 from deployments.states import Decision, DeploymentState, StepKind, StepState, Trigger
 from portal import roles
 from portal.masking import people_text
+
+DECISION_ACTIONS = {
+    Decision.APPROVE: AuditAction.DEPLOYMENT_APPROVED,
+    Decision.REJECT: AuditAction.DEPLOYMENT_REJECTED,
+}
 
 
 def decide(
@@ -45,8 +51,8 @@ def decide(
                 "one person counts once."
             ) from None
         announce.deployment_changed(deployment.pk, deployment.lane_id)
-        action = "approved" if decision == Decision.APPROVE else "rejected"
-        audit.record(f"deployment.{action}", actor=actor, deployment=deployment, comment=comment)
+        action = DECISION_ACTIONS[decision]
+        audit.record(action, actor=actor, deployment=deployment, comment=comment)
         settle_gates(deployment)
     return approval
 
@@ -88,7 +94,7 @@ def cancel(actor: AbstractBaseUser | None, deployment_id: int) -> Deployment:
             cancel_requested=True, cancel_requested_by=actor
         )
         announce.deployment_changed(deployment.pk, deployment.lane_id)
-        audit.record("deployment.cancel_requested", actor=actor, deployment=deployment)
+        audit.record(AuditAction.DEPLOYMENT_CANCEL_REQUESTED, actor=actor, deployment=deployment)
         advance_after_commit(deployment.pk, urgent=True)
     deployment.refresh_from_db()
     return deployment
@@ -123,7 +129,10 @@ def review_break_glass(actor: AbstractBaseUser, deployment_id: int, note: str) -
         )
         announce.deployment_changed(deployment.pk, deployment.lane_id)
         audit.record(
-            "deployment.break_glass_reviewed", actor=actor, deployment=deployment, note=note
+            AuditAction.DEPLOYMENT_BREAK_GLASS_REVIEWED,
+            actor=actor,
+            deployment=deployment,
+            note=note,
         )
     deployment.refresh_from_db()
     return deployment

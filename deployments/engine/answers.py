@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from deployments.engine.actions import locked, settle_gates
 from deployments.engine.checklist import refresh_verification
 from deployments.engine.errors import ActionRefused, forbidden
@@ -51,7 +52,9 @@ def answer_item(
                 f"{actor.get_username()} may not answer “{item.text}”; "
                 f"a {item.deployment.environment.approver_group} or an admin may."
             )
-        return _record(actor, item, ANSWERS[answer], people_text(note.strip()), "answered")
+        return _record(
+            actor, item, ANSWERS[answer], people_text(note.strip()), AuditAction.CHECKLIST_ANSWERED
+        )
 
 
 def waive_item(actor: AbstractBaseUser, item_id: int, reason: str) -> ChecklistItem:
@@ -65,7 +68,7 @@ def waive_item(actor: AbstractBaseUser, item_id: int, reason: str) -> ChecklistI
             raise forbidden(f"{actor.get_username()} may not waive items; a lead or admin may.")
         if not reason:
             raise ActionRefused(f"Say why “{item.text}” may be waived; the reason is kept.")
-        return _record(actor, item, ChecklistState.WAIVED, reason, "waived")
+        return _record(actor, item, ChecklistState.WAIVED, reason, AuditAction.CHECKLIST_WAIVED)
 
 
 def waivable(item: ChecklistItem) -> bool:
@@ -81,7 +84,11 @@ def waivable(item: ChecklistItem) -> bool:
 
 
 def _record(
-    actor: AbstractBaseUser, item: ChecklistItem, state: ChecklistState, note: str, verb: str
+    actor: AbstractBaseUser,
+    item: ChecklistItem,
+    state: ChecklistState,
+    note: str,
+    action: AuditAction,
 ) -> ChecklistItem:
     deployment = item.deployment
     open_to_this = waivable(item) if state == ChecklistState.WAIVED else _is_open(item)
@@ -105,7 +112,7 @@ def _record(
     item.save(update_fields=["state", "evidence", "waiver_reason", "answered_by", "answered_at"])
     announce.deployment_changed(deployment.pk, deployment.lane_id)
     audit.record(
-        f"checklist.{verb}",
+        action,
         actor=actor,
         deployment=deployment,
         item=item.text,

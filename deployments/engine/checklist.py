@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment
 from deployments.states import ChecklistState, Verification
@@ -74,7 +75,7 @@ def _answer(deployment: Deployment, item: ChecklistItem, passed: bool, evidence:
     item.save(update_fields=["state", "evidence", "answered_at"])
     # The portal answered it: audited like a person's answer, with its evidence.
     audit.record(
-        "checklist.checked",
+        AuditAction.CHECKLIST_CHECKED,
         deployment=deployment,
         item=item.text,
         phase=item.phase,
@@ -104,5 +105,7 @@ def refresh_verification(deployment: Deployment) -> None:
     was = deployment.verification
     Deployment.objects.filter(pk=deployment.pk).update(verification=verification)
     deployment.verification = verification
-    audit.record("deployment.verification", deployment=deployment, was=was, now=verification)
+    audit.record(
+        AuditAction.DEPLOYMENT_VERIFICATION, deployment=deployment, was=was, now=verification
+    )
     announce.deployment_changed(deployment.pk, deployment.lane_id)

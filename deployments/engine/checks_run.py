@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from deployments.checks.running import as_record, checked_items, run_check
 from deployments.engine.enqueue import advance_after_commit, pre_checks_after_commit
 from deployments.live import announce
@@ -91,7 +92,7 @@ def check_again(actor, deployment_id: int) -> None:
                 f"Deployment #{deployment.pk} has no pre-deployment check to run again "
                 f"(it is {deployment.get_state_display().lower()})."
             )
-        audit.record("checklist.check_again", actor=actor, deployment=deployment)
+        audit.record(AuditAction.CHECKLIST_CHECK_AGAIN, actor=actor, deployment=deployment)
     check_again_soon(deployment_id)
 
 
@@ -157,7 +158,7 @@ def _write(deployment: Deployment, item: ChecklistItem, record: dict) -> None:
     announce.deployment_changed(deployment.pk, deployment.lane_id)
     if changed:  # a check that finds the same again is not news
         audit.record(
-            "checklist.checked",
+            AuditAction.CHECKLIST_CHECKED,
             deployment=deployment,
             item=item.text,
             phase=item.phase,

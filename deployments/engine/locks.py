@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
 from deployments.live import announce
@@ -47,7 +48,7 @@ def lock(actor: AbstractBaseUser, environment_name: str, reason: str) -> Environ
         environment.locked_by, environment.locked_at = actor, timezone.now()
         environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
         audit.record(
-            "environment.locked",
+            AuditAction.ENVIRONMENT_LOCKED,
             actor=actor,
             environment=environment,
             target=environment.name,
@@ -68,7 +69,7 @@ def unlock(actor: AbstractBaseUser, environment_name: str) -> Environment:
         environment.locked_by, environment.locked_at = None, None
         environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
         audit.record(
-            "environment.unlocked",
+            AuditAction.ENVIRONMENT_UNLOCKED,
             actor=actor,
             environment=environment,
             target=environment.name,

@@ -7,6 +7,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from deployments.engine import reasons
 from deployments.engine.checklist import answer_step_items
 from deployments.engine.checks_run import apply_step_checks
@@ -135,7 +136,7 @@ def plan_rollback(deployment: Deployment, reason: str) -> None:
     deployment.reason = reason
     announce.deployment_changed(deployment.pk, deployment.lane_id)  # its page shows the new step
     # Notified when it ends (rolled back, or the rollback failed too), not now.
-    audit.record("deployment.rolling_back", deployment=deployment, reason=reason)
+    audit.record(AuditAction.DEPLOYMENT_ROLLING_BACK, deployment=deployment, reason=reason)
 
 
 def conclude(deployment: Deployment, steps: list[Step]) -> None:

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 
 from deployments import audit
 from deployments import promotion_rules as rules
+from deployments.audit_actions import AuditAction
 from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.checklist import answer_release_items, answer_unplanned_step_items
 from deployments.engine.enqueue import advance_after_commit
@@ -285,7 +286,7 @@ def _insert(
         )
         # The request is recorded first: what the portal answers for it follows it.
         audit.record(
-            "deployment.requested",
+            AuditAction.DEPLOYMENT_REQUESTED,
             actor=person,
             deployment=deployment,
             target=f"{release.service.name}:{release.version}→{environment.name}",

@@ -22,6 +22,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
 from deployments import audit
+from deployments.audit_actions import AuditAction
 from deployments.engine.checklist import refresh_verification
 from deployments.engine.next_in_line import start_next_in_lane
 from deployments.live import announce
@@ -56,29 +57,33 @@ ACTIVE = (D.PENDING, D.QUEUED, D.RUNNING)
 
 DEPLOYMENT_TRANSITIONS: dict[str, Transition] = {
     # Gates passed and the lane is busy (or another is first in line): it waits.
-    "queue": _t([D.PENDING], D.QUEUED, ["deployment.queued"]),
+    "queue": _t([D.PENDING], D.QUEUED, [AuditAction.DEPLOYMENT_QUEUED]),
     # Takes its lane: straight from its gates, or after waiting in line.
-    "start": _t([D.QUEUED], D.RUNNING, ["deployment.started"], notify=N.STARTED),
+    "start": _t([D.QUEUED], D.RUNNING, [AuditAction.DEPLOYMENT_STARTED], notify=N.STARTED),
     "start_at_once": _t(
         [D.PENDING],
         D.RUNNING,
-        ["deployment.queued", "deployment.started"],
+        [AuditAction.DEPLOYMENT_QUEUED, AuditAction.DEPLOYMENT_STARTED],
         notify=N.STARTED,
     ),
     # Endings (`finish`): steps still open are closed, a lane held is handed on.
-    "succeed": _t([D.RUNNING], D.SUCCEEDED, ["deployment.succeeded"], notify=N.SUCCEEDED),
-    "fail": _t([D.PENDING, D.RUNNING], D.FAILED, ["deployment.failed"], notify=N.FAILED),
-    "fail_rollback": _t([D.RUNNING], D.FAILED, ["deployment.failed"], notify=N.ROLLBACK_FAILED),
-    "roll_back": _t([D.RUNNING], D.ROLLED_BACK, ["deployment.rolled_back"], notify=N.ROLLED_BACK),
-    "reject": _t([D.PENDING], D.REJECTED, ["deployment.rejected"], notify=N.REJECTED),
-    "cancel": _t(ACTIVE, D.CANCELLED, ["deployment.cancelled"], notify=N.CANCELLED),
+    "succeed": _t([D.RUNNING], D.SUCCEEDED, [AuditAction.DEPLOYMENT_SUCCEEDED], notify=N.SUCCEEDED),
+    "fail": _t([D.PENDING, D.RUNNING], D.FAILED, [AuditAction.DEPLOYMENT_FAILED], notify=N.FAILED),
+    "fail_rollback": _t(
+        [D.RUNNING], D.FAILED, [AuditAction.DEPLOYMENT_FAILED], notify=N.ROLLBACK_FAILED
+    ),
+    "roll_back": _t(
+        [D.RUNNING], D.ROLLED_BACK, [AuditAction.DEPLOYMENT_ROLLED_BACK], notify=N.ROLLED_BACK
+    ),
+    "reject": _t([D.PENDING], D.REJECTED, [AuditAction.DEPLOYMENT_REJECTED], notify=N.REJECTED),
+    "cancel": _t(ACTIVE, D.CANCELLED, [AuditAction.DEPLOYMENT_CANCELLED], notify=N.CANCELLED),
     # A newer request (or one already in line) replaces it before it ran.
     "supersede": _t(
-        [D.PENDING, D.QUEUED], D.SUPERSEDED, ["deployment.superseded"], notify=N.CANCELLED
+        [D.PENDING, D.QUEUED], D.SUPERSEDED, [AuditAction.DEPLOYMENT_SUPERSEDED], notify=N.CANCELLED
     ),
     # A manual rollback preempts a running promotion at its next look.
     "abort_for_rollback": _t(
-        [D.RUNNING], D.SUPERSEDED, ["deployment.superseded"], notify=N.CANCELLED
+        [D.RUNNING], D.SUPERSEDED, [AuditAction.DEPLOYMENT_SUPERSEDED], notify=N.CANCELLED
     ),
 }
 
@@ -87,19 +92,19 @@ OPEN = (S.PENDING, S.WAITING, S.RUNNING)
 
 STEP_TRANSITIONS: dict[str, Transition] = {
     # A worker takes the step's first look (its later looks change no state).
-    "claim": _t([S.PENDING], S.RUNNING, ["step.claimed"]),
+    "claim": _t([S.PENDING], S.RUNNING, [AuditAction.STEP_CLAIMED]),
     # The worker of a look stopped heartbeating: the step waits for another.
-    "requeue": _t([S.RUNNING], S.PENDING, ["step.requeued"]),
-    "succeed": _t([S.RUNNING], S.SUCCEEDED, ["step.succeeded"]),
-    "fail": _t([S.RUNNING], S.FAILED, ["step.failed"]),
+    "requeue": _t([S.RUNNING], S.PENDING, [AuditAction.STEP_REQUEUED]),
+    "succeed": _t([S.RUNNING], S.SUCCEEDED, [AuditAction.STEP_SUCCEEDED]),
+    "fail": _t([S.RUNNING], S.FAILED, [AuditAction.STEP_FAILED]),
     # Stopped by a cancel (its look undid what it had started, or it was between looks).
-    "stop": _t([S.RUNNING], S.CANCELLED, ["step.cancelled"]),
+    "stop": _t([S.RUNNING], S.CANCELLED, [AuditAction.STEP_CANCELLED]),
     # Past its hard deadline, or out of worker attempts.
-    "reap": _t([S.RUNNING], S.FAILED, ["step.reaped"]),
+    "reap": _t([S.RUNNING], S.FAILED, [AuditAction.STEP_REAPED]),
     # Gates: waiting for people, then decided by the engine (never by a worker).
-    "park": _t([S.PENDING], S.WAITING, ["deployment.parked"]),
-    "pass_gate": _t(GATE_OPEN, S.SUCCEEDED, ["step.succeeded"]),
-    "fail_gate": _t(GATE_OPEN, S.FAILED, ["step.failed"]),
+    "park": _t([S.PENDING], S.WAITING, [AuditAction.DEPLOYMENT_PARKED]),
+    "pass_gate": _t(GATE_OPEN, S.SUCCEEDED, [AuditAction.STEP_SUCCEEDED]),
+    "fail_gate": _t(GATE_OPEN, S.FAILED, [AuditAction.STEP_FAILED]),
     # Steps that will not run (or run on): after a failure, or when their deployment
     # ends or is cancelled. Audited by the deployment's own transition, not one by one.
     "skip": _t(OPEN, S.SKIPPED),
