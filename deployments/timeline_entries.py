@@ -15,7 +15,6 @@ from django.utils import timezone
 from deployments.audit_actions import CHECKLIST_PREFIX, DEPLOYMENT_PREFIX, STEP_PREFIX, AuditAction
 from deployments.models import AuditEvent, Deployment
 from deployments.states import (
-    FINAL_DEPLOYMENT_STATES,
     ChecklistState,
     DeploymentState,
     StepKind,
@@ -23,7 +22,7 @@ from deployments.states import (
     Trigger,
     Verification,
 )
-from deployments.timeline_kinds import EntryKind, is_decision, kinds_of
+from deployments.timeline_kinds import ENDINGS, EntryKind, is_decision, kinds_of
 from environments.freeze import FreezeBoundary, describe
 
 SYSTEM = "the portal"
@@ -383,7 +382,7 @@ def _plain(value) -> str:
 
 
 DESCRIBERS = {
-    **{f"deployment.{state}": _ended for state in FINAL_DEPLOYMENT_STATES},
+    **dict.fromkeys(ENDINGS, _ended),
     AuditAction.DEPLOYMENT_REQUESTED: _requested,
     AuditAction.DEPLOYMENT_QUEUED: _queued,
     AuditAction.DEPLOYMENT_STARTED: _started,
