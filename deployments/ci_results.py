@@ -15,6 +15,7 @@ from deployments import audit
 from deployments.audit_actions import AuditAction
 from deployments.models import ChecklistItem, CIResult
 from deployments.states import ACTIVE_DEPLOYMENT_STATES, ChecklistState, CIState
+from environments.kinds import CheckKindName
 
 GIT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}\Z")
 
@@ -58,7 +59,7 @@ def ci_runs(git_sha: str) -> list[CIResult]:
 def waiting_deployment_ids(git_sha: str) -> list[int]:
     """Active deployments with an unanswered tests_passed item for this commit."""
     items = ChecklistItem.objects.filter(
-        check_kind="tests_passed",
+        check_kind=CheckKindName.TESTS_PASSED,
         state=ChecklistState.PENDING,
         deployment__state__in=ACTIVE_DEPLOYMENT_STATES,
         deployment__release__git_sha__startswith=git_sha[:7],

@@ -20,7 +20,14 @@ from deployments.promotion_rules import Freeze, Refusal, RolledBack, freeze_in_f
 from deployments.release_order import between, is_older
 from deployments.states import DeploymentState, ReleaseState, Trigger
 from deployments.what_runs import REPAIRABLE
-from environments.models import ChecklistTemplateItem, Environment, Service
+from environments.kinds import CheckKindName
+from environments.models import (
+    ChecklistPhase,
+    ChecklistTemplateItem,
+    CheckMode,
+    Environment,
+    Service,
+)
 from portal import roles
 
 # How many ready releases a select offers (newest first).
@@ -257,7 +264,9 @@ class PromotionPreview:
         return [
             item.text
             for item in self.checklist
-            if item.phase == "post" and item.mode == "automatic" and item.check_kind != "step"
+            if item.phase == ChecklistPhase.POST
+            and item.mode == CheckMode.AUTOMATIC
+            and item.check_kind != CheckKindName.STEP
         ]
 
     @property

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from environments.kinds import StepKind  # shared with the catalog; deployments names it here
+
 
 class ReleaseState(models.TextChoices):
     BUILDING = "building", "Building"
@@ -61,17 +63,6 @@ class Verification(models.TextChoices):
     OPEN = "open", "Verification open"
     COMPLETE = "complete", "Verified"
     FAILED = "failed", "Verification failed"
-
-
-class StepKind(models.TextChoices):
-    PRE_CHECKS = "pre_checks", "Pre-deployment checks"
-    APPROVAL = "approval", "Approval"
-    RECHECK = "recheck", "Pre-deployment checks, again"  # when the lane is claimed
-    MIGRATE = "migrate", "Run database migrations"
-    ROLLOUT = "rollout", "Roll out"
-    SMOKE = "smoke", "Smoke tests"
-    POST_CHECKS = "post_checks", "Post-deployment checks"
-    ROLLBACK = "rollback", "Roll back"
 
 
 # Steps that wait for people and are decided by the engine itself, never by a worker.

@@ -18,16 +18,17 @@ from deployments.checks import (
     tests_passed,
     tls_valid,
 )
+from environments.kinds import CheckKindName as K
 
-FILLED_KINDS = frozenset({"release_built", "image_pushed", "step"})
+FILLED_KINDS = frozenset({K.RELEASE_BUILT, K.IMAGE_PUSHED, K.STEP})
 
-CHECKS: dict[str, Callable[..., CheckResult]] = {
-    "tests_passed": tests_passed.check,
-    "backup_fresh": backup_fresh.check,
-    "secrets_present": secrets_present.check,
-    "tls_valid": tls_valid.check,
-    "pod_logs_clean": pod_logs_clean.check,
-    "no_alerts_firing": no_alerts_firing.check,
-    "error_rate": error_rate.check,
-    "memory": memory.check,
+CHECKS: dict[K, Callable[..., CheckResult]] = {
+    K.TESTS_PASSED: tests_passed.check,
+    K.BACKUP_FRESH: backup_fresh.check,
+    K.SECRETS_PRESENT: secrets_present.check,
+    K.TLS_VALID: tls_valid.check,
+    K.POD_LOGS_CLEAN: pod_logs_clean.check,
+    K.NO_ALERTS_FIRING: no_alerts_firing.check,
+    K.ERROR_RATE: error_rate.check,
+    K.MEMORY: memory.check,
 }

@@ -7,6 +7,7 @@ from deployments.audit_actions import AuditAction
 from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment
 from deployments.states import ChecklistState, Verification
+from environments.kinds import CheckKindName, StepKind
 from environments.models import ChecklistPhase, CheckMode
 
 
@@ -15,12 +16,15 @@ def answer_release_items(deployment: Deployment) -> None:
     with the build's evidence (ref, duration, digest, size) when the portal built it."""
     release = deployment.release
     evidence = {
-        "release_built": f"Release {release.version} is {release.state}.",
-        "image_pushed": f"Image pinned by digest: {release.image}",
+        CheckKindName.RELEASE_BUILT: f"Release {release.version} is {release.state}.",
+        CheckKindName.IMAGE_PUSHED: f"Image pinned by digest: {release.image}",
     }
     if release.build_finished_at and release.is_deployable:
         evidence = built_release_evidence(release)
-    passed = {"release_built": release.is_deployable, "image_pushed": "@sha256:" in release.image}
+    passed = {
+        CheckKindName.RELEASE_BUILT: release.is_deployable,
+        CheckKindName.IMAGE_PUSHED: "@sha256:" in release.image,
+    }
     for item in deployment.checklist.filter(check_kind__in=evidence, state=ChecklistState.PENDING):
         _answer(deployment, item, passed[item.check_kind], evidence[item.check_kind])
 
@@ -33,21 +37,21 @@ def built_release_evidence(release) -> dict[str, str]:
     size = f"{release.image_size / 1_000_000:.1f} MB" if release.image_size else "size unknown"
     digest = release.image.split("@", 1)[1]
     return {
-        "release_built": (
+        CheckKindName.RELEASE_BUILT: (
             f"Built by the portal from {release.git_ref}{commit} in {seconds:.1f}s; "
             f"release {release.version} is {release.state}."
         ),
-        "image_pushed": f"Pushed {release.image} ({size}, digest {digest}).",
+        CheckKindName.IMAGE_PUSHED: f"Pushed {release.image} ({size}, digest {digest}).",
     }
 
 
 # Why a step may be missing from a promotion's plan, for the items that follow it.
 NOT_PLANNED = {
-    "migrate": "{service} has no migration command in the catalog, so none ran",
-    "smoke": "{service} has no smoke checks in the catalog",
-    "approval": "{environment} needs no approval",
-    "post_checks": "{environment}'s checklist has no automatic post-deployment check",
-    "pre_checks": "{environment}'s checklist has no pre-deployment item",
+    StepKind.MIGRATE: "{service} has no migration command in the catalog, so none ran",
+    StepKind.SMOKE: "{service} has no smoke checks in the catalog",
+    StepKind.APPROVAL: "{environment} needs no approval",
+    StepKind.POST_CHECKS: "{environment}'s checklist has no automatic post-deployment check",
+    StepKind.PRE_CHECKS: "{environment}'s checklist has no pre-deployment item",
 }
 
 
@@ -55,7 +59,9 @@ def answer_unplanned_step_items(deployment: Deployment, planned: list[str]) -> N
     """Items that follow a step this deployment does not have ("Run database
     migrations" for a service without migrations) say so, rather than wait forever."""
     names = {"service": deployment.service.name, "environment": deployment.environment.name}
-    for item in deployment.checklist.filter(check_kind="step", state=ChecklistState.PENDING):
+    for item in deployment.checklist.filter(
+        check_kind=CheckKindName.STEP, state=ChecklistState.PENDING
+    ):
         step = item.params.get("step", "")
         if step in planned or step not in NOT_PLANNED:
             continue
@@ -65,7 +71,7 @@ def answer_unplanned_step_items(deployment: Deployment, planned: list[str]) -> N
 
 def answer_step_items(deployment: Deployment, kind: str, ok: bool, evidence: str) -> None:
     """Items like "Deploy to Kubernetes" take the outcome of their step as evidence."""
-    for item in deployment.checklist.filter(check_kind="step", params__step=kind):
+    for item in deployment.checklist.filter(check_kind=CheckKindName.STEP, params__step=kind):
         _answer(deployment, item, ok, evidence)
 
 

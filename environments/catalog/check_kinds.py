@@ -21,15 +21,13 @@ from environments.catalog.value_types import (
     Text,
 )
 from environments.catalog.values import label_name_problem
-
-# The engine's step kinds a `step` check follows (mirrors deployments' StepKind,
-# which this app must not import).
-STEP_KINDS = ("pre_checks", "approval", "migrate", "rollout", "smoke", "post_checks", "rollback")
+from environments.kinds import FOLLOWABLE_STEP_KINDS
+from environments.kinds import CheckKindName as K
 
 
 @dataclass(frozen=True)
 class CheckKind:
-    name: str
+    name: K
     summary: str
     params: Record
 
@@ -37,19 +35,19 @@ class CheckKind:
 NO_PARAMS = Record({})
 LABEL_NAME = Text("a Prometheus label name", label_name_problem, max_length=100)
 
-CHECK_KINDS: dict[str, CheckKind] = {
+CHECK_KINDS: dict[K, CheckKind] = {
     kind.name: kind
     for kind in (
-        CheckKind("release_built", "The release's image was built.", NO_PARAMS),
-        CheckKind("image_pushed", "The release's image is in the registry by digest.", NO_PARAMS),
+        CheckKind(K.RELEASE_BUILT, "The release's image was built.", NO_PARAMS),
+        CheckKind(K.IMAGE_PUSHED, "The release's image is in the registry by digest.", NO_PARAMS),
         CheckKind(
-            "tests_passed",
+            K.TESTS_PASSED,
             "CI reported the release's git commit passed (a CI token with ci:report, or "
             "manage.py report_ci); waits while no report has come.",
             NO_PARAMS,
         ),
         CheckKind(
-            "secrets_present",
+            K.SECRETS_PRESENT,
             "The Kubernetes Secret exists in the namespace with every key (names only).",
             Record(
                 {
@@ -59,7 +57,7 @@ CHECK_KINDS: dict[str, CheckKind] = {
             ),
         ),
         CheckKind(
-            "tls_valid",
+            K.TLS_VALID,
             "The certificates of the environment's https URLs (or the named ones) verify, "
             "match their host and stay valid for at least min_days.",
             Record(
@@ -70,29 +68,29 @@ CHECK_KINDS: dict[str, CheckKind] = {
             ),
         ),
         CheckKind(
-            "backup_fresh",
+            K.BACKUP_FRESH,
             "The backup CronJob last succeeded within max_age (default: the environment's "
             "rpo) and its last Job did not fail.",
             Record({"cronjob": Field(NAME, required=True), "max_age": Field(DURATION)}),
         ),
         CheckKind(
-            "no_alerts_firing",
+            K.NO_ALERTS_FIRING,
             "No Prometheus alert is firing for the service in the environment "
             "(matching every label given).",
             Record({"labels": Field(MapOf(LABEL_NAME, STRING), default={})}),
         ),
         CheckKind(
-            "step",
+            K.STEP,
             "Filled from the result of one of the deployment's steps.",
-            Record({"step": Field(Choice(STEP_KINDS, "step"), required=True)}),
+            Record({"step": Field(Choice(FOLLOWABLE_STEP_KINDS, "step"), required=True)}),
         ),
         CheckKind(
-            "pod_logs_clean",
+            K.POD_LOGS_CLEAN,
             "No log line of the new pods matches the pattern (since the rollout, or `since`).",
             Record({"pattern": Field(REGEX, required=True), "since": Field(DURATION)}),
         ),
         CheckKind(
-            "error_rate",
+            K.ERROR_RATE,
             "The service's 5xx responses per second (the seed's HighErrorRate expression, "
             "rate over rate_window) stay at or below max through the soak window.",
             Record(
@@ -103,7 +101,7 @@ CHECK_KINDS: dict[str, CheckKind] = {
             ),
         ),
         CheckKind(
-            "memory",
+            K.MEMORY,
             "Each container's memory use over its limit (the seed's HighMemoryUsage ratio) "
             "stays at or below max through the soak window.",
             Record({"max": Field(NUMBER, default=0.9)}),
@@ -112,4 +110,4 @@ CHECK_KINDS: dict[str, CheckKind] = {
 }
 
 # Kinds that watch a new release, so they belong to the post-deployment phase.
-POST_ONLY_KINDS = frozenset({"error_rate", "memory", "pod_logs_clean"})
+POST_ONLY_KINDS = frozenset({K.ERROR_RATE, K.MEMORY, K.POD_LOGS_CLEAN})

@@ -7,6 +7,7 @@ everything; a value that failed its own check is simply not looked at here.
 from collections.abc import Iterable
 
 from environments.catalog.nodes import Context, Entry
+from environments.kinds import CheckKindName
 
 SECTIONS = (
     ("clusters", "cluster"),
@@ -100,7 +101,9 @@ def report_undefined_tls_urls(
             continue
         users = [env for env in environments if env.get("checklist") == checklist.get("name")]
         for item in checklist.get("items", []):
-            if item.get("check") != "tls_valid" or not isinstance(item.get("params"), dict):
+            if item.get("check") != CheckKindName.TLS_VALID or not isinstance(
+                item.get("params"), dict
+            ):
                 continue
             for url_name in item["params"].get("urls", []):
                 report_undefined_url(url_name, item, "params", users, ctx)

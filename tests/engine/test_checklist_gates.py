@@ -18,7 +18,6 @@ from deployments.engine.runner import advance, record_with_retries, run_claimed
 from deployments.models import AuditEvent, Deployment
 from deployments.states import ChecklistState, DeploymentState, StepKind, StepState, Verification
 from deployments.steps import StepOutcome
-from deployments.system_checks import every_check_kind_has_a_check
 from environments.models import ChecklistTemplate, ChecklistTemplateItem
 from tests.engine.conftest import cluster_images, register, run_in_process
 
@@ -276,10 +275,6 @@ def test_report_ci_refuses_what_it_cannot_record_and_keeps_what_it_has(db):
     from deployments.models import CIResult
 
     assert list(CIResult.objects.values_list("state", flat=True)) == ["passed"]
-
-
-def test_every_catalog_check_kind_has_a_check():
-    assert every_check_kind_has_a_check(None) == []
 
 
 def test_a_metric_check_without_data_through_the_soak_fails_and_rolls_back(
