@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tokens.scopes import Scope
+
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import AnonymousUser
@@ -80,7 +82,7 @@ def can_view(user: AnyUser) -> bool:
     A CI identity needs the `read` scope. No query: live streams ask from async code."""
     token = getattr(user, "api_token", None)
     if token is not None and token.is_ci:
-        return user.is_active and token.allows("read")
+        return user.is_active and token.allows(Scope.READ)
     return user.is_authenticated and user.is_active
 
 
@@ -89,7 +91,7 @@ def can_deploy(user: AnyUser, environment: Environment) -> bool:
     if environment.is_archived:
         return False
     if is_service_account(user):
-        return ci_token_allows(user, "deployments:write", environment.name)
+        return ci_token_allows(user, Scope.DEPLOYMENTS_WRITE, environment.name)
     return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
 
 
@@ -197,7 +199,7 @@ def can_cancel(user: AnyUser, deployment: Deployment) -> bool:
         return False
     if is_service_account(user):
         return deployment.requested_by_id == user.pk and ci_token_allows(
-            user, "deployments:write", deployment.environment.name
+            user, Scope.DEPLOYMENTS_WRITE, deployment.environment.name
         )
     roles = roles_of(user)
     if roles & {LEAD, ADMIN}:
@@ -215,7 +217,7 @@ def can_lock(user: AnyUser, environment: Environment) -> bool:
 def can_register_release(user: AnyUser) -> bool:
     """Register or build a release: engineers, leads, admins; CI with releases:write."""
     if is_service_account(user):
-        return ci_token_allows(user, "releases:write")
+        return ci_token_allows(user, Scope.RELEASES_WRITE)
     return bool(roles_of(user) & {ENGINEER, LEAD, ADMIN})
 
 
@@ -226,7 +228,7 @@ def can_report_ci(user: AnyUser) -> bool:
     CI's word. A person who disagrees with CI asks a lead to waive the item, with a
     reason (`can_waive_checklist`). An operator on the server reports with
     `manage.py report_ci`, which is not a person's request and asks no rule here."""
-    return is_service_account(user) and ci_token_allows(user, "ci:report")
+    return is_service_account(user) and ci_token_allows(user, Scope.CI_REPORT)
 
 
 def can_have_personal_token(user: AnyUser) -> bool:

@@ -39,7 +39,7 @@ from tests.builds.test_build_pipeline import build_worker, path  # noqa: F401 (f
 from tests.harness.waiting import wait_for
 from tests.harness.worker import REPO
 from tokens.issuing import issue_ci_token
-from tokens.models import Scope
+from tokens.scopes import Scope
 
 pytestmark = [pytest.mark.worker, pytest.mark.docker, pytest.mark.slow]
 

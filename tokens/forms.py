@@ -1,6 +1,6 @@
 from django import forms
 
-from tokens.models import Scope
+from tokens.scopes import Scope
 
 EXPIRY_CHOICES = [(30, "30 days"), (90, "90 days"), (365, "a year"), ("", "never")]
 
@@ -23,7 +23,7 @@ class CITokenForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     environments = forms.CharField(
-        required=False, help_text="Comma-separated names deployments:write may deploy to."
+        required=False, help_text=f"Comma-separated names {Scope.DEPLOYMENTS_WRITE} may deploy to."
     )
     expires_in_days = forms.TypedChoiceField(
         choices=EXPIRY_CHOICES, coerce=int, empty_value=None, initial=365, required=False

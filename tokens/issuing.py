@@ -22,7 +22,8 @@ from deployments.audit_actions import AuditAction
 from environments.models import Environment
 from portal import roles
 from portal.masking import people_text
-from tokens.models import ApiToken, Scope, ServiceAccount, TokenKind, TokenState
+from tokens.models import ApiToken, ServiceAccount, TokenKind, TokenState
+from tokens.scopes import Scope
 
 TOKEN_PREFIX = "vzp_"
 TOKEN_FORMAT = re.compile(r"^vzp_[A-Za-z0-9_-]{43}\Z")  # token_urlsafe(32) is 43 characters
@@ -66,7 +67,9 @@ def issue_ci_token(
     scopes = _scopes(scopes)
     environments = _environments(environments)
     if environments and Scope.DEPLOYMENTS_WRITE not in scopes:
-        raise TokenError("Environments limit deployments:write; add that scope or leave them out.")
+        raise TokenError(
+            f"Environments limit {Scope.DEPLOYMENTS_WRITE}; add that scope or leave them out."
+        )
     with transaction.atomic():
         account = service_account(name)
         user = account.user

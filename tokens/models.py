@@ -8,22 +8,12 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from tokens.scopes import Scope
+
 
 class TokenKind(models.TextChoices):
     PERSONAL = "personal", "Personal"
     CI = "ci", "CI"
-
-
-class Scope(models.TextChoices):
-    """What a CI token may do; a personal token may do what its owner's roles allow."""
-
-    RELEASES_WRITE = "releases:write", "Register and build releases (and follow them)"
-    CI_REPORT = "ci:report", "Report CI results"
-    DEPLOYMENTS_WRITE = (
-        "deployments:write",
-        "Request, cancel and follow deployments (named environments)",
-    )
-    READ = "read", "Read releases, deployments and environments"
 
 
 class TokenState(models.TextChoices):
@@ -57,7 +47,9 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, help_text="What it is for (CI: the identity).")
     scopes = models.JSONField(default=list, blank=True, help_text="CI tokens only.")
     environments = models.JSONField(
-        default=list, blank=True, help_text="Where deployments:write may deploy (CI tokens)."
+        default=list,
+        blank=True,
+        help_text=f"Where {Scope.DEPLOYMENTS_WRITE} may deploy (CI tokens).",
     )
     prefix = models.CharField(max_length=12, help_text="The visible start of the token.")
     hashed = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the token.")

@@ -19,7 +19,8 @@ from tokens.issuing import (
     authenticate,
     owner_refusal,
 )
-from tokens.models import ApiToken, Scope
+from tokens.models import ApiToken
+from tokens.scopes import Scope
 
 
 class TokenAuth(HttpBearer):

@@ -14,12 +14,12 @@ from deployments.api.idempotency import OPENAPI, idempotent
 from deployments.api.schemas import CIResultIn, CIResultOut, Error
 from deployments.ci_results import report_ci
 from portal import roles
-from tokens.models import Scope
+from tokens.scopes import Scope
 
 router = Router(tags=["ci-results"])
 ERRORS = {code: Error for code in (400, 401, 403, 409, 422)}
 ONLY_CI = (
-    "CI results come only from CI identities (a CI token with the ci:report scope), "
+    f"CI results come only from CI identities (a CI token with the {Scope.CI_REPORT} scope), "
     "never from a person's token"
 )
 ASK_FOR_A_WAIVER = (
@@ -32,7 +32,7 @@ ASK_FOR_A_WAIVER = (
     "/ci-results",
     response={201: CIResultOut, **ERRORS},
     openapi_extra=OPENAPI,
-    summary="Report CI's result for a commit (CI tokens with ci:report only; feeds "
+    summary=f"Report CI's result for a commit (CI tokens with {Scope.CI_REPORT} only; feeds "
     "'All tests passing')",
     description=(
         f"{ONLY_CI}: a personal token is refused with 403, an admin's too. {ASK_FOR_A_WAIVER} "

@@ -22,7 +22,7 @@ from deployments.engine.errors import DeploymentRequestError
 from deployments.engine.planning import request_deployment
 from deployments.models import Deployment, LogLine
 from deployments.states import Trigger
-from tokens.models import Scope
+from tokens.scopes import Scope
 
 router = Router(tags=["deployments"])
 # OpenAPI links: where the id of a new deployment goes next (schemathesis follows them).

@@ -8,7 +8,7 @@ from ninja import Router
 from deployments.api.auth import require_scope
 from deployments.api.schemas import EnvironmentOut, Error
 from deployments.overview import Cell, dashboard_rows
-from tokens.models import Scope
+from tokens.scopes import Scope
 
 router = Router(tags=["environments"])
 ERRORS = {code: Error for code in (401, 403, 422)}

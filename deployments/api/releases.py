@@ -12,7 +12,7 @@ from deployments.api.schemas import BuildLogOut, Error, Name, ReleaseIn, Release
 from deployments.models import BuildLogLine, Release
 from deployments.states import ReleaseState
 from portal import roles
-from tokens.models import Scope
+from tokens.scopes import Scope
 
 router = Router(tags=["releases"])
 LOG_PAGE = 1000

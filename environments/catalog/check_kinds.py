@@ -23,6 +23,7 @@ from environments.catalog.value_types import (
 from environments.catalog.values import label_name_problem
 from environments.kinds import FOLLOWABLE_STEP_KINDS
 from environments.kinds import CheckKindName as K
+from tokens.scopes import Scope
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ CHECK_KINDS: dict[K, CheckKind] = {
         CheckKind(K.IMAGE_PUSHED, "The release's image is in the registry by digest.", NO_PARAMS),
         CheckKind(
             K.TESTS_PASSED,
-            "CI reported the release's git commit passed (a CI token with ci:report, or "
+            f"CI reported the release's git commit passed (a CI token with {Scope.CI_REPORT}, or "
             "manage.py report_ci); waits while no report has come.",
             NO_PARAMS,
         ),

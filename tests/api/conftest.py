@@ -16,7 +16,8 @@ from environments.models import ChecklistPhase, ChecklistTemplate, CheckMode
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.personas import make_persona
 from tokens.issuing import issue_ci_token, issue_personal_token
-from tokens.models import ApiToken, Scope
+from tokens.models import ApiToken
+from tokens.scopes import Scope
 
 
 @pytest.fixture

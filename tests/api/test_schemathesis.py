@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
 from portal.wsgi import application
 from tests.api.conftest import ci, personal
 from tests.harness.server import free_port
-from tokens.models import Scope
+from tokens.scopes import Scope
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 CHECKS = [
