@@ -7,6 +7,7 @@ ends, still inside the caller's transaction (the engine's hot paths use it).
 import threading
 from contextlib import contextmanager
 
+from deployments.audit_actions import AuditAction
 from deployments.models import AuditEvent
 from portal.masking import mask_json
 
@@ -14,7 +15,7 @@ _pending = threading.local()
 
 
 def record(
-    action: str,
+    action: AuditAction,
     *,
     actor=None,
     deployment=None,
@@ -56,7 +57,9 @@ def _environment_id(deployment, environment) -> int | None:
     return environment.pk if environment is not None else None
 
 
-def record_many(actions: list[str], *, actor=None, deployment=None, target: str = "") -> None:
+def record_many(
+    actions: list[AuditAction], *, actor=None, deployment=None, target: str = ""
+) -> None:
     """Append several events of one moment."""
     for action in actions:
         record(action, actor=actor, deployment=deployment, target=target)

@@ -44,7 +44,7 @@ class Transition:
 
     sources: frozenset
     target: str
-    audit: tuple[str, ...] = ()  # audit actions recorded, in order
+    audit: tuple[AuditAction, ...] = ()  # audit actions recorded, in order
     announce: bool = True  # tell the live pages
     notify: NotificationEvent | None = None  # the outbox event sent
 
