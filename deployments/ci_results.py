@@ -3,7 +3,8 @@
 The newest report for a commit counts. Deployments whose release was built from
 that commit and wait on "All tests passing" are checked again at once. Every report
 names its reporter (the CI identity, or the operator's --reporter); a commit's
-reports, oldest first, are its CI runs 1, 2, … (`ci_runs`).
+reports, oldest first, are its CI runs 1, 2, … (`deployments.ci_runs`, which the
+"All tests passing" check reads without importing the engine this module wakes).
 """
 
 import re
@@ -13,6 +14,7 @@ from django.db import transaction
 
 from deployments import audit
 from deployments.audit_actions import AuditAction
+from deployments.engine.checks_run import check_again_soon
 from deployments.models import ChecklistItem, CIResult
 from deployments.states import ACTIVE_DEPLOYMENT_STATES, ChecklistState, CIState
 from environments.kinds import CheckKindName
@@ -38,22 +40,9 @@ def report_ci(git_sha: str, state: str, url: str = "", *, reporter: str) -> CIRe
             AuditAction.CI_REPORTED, target=git_sha, state=state, url=url, reporter=reporter
         )
         waiting = waiting_deployment_ids(git_sha)
-    from deployments.engine.checks_run import check_again_soon  # engine imports this module
-
     for deployment_id in waiting:
         check_again_soon(deployment_id)
     return result
-
-
-def ci_runs(git_sha: str) -> list[CIResult]:
-    """Every report for this commit in the order it came: CI run 1, run 2, … (the last
-    one counts). A short sha matches a report of the full one and the other way round."""
-    if not git_sha:
-        return []
-    candidates = CIResult.objects.filter(git_sha__startswith=git_sha[:7]).order_by(
-        "reported_at", "pk"
-    )
-    return [r for r in candidates if r.git_sha.startswith(git_sha) or git_sha.startswith(r.git_sha)]
 
 
 def waiting_deployment_ids(git_sha: str) -> list[int]:

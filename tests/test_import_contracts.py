@@ -50,6 +50,11 @@ def test_the_tree_keeps_every_import_contract():
         ("kubesim/timing.py", "import django.conf", "kubesim.timing -> django ("),
         ("portal_client/api.py", "import django.conf", "portal_client.api -> django ("),
         ("portal_client/api.py", "from tokens import models", "portal_client.api -> tokens.models"),
+        (
+            "deployments/checks/tests_passed.py",
+            "from deployments.ci_results import report_ci",
+            "deployments.checks.tests_passed -> deployments.ci_results",
+        ),
     ],
 )
 def test_a_wrong_import_breaks_a_contract(tmp_path, module, wrong_import, broken):

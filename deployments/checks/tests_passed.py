@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from deployments.checks import CheckResult, failed, passed, waiting
 from deployments.checks.evidence import age, utc
-from deployments.ci_results import ci_runs
+from deployments.ci_runs import ci_runs
 from deployments.models import CIResult
 from deployments.states import CIState
 
