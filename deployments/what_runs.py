@@ -7,17 +7,15 @@ using the same notion of drift as the rollout (`lane_history.drift_from`), and s
 what is off in words.
 """
 
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 
 from deployments.lane_history import Applied, drift_from, last_applied, release_images
-from deployments.live.fingerprints import lane_fingerprint_part
 from deployments.models import Deployment, Lane, Release
 from deployments.states import DeploymentState
 from environments.models import Environment, ObservedWorkloads, Service
@@ -309,30 +307,3 @@ def cluster_disagrees(service: Service, environment: Environment) -> bool:
     applied = last_applied(lane.pk)
     view = cluster_view(service, environment, observed, applied, in_progress, ReleaseLabels([]))
     return view.verdict in REPAIRABLE
-
-
-@lane_fingerprint_part
-def lane_observation(lane_ids: list[int]) -> dict[int, Hashable]:
-    """The hub's print of what a lane's cluster runs: when the observation last changed
-    (what runs, or whether the cluster answers). Without Redis the hub's poll finds an
-    observation this way; with Redis `observing` announces it at once."""
-    observed = ObservedWorkloads.objects.filter(
-        service=OuterRef("service_id"), environment=OuterRef("environment_id")
-    )
-    ended = Deployment.objects.filter(lane=OuterRef("pk"), finished_at__isnull=False)
-    lanes = Lane.objects.filter(pk__in=lane_ids).annotate(
-        observed_changed_at=Subquery(observed.values("changed_at")[:1]),
-        observed_at=Subquery(observed.values("observed_at")[:1]),
-        last_ended_at=Subquery(ended.order_by("-finished_at").values("finished_at")[:1]),
-    )
-    # Whether the last read came after the lane's last deployment ended: a cell says
-    # "checking" until then, so the first read after an end changes what it shows even
-    # when what runs did not change.
-    return {
-        lane.pk: (lane.observed_changed_at, _read_since(lane.observed_at, lane.last_ended_at))
-        for lane in lanes
-    }
-
-
-def _read_since(observed_at: datetime | None, ended_at: datetime | None) -> bool:
-    return observed_at is not None and (ended_at is None or observed_at >= ended_at)

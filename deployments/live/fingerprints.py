@@ -3,18 +3,20 @@
 The hub compares them on every wake-up (a publish, or its poll): a few queries for all
 the deployments or lanes it watches, whatever their history. A deployment's print is
 split by what it drives: new `lines`, the `status` and `steps` partials, and the
-per-user sections (`changed`). A lane's print is built from parts (`LANE_PARTS`): other
-features add theirs with `lane_fingerprint_part` (e.g. what a cluster runs).
+per-user sections (`changed`). A lane's print is built from the parts `lane_parts` names
+(the environment's lock, the lane's deployments, what its cluster runs).
 """
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
+from datetime import datetime
 from typing import NamedTuple
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, OuterRef, Subquery
 
 from deployments.models import Approval, ChecklistItem, Deployment, Lane, Step
 from deployments.states import FINAL_DEPLOYMENT_STATES
+from environments.models import ObservedWorkloads
 
 
 class DeploymentPrint(NamedTuple):
@@ -84,17 +86,6 @@ def deployment_fingerprints(deployment_ids: Iterable[int]) -> dict[int, Deployme
 
 
 LanePart = Callable[[list[int]], dict[int, Hashable]]
-LANE_PARTS: list[LanePart] = []
-
-
-def lane_fingerprint_part(part: LanePart) -> LanePart:
-    """Register a part of every lane's print: `part(lane_ids) -> {lane_id: hashable}`.
-
-    A lane whose part changes is pushed as `changed` to the pages that show it (found by
-    the hub's poll; announce it too with `announce.lane_changed` to push it at once).
-    """
-    LANE_PARTS.append(part)
-    return part
 
 
 def lane_fingerprints(lane_ids: Iterable[int]) -> dict[int, tuple]:
@@ -102,12 +93,11 @@ def lane_fingerprints(lane_ids: Iterable[int]) -> dict[int, tuple]:
     ids = list(lane_ids)
     if not ids:
         return {}
-    parts = [part(ids) for part in LANE_PARTS]
+    parts = [part(ids) for part in lane_parts()]
     existing = Lane.objects.filter(pk__in=ids).values_list("pk", flat=True)
     return {lane_id: tuple(part.get(lane_id) for part in parts) for lane_id in existing}
 
 
-@lane_fingerprint_part
 def lane_environment(lane_ids: list[int]) -> dict[int, Hashable]:
     """The environment's lock (and freeze windows, which a sync may change)."""
     return {
@@ -122,7 +112,6 @@ def lane_environment(lane_ids: list[int]) -> dict[int, Hashable]:
     }
 
 
-@lane_fingerprint_part
 def lane_deployments(lane_ids: list[int]) -> dict[int, Hashable]:
     """How many deployments the lane has, and the prints of those in flight and of the
     latest one that ended (what runs there, and its open verification)."""
@@ -156,3 +145,37 @@ def lane_deployments(lane_ids: list[int]) -> dict[int, Hashable]:
         if pk in prints:
             by_lane[lane_id].append((pk, prints[pk][1:]))  # not its log: a cell shows none
     return {lane_id: (totals.get(lane_id), tuple(by_lane[lane_id])) for lane_id in lane_ids}
+
+
+def lane_observation(lane_ids: list[int]) -> dict[int, Hashable]:
+    """The hub's print of what a lane's cluster runs: when the observation last changed
+    (what runs, or whether the cluster answers). Without Redis the hub's poll finds an
+    observation this way; with Redis `observing` announces it at once."""
+    observed = ObservedWorkloads.objects.filter(
+        service=OuterRef("service_id"), environment=OuterRef("environment_id")
+    )
+    ended = Deployment.objects.filter(lane=OuterRef("pk"), finished_at__isnull=False)
+    lanes = Lane.objects.filter(pk__in=lane_ids).annotate(
+        observed_changed_at=Subquery(observed.values("changed_at")[:1]),
+        observed_at=Subquery(observed.values("observed_at")[:1]),
+        last_ended_at=Subquery(ended.order_by("-finished_at").values("finished_at")[:1]),
+    )
+    # Whether the last read came after the lane's last deployment ended: a cell says
+    # "checking" until then, so the first read after an end changes what it shows even
+    # when what runs did not change.
+    return {
+        lane.pk: (lane.observed_changed_at, _read_since(lane.observed_at, lane.last_ended_at))
+        for lane in lanes
+    }
+
+
+def _read_since(observed_at: datetime | None, ended_at: datetime | None) -> bool:
+    return observed_at is not None and (ended_at is None or observed_at >= ended_at)
+
+
+def lane_parts() -> tuple[LanePart, ...]:
+    """The parts of every lane's print, in a fixed order, named here rather than
+    registered by importing the modules that define them. A lane whose part changes is
+    pushed as `changed` to the pages that show it (found by the hub's poll; announce it
+    too with `announce.lane_changed` to push it at once)."""
+    return (lane_environment, lane_deployments, lane_observation)
