@@ -301,17 +301,19 @@ def _changes(service, environment, running, release, limit: int = 50) -> list[Ch
     environment, anywhere) and, if not, whether it was tried there."""
     releases = Release.objects.filter(service=service).select_related("created_by")
     changes = between(releases, running, release)[:limit]
-    upstream_deployments = Deployment.objects.filter(release__in=changes).filter(
-        Q(environment_id=environment.promotes_from_id) if environment.promotes_from_id else Q()
-    )
-    succeeded = set(
-        upstream_deployments.filter(state=DeploymentState.SUCCEEDED).values_list(
-            "release_id", flat=True
+    upstream_runs = (
+        Deployment.objects.filter(release__in=changes)
+        .filter(
+            Q(environment_id=environment.promotes_from_id) if environment.promotes_from_id else Q()
         )
+        .values_list("release_id", "state", "started_at")
     )
-    tried = set(
-        upstream_deployments.filter(started_at__isnull=False).values_list("release_id", flat=True)
-    )
+    succeeded, tried = set(), set()
+    for release_id, state, started_at in upstream_runs:
+        if state == DeploymentState.SUCCEEDED:
+            succeeded.add(release_id)
+        if started_at is not None:
+            tried.add(release_id)
     return [Change(r, r.pk in succeeded, r.pk in tried) for r in changes]
 
 
