@@ -49,9 +49,9 @@ os.environ.update(ENV)
 
 def world() -> tuple[str, int, int]:
     """A token, a deployment to read, and how many fresh releases to deploy."""
+    from api.tokens import issue_personal_token
     from tests.factories import make_deployment, make_environment, make_release, make_service
     from tests.harness.personas import make_persona
-    from tokens.issuing import issue_personal_token
 
     development = make_environment("development")
     web = make_service("web")

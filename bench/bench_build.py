@@ -74,7 +74,7 @@ def commit(repo: Path) -> None:
 
 
 def service(repo: Path, image: str) -> None:
-    from environments.models import Service
+    from catalog.models import Service
 
     Service.objects.create(
         name="web", repository=str(repo), image_repository=image, dockerfile="Dockerfile",
@@ -100,8 +100,8 @@ def timed_cli(repo: Path, tag: str) -> float:
 
 
 def timed_portal(version: str) -> float:
-    from deployments.builds import request_build
     from deployments.models import Release
+    from releases.builds import request_build
 
     started = time.perf_counter()
     release = request_build("web", version, "main")

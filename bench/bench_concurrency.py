@@ -156,7 +156,7 @@ def workload(name: str, replicas: int) -> dict:
 def catalog(sim, names: list[str], run: Plan):
     """Environment `development` (a soak of post-deployment checks, a rollout timeout
     beyond the run) and one service per workload."""
-    from environments.models import (
+    from catalog.models import (
         ChecklistPhase,
         ChecklistTemplate,
         ChecklistTemplateItem,
@@ -189,7 +189,7 @@ def catalog(sim, names: list[str], run: Plan):
 def register(name: str) -> str:
     import hashlib
 
-    from deployments.releases import register_release
+    from releases.registration import register_release
 
     version = "2.0.0-slow"  # kubesim: each new pod takes 30 cluster seconds to start
     digest = "sha256:" + hashlib.sha256(f"{name}:{version}".encode()).hexdigest()
@@ -251,9 +251,9 @@ def watch(ids: list[int], environment, worker, run: Plan, started: float) -> Sam
     worker's memory; click the cancels once the run is under way."""
     from django.db.models import Max
 
+    from catalog.models import ObservedWorkloads
     from deployments.models import Deployment
     from deployments.states import FINAL_DEPLOYMENT_STATES
-    from environments.models import ObservedWorkloads
 
     samples = Samples()
     observed = ObservedWorkloads.objects.filter(environment=environment)

@@ -31,11 +31,11 @@ def timed_wait(function):
 
 def main() -> None:
     fresh_database()
+    from catalog.catalog_file import sync_catalog
     from deployments.engine import advance, request_deployment
     from deployments.models import Deployment
     from deployments.steps import migrate
-    from environments.catalog import sync_catalog
-    from environments.kube import ClusterClient
+    from integrations.kube.cluster import ClusterClient
     from kubesim.testing import VIZORA_CONFIG, KubeSim
 
     # Only the waiting is set aside: the cluster rolling out, the Job running.
@@ -61,7 +61,7 @@ def main() -> None:
 
 
 def point_development_at(sim) -> None:
-    from environments.models import Cluster, Environment
+    from catalog.models import Cluster, Environment
 
     Cluster.objects.filter(name="development").update(kubeconfig_path=str(sim.kubeconfig))
     front_door = sim.cluster("development").front_door_url.split("://", 1)[1]
@@ -73,7 +73,7 @@ def point_development_at(sim) -> None:
 def register_middleware(version: str) -> str:
     import hashlib
 
-    from deployments.releases import register_release
+    from releases.registration import register_release
 
     digest = "sha256:" + hashlib.sha256(version.encode()).hexdigest()
     image = f"ghcr.io/your-org/vizora-middleware:{version}@{digest}"

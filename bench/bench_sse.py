@@ -243,7 +243,7 @@ def emit_for(deployment, step, rate: float, seconds: float, published: dict) -> 
     """Emit `rate` lines a second, each carrying its emit time; returns how many.
     `published` gets each line's publish time (after its commit)."""
     from deployments.events import emit
-    from deployments.live import announce
+    from live import announce
 
     def note_publish(channel: str, payload: str) -> None:
         if payload.startswith(announce.LOG):

@@ -35,7 +35,7 @@ def fresh_database() -> None:
 
 def catalog(kubesim, rollout_timeout: float = 120):
     """Cluster, environment `development` and service `web`, as the tests have them."""
-    from environments.models import Cluster, Environment, Service
+    from catalog.models import Cluster, Environment, Service
 
     cluster = Cluster.objects.create(
         name="development", kubeconfig_path=str(kubesim.kubeconfig), context="development"
@@ -54,7 +54,7 @@ def catalog(kubesim, rollout_timeout: float = 120):
 def register(version: str):
     import hashlib
 
-    from deployments.releases import register_release
+    from releases.registration import register_release
 
     digest = "sha256:" + hashlib.sha256(version.encode()).hexdigest()
     return register_release("web", version, f"ghcr.io/your-org/vizora-web:{version}@{digest}")

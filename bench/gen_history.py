@@ -136,8 +136,8 @@ def create_people() -> dict[str, list[int]]:
 def write_parameters(run, sizes: Sizes, people: dict[str, list[int]]) -> None:
     """Small temporary tables the statements join: sizes, people, services, environments
     and each lane's plan, taken from the catalog and the engine's own planning."""
+    from catalog.models import Environment, Service
     from deployments.engine.planning import plan_promotion, plan_rollback
-    from environments.models import Environment, Service
 
     services = list(Service.objects.active().order_by("name"))
     environments = list(Environment.objects.active().order_by("position", "name"))

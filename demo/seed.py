@@ -11,13 +11,13 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.models import Environment, Service
 from deployments import audit
 from deployments.ci_results import report_ci
 from deployments.models import Deployment, Lane, Release
-from deployments.releases import register_release
 from deployments.states import DeploymentState
-from environments.models import Environment, Service
 from portal import roles
+from releases.registration import register_release
 
 
 @dataclass(frozen=True)

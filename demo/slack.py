@@ -9,7 +9,8 @@ It listens on 127.0.0.1:7600 (DEMO_SLACK_PORT). bin/demo points SLACK_WEBHOOK_UR
 is kept and answered `200 ok` (text/plain), as Slack does; a body that is not JSON is
 `400 invalid_payload`, one without text `400 no_text`, another path `404 no_service`.
 `GET /` shows the kept messages, newest first, as Slack does (the blocks when there
-are some, else the text; `deployments.slack_markup`) with their "Open deployment" links;
+are some, else the text; `deployments.notifications.slack_markup`) with their "Open
+deployment" links;
 `GET /messages.json` gives them as JSON. Kept in memory (the last KEEP): a restart
 forgets them. Plain Python, no Django: it stands beside the portal, not in it.
 """
@@ -27,7 +28,7 @@ from collections import deque
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from deployments import slack_markup
+from deployments.notifications import slack_markup
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 7600

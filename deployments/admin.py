@@ -8,6 +8,7 @@ from functools import cached_property
 
 from django.contrib import admin
 
+from catalog.admin import masked, masked_fields
 from deployments.models import (
     Approval,
     AuditEvent,
@@ -18,7 +19,6 @@ from deployments.models import (
     Release,
     Step,
 )
-from environments.admin import masked, masked_fields
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

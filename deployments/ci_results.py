@@ -3,7 +3,7 @@
 The newest report for a commit counts. Deployments whose release was built from
 that commit and wait on "All tests passing" are checked again at once. Every report
 names its reporter (the CI identity, or the operator's --reporter); a commit's
-reports, oldest first, are its CI runs 1, 2, … (`deployments.ci_runs`, which the
+reports, oldest first, are its CI runs 1, 2, … (`releases.ci_runs`, which the
 "All tests passing" check reads without importing the engine this module wakes).
 """
 
@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 
+from catalog.kinds import CheckKindName
 from deployments import audit
 from deployments.audit_actions import AuditAction
 from deployments.engine.checks_run import check_again_soon
 from deployments.models import ChecklistItem, CIResult
 from deployments.states import ACTIVE_DEPLOYMENT_STATES, ChecklistState, CIState
-from environments.kinds import CheckKindName
 
 GIT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}\Z")
 

@@ -5,7 +5,7 @@ terminal following the deployment; PostgreSQL refuses NULs), masked and capped, 
 inserted with the next per-deployment `seq` under the deployment's row lock (two
 workers emitting at once can never take the same number or leave a gap), and
 `deployment:<id>` is published on Redis after commit so live pages wake up
-(`deployments.live.announce`).
+(`live.announce`).
 """
 
 from collections.abc import Iterable
@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import transaction
 
-from deployments.live import announce
 from deployments.models import Deployment, LogLine, Step
+from live import announce
 from portal.log_lines import cut_long_line
 from portal.masking import mask_secrets
 

@@ -7,10 +7,10 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 
+from catalog.models import Environment, Service
 from deployments.models import Deployment, Lane, Release, Step
-from deployments.release_order import is_older, newest_first
 from deployments.states import FINAL_DEPLOYMENT_STATES, DeploymentState, StepKind, Trigger
-from environments.models import Environment, Service
+from releases.order import is_older, newest_first
 
 Images = dict[str, dict[str, str]]  # workload → container → image
 

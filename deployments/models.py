@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from catalog.models import ChecklistPhase, CheckMode, Environment, Service
 from deployments.states import (
     ACTIVE_DEPLOYMENT_STATES,
     FINAL_DEPLOYMENT_STATES,
@@ -26,7 +27,6 @@ from deployments.states import (
     Trigger,
     Verification,
 )
-from environments.models import ChecklistPhase, CheckMode, Environment, Service
 
 IMAGE_WITH_DIGEST = r"^[a-z0-9][^@\s]*@sha256:[0-9a-f]{64}$"
 

@@ -4,13 +4,13 @@ finds is audited like the drift a rollout finds (`deployment.drift_detected`).""
 
 from django.db import transaction
 
+from catalog.models import Service
 from deployments import audit
 from deployments.audit_actions import AuditAction
-from deployments.live import announce
 from deployments.models import AuditEvent, Lane
-from deployments.overview import dashboard_rows
-from environments import observed
-from environments.models import Service
+from integrations.kube import observed
+from live import announce
+from web.overview import dashboard_rows
 
 Pair = observed.Pair
 DRIFT_DETECTED = AuditAction.DEPLOYMENT_DRIFT_DETECTED  # the rollout records the same action

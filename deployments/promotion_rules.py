@@ -14,13 +14,13 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.catalog_file.values import parse_freeze_time
+from catalog.freeze import MINUTES_PER_WEEK, active_freeze, describe
+from catalog.models import Environment
 from deployments.models import Deployment, Release
-from deployments.release_order import is_older
 from deployments.states import DeploymentState, Trigger
-from environments.catalog.values import parse_freeze_time
-from environments.freeze import MINUTES_PER_WEEK, active_freeze, describe
-from environments.models import Environment
 from portal import roles
+from releases.order import is_older
 
 
 class RefusalKind:

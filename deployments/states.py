@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from environments.kinds import StepKind  # shared with the catalog; deployments names it here
+from catalog.kinds import StepKind  # shared with the catalog; deployments names it here
 
 
 class ReleaseState(models.TextChoices):

@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
-from deployments import builds, engine, observing
+from deployments import engine, observing
 from deployments.notifications import outbox
+from releases import builds
 
 
 @shared_task(name="deployments.tasks.advance_deployment")
@@ -48,5 +49,5 @@ def observe_clusters() -> None:
 
 @shared_task(name="deployments.tasks.build_release", acks_late=True)
 def build_release(release_id: int) -> None:
-    """Clone, build and push a building release (see deployments.builds.run_build)."""
+    """Clone, build and push a building release (see releases.builds.run_build)."""
     builds.run_build(release_id)

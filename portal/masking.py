@@ -81,7 +81,7 @@ CREDENTIAL_SHAPES = [
     re.compile(r"\bgh[pousr]_[0-9A-Za-z]{36,}"),  # GitHub tokens (personal, OAuth, app)
     re.compile(r"\bgithub_pat_[0-9A-Za-z_]{22,}"),  # GitHub fine-grained tokens
     re.compile(r"\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"),  # JWTs: header.payload.signature
-    # The portal's own API tokens (tokens/issuing.py: vzp_ + 43); the 12-character
+    # The portal's own API tokens (api/tokens.py: vzp_ + 43); the 12-character
     # prefix pages show to recognise a token is far shorter and stays.
     re.compile(r"\bvzp_[A-Za-z0-9_-]{32,}"),
     re.compile(r"\bnpm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),  # npm access tokens

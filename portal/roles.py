@@ -4,7 +4,7 @@ Views, tasks, management commands and the API all call these; nothing else
 decides permissions. Groups: engineer, lead, admin (created by a migration).
 A superuser counts as an admin; an inactive or anonymous user may do nothing.
 
-A CI identity acts as its service account (tokens/models.py) with no role: it may
+A CI identity acts as its service account (api/models.py) with no role: it may
 only what the CI token it came with allows (`user.api_token`, set when the API
 authenticated it), and never approves, answers or waives checklist items, breaks
 glass, reviews or locks. Reporting CI results is the other way round: only a CI
@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tokens.scopes import Scope
+from api.scopes import Scope
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import AnonymousUser
 
+    from catalog.models import Environment, Service
     from deployments.models import ChecklistItem, Deployment, Release
-    from environments.models import Environment, Service
 
     # Whoever asks: views pass request.user, which may be signed out (then no role).
     type AnyUser = AbstractBaseUser | AnonymousUser
@@ -59,7 +59,7 @@ def _groups(user: AnyUser) -> frozenset[str]:
 
 def is_service_account(user: AnyUser) -> bool:
     """Whether the user is a CI identity's service account (never a person): it came
-    with a CI token, or carries the service-account mark (tokens/issuing.py sets it)."""
+    with a CI token, or carries the service-account mark (api/tokens.py sets it)."""
     token = getattr(user, "api_token", None)
     if token is not None and token.is_ci:
         return True
@@ -134,7 +134,7 @@ def can_answer_checklist(user: AnyUser, item: ChecklistItem) -> bool:
     """Tick or fail a manual checklist item: the environment's approvers and admins; the
     requester may answer post-deployment items of their own deployment (they verified).
     Never a CI identity, not even for a deployment it requested."""
-    from environments.models import ChecklistPhase, CheckMode
+    from catalog.models import ChecklistPhase, CheckMode
 
     if is_service_account(user):
         return False
@@ -161,9 +161,9 @@ def promotion_refusal(release: Release, environment: Environment) -> str:
     promotes from, and (where that environment's policy says so) after the manual
     post-deployment items of that success were answered.
     """
+    from catalog.models import ChecklistPhase, PostItemPolicy
     from deployments.models import Deployment
     from deployments.states import ChecklistState, DeploymentState
-    from environments.models import ChecklistPhase, PostItemPolicy
 
     source = environment.promotes_from
     if source is None:

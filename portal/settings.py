@@ -44,10 +44,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "portal",
-    "environments",
+    "catalog",
+    "releases",
     "deployments",
-    "tokens",
+    "api",
     "accounts",
+    "web",
+    "live",
 ]
 # demo/ (seed_demo for `make run`) is in the repository but not in the production image
 # (.dockerignore): listed by its folder, never imported from here, so the image runs without it.
@@ -66,7 +69,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "deployments.api.audit.ApiAuditMiddleware",
+    "api.audit.ApiAuditMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -76,7 +79,7 @@ WSGI_APPLICATION = "portal.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "web" / "templates"],  # before the apps': the admin's overrides
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -295,7 +298,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": PORTAL_OBSERVE_SECONDS},
     },
 }
-# Builds (deployments/builds.py) on a Docker engine, pushed to a registry.
+# Builds (releases/builds.py) on a Docker engine, pushed to a registry.
 DOCKER_HOST = env.string("DOCKER_HOST", "unix:///var/run/docker.sock")
 # At most this many builds run at once across all workers (a claim under a lock in the
 # database, so it holds however many workers consume the builds queue); others wait.
@@ -341,7 +344,7 @@ PORTAL_MASKED_VALUES = env.word_list("PORTAL_MASKED_VALUES")
 # sync_catalog refuses a bigger file without reading it whole (a catalog is a few hundred lines).
 PORTAL_CATALOG_MAX_BYTES = env.integer("PORTAL_CATALOG_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 
-# Live pages (deployments/live/): Redis channels carry this prefix, so test runs sharing
+# Live pages (live/): Redis channels carry this prefix, so test runs sharing
 # one Redis never hear each other; the hub's timing and each viewer's queue bound.
 PORTAL_CHANNEL_PREFIX = env.string("PORTAL_CHANNEL_PREFIX", "")
 # Without Redis the hub polls the database at this interval; with Redis it still

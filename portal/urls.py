@@ -5,9 +5,9 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from accounts.views import LoginView
-from deployments.api import api
-from deployments.api.docs import docs_page
-from deployments.api.errors import unknown_endpoint
+from api.docs import docs_page
+from api.errors import unknown_endpoint
+from api.v1 import api
 from portal import health
 
 
@@ -30,7 +30,7 @@ urlpatterns = [
     path("api/v1/docs", docs_page, name="api-docs"),
     path("api/v1/", api.urls),
     re_path(r"^api/v1/", unknown_endpoint, name="api-unknown"),
-    path("tokens/", include("tokens.urls")),
+    path("tokens/", include("web.token_urls")),
     path("throttles/", include("accounts.urls")),
-    path("", include("deployments.urls")),
+    path("", include("web.urls")),
 ]

@@ -3,9 +3,9 @@
 import hashlib
 from datetime import timedelta
 
+from catalog.models import Cluster, Environment, Service
 from deployments.models import Deployment, Lane, Release
 from deployments.states import DeploymentState, ReleaseState
-from environments.models import Cluster, Environment, Service
 
 
 def make_cluster(name: str = "dev-cluster") -> Cluster:

@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
+from catalog.models import ChecklistPhase, CheckMode
 from deployments.events import emit_lines
 from deployments.models import Approval, ChecklistItem, Step
 from deployments.states import ChecklistState, DeploymentState, StepKind, StepState
-from environments.models import ChecklistPhase, CheckMode
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.browser import launch
 

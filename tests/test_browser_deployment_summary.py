@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
+from catalog.models import ChecklistPhase, CheckMode
 from deployments.models import ChecklistItem, Step
 from deployments.states import ChecklistState, StepKind, StepState
-from environments.models import ChecklistPhase, CheckMode
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.browser import launch
 from tests.test_browser_deployment_page import sign_in

@@ -26,12 +26,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from catalog.catalog_file import sync_catalog
+from catalog.models import Cluster, Environment
 from demo.seed import record_demo_baseline, register_demo_releases
 from deployments.models import Deployment, Release
 from deployments.states import DeploymentState
-from environments.catalog import sync_catalog
-from environments.kube import ClusterClient
-from environments.models import Cluster, Environment
+from integrations.kube.cluster import ClusterClient
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.engine.conftest import FAST_ENGINE
 from tests.harness.browser import launch

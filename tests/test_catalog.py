@@ -11,14 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from environments.catalog import CatalogInvalid, sync_catalog
-from environments.models import (
-    ChecklistTemplate,
-    ChecklistTemplateItem,
-    Cluster,
-    Environment,
-    Service,
-)
+from catalog.catalog_file import CatalogInvalid, sync_catalog
+from catalog.models import ChecklistTemplate, ChecklistTemplateItem, Cluster, Environment, Service
 from tests.factories import make_deployment, make_release
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from environments.catalog import CatalogInvalid, load_catalog, parse_catalog
-from environments.models import ChecklistTemplateItem
+from catalog.catalog_file import CatalogInvalid, load_catalog, parse_catalog
+from catalog.models import ChecklistTemplateItem
 
 MINIMAL = (Path(__file__).parent / "catalogs" / "minimal.yaml").read_text()
 MARK = "  #!"

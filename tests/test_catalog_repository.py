@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from environments.catalog import parse_catalog
-from environments.models import Service
+from catalog.catalog_file import parse_catalog
+from catalog.models import Service
 from tests.factories import make_service
 from tests.test_catalog_errors import assert_reported, broken
 

@@ -3,13 +3,13 @@ it names who reported it and which run it was, as the engine recorded it."""
 
 import pytest
 
+from api.tokens import issue_personal_token
+from catalog.models import ChecklistPhase, CheckMode
 from deployments import engine
 from deployments.ci_results import report_ci
 from deployments.models import ChecklistItem, Step
 from deployments.states import ChecklistState, StepKind, StepState
-from environments.models import ChecklistPhase, CheckMode
 from tests.factories import make_deployment, make_environment, make_release, make_service
-from tokens.issuing import issue_personal_token
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from catalog.models import Environment
 from deployments import engine
 from deployments.models import Approval, ChecklistItem, Step
 from deployments.states import DeploymentState, StepKind, StepState, Trigger, Verification
-from environments.models import Environment
 from tests.factories import make_deployment, make_environment, make_release, make_service
 
 pytestmark = pytest.mark.django_db

@@ -3,12 +3,12 @@
 import pytest
 from django.utils import timezone
 
+from catalog.catalog_file import sync_catalog
+from catalog.models import Environment, Service
 from demo import seed
 from deployments.lane_history import rollback_targets
 from deployments.models import Deployment
 from deployments.states import DeploymentState
-from environments.catalog import sync_catalog
-from environments.models import Environment, Service
 from tests.factories import make_deployment
 
 pytestmark = pytest.mark.django_db

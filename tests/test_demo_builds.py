@@ -12,9 +12,9 @@ import httpx
 import pytest
 from django.core.management import call_command
 
+from catalog.models import Service
 from demo import builds as demo_builds
 from demo.monitoring import stop_process
-from environments.models import Service
 from tests.harness.server import free_port
 from tests.harness.waiting import wait_for
 

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from catalog.models import ChecklistPhase, CheckMode
 from deployments.events import emit
 from deployments.models import Approval, ChecklistItem, Step
 from deployments.states import (
@@ -17,7 +18,6 @@ from deployments.states import (
     StepState,
     Trigger,
 )
-from environments.models import ChecklistPhase, CheckMode
 from tests.factories import make_deployment, make_environment, make_release, make_service
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def pending(environment, requester, *, asked: bool = True, version: str = "2.0.0
 
 
 def make_service_once():
-    from environments.models import Service
+    from catalog.models import Service
 
     return Service.objects.filter(name="web").first() or make_service("web")
 

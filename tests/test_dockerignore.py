@@ -52,7 +52,7 @@ def test_the_image_context_holds_every_app_of_the_portal_but_the_demo(context):
 
 
 def test_the_image_context_holds_what_collectstatic_and_the_server_read(context):
-    needed = {"manage.py", "requirements.txt", "templates/base.html", "static/favicon.svg",
+    needed = {"manage.py", "requirements.txt", "web/templates/base.html", "static/favicon.svg",
               "portal/settings.py", "portal/asgi.py", "portal/workers.py",
               "examples/vizora.yaml"}  # fmt: skip
     assert needed - context == set()

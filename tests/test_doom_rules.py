@@ -4,7 +4,7 @@ what dooms a rollout at once, what is left to the deadline, and the headline peo
 import pytest
 from kubernetes import client
 
-from environments.doom import Doom, DoomKind, doom_of_pod, new_pods_may_be_doomed, pod_in_doubt
+from integrations.kube.doom import Doom, DoomKind, doom_of_pod, new_pods_may_be_doomed, pod_in_doubt
 
 IMAGE = "ghcr.io/your-org/vizora-middleware:2.4.0@sha256:" + "ab" * 32
 NOT_FOUND = (

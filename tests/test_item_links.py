@@ -10,13 +10,13 @@ import httpx
 import pytest
 import yaml
 
-from deployments.item_links import filled_link, item_link
+from catalog.catalog_file import CatalogInvalid, parse_catalog
+from catalog.models import ChecklistPhase, CheckMode
 from deployments.models import ChecklistItem
 from deployments.states import DeploymentState
-from environments.catalog import CatalogInvalid, parse_catalog
-from environments.models import ChecklistPhase, CheckMode
 from tests.checks.prometheus_fixture import PrometheusServer
 from tests.factories import make_deployment, make_environment, make_release, make_service
+from web.item_links import filled_link, item_link
 
 pytestmark = pytest.mark.django_db
 

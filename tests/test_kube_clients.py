@@ -4,8 +4,8 @@ requests), and reads it again when the file changes."""
 
 import threading
 
-from environments.kube import ClusterClient
-from environments.models import Cluster
+from catalog.models import Cluster
+from integrations.kube.cluster import ClusterClient
 
 KUBECONFIG = """apiVersion: v1
 kind: Config

@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from catalog.models import ObservedWorkloads
 from deployments.models import Step
 from deployments.states import DeploymentState, StepKind, StepState
-from environments.models import ObservedWorkloads
 from tests.factories import make_deployment, make_environment, make_release, make_service
 
 pytestmark = pytest.mark.django_db
@@ -93,9 +93,9 @@ def test_the_service_page_over_htmx_answers_each_environments_state_and_controls
 
 
 def test_the_stream_follows_every_lane_the_page_shows(alice, path):
-    from deployments.dashboard_panels import dashboard
-    from deployments.overview import lanes_stream_url
-    from deployments.promotion_choices import service_panels
+    from web.dashboard_panels import dashboard
+    from web.overview import lanes_stream_url
+    from web.promotion_choices import service_panels
 
     web, development, staging = path
     first = deployed(make_release(web, "1.0.0"), development)
@@ -286,7 +286,7 @@ def test_the_engine_takes_the_repair_too_but_not_a_no_op(path):
 
 
 def test_an_observation_changes_the_lanes_print_the_hub_polls(path):
-    from deployments.live.fingerprints import lane_fingerprints
+    from live.fingerprints import lane_fingerprints
 
     web, _, staging = path
     lane = deployed(make_release(web, "1.2.0"), staging).lane_id
@@ -300,7 +300,7 @@ def test_an_observation_changes_the_lanes_print_the_hub_polls(path):
 def test_the_first_read_after_a_deployment_ended_changes_the_print_though_nothing_changed(path):
     """The cell said "checking" (read before the end): the next read that finds the same
     images must still reach the page, which then says "in sync"."""
-    from deployments.live.fingerprints import lane_fingerprints
+    from live.fingerprints import lane_fingerprints
 
     web, _, staging = path
     release = make_release(web, "1.2.0")

@@ -13,12 +13,12 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from catalog.models import Cluster, Environment, Service
 from deployments.engine import request_deployment
 from deployments.events import emit
 from deployments.models import AuditEvent, Deployment, LogLine, Notification, Step
 from deployments.notifications import outbox
 from deployments.states import DeploymentState, NotificationEvent, StepKind
-from environments.models import Cluster, Environment, Service
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from portal.masking import MASK, mask_json, mask_secrets
 from tests.engine.conftest import register, run_in_process

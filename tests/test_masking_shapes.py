@@ -8,6 +8,7 @@ import secrets
 
 import pytest
 
+from api.tokens import TOKEN_FORMAT, TOKEN_PREFIX
 from portal.masking import MASK, mask_json, mask_secrets, people_text
 from tests.fake_secrets import (
     AWS_KEY_ID,
@@ -20,7 +21,6 @@ from tests.fake_secrets import (
     PORTAL_TOKEN,
     pem,
 )
-from tokens.issuing import TOKEN_FORMAT, TOKEN_PREFIX
 
 
 def test_the_fake_portal_token_has_the_issued_format():

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from deployments.message_log import PAGE_SIZE
 from deployments.models import DeliveryAttempt, Notification
 from deployments.states import NotificationEvent, NotificationState
 from tests.factories import make_deployment, make_environment, make_release, make_service
+from web.message_log import PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 

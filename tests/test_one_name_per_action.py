@@ -12,7 +12,7 @@ from deployments import audit_actions
 from deployments.audit_actions import AuditAction
 from deployments.engine.actions import DECISION_ACTIONS
 from deployments.states import FINAL_DEPLOYMENT_STATES, Decision
-from deployments.timeline_kinds import ENDINGS
+from web.timeline_kinds import ENDINGS
 
 REPO = Path(__file__).resolve().parents[1]
 THE_ONE_PLACE = Path(audit_actions.__file__).resolve()

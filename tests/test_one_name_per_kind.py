@@ -1,4 +1,4 @@
-"""Step kinds and check kinds are defined once, in environments/kinds.py.
+"""Step kinds and check kinds are defined once, in catalog/kinds.py.
 
 The catalog validates against those enums and the engine imports them, so there is
 no copy to keep equal: these tests prove the catalog accepts exactly the enum's names
@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from catalog import kinds
+from catalog.catalog_file import CatalogInvalid, parse_catalog
+from catalog.catalog_file.check_kinds import CHECK_KINDS
+from catalog.kinds import FOLLOWABLE_STEP_KINDS, CheckKindName, StepKind
 from deployments import states
 from deployments.checks.registry import CHECKS, FILLED_KINDS
-from environments import kinds
-from environments.catalog import CatalogInvalid, parse_catalog
-from environments.catalog.check_kinds import CHECK_KINDS
-from environments.kinds import FOLLOWABLE_STEP_KINDS, CheckKindName, StepKind
 
 MINIMAL = (Path(__file__).parent / "catalogs" / "minimal.yaml").read_text()
 BACKUP_ITEM = "check: backup_fresh\n        params: {cronjob: postgres-backup, max_age: 26h}\n"

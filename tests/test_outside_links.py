@@ -4,12 +4,12 @@ shown whole on the dashboard and the service page."""
 
 import pytest
 
+from catalog.models import ChecklistPhase, CheckMode
 from deployments.ci_results import report_ci
 from deployments.models import ChecklistItem, Step
 from deployments.states import ChecklistState, DeploymentState, StepKind, StepState
-from deployments.templatetags.links import outside_link, with_outside_links
-from environments.models import ChecklistPhase, CheckMode
 from tests.factories import make_deployment, make_environment, make_release, make_service
+from web.templatetags.links import outside_link, with_outside_links
 
 pytestmark = pytest.mark.django_db
 

@@ -6,6 +6,9 @@ The audit trail masks every string of its details, however deep.
 import pytest
 from django.urls import reverse
 
+from api.models import ApiToken
+from api.tokens import TokenError, issue_personal_token
+from catalog.models import Environment
 from deployments import audit, engine
 from deployments.engine.claims import claim_next_step
 from deployments.engine.errors import ActionRefused
@@ -13,13 +16,10 @@ from deployments.engine.lane import lane_blocker
 from deployments.engine.locks import LOCK_REASON_MAX
 from deployments.models import Approval, AuditEvent, Deployment
 from deployments.states import Trigger
-from environments.models import Environment
 from portal.masking import MASK
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.fake_secrets import AWS_SECRET, GITLAB_TOKEN, NPM_TOKEN, PEM_BODY, PORTAL_TOKEN, pem
 from tests.timeline_world import item, make_path
-from tokens.issuing import TokenError, issue_personal_token
-from tokens.models import ApiToken
 
 REASON = f"incident 42: {GITLAB_TOKEN} leaked, rotating"
 MASKED_REASON = f"incident 42: {MASK} leaked, rotating"

@@ -18,13 +18,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from api.models import IdempotentRequest
+from api.tokens import issue_personal_token
+from catalog.models import Environment, Service
 from deployments.engine.claims import claim_next_step
 from deployments.models import AuditEvent, Deployment, Notification, Release
 from deployments.notifications import messages
-from deployments.releases import register_release
 from deployments.states import DeploymentState, Trigger
-from environments.models import Environment, Service
 from portal.masking import MASK
+from releases.registration import register_release
 from tests.factories import digest_for, make_deployment
 from tests.fake_secrets import (
     AWS_KEY_ID,
@@ -38,8 +40,6 @@ from tests.fake_secrets import (
     pem,
 )
 from tests.timeline_world import item, make_path, run_steps
-from tokens.issuing import issue_personal_token
-from tokens.models import IdempotentRequest
 
 URL_PASSWORD = "fake-db-pass-" + "7f3e9c"
 QUOTED_PASSWORD = "hunter2 " + "with spaces"

@@ -9,10 +9,11 @@ import sys
 
 import pytest
 
+from api.tokens import issue_ci_token
+from catalog.models import Environment
 from deployments.models import Deployment, Release
-from deployments.releases import register_release
 from deployments.states import DeploymentState, ReleaseState
-from environments.models import Environment
+from releases.registration import register_release
 from tests.builds.conftest import (  # noqa: F401 (fixtures)
     build_portal,
     build_settings,
@@ -24,7 +25,6 @@ from tests.builds.conftest import (  # noqa: F401 (fixtures)
 from tests.builds.test_build_pipeline import build_worker, path  # noqa: F401 (fixtures)
 from tests.factories import digest_for
 from tests.harness.worker import REPO
-from tokens.issuing import issue_ci_token
 
 LIVE = [pytest.mark.worker, pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from catalog.models import Environment
 from deployments import engine
 from deployments.models import AuditEvent, Deployment
 from deployments.states import DeploymentState, Trigger
-from environments.models import Environment
 from tests.factories import make_deployment, make_environment, make_release, make_service
 
 pytestmark = pytest.mark.django_db

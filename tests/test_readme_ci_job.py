@@ -17,6 +17,9 @@ import httpx
 import pytest
 import yaml
 
+from api.scopes import Scope
+from api.tokens import issue_ci_token
+from catalog.models import ChecklistTemplate, Environment
 from deployments.engine.actions import decide
 from deployments.engine.answers import answer_item
 from deployments.models import Deployment
@@ -26,7 +29,6 @@ from deployments.states import (
     Decision,
     DeploymentState,
 )
-from environments.models import ChecklistTemplate, Environment
 from tests.builds.conftest import (  # noqa: F401 (fixtures)
     build_portal,
     build_settings,
@@ -38,8 +40,6 @@ from tests.builds.conftest import (  # noqa: F401 (fixtures)
 from tests.builds.test_build_pipeline import build_worker, path  # noqa: F401 (fixtures)
 from tests.harness.waiting import wait_for
 from tests.harness.worker import REPO
-from tokens.issuing import issue_ci_token
-from tokens.scopes import Scope
 
 pytestmark = [pytest.mark.worker, pytest.mark.docker, pytest.mark.slow]
 

@@ -8,12 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from deployments.build_form import DEMO_NO_ENGINE, NO_ENGINE
-from deployments.build_log import emit_build_lines
 from deployments.models import Release
 from deployments.states import DeploymentState, ReleaseState
+from releases.build_log import emit_build_lines
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.personas import make_persona
+from web.build_form import DEMO_NO_ENGINE, NO_ENGINE
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from deployments.models import AuditEvent, Release
-from deployments.releases import ReleaseError, register_release
 from deployments.states import ReleaseState
+from releases.registration import ReleaseError, register_release
 from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db

@@ -156,7 +156,7 @@ def test_a_superuser_counts_as_an_admin(production, deployment_by_alice, django_
 
 def ci_identity(carol, *scopes: str):
     """The service account a CI token authenticates as, with that token."""
-    from tokens.issuing import authenticate, issue_ci_token
+    from api.tokens import authenticate, issue_ci_token
 
     return authenticate(issue_ci_token(carol, "github", list(scopes), [], 30)[1]).user
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from catalog.models import ChecklistTemplate, ChecklistTemplateItem, Environment
 from deployments.models import AuditEvent, Deployment
 from deployments.states import DeploymentState, Trigger
-from environments.models import ChecklistTemplate, ChecklistTemplateItem, Environment
 from tests.factories import make_deployment, make_environment, make_release, make_service
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """Slack mrkdwn and Block Kit messages read as Slack shows them, as safe HTML."""
 
-from deployments.slack_markup import message_html, mrkdwn_to_html
+from deployments.notifications.slack_markup import message_html, mrkdwn_to_html
 
 
 def test_bold_newlines_and_a_web_link_read_as_slack_shows_them():

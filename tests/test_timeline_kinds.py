@@ -8,11 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from catalog.models import Environment
 from deployments import audit, engine
 from deployments.engine.claims import claim_next_step
 from deployments.models import AuditEvent, Deployment
-from deployments.timeline_kinds import EntryKind, kind_filter, kinds_of
-from environments.models import Environment
 from tests.harness.personas import make_persona
 from tests.timeline_world import (
     item,
@@ -22,6 +21,7 @@ from tests.timeline_world import (
     promoted_through_the_gates,
     run_steps,
 )
+from web.timeline_kinds import EntryKind, kind_filter, kinds_of
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from catalog.models import Environment
 from deployments import audit, engine
 from deployments.engine.claims import claim_next_step
 from deployments.models import AuditEvent
-from deployments.timeline import PAGE_SIZE
-from deployments.timeline_kinds import EntryKind
-from environments.models import Environment
 from tests.harness.personas import make_persona
 from tests.timeline_world import (
     item,
@@ -25,6 +23,8 @@ from tests.timeline_world import (
     promoted_through_the_gates,
     run_steps,
 )
+from web.timeline import PAGE_SIZE
+from web.timeline_kinds import EntryKind
 
 pytestmark = pytest.mark.django_db
 URL = "/environments/production/timeline/"

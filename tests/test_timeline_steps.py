@@ -5,7 +5,6 @@ that works without JavaScript and that the live page keeps."""
 import pytest
 
 from deployments import engine
-from deployments.timeline_kinds import EntryKind
 from tests.test_timeline_page import URL, entry_ids, history
 from tests.timeline_world import (
     make_path,
@@ -14,6 +13,7 @@ from tests.timeline_world import (
     promoted_through_the_gates,
     run_steps,
 )
+from web.timeline_kinds import EntryKind
 
 pytestmark = pytest.mark.django_db
 

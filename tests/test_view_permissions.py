@@ -20,6 +20,9 @@ from django.utils import timezone
 
 from accounts import throttling
 from accounts.throttling import Kind
+from api.models import ApiToken
+from api.tokens import issue_personal_token
+from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode, Environment
 from deployments import engine
 from deployments.engine.claims import claim_next_step
 from deployments.models import (
@@ -33,11 +36,8 @@ from deployments.models import (
     Step,
 )
 from deployments.states import ChecklistState, DeploymentState, ReleaseState, Trigger
-from environments.models import ChecklistPhase, ChecklistTemplate, CheckMode, Environment
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.personas import make_persona
-from tokens.issuing import issue_personal_token
-from tokens.models import ApiToken
 
 PERSONAS = ("alice", "bob", "carol", "oscar", "anonymous")  # engineer, lead, admin, no group
 SIGNED_IN = frozenset({"alice", "bob", "carol", "oscar"})

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from django.http import QueryDict
 from django.utils import timezone
 
+from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode, Environment
 from deployments import engine
 from deployments.engine.claims import claim_next_step
 from deployments.engine.outcomes import record_outcome
 from deployments.models import Deployment
 from deployments.steps import StepOutcome
-from deployments.timeline import timeline_page
-from environments.models import ChecklistPhase, ChecklistTemplate, CheckMode, Environment
 from tests.factories import make_deployment, make_environment, make_release, make_service
+from web.timeline import timeline_page
 
 
 @dataclass

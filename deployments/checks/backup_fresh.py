@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from catalog.catalog_file.values import parse_duration
 from deployments.checks import CheckResult, failed, passed
 from deployments.checks.cluster import check_client, cluster_failure
 from deployments.checks.evidence import age, utc
-from environments.catalog.values import parse_duration
-from environments.kube import ClusterError
+from integrations.kube.cluster import ClusterError
 
 # A success stamped this far ahead of our clock is worth saying (a skewed clock; or
 # kubesim, whose schedules run in simulated time, ahead of the wall clock).

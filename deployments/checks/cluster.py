@@ -8,9 +8,9 @@ which address; the post-deployment soak waits such an outage out between its loo
 
 from django.conf import settings
 
+from catalog.models import Environment
 from deployments.checks import CheckResult, failed, unreachable
-from environments.kube import ClusterClient, ClusterError, ClusterUnreachable
-from environments.models import Environment
+from integrations.kube.cluster import ClusterClient, ClusterError, ClusterUnreachable
 
 LOOK_CONNECT_SECONDS = 2  # a look's bound: no connection attempt outlasts it
 

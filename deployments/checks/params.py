@@ -1,7 +1,7 @@
 """Reading a check's params (the catalog validated them; a check still refuses nonsense
 with evidence rather than a traceback)."""
 
-from environments.catalog.values import parse_duration
+from catalog.catalog_file.values import parse_duration
 
 
 class ParamError(ValueError):

@@ -21,13 +21,13 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from catalog.catalog_file.values import parse_duration
 from deployments.checks import CheckResult, failed, passed
 from deployments.checks.cluster import check_client, cluster_failure
 from deployments.checks.evidence import utc
 from deployments.states import StepKind
-from environments.catalog.values import parse_duration
-from environments.kube import ClusterClient, ClusterError
-from environments.kube_jobs import pod_log
+from integrations.kube.cluster import ClusterClient, ClusterError
+from integrations.kube.jobs import pod_log
 from portal.masking import mask_secrets
 
 MAX_MATCHES, MAX_LINE = 3, 200  # matches shown in evidence; characters shown of each

@@ -1,4 +1,4 @@
-"""The check behind each automatic kind of the catalog (environments/catalog/check_kinds.py).
+"""The check behind each automatic kind of the catalog (catalog/catalog_file/check_kinds.py).
 
 `FILLED_KINDS` are not run as checks: the engine fills them from the release and the
 steps (engine/checklist.py). Every other kind must have a check here; the system
@@ -7,6 +7,7 @@ check `deployments.E001` says so at start-up if one is missing.
 
 from collections.abc import Callable
 
+from catalog.kinds import CheckKindName as K
 from deployments.checks import (
     CheckResult,
     backup_fresh,
@@ -18,7 +19,6 @@ from deployments.checks import (
     tests_passed,
     tls_valid,
 )
-from environments.kinds import CheckKindName as K
 
 FILLED_KINDS = frozenset({K.RELEASE_BUILT, K.IMAGE_PUSHED, K.STEP})
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from django.conf import settings
 
+from catalog.models import ChecklistPhase, CheckMode
 from deployments.checks import CheckResult, failed
 from deployments.checks.registry import CHECKS, FILLED_KINDS
 from deployments.models import ChecklistItem, Deployment
 from deployments.states import StepKind
-from environments.models import ChecklistPhase, CheckMode
 
 log = logging.getLogger(__name__)
 

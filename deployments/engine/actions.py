@@ -11,9 +11,9 @@ from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
 from deployments.engine.gates import pass_gates
 from deployments.engine.lane import join_lane, lock_lane_of
-from deployments.live import announce
 from deployments.models import Approval, Deployment
 from deployments.states import Decision, DeploymentState, StepKind, StepState, Trigger
+from live import announce
 from portal import roles
 from portal.masking import people_text
 

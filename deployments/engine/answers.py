@@ -8,15 +8,15 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.models import ChecklistPhase, CheckMode
 from deployments import audit
 from deployments.audit_actions import AuditAction
 from deployments.engine.actions import locked, settle_gates
 from deployments.engine.checklist import refresh_verification
 from deployments.engine.errors import ActionRefused, forbidden
-from deployments.live import announce
 from deployments.models import ChecklistItem
 from deployments.states import ChecklistState, DeploymentState
-from environments.models import ChecklistPhase, CheckMode
+from live import announce
 from portal import roles
 from portal.masking import people_text
 

@@ -2,13 +2,13 @@
 
 from django.utils import timezone
 
+from catalog.kinds import CheckKindName, StepKind
+from catalog.models import ChecklistPhase, CheckMode
 from deployments import audit
 from deployments.audit_actions import AuditAction
-from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment
 from deployments.states import ChecklistState, Verification
-from environments.kinds import CheckKindName, StepKind
-from environments.models import ChecklistPhase, CheckMode
+from live import announce
 
 
 def answer_release_items(deployment: Deployment) -> None:

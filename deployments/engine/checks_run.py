@@ -16,14 +16,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.models import ChecklistPhase
 from deployments import audit
 from deployments.audit_actions import AuditAction
 from deployments.checks.running import as_record, checked_items, run_check
 from deployments.engine.enqueue import advance_after_commit, pre_checks_after_commit
-from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment, Step
 from deployments.states import ChecklistState, DeploymentState, StepKind
-from environments.models import ChecklistPhase
+from live import announce
 
 REQUESTED_AT = "checks_requested_at"  # in the pre_checks gate step's result
 # An item in these states is still the portal's to decide; passed and waived are not.

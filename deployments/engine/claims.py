@@ -16,10 +16,10 @@ from deployments.engine import cancellation, lane
 from deployments.engine.gates import pass_gates
 from deployments.engine.outcomes import conclude
 from deployments.engine.transitions import move_step
-from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.states import GATE_STEP_KINDS, DeploymentState, StepKind, StepState
 from deployments.steps import deadline_for
+from live import announce
 
 # A message may arrive a little before the due time it was sent for (clocks of two
 # hosts); any earlier, it is a duplicate of the scheduled look and is dropped, so a

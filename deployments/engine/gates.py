@@ -10,10 +10,10 @@ from enum import Enum
 from django.conf import settings
 from django.utils import timezone
 
+from catalog.models import ChecklistPhase, CheckMode
 from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.checks_run import UNDECIDED, checks_due, request_pre_checks
 from deployments.engine.transitions import finish, move_step
-from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -24,7 +24,7 @@ from deployments.states import (
     StepKind,
     StepState,
 )
-from environments.models import ChecklistPhase, CheckMode
+from live import announce
 from portal.masking import mask_secrets
 
 

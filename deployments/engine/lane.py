@@ -12,15 +12,15 @@ defence; with the lane lock held, no caller ever meets its IntegrityError.
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from catalog.freeze import active_freeze, describe
 from deployments import audit
 from deployments.audit_actions import AuditAction
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.next_in_line import first_in_line
 from deployments.engine.transitions import finish, move_deployment
-from deployments.live import announce
 from deployments.models import Deployment, Lane
 from deployments.states import DeploymentState, Trigger
-from environments.freeze import active_freeze, describe
+from live import announce
 from portal.masking import mask_secrets
 
 QUEUED, RUNNING = DeploymentState.QUEUED, DeploymentState.RUNNING

@@ -8,15 +8,15 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.lookups import active_environment
+from catalog.models import Environment
 from deployments import audit
 from deployments.audit_actions import AuditAction
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
-from deployments.live import announce
 from deployments.models import Deployment
 from deployments.states import DeploymentState
-from environments.lookups import active_environment
-from environments.models import Environment
+from live import announce
 from portal import roles
 from portal.masking import people_text
 

@@ -14,7 +14,6 @@ from deployments.engine.checks_run import apply_step_checks
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.lane import lock_lane_of
 from deployments.engine.transitions import finish, move_open_steps, move_step
-from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.states import (
     GATE_STEP_KINDS,
@@ -23,6 +22,7 @@ from deployments.states import (
     Trigger,
 )
 from deployments.steps import StepOutcome
+from live import announce
 from portal.masking import mask_json, mask_secrets
 
 log = logging.getLogger(__name__)

@@ -3,6 +3,8 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from catalog.lookups import active_environment, active_service
+from catalog.models import ChecklistPhase, CheckMode, Environment, Service
 from deployments import audit
 from deployments import promotion_rules as rules
 from deployments.audit_actions import AuditAction
@@ -11,7 +13,6 @@ from deployments.engine.checklist import answer_release_items, answer_unplanned_
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import DeploymentRequestError
 from deployments.lane_history import lane_record, rollback_targets, running_release_in, runs_now
-from deployments.live import announce
 from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -23,11 +24,10 @@ from deployments.states import (
     StepKind,
     Trigger,
 )
-from deployments.what_runs import cluster_disagrees
-from environments.lookups import active_environment, active_service
-from environments.models import ChecklistPhase, CheckMode, Environment, Service
+from live import announce
 from portal import roles
 from portal.masking import people_text
+from web.what_runs import cluster_disagrees
 
 
 def request_deployment(

@@ -25,7 +25,6 @@ from deployments import audit
 from deployments.audit_actions import AuditAction
 from deployments.engine.checklist import refresh_verification
 from deployments.engine.next_in_line import start_next_in_lane
-from deployments.live import announce
 from deployments.models import Deployment, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
@@ -33,6 +32,7 @@ from deployments.states import (
     NotificationEvent,
     StepState,
 )
+from live import announce
 from portal.masking import mask_secrets
 
 D, S, N = DeploymentState, StepState, NotificationEvent

@@ -5,7 +5,7 @@ from deployments.audit_actions import AuditAction
 from deployments.lane_history import drift_from, last_applied
 from deployments.models import Deployment
 from deployments.steps import StepContext
-from environments.kube import ClusterClient
+from integrations.kube.cluster import ClusterClient
 
 
 def record_previous_images(ctx: StepContext, kube: ClusterClient) -> None:

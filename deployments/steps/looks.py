@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from deployments.steps import StepContext, StepOutcome, Wait
-from environments.kube import ClusterClient, ClusterError, ClusterUnreachable
+from integrations.kube.cluster import ClusterClient, ClusterError, ClusterUnreachable
 
 # (connect, read) seconds of one request in a look: a hung API server must not hold
 # the worker for the 30 s a long watch allows.

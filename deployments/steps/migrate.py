@@ -12,8 +12,8 @@ from django.conf import settings
 
 from deployments.steps import StepContext, StepOutcome, Wait
 from deployments.steps.looks import cluster_look, elapsed, now
-from environments.kube import ClusterClient
-from environments.kube_jobs import (
+from integrations.kube.cluster import ClusterClient
+from integrations.kube.jobs import (
     create_or_attach,
     delete_job,
     job_pod_log,

@@ -15,12 +15,12 @@ against the window) or the outage lasts PORTAL_CLUSTER_RETRY_SECONDS, which fail
 
 from django.conf import settings
 
+from catalog.models import ChecklistPhase
 from deployments.checks import failed
 from deployments.checks.running import as_record, checked_items, run_check, soak_seconds
 from deployments.states import ChecklistState
 from deployments.steps import StepContext, StepOutcome, Wait
 from deployments.steps.looks import OUTAGE_BEGAN, now
-from environments.models import ChecklistPhase
 
 # Progress: when the soak window began (epoch seconds) and each check's last verdict.
 BEGAN, SAID = "soak_began", "said"

@@ -6,10 +6,10 @@ failure ends the deployment without a rollback.
 Waived items stay waived: a lead decided them.
 """
 
+from catalog.models import ChecklistPhase
 from deployments.checks.running import as_record, checked_items, run_check
 from deployments.states import ChecklistState
 from deployments.steps import StepContext, StepOutcome
-from environments.models import ChecklistPhase
 
 
 def run(ctx: StepContext) -> StepOutcome:

@@ -4,7 +4,7 @@ rollout, at once; each later look reads the Deployments until they are back."""
 from deployments.steps import StepContext, StepOutcome, Wait
 from deployments.steps.looks import cluster_look
 from deployments.steps.workloads import PATCHED, apply_round, look_at_rollouts
-from environments.kube import ClusterClient
+from integrations.kube.cluster import ClusterClient
 
 
 def run(ctx: StepContext) -> StepOutcome | Wait:

@@ -18,8 +18,8 @@ from deployments.steps.workloads import (
     desired_images,
     look_at_rollouts,
 )
-from environments.diagnostics import diagnose_workload
-from environments.kube import ClusterClient, RolloutStatus
+from integrations.kube.cluster import ClusterClient, RolloutStatus
+from integrations.kube.diagnostics import diagnose_workload
 
 APPLY_ATTEMPTS = 3
 CHANGED_UNDER_US = (

@@ -3,7 +3,7 @@ of each Deployment per look (kubectl's rule, `rollout_status`): no watch is held
 across looks, so a worker is free between them.
 
 A look reads the new pods only when the Deployment's status leaves room for a doomed
-one (environments/doom.py), and the next look comes at a fraction of the time the
+one (integrations/kube/doom.py), and the next look comes at a fraction of the time the
 rollout is expected to take still, from its pace so far (`look_again_in`), between
 PORTAL_LOOK_SECONDS and PORTAL_LOOK_MAX_SECONDS: a rollout of minutes is not read
 every second. A new pod in doubt (it died, or waits for anything but its start)
@@ -19,8 +19,8 @@ from kubernetes import client
 from deployments.lane_history import release_images
 from deployments.steps import StepContext, Wait
 from deployments.steps.looks import elapsed, now
-from environments.doom import NewPods, new_pods_may_be_doomed, see_new_pods
-from environments.kube import ClusterClient, RolloutStatus, rollout_status
+from integrations.kube.cluster import ClusterClient, RolloutStatus, rollout_status
+from integrations.kube.doom import NewPods, new_pods_may_be_doomed, see_new_pods
 
 PATCHED, ROUND_BEGAN, ROUNDS, SAID = "patched", "round_began", "rounds", "said"
 TEMPLATE_HASHES = "template_hashes"  # a revision's pod-template-hash, found once (doom.py)
@@ -64,7 +64,7 @@ def look_at_rollouts(
 ) -> RolloutLook:
     """Read each workload's Deployment once and decide: the first failed one, else the
     first still rolling out, else the last (all done). One still rolling out fails at
-    once when a new pod is doomed (krane's rules, environments/doom.py, given the
+    once when a new pod is doomed (krane's rules, integrations/kube/doom.py, given the
     Deployment just read) or the environment's rollout timeout has passed. Each new
     kubectl-like line is emitted once (the lines said are kept in `progress`)."""
     namespace = ctx.deployment.environment.namespace

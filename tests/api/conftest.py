@@ -10,14 +10,14 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from api.models import ApiToken
+from api.scopes import Scope
+from api.tokens import issue_ci_token, issue_personal_token
+from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode
 from deployments.engine.claims import claim_next_step
 from deployments.states import DeploymentState
-from environments.models import ChecklistPhase, ChecklistTemplate, CheckMode
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.personas import make_persona
-from tokens.issuing import issue_ci_token, issue_personal_token
-from tokens.models import ApiToken
-from tokens.scopes import Scope
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def tokens(world, alice, bob, carol, dave):
 
 
 def _hash(secret: str) -> str:
-    from tokens.issuing import hash_token
+    from api.tokens import hash_token
 
     return hash_token(secret)
 

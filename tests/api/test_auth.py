@@ -7,10 +7,10 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from api.models import ApiToken
+from api.tokens import hash_token
 from deployments.models import AuditEvent, Deployment
 from tests.factories import make_deployment
-from tokens.issuing import hash_token
-from tokens.models import ApiToken
 
 
 def test_no_token_is_a_401_saying_how_to_send_one(api, world):
@@ -177,7 +177,7 @@ def test_now_is_used_for_expiry(tokens):
 
 
 def test_the_document_describes_a_new_deployment_and_links_its_id(db):
-    from deployments.api import api
+    from api.v1 import api
 
     created = api.get_openapi_schema(path_prefix="/api/v1/")["paths"]["/api/v1/deployments"]
     answer = created["post"]["responses"][201]  # Ninja keys responses by int

@@ -4,11 +4,11 @@ with CI asks a lead to waive "All tests passing"; every result names who reporte
 
 import pytest
 
+from catalog.models import ChecklistPhase, CheckMode
 from deployments.checks import tests_passed
 from deployments.ci_results import report_ci
 from deployments.models import AuditEvent, ChecklistItem, CIResult
 from deployments.states import ChecklistState
-from environments.models import ChecklistPhase, CheckMode
 from tests.factories import make_deployment
 
 SHA = "abc1234def5678abc1234def5678abc1234def56"
@@ -73,7 +73,7 @@ def test_a_ci_token_without_ci_report_is_refused_naming_the_scope(api, tokens, f
 
 
 def test_the_document_says_only_ci_identities_report(db):
-    from deployments.api import api
+    from api.v1 import api
 
     document = api.get_openapi_schema(path_prefix="/api/v1/")
     operation = document["paths"]["/api/v1/ci-results"]["post"]

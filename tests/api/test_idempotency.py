@@ -10,11 +10,11 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from api.models import ApiToken, IdempotentRequest
+from api.tokens import hash_token
 from deployments.models import Approval, AuditEvent, ChecklistItem, CIResult, Deployment
 from tests.api.conftest import asking_for_approval
 from tests.harness.waiting import wait_for
-from tokens.issuing import hash_token
-from tokens.models import ApiToken, IdempotentRequest
 
 TO_PRODUCTION = {"service": "web", "version": "1.0.0", "environment": "production"}
 
@@ -85,7 +85,7 @@ def test_a_refusal_is_replayed_too_and_acts_no_more(api, tokens):
 def test_a_key_still_acting_is_not_acted_on_again(api, tokens):
     """A concurrent duplicate finds the first request's row (written before it acts)."""
     token = ApiToken.objects.get(hashed=hash_token(tokens.engineer))
-    from deployments.api.idempotency import body_hash
+    from api.idempotency import body_hash
 
     class Seen:
         method, path = "POST", "/api/v1/deployments"
@@ -140,7 +140,7 @@ def test_retried_cancel_approval_and_answer_act_once(api, tokens):
 
 def _in_flight_claim(token_secret: str, key: str, body: dict, age: timedelta):
     """The row a request writes before it acts, as a killed request leaves it."""
-    from deployments.api.idempotency import body_hash
+    from api.idempotency import body_hash
 
     class Seen:
         method, path = "POST", "/api/v1/deployments"
@@ -201,7 +201,7 @@ def test_a_retaken_claim_whose_first_request_had_acted_names_the_deployment_it_m
 def test_of_two_retries_retaking_one_stale_claim_at_once_only_one_takes_it(tokens, settings):
     """The first retake holds its transaction open until the second waits on the row:
     the UPDATE … WHERE status IS NULL AND created_at < stale decides, not a read."""
-    from deployments.api.idempotency import retake_stale_claim
+    from api.idempotency import retake_stale_claim
 
     settings.PORTAL_IDEMPOTENCY_STALE_SECONDS = 300
     claim = _in_flight_claim(tokens.engineer, "k", TO_PRODUCTION, timedelta(minutes=10))

@@ -10,11 +10,11 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.utils import timezone
 
+from api.models import ApiToken, IdempotentRequest
+from api.tokens import hash_token
 from deployments.models import Deployment
 from portal_client import cli
 from portal_client.api import PortalClient
-from tokens.issuing import hash_token
-from tokens.models import ApiToken, IdempotentRequest
 
 DEPLOY = ["deploy", "web", "1.0.0", "production"]
 
@@ -52,7 +52,7 @@ def run(token: str, argv: list[str], portal: Portal) -> int:
 
 def claim_in_flight(token: str, request: httpx.Request, *, stale: bool = False) -> None:
     """What another request with this key leaves while it acts (or after it died)."""
-    from deployments.api.idempotency import body_hash
+    from api.idempotency import body_hash
 
     class Seen:
         method, path, body = "POST", request.url.path, request.content

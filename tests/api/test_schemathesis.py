@@ -14,10 +14,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api.scopes import Scope
 from portal.wsgi import application
 from tests.api.conftest import ci, personal
 from tests.harness.server import free_port
-from tokens.scopes import Scope
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 CHECKS = [

@@ -5,11 +5,11 @@ import time
 
 import pytest
 
+from api.scopes import Scope
 from deployments.states import DeploymentState
 from tests.api.conftest import Api, ci
 from tests.engine import conftest as engine
 from tests.engine.conftest import cluster_images, register
-from tokens.scopes import Scope
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 # The engine tests' fixtures: kubesim's development cluster, web, a real worker.

@@ -10,7 +10,7 @@ import docker
 import pytest
 from django.conf import settings
 
-from environments.models import Service
+from catalog.models import Service
 from tests.harness.docker_engine import Registry, engine_or_reason
 from tests.harness.server import PortalServer
 from tests.harness.waiting import wait_for

@@ -11,16 +11,11 @@ import re
 
 import pytest
 
-from deployments.build_log import (
-    BuildLogWriter,
-    build_cap_notice,
-    emit_build_ending,
-    emit_build_line,
-)
 from deployments.models import Release
 from deployments.states import ReleaseState
-from environments import docker_builds
-from environments.docker_builds import LineBuffer
+from integrations import docker_builds
+from integrations.docker_builds import LineBuffer
+from releases.build_log import BuildLogWriter, build_cap_notice, emit_build_ending, emit_build_line
 from tests.factories import make_service
 from tests.harness.database_outage import database_unreachable
 from tests.harness.waiting import wait_for

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from deployments import builds
 from deployments.models import AuditEvent, Release
 from deployments.states import ReleaseState
-from environments import docker_builds
-from environments import registry as registry_client
+from integrations import docker_builds
+from integrations import registry as registry_client
+from releases import builds
 from tests.builds.conftest import DOCKERFILE, log_of, wait_until_not_running
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from environments.catalog import CatalogInvalid, parse_catalog, sync_catalog
-from environments.models import Service
+from catalog.catalog_file import CatalogInvalid, parse_catalog, sync_catalog
+from catalog.models import Service
 
 MINIMAL = (Path(__file__).parents[1] / "catalogs" / "minimal.yaml").read_text()
 SERVICE = "    image: ghcr.io/your-org/vizora-web\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from environments import docker_builds
+from integrations import docker_builds
 
 OLD_SHARED_HOME = Path("/tmp")  # what builds ran git with before
 

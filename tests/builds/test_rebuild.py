@@ -6,12 +6,12 @@ import io
 
 import pytest
 
-from deployments import builds
-from deployments.build_log import emit_build_lines
 from deployments.management.commands import build_release
 from deployments.models import AuditEvent, BuildAttempt, Release
-from deployments.releases import ReleaseError, register_release
 from deployments.states import ReleaseState
+from releases import builds
+from releases.build_log import emit_build_lines
+from releases.registration import ReleaseError, register_release
 from tests.builds.conftest import log_of
 from tests.factories import digest_for, make_release, make_service
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from environments.registry import RepositoryName
+from integrations.registry import RepositoryName
 
 
 @pytest.mark.parametrize(

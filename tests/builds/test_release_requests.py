@@ -16,12 +16,12 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.utils import timezone
 
-from deployments import builds
+from catalog.models import Service
 from deployments.engine.errors import ActionRefused
 from deployments.models import AuditEvent, Release
-from deployments.releases import ReleaseError, register_from_registry
 from deployments.states import ReleaseState
-from environments.models import Service
+from releases import builds
+from releases.registration import ReleaseError, register_from_registry
 from tests.builds.conftest import log_of
 from tests.harness.server import free_port
 

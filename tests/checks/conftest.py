@@ -12,9 +12,9 @@ import pytest
 import yaml
 from django.utils import timezone
 
+from catalog.models import Cluster, Environment
 from deployments.models import Step
 from deployments.states import DeploymentState, StepKind, StepState
-from environments.models import Cluster, Environment
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.checks.prometheus_fixture import FAST_SEED_RULES, Exporter, PrometheusServer
 from tests.factories import (

@@ -9,7 +9,7 @@ import pytest
 
 from deployments.checks import backup_fresh
 from deployments.checks.evidence import utc
-from environments.kube import ClusterClient
+from integrations.kube.cluster import ClusterClient
 from tests.harness.waiting import wait_for
 
 NAMESPACE = "vizora-prod"

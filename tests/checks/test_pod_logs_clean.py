@@ -10,7 +10,7 @@ from django.utils import timezone
 from deployments.checks import pod_logs_clean
 from deployments.checks.evidence import utc
 from deployments.states import StepKind, StepState
-from environments.kube import ClusterClient
+from integrations.kube.cluster import ClusterClient
 from tests.factories import make_deployment, make_release
 from tests.harness.waiting import wait_for
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from deployments.checks import secrets_present
-from environments.kube import ClusterClient, ClusterError
+from integrations.kube.cluster import ClusterClient, ClusterError
 from tests.checks.conftest import seed_secret_values
 
 SEED_KEYS = ["postgres-url", "mongodb-url", "redis-url", "jwt-secret", "device-jwt-secret",

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from environments.kube import ClusterClient
-from environments.models import Cluster, Environment, Service
+from catalog.models import Cluster, Environment, Service
+from integrations.kube.cluster import ClusterClient
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.factories import digest_for
 from tests.harness.receiver import WebhookReceiver
@@ -63,7 +63,7 @@ def web(transactional_db):
 
 
 def register(service: Service, version: str):
-    from deployments.releases import register_release
+    from releases.registration import register_release
 
     image = f"{service.image_repository}:{version}@{digest_for(service.name + version)}"
     return register_release(service.name, version, image)

@@ -16,7 +16,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.utils import timezone
 
-from deployments import dashboard_panels, engine
+from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode, Environment, PostItemPolicy
+from deployments import engine
 from deployments.engine import ActionRefused, DeploymentRequestError
 from deployments.engine.actions import waits_for_approval
 from deployments.engine.claims import claim_next_step
@@ -30,16 +31,10 @@ from deployments.states import (
     Trigger,
     Verification,
 )
-from environments.models import (
-    ChecklistPhase,
-    ChecklistTemplate,
-    CheckMode,
-    Environment,
-    PostItemPolicy,
-)
 from tests.engine.conftest import register, run_in_process
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.personas import make_persona
+from web import dashboard_panels
 
 ALWAYS = {"name": "always", "from": "mon 00:00", "to": "sun 23:59", "timezone": "UTC"}
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from catalog.models import ChecklistTemplate, ChecklistTemplateItem
 from deployments import engine
 from deployments.ci_results import CIReportError, report_ci
 from deployments.engine import ActionRefused, request_deployment
@@ -18,7 +19,6 @@ from deployments.engine.runner import advance, record_with_retries, run_claimed
 from deployments.models import AuditEvent, Deployment
 from deployments.states import ChecklistState, DeploymentState, StepKind, StepState, Verification
 from deployments.steps import StepOutcome
-from environments.models import ChecklistTemplate, ChecklistTemplateItem
 from tests.engine.conftest import cluster_images, register, run_in_process
 
 pytestmark = pytest.mark.django_db(transaction=True)

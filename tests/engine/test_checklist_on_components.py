@@ -13,11 +13,11 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from catalog.models import ChecklistTemplate, ChecklistTemplateItem
 from deployments import engine
 from deployments.engine import request_deployment
 from deployments.models import Deployment
 from deployments.states import ChecklistState, DeploymentState
-from environments.models import ChecklistTemplate, ChecklistTemplateItem
 from tests.engine.conftest import cluster_images, register, run_in_process
 from tests.harness.prometheus import PrometheusServer, kubesim_targets, rules_for_tests
 from tests.harness.waiting import wait_for

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from catalog.models import Cluster
 from deployments.engine import request_deployment
 from deployments.states import DeploymentState, StepKind, StepState
 from deployments.steps import StepStopped
-from environments.kube import ClusterClient
-from environments.models import Cluster
+from integrations.kube.cluster import ClusterClient
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.engine.conftest import cluster_images, register, run_in_process
 from tests.harness.http import LocalServer, QuietHandler

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
+from catalog.freeze import active_freeze
 from deployments.engine import (
     DeploymentRequestError,
     break_glass,
@@ -13,7 +14,6 @@ from deployments.engine import (
 )
 from deployments.engine.claims import claim_next_step
 from deployments.states import DeploymentState
-from environments.freeze import active_freeze
 from tests.engine.conftest import register
 from tests.factories import make_deployment
 

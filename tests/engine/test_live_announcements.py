@@ -12,14 +12,14 @@ import pytest
 import redis
 from django.conf import settings
 
+from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode
 from deployments import engine
 from deployments.engine.claims import claim_next_step
 from deployments.engine.runner import record_with_retries, run_claimed
-from deployments.live import announce
-from deployments.live.fingerprints import deployment_fingerprints, lane_fingerprints
 from deployments.models import Deployment, Lane
 from deployments.states import DeploymentState, StepState
-from environments.models import ChecklistPhase, ChecklistTemplate, CheckMode
+from live import announce
+from live.fingerprints import deployment_fingerprints, lane_fingerprints
 from tests.engine.conftest import register
 from tests.factories import make_deployment, make_environment, make_release, make_service
 

@@ -185,7 +185,7 @@ def test_a_cancel_during_a_migration_deletes_its_job_and_changes_nothing_else(
     assert migrate.reason == "Migration stopped: cancelled by alice."
     log = "\n".join(deployment.log.values_list("text", flat=True))
     assert f"job.batch/middleware-migrate-{deployment.pk} deleted: cancelled by alice." in log
-    from environments.kube import ClusterClient
+    from integrations.kube.cluster import ClusterClient
 
     with ClusterClient(development_with_urls.cluster) as kube:
         jobs = [j.metadata.name for j in kube.list_jobs("vizora-dev")]
@@ -202,7 +202,7 @@ def cluster_web_image_of(environment, workload: str) -> dict:
 @pytest.fixture
 def soaking(development, web):
     """Development watches a release for a minute after its rollout (one check)."""
-    from environments.models import ChecklistTemplate, ChecklistTemplateItem
+    from catalog.models import ChecklistTemplate, ChecklistTemplateItem
 
     template = ChecklistTemplate.objects.create(name="soak")
     ChecklistTemplateItem.objects.create(
@@ -250,7 +250,7 @@ def test_a_rollback_requested_during_a_promotions_soak_preempts_it(
 def test_one_worker_thread_moves_three_rollouts_at_once(development, web, one_thread_worker):
     """With one worker thread, three slow rollouts in three lanes all progress together:
     their rollout steps overlap in time instead of running one after the other."""
-    from environments.models import Service
+    from catalog.models import Service
 
     services = [web] + [
         Service.objects.create(
@@ -448,7 +448,7 @@ def test_during_a_promotions_soak_a_rollback_may_go_to_what_ran_just_before_it(
 ):
     from deployments.engine import request_rollback
     from deployments.lane_history import rollback_targets
-    from deployments.promotion_choices import rollback_preview
+    from web.promotion_choices import rollback_preview
 
     settings.PORTAL_SOAK_INTERVAL_SECONDS = 0.5
     first, before = register(web, "7.12.0"), register(web, "7.12.1")

@@ -11,6 +11,7 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
+from catalog.models import ObservedWorkloads
 from deployments.engine import request_deployment
 from deployments.models import AuditEvent, Deployment, Notification, Step
 from deployments.states import (
@@ -20,7 +21,6 @@ from deployments.states import (
     StepKind,
     StepState,
 )
-from environments.models import ObservedWorkloads
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from portal.workers import WorkerKind
 from tests.engine.conftest import FAST_ENGINE, register, wait_for

@@ -12,9 +12,9 @@ from deployments.engine.maintenance import reap_stale_steps
 from deployments.engine.runner import run_claimed
 from deployments.models import AuditEvent
 from deployments.states import DeploymentState, StepKind, StepState
-from deployments.what_runs import image_tag
-from environments.kube import ClusterClient
+from integrations.kube.cluster import ClusterClient
 from tests.engine.conftest import cluster_images, register, run_in_process
+from web.what_runs import image_tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -205,7 +205,7 @@ def test_drift_is_shown_on_the_service_page(development, web, alice, client):
 
 
 def test_deployment_checklist_items_are_filled_from_the_steps(development_with_urls, middleware):
-    from environments.models import ChecklistTemplate
+    from catalog.models import ChecklistTemplate
 
     template = ChecklistTemplate.objects.create(name="release")
     items = [

@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode
 from deployments import engine
 from deployments.engine import ActionRefused, DeploymentRequestError, request_deployment
 from deployments.engine.claims import claim_next_step
@@ -14,7 +15,6 @@ from deployments.states import (
     StepKind,
     StepState,
 )
-from environments.models import ChecklistPhase, ChecklistTemplate, CheckMode
 from tests.engine.conftest import register
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.utils import timezone
 from deployments.engine import DeploymentRequestError, request_deployment, request_rollback
 from deployments.models import Deployment, Step
 from deployments.states import DeploymentState, NotificationEvent, StepKind, StepState
-from environments.kube import ClusterClient
+from integrations.kube.cluster import ClusterClient
 from kubesim.timing import Timing
 from tests.engine.conftest import cluster_images, register, run_in_process, wait_for
 

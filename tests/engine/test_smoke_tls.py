@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 import yaml
 
+from catalog.models import Cluster, Environment
 from deployments.states import StepKind, StepState
 from deployments.steps import StepContext, smoke
-from environments.kube import ClusterClient
-from environments.models import Cluster, Environment
+from integrations.kube.cluster import ClusterClient
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.engine.conftest import register
 from tests.factories import make_deployment

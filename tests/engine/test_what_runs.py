@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
+from catalog.models import Cluster, Environment, ObservedWorkloads
 from deployments.engine import request_deployment
-from deployments.overview import dashboard_rows
-from deployments.what_runs import ClusterVerdict
-from environments.kube import ClusterClient
-from environments.models import Cluster, Environment, ObservedWorkloads
-from environments.observed import observe_clusters
+from integrations.kube.cluster import ClusterClient
+from integrations.kube.observed import observe_clusters
 from tests.engine.conftest import register, run_in_process
+from web.overview import dashboard_rows
+from web.what_runs import ClusterVerdict
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -176,7 +176,7 @@ def test_a_lane_the_portal_never_deployed_shows_what_the_cluster_runs(staging, w
 @pytest.fixture
 def announced():
     """Every channel announced (the hub's own hook), without Redis in between."""
-    from deployments.live import announce
+    from live import announce
 
     heard: list[str] = []
     observer = lambda channel, payload: heard.append(channel)  # noqa: E731
@@ -188,9 +188,9 @@ def announced():
 def test_a_rebuilt_cluster_is_announced_once_and_audited_as_drift(
     web_in_staging, web, staging, kubesim, announced
 ):
-    from deployments.live.announce import lane_channel
     from deployments.models import AuditEvent
     from deployments.observing import observe_and_announce
+    from live.announce import lane_channel
 
     _release, deployment = web_in_staging
     observe_and_announce()
@@ -222,9 +222,9 @@ def test_observed_drift_shows_on_the_service_page_with_the_rollouts(
 
 
 def test_every_pair_observed_gets_a_lane_the_pages_can_follow(staging, web, announced):
-    from deployments.live.announce import lane_channel
     from deployments.models import Lane
     from deployments.observing import observe_and_announce
+    from live.announce import lane_channel
 
     observe_and_announce()
     lane = Lane.objects.get(service=web, environment=staging)

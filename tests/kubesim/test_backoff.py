@@ -9,10 +9,9 @@ from collections import Counter
 import pytest
 
 from kubesim.timing import Timing
-
-from .conftest import SPEED
-from .helpers import NAMESPACE, deployment_manifest, wait_for
-from .test_kubectl_golden import normalise
+from tests.kubesim.conftest import SPEED
+from tests.kubesim.helpers import NAMESPACE, deployment_manifest, wait_for
+from tests.kubesim.test_kubectl_golden import normalise
 
 CLOCK = Timing(speed=SPEED)
 

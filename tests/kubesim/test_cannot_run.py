@@ -4,7 +4,7 @@ message; then restarted with back-off, the reason kept in lastState."""
 
 from __future__ import annotations
 
-from .helpers import NAMESPACE, deployment_manifest, wait_for
+from tests.kubesim.helpers import NAMESPACE, deployment_manifest, wait_for
 
 
 def container_of(core, app: str):

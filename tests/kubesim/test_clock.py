@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 
 from kubesim.timing import Timing
-
-from .conftest import SPEED
-from .helpers import NAMESPACE, deployment_manifest, job_manifest, wait_for
+from tests.kubesim.conftest import SPEED
+from tests.kubesim.helpers import NAMESPACE, deployment_manifest, job_manifest, wait_for
 
 CLOCK = Timing(speed=SPEED)
 

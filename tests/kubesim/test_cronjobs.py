@@ -16,8 +16,7 @@ import yaml
 from kubernetes import client
 
 from kubesim.testing import VIZORA_CONFIG, KubeSim
-
-from .helpers import NAMESPACE, wait_for
+from tests.kubesim.helpers import NAMESPACE, wait_for
 
 SPEED = 60  # one simulated minute per wall second
 MINUTE = 60 / SPEED

@@ -15,8 +15,13 @@ import pytest
 from kubernetes import client
 
 from kubesim.testing import VIZORA_CONFIG, KubeSim
-
-from .helpers import NAMESPACE, deployment_manifest, job_manifest, rollout_done, wait_for
+from tests.kubesim.helpers import (
+    NAMESPACE,
+    deployment_manifest,
+    job_manifest,
+    rollout_done,
+    wait_for,
+)
 
 SPEED = 30
 GRACE_WALL = 30 / SPEED  # the default grace period in wall seconds

@@ -9,8 +9,7 @@ import pytest
 from kubernetes import client
 
 from kubesim.testing import KubeSim
-
-from .helpers import NAMESPACE, deployment_manifest, rollout_done, wait_for
+from tests.kubesim.helpers import NAMESPACE, deployment_manifest, rollout_done, wait_for
 
 
 def get(kubesim, path: str, host: str | None = None, cluster: str = "production") -> httpx.Response:

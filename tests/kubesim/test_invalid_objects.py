@@ -17,8 +17,7 @@ from kubernetes import client
 
 from kubesim.errors import ApiError
 from kubesim.validation import Decoder
-
-from .helpers import NAMESPACE, deployment_manifest
+from tests.kubesim.helpers import NAMESPACE, deployment_manifest
 
 MIDDLEWARE = (Path(__file__).parent / "manifests" / "10-middleware.yaml").read_text()
 DEPLOYMENT = MIDDLEWARE.split("---")[0]

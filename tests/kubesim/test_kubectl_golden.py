@@ -9,8 +9,7 @@ import time
 import pytest
 
 from kubesim.timing import Timing
-
-from .conftest import KUBECTL
+from tests.kubesim.conftest import KUBECTL
 
 pytestmark = pytest.mark.kubectl
 

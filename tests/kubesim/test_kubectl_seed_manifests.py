@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from kubesim.testing import REPO_ROOT
-
-from .conftest import VERSIONS
-from .test_kubectl_golden import normalise
+from tests.kubesim.conftest import VERSIONS
+from tests.kubesim.test_kubectl_golden import normalise
 
 pytestmark = pytest.mark.kubectl
 

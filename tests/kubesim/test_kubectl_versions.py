@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from .conftest import VERSIONS
-from .helpers import deployment_manifest, wait_for
+from tests.kubesim.conftest import VERSIONS
+from tests.kubesim.helpers import deployment_manifest, wait_for
 
 pytestmark = pytest.mark.kubectl
 

@@ -13,8 +13,7 @@ import pytest
 from kubernetes import client
 
 from kubesim.testing import VIZORA_CONFIG, KubeSim
-
-from .helpers import deployment_manifest, rollout_done, wait_for
+from tests.kubesim.helpers import deployment_manifest, rollout_done, wait_for
 
 DEV = "vizora-dev"
 PROD = "vizora-prod"

@@ -8,9 +8,8 @@ import time
 import pytest
 
 from kubesim.timing import Timing
-
-from .conftest import SPEED
-from .helpers import NAMESPACE, deployment_manifest, rollout_done, wait_for
+from tests.kubesim.conftest import SPEED
+from tests.kubesim.helpers import NAMESPACE, deployment_manifest, rollout_done, wait_for
 
 CLOCK = Timing(speed=SPEED)
 

@@ -11,8 +11,14 @@ import time
 import pytest
 from kubernetes import client
 
-from .conftest import KUBECTL
-from .helpers import NAMESPACE, deployment_manifest, job_manifest, rollout_done, wait_for
+from tests.kubesim.conftest import KUBECTL
+from tests.kubesim.helpers import (
+    NAMESPACE,
+    deployment_manifest,
+    job_manifest,
+    rollout_done,
+    wait_for,
+)
 
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z) (.*)$")
 WEB_LOG_TAIL = ["[vizora-web] listening on port 3000", "[vizora-web] ready"]

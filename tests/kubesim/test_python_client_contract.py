@@ -8,9 +8,14 @@ import pytest
 from kubernetes import client, watch
 
 from kubesim.timing import Timing
-
-from .conftest import SPEED
-from .helpers import NAMESPACE, deployment_manifest, job_manifest, rollout_done, wait_for
+from tests.kubesim.conftest import SPEED
+from tests.kubesim.helpers import (
+    NAMESPACE,
+    deployment_manifest,
+    job_manifest,
+    rollout_done,
+    wait_for,
+)
 
 
 def test_read_deployment_shows_defaults_and_running_image(apps):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from .helpers import NAMESPACE, deployment_manifest, rollout_done, wait_for
-from .test_kubectl_golden import normalise
+from tests.kubesim.helpers import NAMESPACE, deployment_manifest, rollout_done, wait_for
+from tests.kubesim.test_kubectl_golden import normalise
 
 
 def with_env(name: str, env=None, env_from=None, volumes=None, **spec) -> dict:

@@ -14,8 +14,7 @@ import pytest
 from kubernetes import client, watch
 
 from kubesim import service_rows
-
-from .helpers import NAMESPACE
+from tests.kubesim.helpers import NAMESPACE
 
 SERVICE = {
     "apiVersion": "v1",

@@ -7,7 +7,7 @@ import threading
 
 import httpx
 
-from .helpers import NAMESPACE, deployment_manifest, wait_for
+from tests.kubesim.helpers import NAMESPACE, deployment_manifest, wait_for
 
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments"
 NAMES = [f"fleet-{i}" for i in range(5)]

@@ -28,7 +28,7 @@ def test_viewer_gets_snapshot_then_live_lines_then_end(
     Deployment.objects.filter(pk=deployment.pk).update(state=DeploymentState.SUCCEEDED)
     from django.db import transaction
 
-    from deployments.live import announce
+    from live import announce
 
     with transaction.atomic():
         announce.deployment_changed(deployment.pk, deployment.lane_id)

@@ -1,6 +1,6 @@
 """SSE frames: one `data:` per line, so no fragment can end an event or add a field."""
 
-from deployments.live import frames
+from live import frames
 
 
 def test_every_line_of_a_multi_line_fragment_gets_its_own_data_line():

@@ -8,10 +8,10 @@ import pytest
 from django.db import connection, transaction
 
 from deployments.events import emit
-from deployments.live import announce
-from deployments.live.hub import Hub
 from deployments.models import Deployment
 from deployments.states import DeploymentState
+from live import announce
+from live.hub import Hub
 
 LINE_ID = re.compile(rb'<span class="line" id="l(\d+)"')
 

@@ -10,9 +10,9 @@ PROGRAM = """
 import django
 django.setup()
 import sys
-from deployments.live.fingerprints import lane_parts
+from live.fingerprints import lane_parts
 print(",".join(part.__name__ for part in lane_parts()))
-print("deployments.what_runs" in sys.modules)
+print("web.what_runs" in sys.modules)
 """
 
 

@@ -3,8 +3,8 @@
 import pytest
 from django.db import transaction
 
-from deployments.live import announce
-from environments.models import Environment
+from catalog.models import Environment
+from live import announce
 
 pytestmark = pytest.mark.slow
 

@@ -8,14 +8,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from deployments.build_log import (
-    BuildLogWriter,
-    emit_build_line,
-    emit_build_lines,
-    release_changed,
-)
 from deployments.models import Release
 from deployments.states import DeploymentState, ReleaseState
+from releases.build_log import BuildLogWriter, emit_build_line, emit_build_lines, release_changed
 from tests.factories import (
     digest_for,
     make_deployment,

@@ -8,9 +8,9 @@ import pytest
 from django.db import transaction
 
 from deployments.events import emit
-from deployments.live import announce
 from deployments.models import Deployment
 from deployments.states import DeploymentState
+from live import announce
 from tests.harness.redis_server import RedisServer
 
 pytestmark = pytest.mark.slow

@@ -4,11 +4,11 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from deployments.builds import earlier_attempts_output_end, request_build
 from deployments.management.commands._deploy_cli import INTERRUPTED, actor, add_actor_argument
 from deployments.models import BuildLogLine, Release
-from deployments.releases import ReleaseError
 from deployments.states import ReleaseState
+from releases.builds import earlier_attempts_output_end, request_build
+from releases.registration import ReleaseError
 
 POLL_SECONDS = 0.2
 

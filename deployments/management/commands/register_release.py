@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from deployments.releases import ReleaseError, register_release, tag_mismatch_warning
+from releases.registration import ReleaseError, register_release, tag_mismatch_warning
 
 
 class Command(BaseCommand):

@@ -1,0 +1,35 @@
+"""Every use of an API token is audited: token prefix, method, path and status. And a
+method an endpoint does not take answers our JSON error, not the router's bare text."""
+
+from django.http import JsonResponse
+
+from api.errors import error_body
+from deployments import audit
+from deployments.audit_actions import AuditAction
+
+
+class ApiAuditMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 405 and request.path.startswith("/api/v1/"):
+            allowed = response.get("Allow", "")
+            response = JsonResponse(
+                error_body(f"{request.path} does not take {request.method}; it takes {allowed}."),
+                status=405,
+                headers={"Allow": allowed},
+            )
+        token = getattr(request, "api_token", None)
+        if token is not None:
+            audit.record(
+                AuditAction.API_REQUEST,
+                actor=token.user,
+                target=f"token:{token.prefix}",
+                method=request.method,
+                path=request.path[:500],
+                status=response.status_code,
+                replayed=response.has_header("Idempotent-Replayed"),
+            )
+        return response

@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class EnvironmentsConfig(AppConfig):
-    name = "environments"
-    verbose_name = "Catalog"

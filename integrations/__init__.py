@@ -1,0 +1,1 @@
+"""The clients of the outside world: Kubernetes, Docker builds, the registry."""

@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class TokensConfig(AppConfig):
-    name = "tokens"
-    verbose_name = "API tokens"

@@ -1,0 +1,1 @@
+"""The pages: views, the read model of each page, their templates and tags."""
