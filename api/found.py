@@ -6,7 +6,8 @@ from django.urls import reverse
 from api.errors import NotFound
 from catalog.lookups import active_environment, active_service
 from catalog.models import Environment, Service
-from deployments.models import ChecklistItem, Deployment, Release
+from deployments.models import ChecklistItem, Deployment
+from releases.models import Release
 
 
 def service(name: str) -> Service:

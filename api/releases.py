@@ -9,11 +9,11 @@ from api.errors import ApiError
 from api.idempotency import OPENAPI, idempotent
 from api.schemas import BuildLogOut, Error, Name, ReleaseIn, ReleaseOut, Seq
 from api.scopes import Scope
-from deployments.models import BuildLogLine, Release
-from deployments.states import ReleaseState
 from portal import roles
 from releases import builds
 from releases import registration as releases
+from releases.models import BuildLogLine, Release
+from releases.states import ReleaseState
 
 router = Router(tags=["releases"])
 LOG_PAGE = 1000

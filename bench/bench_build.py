@@ -100,8 +100,8 @@ def timed_cli(repo: Path, tag: str) -> float:
 
 
 def timed_portal(version: str) -> float:
-    from deployments.models import Release
     from releases.builds import request_build
+    from releases.models import Release
 
     started = time.perf_counter()
     release = request_build("web", version, "main")

@@ -7,6 +7,7 @@ Catalog text is shown masked like deployment output: a URL in the YAML may carry
 
 import json
 from collections.abc import Callable
+from functools import cached_property
 
 from django import forms
 from django.contrib import admin
@@ -136,3 +137,44 @@ class ChecklistTemplateAdmin(CatalogAdmin):
     list_display = ["name", "archived_at"]
     fields = readonly_fields = ["name", "archived_at"]
     inlines = [ChecklistTemplateItemInline]
+
+
+# Read-only admin pages for history (deployments, releases): rows change only through
+# the engine.
+class ReadOnlyAdmin(admin.ModelAdmin):
+    @cached_property
+    def shown_fields(self) -> list:
+        """Every field (timestamps too), free text and JSON masked; the same objects on each call.
+
+        Shown read-only, so a non-editable field such as `created_at` is fine here: the
+        form excludes every read-only name (listing one in an inline's `fields` without
+        `readonly_fields` is what made the Approval inline a FieldError).
+        """
+        names = [field.name for field in self.model._meta.fields]
+        return masked_fields(self.model, names)
+
+    def get_fields(self, request, obj=None):
+        return self.shown_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.shown_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

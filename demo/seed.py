@@ -14,9 +14,10 @@ from django.utils import timezone
 from catalog.models import Environment, Service
 from deployments import audit
 from deployments.ci_results import report_ci
-from deployments.models import Deployment, Lane, Release
+from deployments.models import Deployment, Lane
 from deployments.states import DeploymentState
 from portal import roles
+from releases.models import Release
 from releases.registration import register_release
 
 

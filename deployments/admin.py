@@ -4,11 +4,9 @@ Text is shown masked (rows are masked when written; this also covers rows writte
 before a pattern was added).
 """
 
-from functools import cached_property
-
 from django.contrib import admin
 
-from catalog.admin import masked, masked_fields
+from catalog.admin import ReadOnlyAdmin, ReadOnlyInline, masked, masked_fields
 from deployments.models import (
     Approval,
     AuditEvent,
@@ -16,56 +14,8 @@ from deployments.models import (
     Deployment,
     LogLine,
     Notification,
-    Release,
     Step,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    @cached_property
-    def shown_fields(self) -> list:
-        """Every field (timestamps too), free text and JSON masked; the same objects on each call.
-
-        Shown read-only, so a non-editable field such as `created_at` is fine here: the
-        form excludes every read-only name (listing one in an inline's `fields` without
-        `readonly_fields` is what made the Approval inline a FieldError).
-        """
-        names = [field.name for field in self.model._meta.fields]
-        return masked_fields(self.model, names)
-
-    def get_fields(self, request, obj=None):
-        return self.shown_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.shown_fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Release)
-class ReleaseAdmin(ReadOnlyAdmin):
-    list_display = ["service", "version", "state", "image", "git_sha", "created_at"]
-    list_filter = ["state", "service"]
-    search_fields = ["version", "git_sha", "image", "notes"]
-    date_hierarchy = "created_at"
 
 
 class StepInline(ReadOnlyInline):

@@ -16,8 +16,10 @@ from catalog.kinds import CheckKindName
 from deployments import audit
 from deployments.audit_actions import AuditAction
 from deployments.engine.checks_run import check_again_soon
-from deployments.models import ChecklistItem, CIResult
-from deployments.states import ACTIVE_DEPLOYMENT_STATES, ChecklistState, CIState
+from deployments.models import ChecklistItem
+from deployments.states import ACTIVE_DEPLOYMENT_STATES, ChecklistState
+from releases.models import CIResult
+from releases.states import CIState
 
 GIT_SHA = re.compile(r"^[0-9a-fA-F]{7,40}\Z")
 

@@ -8,8 +8,9 @@ from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 
 from catalog.models import Environment, Service
-from deployments.models import Deployment, Lane, Release, Step
+from deployments.models import Deployment, Lane, Step
 from deployments.states import FINAL_DEPLOYMENT_STATES, DeploymentState, StepKind, Trigger
+from releases.models import Release
 from releases.order import is_older, newest_first
 
 Images = dict[str, dict[str, str]]  # workload → container → image

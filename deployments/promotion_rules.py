@@ -17,9 +17,10 @@ from django.utils import timezone
 from catalog.catalog_file.values import parse_freeze_time
 from catalog.freeze import MINUTES_PER_WEEK, active_freeze, describe
 from catalog.models import Environment
-from deployments.models import Deployment, Release
+from deployments.models import Deployment
 from deployments.states import DeploymentState, Trigger
 from portal import roles
+from releases.models import Release
 from releases.order import is_older
 
 

@@ -5,19 +5,6 @@ from django.db import models
 from catalog.kinds import StepKind  # shared with the catalog; deployments names it here
 
 
-class ReleaseState(models.TextChoices):
-    BUILDING = "building", "Building"
-    READY = "ready", "Ready"
-    FAILED = "failed", "Failed"
-
-
-class CIState(models.TextChoices):
-    """What CI reported for a git commit's tests."""
-
-    PASSED = "passed", "Passed"
-    FAILED = "failed", "Failed"
-
-
 class DeploymentState(models.TextChoices):
     PENDING = "pending", "Pending"  # pre-deployment checks and approvals in progress
     QUEUED = "queued", "Queued"  # ready, waiting for its lane

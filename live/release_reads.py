@@ -7,9 +7,9 @@ from typing import NamedTuple
 from django.db import close_old_connections
 from django.template.loader import render_to_string
 
-from deployments.models import BuildLogLine, Release
-from deployments.states import ReleaseState
 from live import frames
+from releases.models import BuildLogLine, Release
+from releases.states import ReleaseState
 from web.release_page import live_context, release_for_page
 
 PAGE = "release.html"

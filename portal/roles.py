@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from catalog.models import Environment, Service
-    from deployments.models import ChecklistItem, Deployment, Release
+    from deployments.models import ChecklistItem, Deployment
+    from releases.models import Release
 
     # Whoever asks: views pass request.user, which may be signed out (then no role).
     type AnyUser = AbstractBaseUser | AnonymousUser

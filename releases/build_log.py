@@ -23,8 +23,8 @@ from django.db import connection, transaction
 
 from deployments.events import clean_line, fit_within_cap
 from deployments.log_gaps import LogGaps, store_or_count_gap
-from deployments.models import BuildLogLine, Release
 from live import announce
+from releases.models import BuildLogLine, Release
 
 log = logging.getLogger(__name__)
 

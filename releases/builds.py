@@ -35,14 +35,14 @@ from django.utils import timezone
 from deployments import audit
 from deployments.audit_actions import AuditAction
 from deployments.engine.errors import ActionRefused, forbidden
-from deployments.models import AuditEvent, BuildAttempt, Release
-from deployments.states import ReleaseState
+from deployments.models import AuditEvent
 from integrations import docker_builds
 from integrations.docker_builds import BuildFailed, BuildSpec, BuiltImage
 from portal import roles
 from portal.masking import people_text
 from releases.build_log import BuildLogWriter, emit_build_ending, emit_build_line, release_changed
 from releases.build_secrets import BuildMasker
+from releases.models import BuildAttempt, Release
 from releases.registration import (
     ReleaseError,
     active_release_service,
@@ -50,6 +50,7 @@ from releases.registration import (
     check_version,
     duplicate_message,
 )
+from releases.states import ReleaseState
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ A leaf of the domain (models only): `ci_results` records reports and wakes the e
 and the engine's checks read the runs here, so neither imports the other in a circle.
 """
 
-from deployments.models import CIResult
+from releases.models import CIResult
 
 
 def ci_runs(git_sha: str) -> list[CIResult]:

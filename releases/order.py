@@ -11,7 +11,7 @@ the older one.
 import functools
 import re
 
-from deployments.models import Release
+from releases.models import Release
 
 _SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"

@@ -9,11 +9,11 @@ from catalog.lookups import active_service
 from catalog.models import Service
 from deployments import audit
 from deployments.audit_actions import AuditAction
-from deployments.models import Release
-from deployments.states import ReleaseState
 from integrations import registry
 from portal.masking import people_text
 from releases.build_log import release_changed
+from releases.models import Release
+from releases.states import ReleaseState
 
 # registry[:port]/path/name : tag @ sha256:64-hex, as the Docker reference grammar has it.
 REPOSITORY = r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+"

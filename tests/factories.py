@@ -4,8 +4,10 @@ import hashlib
 from datetime import timedelta
 
 from catalog.models import Cluster, Environment, Service
-from deployments.models import Deployment, Lane, Release
-from deployments.states import DeploymentState, ReleaseState
+from deployments.models import Deployment, Lane
+from deployments.states import DeploymentState
+from releases.models import Release
+from releases.states import ReleaseState
 
 
 def make_cluster(name: str = "dev-cluster") -> Cluster:

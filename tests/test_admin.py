@@ -11,10 +11,10 @@ from deployments.models import (
     Deployment,
     LogLine,
     Notification,
-    Release,
     Step,
 )
 from deployments.states import Decision, StepKind
+from releases.models import Release
 from tests.factories import make_deployment, make_environment, make_release, make_service
 
 HISTORY_MODELS = [Release, Deployment, LogLine, Notification, AuditEvent]
@@ -43,7 +43,7 @@ def deployment(bob, carol):
 
 
 def change_url(obj) -> str:
-    return reverse(f"admin:deployments_{obj._meta.model_name}_change", args=[obj.pk])
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
 
 
 def test_deployment_change_page_shows_its_approvals_checklist_and_steps(admin_client, deployment):
@@ -59,7 +59,7 @@ def test_deployment_change_page_shows_its_approvals_checklist_and_steps(admin_cl
 
 @pytest.mark.parametrize("model", HISTORY_MODELS, ids=lambda model: model.__name__)
 def test_history_list_pages_open(admin_client, deployment, model):
-    response = admin_client.get(reverse(f"admin:deployments_{model._meta.model_name}_changelist"))
+    response = admin_client.get(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
     assert response.status_code == 200
 
 

@@ -29,10 +29,11 @@ from playwright.sync_api import Page, expect, sync_playwright
 from catalog.catalog_file import sync_catalog
 from catalog.models import Cluster, Environment
 from demo.seed import record_demo_baseline, register_demo_releases
-from deployments.models import Deployment, Release
+from deployments.models import Deployment
 from deployments.states import DeploymentState
 from integrations.kube.cluster import ClusterClient
 from kubesim.testing import VIZORA_CONFIG, KubeSim
+from releases.models import Release
 from tests.engine.conftest import FAST_ENGINE
 from tests.harness.browser import launch
 from tests.harness.prometheus import PrometheusServer, kubesim_targets, rules_for_tests

@@ -21,8 +21,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from deployments import engine
 from deployments.events import emit_lines
-from deployments.models import Deployment, LogLine, Release
+from deployments.models import Deployment, LogLine
 from deployments.states import DeploymentState
+from releases.models import Release
 from tests.factories import make_deployment
 from tests.harness.browser import launch
 from tests.harness.server import PortalServer

@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from deployments.models import Release
-from deployments.states import ReleaseState
+from releases.models import Release
+from releases.states import ReleaseState
 from tests.builds.conftest import (  # noqa: F401 (fixtures)
     DOCKERFILE,
     build_portal,

@@ -3,10 +3,10 @@ earlier attempt kept on the page, on a desktop and a phone."""
 
 import pytest
 
-from deployments.models import Release
-from deployments.states import ReleaseState
 from releases import builds
 from releases.build_log import emit_build_lines
+from releases.models import Release
+from releases.states import ReleaseState
 from tests.factories import make_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -3,8 +3,10 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from deployments.models import Approval, LogLine, Notification, Release
-from deployments.states import Decision, DeploymentState, NotificationEvent, ReleaseState
+from deployments.models import Approval, LogLine, Notification
+from deployments.states import Decision, DeploymentState, NotificationEvent
+from releases.models import Release
+from releases.states import ReleaseState
 from tests.factories import make_deployment, make_environment, make_release, make_service
 
 pytestmark = pytest.mark.django_db

@@ -22,10 +22,11 @@ from api.models import IdempotentRequest
 from api.tokens import issue_personal_token
 from catalog.models import Environment, Service
 from deployments.engine.claims import claim_next_step
-from deployments.models import AuditEvent, Deployment, Notification, Release
+from deployments.models import AuditEvent, Deployment, Notification
 from deployments.notifications import messages
 from deployments.states import DeploymentState, Trigger
 from portal.masking import MASK
+from releases.models import Release
 from releases.registration import register_release
 from tests.factories import digest_for, make_deployment
 from tests.fake_secrets import (
@@ -312,7 +313,7 @@ def test_no_admin_page_shows_a_secret(everything_typed, admin_client):
     urls = {
         name: reverse(f"admin:{name}_changelist")
         for name in (
-            "deployments_deployment", "deployments_release", "deployments_auditevent",
+            "deployments_deployment", "releases_release", "deployments_auditevent",
             "deployments_notification", "environments_environment", "tokens_apitoken",
         )
     }  # fmt: skip
@@ -325,7 +326,7 @@ def test_no_admin_page_shows_a_secret(everything_typed, admin_client):
         for pk in AuditEvent.objects.filter(deployment=glass).values_list("pk", flat=True)
     }
     urls["release"] = reverse(
-        "admin:deployments_release_change", args=[everything_typed.release.pk]
+        "admin:releases_release_change", args=[everything_typed.release.pk]
     )
     urls["environment"] = reverse("admin:environments_environment_change", args=[production.pk])
     pages = rendered(admin_client, urls)

@@ -11,9 +11,11 @@ import pytest
 
 from api.tokens import issue_ci_token
 from catalog.models import Environment
-from deployments.models import Deployment, Release
-from deployments.states import DeploymentState, ReleaseState
+from deployments.models import Deployment
+from deployments.states import DeploymentState
+from releases.models import Release
 from releases.registration import register_release
+from releases.states import ReleaseState
 from tests.builds.conftest import (  # noqa: F401 (fixtures)
     build_portal,
     build_settings,

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from deployments.models import Release
+from releases.models import Release
 from releases.order import between, is_older, newest_first, semver_key
 
 START = datetime(2026, 12, 1, tzinfo=UTC)

@@ -8,9 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from deployments.models import Release
-from deployments.states import DeploymentState, ReleaseState
+from deployments.states import DeploymentState
 from releases.build_log import emit_build_lines
+from releases.models import Release
+from releases.states import ReleaseState
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.personas import make_persona
 from web.build_form import DEMO_NO_ENGINE, NO_ENGINE

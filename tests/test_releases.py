@@ -3,9 +3,10 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from deployments.models import AuditEvent, Release
-from deployments.states import ReleaseState
+from deployments.models import AuditEvent
+from releases.models import Release
 from releases.registration import ReleaseError, register_release
+from releases.states import ReleaseState
 from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db

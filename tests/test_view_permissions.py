@@ -32,10 +32,11 @@ from deployments.models import (
     Deployment,
     Lane,
     Notification,
-    Release,
     Step,
 )
-from deployments.states import ChecklistState, DeploymentState, ReleaseState, Trigger
+from deployments.states import ChecklistState, DeploymentState, Trigger
+from releases.models import Release
+from releases.states import ReleaseState
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.personas import make_persona
 

@@ -9,8 +9,8 @@ from django import forms
 from django.conf import settings
 
 from catalog.models import Service
-from deployments.models import Release
 from portal import roles
+from releases.models import Release
 from releases.registration import ReleaseError
 
 DEFAULT_REF = "main"

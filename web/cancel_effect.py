@@ -6,8 +6,9 @@ began, the rollout stops and what ran before is put back at once.
 """
 
 from deployments.lane_history import running_release
-from deployments.models import Deployment, Release, Step
+from deployments.models import Deployment, Step
 from deployments.states import DeploymentState, StepKind, StepState
+from releases.models import Release
 
 CLUSTER_STEPS = (StepKind.ROLLOUT, StepKind.SMOKE, StepKind.POST_CHECKS)
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from deployments.models import Deployment, Release
+from deployments.models import Deployment
+from releases.models import Release
 
 # `previous_step_id` for a window the page renders: no step id equals it, so the first
 # line of the window always gets its step's header (the reader sees which step it is).

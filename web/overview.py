@@ -15,7 +15,7 @@ from deployments.lane_history import (
     lane_records,
     last_applied_id,
 )
-from deployments.models import AuditEvent, Deployment, Lane, Release
+from deployments.models import AuditEvent, Deployment, Lane
 from deployments.states import (
     ACTIVE_DEPLOYMENT_STATES,
     FINAL_DEPLOYMENT_STATES,
@@ -23,6 +23,7 @@ from deployments.states import (
     DeploymentState,
 )
 from portal import roles
+from releases.models import Release
 from web.what_runs import ClusterView, ReleaseLabels, cluster_view, images_of
 
 

@@ -16,11 +16,13 @@ from django.utils import timezone
 from catalog.kinds import CheckKindName
 from catalog.models import ChecklistPhase, ChecklistTemplateItem, CheckMode, Environment, Service
 from deployments import promotion_rules as rules
-from deployments.models import Deployment, Release
+from deployments.models import Deployment
 from deployments.promotion_rules import Freeze, Refusal, RolledBack, freeze_in_force
-from deployments.states import DeploymentState, ReleaseState, Trigger
+from deployments.states import DeploymentState, Trigger
 from portal import roles
+from releases.models import Release
 from releases.order import between, is_older
+from releases.states import ReleaseState
 from web.overview import Cell, RollbackChoice, dashboard_rows, rollback_choices
 from web.what_runs import REPAIRABLE
 

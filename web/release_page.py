@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deployments.lane_history import lane_records
-from deployments.models import Deployment, Lane, Release
-from deployments.states import ReleaseState
+from deployments.models import Deployment, Lane
 from portal import roles
+from releases.models import Release
+from releases.states import ReleaseState
 from web.log_window import build_log_window
 
 # States are shown by word and symbol, never by colour alone (as deployments are).

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Service
-from deployments.states import ReleaseState
 from portal import roles
 from releases import builds
 from releases.registration import ReleaseError
+from releases.states import ReleaseState
 from web.actions_flow import perform
 from web.build_form import BuildReleaseForm
 from web.deployment_views import _line_number

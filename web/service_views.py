@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import Environment, Service
 from deployments import engine
-from deployments.models import Release
+from releases.models import Release
 from web import promotion_choices
 from web.actions_flow import perform
 

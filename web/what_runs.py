@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from catalog.models import Environment, ObservedWorkloads, Service
 from deployments.lane_history import Applied, drift_from, last_applied, release_images
-from deployments.models import Deployment, Lane, Release
+from deployments.models import Deployment, Lane
 from deployments.states import DeploymentState
+from releases.models import Release
 
 
 class ClusterVerdict(models.TextChoices):

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from deployments.checks import CheckResult, failed, passed, waiting
 from deployments.checks.evidence import age, utc
-from deployments.models import CIResult
-from deployments.states import CIState
 from releases.ci_runs import ci_runs
+from releases.models import CIResult
+from releases.states import CIState
 
 
 def check(deployment, params: dict) -> CheckResult:

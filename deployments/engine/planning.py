@@ -13,20 +13,21 @@ from deployments.engine.checklist import answer_release_items, answer_unplanned_
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import DeploymentRequestError
 from deployments.lane_history import lane_record, rollback_targets, running_release_in, runs_now
-from deployments.models import ChecklistItem, Deployment, Lane, Release, Step
+from deployments.models import ChecklistItem, Deployment, Lane, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
     ACTIVE_DEPLOYMENT_STATES,
     PROMOTION_TRIGGERS,
     DeploymentState,
     NotificationEvent,
-    ReleaseState,
     StepKind,
     Trigger,
 )
 from live import announce
 from portal import roles
 from portal.masking import people_text
+from releases.models import Release
+from releases.states import ReleaseState
 from web.what_runs import cluster_disagrees
 
 

@@ -13,8 +13,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.urls import reverse
 
-from deployments.models import Deployment, Notification, Release
+from deployments.models import Deployment, Notification
 from deployments.states import DeploymentState, NotificationEvent, Trigger
+from releases.models import Release
 
 EMOJI = {
     NotificationEvent.REQUESTED: "📝",

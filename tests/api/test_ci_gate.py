@@ -7,8 +7,9 @@ import pytest
 from catalog.models import ChecklistPhase, CheckMode
 from deployments.checks import tests_passed
 from deployments.ci_results import report_ci
-from deployments.models import AuditEvent, ChecklistItem, CIResult
+from deployments.models import AuditEvent, ChecklistItem
 from deployments.states import ChecklistState
+from releases.models import CIResult
 from tests.factories import make_deployment
 
 SHA = "abc1234def5678abc1234def5678abc1234def56"

@@ -4,7 +4,8 @@ the field, 404 names what is unknown, 409 a conflict, 400 a value the domain ref
 import pytest
 from django.test import Client
 
-from deployments.models import CIResult, Deployment
+from deployments.models import Deployment
+from releases.models import CIResult
 
 TO_PRODUCTION = {"service": "web", "version": "1.0.0", "environment": "production"}
 

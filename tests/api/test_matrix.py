@@ -3,8 +3,9 @@ only within its scopes and environments; a bad token never gets past the door.""
 
 import pytest
 
-from deployments.models import Approval, ChecklistItem, CIResult, Deployment
+from deployments.models import Approval, ChecklistItem, Deployment
 from deployments.states import ChecklistState, Decision, DeploymentState, Trigger
+from releases.models import CIResult
 from tests.api.conftest import asking_for_approval
 from tests.engine.conftest import run_in_process
 from tests.factories import make_deployment

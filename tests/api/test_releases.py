@@ -11,8 +11,10 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from deployments.models import BuildLogLine, LogLine, Release
-from deployments.states import DeploymentState, ReleaseState
+from deployments.models import LogLine
+from deployments.states import DeploymentState
+from releases.models import BuildLogLine, Release
+from releases.states import ReleaseState
 from tests.factories import make_deployment
 from tests.harness.docker_engine import Registry
 from tests.harness.server import free_port

@@ -4,10 +4,10 @@ announced on `release:<id>` only once committed."""
 import pytest
 from django.db import transaction
 
-from deployments.models import BuildLogLine, Release
-from deployments.states import ReleaseState
 from live import announce
 from releases.build_log import emit_build_line, emit_build_lines, release_changed
+from releases.models import BuildLogLine, Release
+from releases.states import ReleaseState
 from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,11 +11,11 @@ import re
 
 import pytest
 
-from deployments.models import Release
-from deployments.states import ReleaseState
 from integrations import docker_builds
 from integrations.docker_builds import LineBuffer
 from releases.build_log import BuildLogWriter, build_cap_notice, emit_build_ending, emit_build_line
+from releases.models import Release
+from releases.states import ReleaseState
 from tests.factories import make_service
 from tests.harness.database_outage import database_unreachable
 from tests.harness.waiting import wait_for

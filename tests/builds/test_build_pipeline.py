@@ -9,11 +9,11 @@ from django.core.management import CommandError, call_command
 
 from catalog.models import ChecklistTemplate, Cluster, Environment
 from deployments.engine import request_deployment
-from deployments.models import Release
-from deployments.states import ReleaseState
 from integrations import registry as registry_client
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from releases import builds
+from releases.models import Release
+from releases.states import ReleaseState
 from tests.builds.conftest import DOCKERFILE, log_of, wait_until_not_running
 from tests.engine.conftest import SPEED, cluster_images, run_in_process
 from tests.harness.waiting import wait_for

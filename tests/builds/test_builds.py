@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from deployments.models import AuditEvent, Release
-from deployments.states import ReleaseState
+from deployments.models import AuditEvent
 from integrations import docker_builds
 from integrations import registry as registry_client
 from releases import builds
+from releases.models import Release
+from releases.states import ReleaseState
 from tests.builds.conftest import DOCKERFILE, log_of, wait_until_not_running
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]

@@ -7,11 +7,12 @@ import io
 import pytest
 
 from deployments.management.commands import build_release
-from deployments.models import AuditEvent, BuildAttempt, Release
-from deployments.states import ReleaseState
+from deployments.models import AuditEvent
 from releases import builds
 from releases.build_log import emit_build_lines
+from releases.models import BuildAttempt, Release
 from releases.registration import ReleaseError, register_release
+from releases.states import ReleaseState
 from tests.builds.conftest import log_of
 from tests.factories import digest_for, make_release, make_service
 

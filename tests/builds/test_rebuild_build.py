@@ -4,10 +4,10 @@ output in its log and the failed one in its history."""
 
 import pytest
 
-from deployments.models import Release
-from deployments.states import ReleaseState
 from integrations import registry as registry_client
 from releases import builds
+from releases.models import Release
+from releases.states import ReleaseState
 from tests.builds.conftest import DOCKERFILE, log_of
 
 pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]

@@ -10,9 +10,9 @@ import json
 import pytest
 
 from deployments.models import AuditEvent
-from deployments.states import ReleaseState
 from releases import builds
 from releases.registration import ReleaseError, register_from_registry
+from releases.states import ReleaseState
 from tests.builds.conftest import log_of
 from tests.harness.docker_engine import Registry, TokenService
 

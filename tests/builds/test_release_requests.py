@@ -18,10 +18,11 @@ from django.utils import timezone
 
 from catalog.models import Service
 from deployments.engine.errors import ActionRefused
-from deployments.models import AuditEvent, Release
-from deployments.states import ReleaseState
+from deployments.models import AuditEvent
 from releases import builds
+from releases.models import Release
 from releases.registration import ReleaseError, register_from_registry
+from releases.states import ReleaseState
 from tests.builds.conftest import log_of
 from tests.harness.server import free_port
 

@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from deployments.checks import tests_passed
 from deployments.ci_results import CIReportError, report_ci
-from deployments.models import CIResult
+from releases.models import CIResult
 from tests.factories import make_deployment, make_environment, make_release, make_service
 
 pytestmark = pytest.mark.django_db

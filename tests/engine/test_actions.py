@@ -25,12 +25,12 @@ from deployments.models import Approval, AuditEvent, ChecklistItem, Deployment
 from deployments.states import (
     ChecklistState,
     DeploymentState,
-    ReleaseState,
     StepKind,
     StepState,
     Trigger,
     Verification,
 )
+from releases.states import ReleaseState
 from tests.engine.conftest import register, run_in_process
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.harness.personas import make_persona

@@ -272,7 +272,7 @@ def test_report_ci_refuses_what_it_cannot_record_and_keeps_what_it_has(db):
     ):
         with pytest.raises(CIReportError, match=message):
             report_ci(sha, state, url, reporter=CI)
-    from deployments.models import CIResult
+    from releases.models import CIResult
 
     assert list(CIResult.objects.values_list("state", flat=True)) == ["passed"]
 
@@ -303,7 +303,7 @@ def test_manage_py_report_ci_records_the_result_and_refuses_bad_input(db):
 
     from django.core.management import CommandError, call_command
 
-    from deployments.models import CIResult
+    from releases.models import CIResult
 
     out = StringIO()
     call_command("report_ci", SHA, "--state", "passed", "--url", "https://ci.example/1", stdout=out)

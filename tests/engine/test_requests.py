@@ -7,14 +7,10 @@ from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode
 from deployments import engine
 from deployments.engine import ActionRefused, DeploymentRequestError, request_deployment
 from deployments.engine.claims import claim_next_step
-from deployments.models import AuditEvent, Deployment, Release
-from deployments.states import (
-    ChecklistState,
-    DeploymentState,
-    ReleaseState,
-    StepKind,
-    StepState,
-)
+from deployments.models import AuditEvent, Deployment
+from deployments.states import ChecklistState, DeploymentState, StepKind, StepState
+from releases.models import Release
+from releases.states import ReleaseState
 from tests.engine.conftest import register
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from deployments.models import Release
-from deployments.states import DeploymentState, ReleaseState
+from deployments.states import DeploymentState
 from releases.build_log import BuildLogWriter, emit_build_line, emit_build_lines, release_changed
+from releases.models import Release
+from releases.states import ReleaseState
 from tests.factories import (
     digest_for,
     make_deployment,
