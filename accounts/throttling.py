@@ -35,8 +35,8 @@ from django.db import models
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from deployments import audit
-from deployments.audit_actions import AuditAction
+from audit import trail
+from audit.actions import AuditAction
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def lift(kind: Kind, subject: str, actor=None, via: str = "") -> Throttle:
     cache.delete(_key(kind, subject, "state"))
     window = int(settings.PORTAL_THROTTLE_WINDOW_SECONDS)
     cache.delete(_key(kind, subject, f"window:{int(now().timestamp()) // window}"))
-    audit.record(
+    trail.record(
         AuditAction.THROTTLE_LIFTED,
         actor=actor,
         target=f"{kind}:{subject}",
@@ -237,7 +237,7 @@ def _engage(kind: Kind, subject: str) -> Throttle:
     slot = _incr(ENGAGEMENT_COUNTER, None)
     cache.set(f"throttle:engagement:{slot}", (str(kind), subject), timeout=wait)
     log.warning("throttle engaged: %s %s for %s s", kind, subject, wait)
-    audit.record(
+    trail.record(
         AuditAction.THROTTLE_ENGAGED,
         target=f"{kind}:{subject}",
         kind=kind,

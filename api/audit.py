@@ -4,8 +4,8 @@ method an endpoint does not take answers our JSON error, not the router's bare t
 from django.http import JsonResponse
 
 from api.errors import error_body
-from deployments import audit
-from deployments.audit_actions import AuditAction
+from audit import trail
+from audit.actions import AuditAction
 
 
 class ApiAuditMiddleware:
@@ -23,7 +23,7 @@ class ApiAuditMiddleware:
             )
         token = getattr(request, "api_token", None)
         if token is not None:
-            audit.record(
+            trail.record(
                 AuditAction.API_REQUEST,
                 actor=token.user,
                 target=f"token:{token.prefix}",

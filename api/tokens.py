@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from api.models import ApiToken, ServiceAccount, TokenKind, TokenState
 from api.scopes import Scope
+from audit import trail
+from audit.actions import AuditAction
 from catalog.models import Environment
-from deployments import audit
-from deployments.audit_actions import AuditAction
 from portal import roles
 from portal.masking import people_text
 
@@ -113,7 +113,7 @@ def _issue(kind, user, name, scopes, environments, expires_in_days, actor):
             created_by=actor,
             expires_at=expires_at,
         )
-        audit.record(
+        trail.record(
             AuditAction.TOKEN_ISSUED,
             actor=actor,
             target=f"token:{token.prefix}",
@@ -135,7 +135,7 @@ def revoke_token(actor: AbstractBaseUser, token_id: int) -> ApiToken:
             raise TokenError(f"Token {token.prefix}… was revoked already.")
         token.revoked_at, token.revoked_by = timezone.now(), actor
         token.save(update_fields=["revoked_at", "revoked_by"])
-        audit.record(
+        trail.record(
             AuditAction.TOKEN_REVOKED, actor=actor, target=f"token:{token.prefix}", name=token.name
         )
     return token

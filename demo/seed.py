@@ -11,8 +11,8 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
+from audit import trail
 from catalog.models import Environment, Service
-from deployments import audit
 from deployments.ci_results import report_ci
 from deployments.models import Deployment, Lane
 from deployments.states import DeploymentState
@@ -131,7 +131,7 @@ def record_demo_baseline() -> int:
                     release=baseline, service=service, environment=environment, lane=lane,
                     state=DeploymentState.SUCCEEDED, started_at=now, finished_at=now,
                 )  # fmt: skip
-                audit.record("deployment.baseline_recorded", deployment=deployment)
+                trail.record("deployment.baseline_recorded", deployment=deployment)
                 recorded += 1
     return recorded
 

@@ -6,16 +6,9 @@ before a pattern was added).
 
 from django.contrib import admin
 
+from audit.models import AuditEvent
 from catalog.admin import ReadOnlyAdmin, ReadOnlyInline, masked, masked_fields
-from deployments.models import (
-    Approval,
-    AuditEvent,
-    ChecklistItem,
-    Deployment,
-    LogLine,
-    Notification,
-    Step,
-)
+from deployments.models import Approval, ChecklistItem, Deployment, LogLine, Notification, Step
 
 
 class StepInline(ReadOnlyInline):

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 
+from audit import trail
+from audit.actions import AuditAction
 from catalog.kinds import CheckKindName
-from deployments import audit
-from deployments.audit_actions import AuditAction
 from deployments.engine.checks_run import check_again_soon
 from deployments.models import ChecklistItem
 from deployments.states import ACTIVE_DEPLOYMENT_STATES, ChecklistState
@@ -38,7 +38,7 @@ def report_ci(git_sha: str, state: str, url: str = "", *, reporter: str) -> CIRe
         result = CIResult.objects.create(
             git_sha=git_sha, state=state, url=url, reported_by=reporter[:150]
         )
-        audit.record(
+        trail.record(
             AuditAction.CI_REPORTED, target=git_sha, state=state, url=url, reporter=reporter
         )
         waiting = waiting_deployment_ids(git_sha)

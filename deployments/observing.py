@@ -4,10 +4,11 @@ finds is audited like the drift a rollout finds (`deployment.drift_detected`).""
 
 from django.db import transaction
 
+from audit import trail
+from audit.actions import AuditAction
+from audit.models import AuditEvent
 from catalog.models import Service
-from deployments import audit
-from deployments.audit_actions import AuditAction
-from deployments.models import AuditEvent, Lane
+from deployments.models import Lane
 from integrations.kube import observed
 from live import announce
 from web.overview import dashboard_rows
@@ -46,7 +47,7 @@ def audit_drift(changed: list[Pair]) -> None:
                 continue
             if _audited_already(view):
                 continue
-            audit.record(
+            trail.record(
                 DRIFT_DETECTED,
                 deployment=view.deployed_by,
                 target=f"{row.service.name} in {cell.environment.name}",

@@ -2,11 +2,11 @@
 
 from celery import shared_task
 
-from deployments import audit
-from deployments.audit_actions import AuditAction
+from audit import trail
+from audit.actions import AuditAction
 
 
 @shared_task(name="portal.tasks.probe_worker")
 def probe_worker(token: str) -> None:
     """Prove a worker can reach the database: append an audit row naming `token`."""
-    audit.record(AuditAction.WORKER_PROBE, target=token)
+    trail.record(AuditAction.WORKER_PROBE, target=token)

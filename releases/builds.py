@@ -32,10 +32,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from deployments import audit
-from deployments.audit_actions import AuditAction
+from audit import trail
+from audit.actions import AuditAction
+from audit.models import AuditEvent
 from deployments.engine.errors import ActionRefused, forbidden
-from deployments.models import AuditEvent
 from integrations import docker_builds
 from integrations.docker_builds import BuildFailed, BuildSpec, BuiltImage
 from portal import roles
@@ -107,7 +107,7 @@ def request_build(
                 created_by=_person(actor),
                 build_requested_at=timezone.now(),
             )
-            audit.record(
+            trail.record(
                 AuditAction.RELEASE_BUILD_REQUESTED,
                 actor=actor,
                 target=_target(release),
@@ -159,7 +159,7 @@ def _rebuild(release: Release, request: BuildRequest) -> Release:
             created_by=_person(request.actor),  # who asked for this build (may cancel it)
             **({"notes": people_text(request.notes)} if request.notes else {}),
         )
-        audit.record(
+        trail.record(
             AuditAction.RELEASE_REBUILD_REQUESTED,
             actor=request.actor,
             target=_target(locked),
@@ -226,7 +226,7 @@ def cancel_build(actor, release_id: int) -> Release:
         who = _name(actor)
         now = timezone.now()
         Release.objects.filter(pk=release.pk).update(build_cancel_requested_at=now)
-        audit.record(CANCEL_REQUESTED, actor=actor, target=_target(release), by=who)
+        trail.record(CANCEL_REQUESTED, actor=actor, target=_target(release), by=who)
         if release.build_started_at is None:
             reason = f"Cancelled by {who} before it started."
             _end(release, None, ReleaseState.FAILED, reason=reason)
@@ -306,7 +306,7 @@ def _claim(release_id: int):
         if not taken:
             return None
         release = Release.objects.select_related("service").get(pk=release_id)
-        audit.record(
+        trail.record(
             AuditAction.RELEASE_BUILD_STARTED, target=_target(release), ref=release.git_ref
         )
         release_changed(release_id)
@@ -345,7 +345,7 @@ def _end(release: Release, started, state, *, reason="", image: BuiltImage | Non
     if not ended:
         return 0
     if state == ReleaseState.READY:
-        audit.record(
+        trail.record(
             AuditAction.RELEASE_BUILT,
             target=_target(release),
             image=image.reference,
@@ -353,7 +353,7 @@ def _end(release: Release, started, state, *, reason="", image: BuiltImage | Non
         )
         message = f"Built and pushed {image.reference} ({image.size} bytes)"
     else:
-        audit.record(AuditAction.RELEASE_BUILD_FAILED, target=_target(release), reason=reason)
+        trail.record(AuditAction.RELEASE_BUILD_FAILED, target=_target(release), reason=reason)
         message = f"Build failed: {reason}"
     # In the ending's own transaction: a page that sees the build end has its last line.
     emit_build_ending(release.pk, message)

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from audit import trail
+from audit.actions import AuditAction
 from catalog.lookups import active_service
 from catalog.models import Service
-from deployments import audit
-from deployments.audit_actions import AuditAction
 from integrations import registry
 from portal.masking import people_text
 from releases.build_log import release_changed
@@ -145,7 +145,7 @@ def _record_ready(service, version, reference, git_sha, notes, actor, resolved=F
                 state=ReleaseState.READY,
                 created_by=actor if actor is not None and actor.is_authenticated else None,
             )
-            audit.record(
+            trail.record(
                 AuditAction.RELEASE_REGISTERED,
                 actor=actor,
                 target=f"release:{service.name}:{version}",

@@ -4,15 +4,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from deployments.models import (
-    Approval,
-    AuditEvent,
-    ChecklistItem,
-    Deployment,
-    LogLine,
-    Notification,
-    Step,
-)
+from audit.models import AuditEvent
+from deployments.models import Approval, ChecklistItem, Deployment, LogLine, Notification, Step
 from deployments.states import Decision, StepKind
 from releases.models import Release
 from tests.factories import make_deployment, make_environment, make_release, make_service
@@ -59,7 +52,9 @@ def test_deployment_change_page_shows_its_approvals_checklist_and_steps(admin_cl
 
 @pytest.mark.parametrize("model", HISTORY_MODELS, ids=lambda model: model.__name__)
 def test_history_list_pages_open(admin_client, deployment, model):
-    response = admin_client.get(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"))
+    response = admin_client.get(
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    )
     assert response.status_code == 200
 
 

@@ -13,10 +13,11 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from catalog.models import Cluster, Environment, Service
 from deployments.engine import request_deployment
 from deployments.events import emit
-from deployments.models import AuditEvent, Deployment, LogLine, Notification, Step
+from deployments.models import Deployment, LogLine, Notification, Step
 from deployments.notifications import outbox
 from deployments.states import DeploymentState, NotificationEvent, StepKind
 from kubesim.testing import VIZORA_CONFIG, KubeSim

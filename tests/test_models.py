@@ -96,9 +96,9 @@ def test_a_release_still_building_may_have_no_image_yet(lane):
 
 
 def test_audit_events_are_append_only(alice):
-    from deployments import audit
+    from audit import trail
 
-    event = audit.record("test.action", actor=alice, target="x")
+    event = trail.record("test.action", actor=alice, target="x")
     event.action = "rewritten"
     with pytest.raises(ValueError, match="append-only"):
         event.save()

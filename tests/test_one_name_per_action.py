@@ -1,4 +1,4 @@
-"""Every audit action is spelled once, in deployments/audit_actions.py.
+"""Every audit action is spelled once, in audit/actions.py.
 
 A static reading of the code: outside that module no string literal is an action's
 name, and no f-string builds one from a family (`f"deployment.{state}"`), so renaming
@@ -8,8 +8,8 @@ an action is one edit and the recording and matching code cannot drift apart.
 import ast
 from pathlib import Path
 
-from deployments import audit_actions
-from deployments.audit_actions import AuditAction
+from audit import actions as audit_actions
+from audit.actions import AuditAction
 from deployments.engine.actions import DECISION_ACTIONS
 from deployments.states import FINAL_DEPLOYMENT_STATES, Decision
 from web.timeline_kinds import ENDINGS

@@ -8,13 +8,15 @@ from django.urls import reverse
 
 from api.models import ApiToken
 from api.tokens import TokenError, issue_personal_token
+from audit import trail
+from audit.models import AuditEvent
 from catalog.models import Environment
-from deployments import audit, engine
+from deployments import engine
 from deployments.engine.claims import claim_next_step
 from deployments.engine.errors import ActionRefused
 from deployments.engine.lane import lane_blocker
 from deployments.engine.locks import LOCK_REASON_MAX
-from deployments.models import Approval, AuditEvent, Deployment
+from deployments.models import Approval, Deployment
 from deployments.states import Trigger
 from portal.masking import MASK
 from tests.factories import make_deployment, make_environment, make_release, make_service
@@ -39,7 +41,7 @@ def no_trace_of(secret: str) -> bool:
 
 
 def test_audit_details_are_masked_however_deep(db):
-    event = audit.record(
+    event = trail.record(
         "example.recorded",
         reason=f"see {NPM_TOKEN}",
         checks=[{"detail": f"key /{AWS_SECRET}", "count": 2}, ("tuple", PORTAL_TOKEN)],
@@ -54,8 +56,8 @@ def test_audit_details_are_masked_however_deep(db):
 
 
 def test_batched_audit_rows_are_masked_too(db):
-    with audit.batched():
-        audit.record("example.batched", note=PORTAL_TOKEN)
+    with trail.batched():
+        trail.record("example.batched", note=PORTAL_TOKEN)
     assert AuditEvent.objects.get(action="example.batched").detail == {"note": MASK}
 
 
@@ -69,7 +71,7 @@ def test_audit_details_keep_images_shas_and_names(db):
         "git_sha": "3f786850e387550fdab836ed7e6dc881de23001b",
         "item": "Backup",
     }
-    event = audit.record("example.kept", **detail)
+    event = trail.record("example.kept", **detail)
     assert AuditEvent.objects.get(pk=event.pk).detail == detail
 
 

@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from api.models import IdempotentRequest
 from api.tokens import issue_personal_token
+from audit.models import AuditEvent
 from catalog.models import Environment, Service
 from deployments.engine.claims import claim_next_step
-from deployments.models import AuditEvent, Deployment, Notification
+from deployments.models import Deployment, Notification
 from deployments.notifications import messages
 from deployments.states import DeploymentState, Trigger
 from portal.masking import MASK
@@ -313,7 +314,7 @@ def test_no_admin_page_shows_a_secret(everything_typed, admin_client):
     urls = {
         name: reverse(f"admin:{name}_changelist")
         for name in (
-            "deployments_deployment", "releases_release", "deployments_auditevent",
+            "deployments_deployment", "releases_release", "audit_auditevent",
             "deployments_notification", "environments_environment", "tokens_apitoken",
         )
     }  # fmt: skip
@@ -322,12 +323,10 @@ def test_no_admin_page_shows_a_secret(everything_typed, admin_client):
         for d in everything_typed.deployments
     }
     urls |= {
-        f"audit #{pk}": reverse("admin:deployments_auditevent_change", args=[pk])
+        f"audit #{pk}": reverse("admin:audit_auditevent_change", args=[pk])
         for pk in AuditEvent.objects.filter(deployment=glass).values_list("pk", flat=True)
     }
-    urls["release"] = reverse(
-        "admin:releases_release_change", args=[everything_typed.release.pk]
-    )
+    urls["release"] = reverse("admin:releases_release_change", args=[everything_typed.release.pk])
     urls["environment"] = reverse("admin:environments_environment_change", args=[production.pk])
     pages = rendered(admin_client, urls)
     assert {name: leaks(html) for name, html in pages.items() if leaks(html)} == {}

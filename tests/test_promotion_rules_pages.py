@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from catalog.models import Environment
 from deployments import engine
-from deployments.models import AuditEvent, Deployment
+from deployments.models import Deployment
 from deployments.states import DeploymentState, Trigger
 from tests.factories import make_deployment, make_environment, make_release, make_service
 

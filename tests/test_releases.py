@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from deployments.models import AuditEvent
+from audit.models import AuditEvent
 from releases.models import Release
 from releases.registration import ReleaseError, register_release
 from releases.states import ReleaseState

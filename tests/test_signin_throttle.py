@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts import throttling
 from accounts.throttling import Kind
-from deployments.models import AuditEvent
+from audit.models import AuditEvent
 
 ACCOUNT_REFUSAL = (
     "Too many failed sign-ins for this account; try again in {wait} (at {at} UTC), "

@@ -7,7 +7,7 @@ from django.test import Client
 
 from accounts import throttling
 from accounts.throttling import Kind
-from deployments.models import AuditEvent
+from audit.models import AuditEvent
 
 
 def throttle_alice(throttle_clock) -> None:

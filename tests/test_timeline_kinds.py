@@ -8,10 +8,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit import trail
+from audit.models import AuditEvent
 from catalog.models import Environment
-from deployments import audit, engine
+from deployments import engine
 from deployments.engine.claims import claim_next_step
-from deployments.models import AuditEvent, Deployment
+from deployments.models import Deployment
 from tests.harness.personas import make_persona
 from tests.timeline_world import (
     item,
@@ -232,7 +234,7 @@ def test_freeze_windows_begin_and_end_on_the_timeline(world, alice):
                "to": _iso(now - timedelta(hours=4)), "timezone": "UTC"}  # fmt: skip
     window = {"name": "release-day", "from": _iso(began), "to": _iso(ends), "timezone": "UTC"}
     Environment.objects.filter(pk=world.production.pk).update(freeze_windows=[earlier, window])
-    _backdate(audit.record("deployment.note", environment=world.production), hours=6)
+    _backdate(trail.record("deployment.note", environment=world.production), hours=6)
     production = Environment.objects.get(pk=world.production.pk)
     page = page_of(production)
     assert said(production) == [
@@ -249,7 +251,7 @@ def test_a_weekly_freeze_repeats_in_its_time_zone(world):
     weekend = {"name": "weekend", "from": "fri 16:00", "to": "mon 08:00",
                "timezone": "Europe/London"}  # fmt: skip
     Environment.objects.filter(pk=world.production.pk).update(freeze_windows=[weekend])
-    _backdate(audit.record("deployment.note", environment=world.production), days=15)
+    _backdate(trail.record("deployment.note", environment=world.production), days=15)
     production = Environment.objects.get(pk=world.production.pk)
     freezes = [e for e in entries(production) if e.kind == EntryKind.FREEZE]
     assert len(freezes) in (4, 5, 6), "two or three weekends in fifteen days"
@@ -263,8 +265,8 @@ def test_drift_and_unknown_actions_still_appear(world):
     deployment = Deployment.objects.get(environment=world.production)
     drift = [{"workload": "vizora-web", "container": "web", "running": "web:hotfix",
               "deployed": "web:1.0.0", "deployment": deployment.pk}]  # fmt: skip
-    audit.record("deployment.drift_detected", deployment=deployment, drift=drift)
-    audit.record("environment.resized", environment=world.production, nodes=3, target="x")
+    trail.record("deployment.drift_detected", deployment=deployment, drift=drift)
+    trail.record("environment.resized", environment=world.production, nodes=3, target="x")
     noticed = entry_saying(
         world.production, "Drift noticed at the rollout: the cluster ran something else"
     )
@@ -285,8 +287,8 @@ def test_the_kind_filter_and_the_kinds_shown_agree_on_every_row(world, alice, bo
     engine.review_break_glass(dave, glass.pk, "ok")
     engine.request_rollback("web", "production", to_version="1.0.0", actor=alice)
     engine.lock(bob, "production", "incident")
-    audit.record("deployment.drift_detected", deployment=glass, drift=[])
-    audit.record("environment.resized", environment=world.production)
+    trail.record("deployment.drift_detected", deployment=glass, drift=[])
+    trail.record("environment.resized", environment=world.production)
     rows = AuditEvent.objects.filter(environment=world.production).select_related("deployment")
     for kind in EntryKind.values:
         filtered = set(

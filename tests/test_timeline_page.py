@@ -10,10 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from audit import trail
+from audit.models import AuditEvent
 from catalog.models import Environment
-from deployments import audit, engine
+from deployments import engine
 from deployments.engine.claims import claim_next_step
-from deployments.models import AuditEvent
 from tests.harness.personas import make_persona
 from tests.timeline_world import (
     item,
@@ -158,7 +159,7 @@ def many_rows(environment, count: int, same_moment: int = 0) -> None:
     """`count` rows of the environment, the last `same_moment` of them at one instant
     (ties are ordered by id)."""
     for number in range(count):
-        audit.record("environment.noted", environment=environment, number=number)
+        trail.record("environment.noted", environment=environment, number=number)
     if same_moment:
         tied = all_rows(environment)[:same_moment]
         AuditEvent.objects.filter(pk__in=tied).update(created_at=timezone.now())

@@ -22,18 +22,11 @@ from accounts import throttling
 from accounts.throttling import Kind
 from api.models import ApiToken
 from api.tokens import issue_personal_token
+from audit.models import AuditEvent
 from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode, Environment
 from deployments import engine
 from deployments.engine.claims import claim_next_step
-from deployments.models import (
-    Approval,
-    AuditEvent,
-    ChecklistItem,
-    Deployment,
-    Lane,
-    Notification,
-    Step,
-)
+from deployments.models import Approval, ChecklistItem, Deployment, Lane, Notification, Step
 from deployments.states import ChecklistState, DeploymentState, Trigger
 from releases.models import Release
 from releases.states import ReleaseState

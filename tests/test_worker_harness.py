@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.conf import settings
 
-from deployments.models import AuditEvent
+from audit.models import AuditEvent
 from portal.tasks import probe_worker
 from tests.harness.waiting import wait_for
 

@@ -6,8 +6,9 @@ from urllib.parse import urlencode
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 
+from audit.actions import AuditAction
+from audit.models import AuditEvent
 from catalog.models import Environment, ObservedWorkloads, Service
-from deployments.audit_actions import AuditAction
 from deployments.lane_history import (
     RECENT_SUCCESSES,
     Applied,
@@ -15,7 +16,7 @@ from deployments.lane_history import (
     lane_records,
     last_applied_id,
 )
-from deployments.models import AuditEvent, Deployment, Lane
+from deployments.models import Deployment, Lane
 from deployments.states import (
     ACTIVE_DEPLOYMENT_STATES,
     FINAL_DEPLOYMENT_STATES,

@@ -18,9 +18,10 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from catalog.freeze import FreezeBoundary, freeze_boundaries
 from catalog.models import Environment, Service
-from deployments.models import AuditEvent, Lane
+from deployments.models import Lane
 from deployments.promotion_rules import Freeze, freeze_in_force
 from web.timeline_entries import Entry, entry_for, freeze_entry, micros, moment
 from web.timeline_kinds import STEP_NOISE_Q, EntryKind, kind_filter

@@ -12,9 +12,10 @@ from functools import cached_property
 
 from django.utils import timezone
 
+from audit.actions import CHECKLIST_PREFIX, DEPLOYMENT_PREFIX, STEP_PREFIX, AuditAction
+from audit.models import AuditEvent
 from catalog.freeze import FreezeBoundary, describe
-from deployments.audit_actions import CHECKLIST_PREFIX, DEPLOYMENT_PREFIX, STEP_PREFIX, AuditAction
-from deployments.models import AuditEvent, Deployment
+from deployments.models import Deployment
 from deployments.states import (
     ChecklistState,
     DeploymentState,

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from django.db import models
 from django.db.models import Q
 
+from audit.actions import CHECKLIST_PREFIX, STEP_PREFIX, AuditAction
+from audit.models import AuditEvent
 from catalog.models import ChecklistPhase
-from deployments.audit_actions import CHECKLIST_PREFIX, STEP_PREFIX, AuditAction
 from deployments.engine.transitions import DEPLOYMENT_TRANSITIONS
-from deployments.models import AuditEvent
 from deployments.states import FINAL_DEPLOYMENT_STATES, StepKind, Trigger
 
 

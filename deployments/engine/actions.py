@@ -5,8 +5,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deployments import audit
-from deployments.audit_actions import AuditAction
+from audit import trail
+from audit.actions import AuditAction
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
 from deployments.engine.gates import pass_gates
@@ -52,7 +52,7 @@ def decide(
             ) from None
         announce.deployment_changed(deployment.pk, deployment.lane_id)
         action = DECISION_ACTIONS[decision]
-        audit.record(action, actor=actor, deployment=deployment, comment=comment)
+        trail.record(action, actor=actor, deployment=deployment, comment=comment)
         settle_gates(deployment)
     return approval
 
@@ -94,7 +94,7 @@ def cancel(actor: AbstractBaseUser | None, deployment_id: int) -> Deployment:
             cancel_requested=True, cancel_requested_by=actor
         )
         announce.deployment_changed(deployment.pk, deployment.lane_id)
-        audit.record(AuditAction.DEPLOYMENT_CANCEL_REQUESTED, actor=actor, deployment=deployment)
+        trail.record(AuditAction.DEPLOYMENT_CANCEL_REQUESTED, actor=actor, deployment=deployment)
         advance_after_commit(deployment.pk, urgent=True)
     deployment.refresh_from_db()
     return deployment
@@ -128,7 +128,7 @@ def review_break_glass(actor: AbstractBaseUser, deployment_id: int, note: str) -
             break_glass_review_note=note,
         )
         announce.deployment_changed(deployment.pk, deployment.lane_id)
-        audit.record(
+        trail.record(
             AuditAction.DEPLOYMENT_BREAK_GLASS_REVIEWED,
             actor=actor,
             deployment=deployment,

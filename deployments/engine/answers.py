@@ -8,9 +8,9 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from audit import trail
+from audit.actions import AuditAction
 from catalog.models import ChecklistPhase, CheckMode
-from deployments import audit
-from deployments.audit_actions import AuditAction
 from deployments.engine.actions import locked, settle_gates
 from deployments.engine.checklist import refresh_verification
 from deployments.engine.errors import ActionRefused, forbidden
@@ -111,7 +111,7 @@ def _record(
     item.answered_by, item.answered_at = actor, timezone.now()
     item.save(update_fields=["state", "evidence", "waiver_reason", "answered_by", "answered_at"])
     announce.deployment_changed(deployment.pk, deployment.lane_id)
-    audit.record(
+    trail.record(
         action,
         actor=actor,
         deployment=deployment,

@@ -2,10 +2,10 @@
 
 from django.utils import timezone
 
+from audit import trail
+from audit.actions import AuditAction
 from catalog.kinds import CheckKindName, StepKind
 from catalog.models import ChecklistPhase, CheckMode
-from deployments import audit
-from deployments.audit_actions import AuditAction
 from deployments.models import ChecklistItem, Deployment
 from deployments.states import ChecklistState, Verification
 from live import announce
@@ -80,7 +80,7 @@ def _answer(deployment: Deployment, item: ChecklistItem, passed: bool, evidence:
     item.evidence, item.answered_at = evidence, timezone.now()
     item.save(update_fields=["state", "evidence", "answered_at"])
     # The portal answered it: audited like a person's answer, with its evidence.
-    audit.record(
+    trail.record(
         AuditAction.CHECKLIST_CHECKED,
         deployment=deployment,
         item=item.text,
@@ -111,7 +111,7 @@ def refresh_verification(deployment: Deployment) -> None:
     was = deployment.verification
     Deployment.objects.filter(pk=deployment.pk).update(verification=verification)
     deployment.verification = verification
-    audit.record(
+    trail.record(
         AuditAction.DEPLOYMENT_VERIFICATION, deployment=deployment, was=was, now=verification
     )
     announce.deployment_changed(deployment.pk, deployment.lane_id)

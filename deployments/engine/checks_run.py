@@ -16,9 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit import trail
+from audit.actions import AuditAction
 from catalog.models import ChecklistPhase
-from deployments import audit
-from deployments.audit_actions import AuditAction
 from deployments.checks.running import as_record, checked_items, run_check
 from deployments.engine.enqueue import advance_after_commit, pre_checks_after_commit
 from deployments.models import ChecklistItem, Deployment, Step
@@ -47,7 +47,7 @@ def run_pre_checks(deployment_id: int) -> None:
     records = [as_record(item, run_check(deployment, item)) for item in items]
     from deployments.engine.actions import locked, settle_gates  # actions import gates
 
-    with transaction.atomic(), audit.batched():
+    with transaction.atomic(), trail.batched():
         deployment = locked(deployment_id)
         if deployment.state != DeploymentState.PENDING:
             return
@@ -92,7 +92,7 @@ def check_again(actor, deployment_id: int) -> None:
                 f"Deployment #{deployment.pk} has no pre-deployment check to run again "
                 f"(it is {deployment.get_state_display().lower()})."
             )
-        audit.record(AuditAction.CHECKLIST_CHECK_AGAIN, actor=actor, deployment=deployment)
+        trail.record(AuditAction.CHECKLIST_CHECK_AGAIN, actor=actor, deployment=deployment)
     check_again_soon(deployment_id)
 
 
@@ -157,7 +157,7 @@ def _write(deployment: Deployment, item: ChecklistItem, record: dict) -> None:
     item.save(update_fields=["state", "evidence", "answered_at", "answered_by"])
     announce.deployment_changed(deployment.pk, deployment.lane_id)
     if changed:  # a check that finds the same again is not news
-        audit.record(
+        trail.record(
             AuditAction.CHECKLIST_CHECKED,
             deployment=deployment,
             item=item.text,

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from deployments import audit
+from audit import trail
 from deployments.engine import cancellation, lane
 from deployments.engine.gates import pass_gates
 from deployments.engine.outcomes import conclude
@@ -52,7 +52,7 @@ def claim_next_step(deployment_id: int, worker: str) -> Claim | None:
     """Move the deployment as far as it can go without running anything, then claim
     the next look of a runnable step for `worker`; None when it parks, waits (between
     looks, not yet due) or has ended."""
-    with transaction.atomic(), audit.batched():
+    with transaction.atomic(), trail.batched():
         lane.lock_lane_of(deployment_id)
         deployment = (
             lane.with_rollback_waiting(Deployment.objects.select_for_update(of=("self",)))

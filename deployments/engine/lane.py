@@ -12,9 +12,9 @@ defence; with the lane lock held, no caller ever meets its IntegrityError.
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from audit import trail
+from audit.actions import AuditAction
 from catalog.freeze import active_freeze, describe
-from deployments import audit
-from deployments.audit_actions import AuditAction
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.next_in_line import first_in_line
 from deployments.engine.transitions import finish, move_deployment
@@ -45,7 +45,7 @@ def join_lane(deployment: Deployment) -> bool:
         # The promotion stops at its next look (claims.py), without touching the cluster
         # again; this rollback's own rollout then takes the workloads to its release.
         advance_after_commit(running.pk, urgent=True)
-        audit.record(AuditAction.DEPLOYMENT_PREEMPTING, deployment=deployment, running=running.pk)
+        trail.record(AuditAction.DEPLOYMENT_PREEMPTING, deployment=deployment, running=running.pk)
     waiting = []
     for other in (m for m in members if m.state == QUEUED):
         if _replaces(deployment, other):

@@ -8,10 +8,10 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from audit import trail
+from audit.actions import AuditAction
 from catalog.lookups import active_environment
 from catalog.models import Environment
-from deployments import audit
-from deployments.audit_actions import AuditAction
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import ActionRefused, forbidden
 from deployments.models import Deployment
@@ -47,7 +47,7 @@ def lock(actor: AbstractBaseUser, environment_name: str, reason: str) -> Environ
         environment.locked, environment.lock_reason = True, reason
         environment.locked_by, environment.locked_at = actor, timezone.now()
         environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
-        audit.record(
+        trail.record(
             AuditAction.ENVIRONMENT_LOCKED,
             actor=actor,
             environment=environment,
@@ -68,7 +68,7 @@ def unlock(actor: AbstractBaseUser, environment_name: str) -> Environment:
         environment.locked, environment.lock_reason = False, ""
         environment.locked_by, environment.locked_at = None, None
         environment.save(update_fields=["locked", "lock_reason", "locked_by", "locked_at"])
-        audit.record(
+        trail.record(
             AuditAction.ENVIRONMENT_UNLOCKED,
             actor=actor,
             environment=environment,

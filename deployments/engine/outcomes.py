@@ -6,8 +6,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from deployments import audit
-from deployments.audit_actions import AuditAction
+from audit import trail
+from audit.actions import AuditAction
 from deployments.engine import reasons
 from deployments.engine.checklist import answer_step_items
 from deployments.engine.checks_run import apply_step_checks
@@ -38,7 +38,7 @@ def record_outcome(deployment_id: int, step_id: int, attempt: int, outcome: Step
     outcome = StepOutcome(
         outcome.ok, mask_secrets(outcome.reason), mask_json(outcome.result), outcome.stopped
     )
-    with transaction.atomic(), audit.batched():
+    with transaction.atomic(), trail.batched():
         lock_lane_of(deployment_id)  # lane before deployment, as every claim does
         deployment = (
             Deployment.objects.select_for_update(of=("self",))
@@ -136,7 +136,7 @@ def plan_rollback(deployment: Deployment, reason: str) -> None:
     deployment.reason = reason
     announce.deployment_changed(deployment.pk, deployment.lane_id)  # its page shows the new step
     # Notified when it ends (rolled back, or the rollback failed too), not now.
-    audit.record(AuditAction.DEPLOYMENT_ROLLING_BACK, deployment=deployment, reason=reason)
+    trail.record(AuditAction.DEPLOYMENT_ROLLING_BACK, deployment=deployment, reason=reason)
 
 
 def conclude(deployment: Deployment, steps: list[Step]) -> None:

@@ -3,11 +3,11 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from audit import trail
+from audit.actions import AuditAction
 from catalog.lookups import active_environment, active_service
 from catalog.models import ChecklistPhase, CheckMode, Environment, Service
-from deployments import audit
 from deployments import promotion_rules as rules
-from deployments.audit_actions import AuditAction
 from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.checklist import answer_release_items, answer_unplanned_step_items
 from deployments.engine.enqueue import advance_after_commit
@@ -286,7 +286,7 @@ def _insert(
             for position, kind in enumerate(step_kinds, start=1)
         )
         # The request is recorded first: what the portal answers for it follows it.
-        audit.record(
+        trail.record(
             AuditAction.DEPLOYMENT_REQUESTED,
             actor=person,
             deployment=deployment,

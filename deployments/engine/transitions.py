@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
-from deployments import audit
-from deployments.audit_actions import AuditAction
+from audit import trail
+from audit.actions import AuditAction
 from deployments.engine.checklist import refresh_verification
 from deployments.engine.next_in_line import start_next_in_lane
 from deployments.models import Deployment, Step
@@ -234,6 +234,6 @@ def _effects(transition: Transition, deployment: Deployment, *, actor=None, **de
     if transition.announce:
         announce.deployment_changed(deployment.pk, deployment.lane_id)
     for action in transition.audit:
-        audit.record(action, actor=actor, deployment=deployment, **detail)
+        trail.record(action, actor=actor, deployment=deployment, **detail)
     if transition.notify:
         notify(deployment, transition.notify)

@@ -1,7 +1,7 @@
 """What ran before a rollout, and whether someone changed it behind the portal's back."""
 
-from deployments import audit
-from deployments.audit_actions import AuditAction
+from audit import trail
+from audit.actions import AuditAction
 from deployments.lane_history import drift_from, last_applied
 from deployments.models import Deployment
 from deployments.steps import StepContext
@@ -51,4 +51,4 @@ def detect_drift(ctx: StepContext, running: dict[str, dict[str, str]]) -> None:
             "this deployment replaces it"
         )
     ctx.save_result(drift=drift)
-    audit.record(AuditAction.DEPLOYMENT_DRIFT_DETECTED, deployment=deployment, drift=drift)
+    trail.record(AuditAction.DEPLOYMENT_DRIFT_DETECTED, deployment=deployment, drift=drift)

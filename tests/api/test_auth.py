@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import hash_token
-from deployments.models import AuditEvent, Deployment
+from audit.models import AuditEvent
+from deployments.models import Deployment
 from tests.factories import make_deployment
 
 

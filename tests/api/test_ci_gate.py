@@ -4,10 +4,11 @@ with CI asks a lead to waive "All tests passing"; every result names who reporte
 
 import pytest
 
+from audit.models import AuditEvent
 from catalog.models import ChecklistPhase, CheckMode
 from deployments.checks import tests_passed
 from deployments.ci_results import report_ci
-from deployments.models import AuditEvent, ChecklistItem
+from deployments.models import ChecklistItem
 from deployments.states import ChecklistState
 from releases.models import CIResult
 from tests.factories import make_deployment

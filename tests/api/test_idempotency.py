@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from api.models import ApiToken, IdempotentRequest
 from api.tokens import hash_token
-from deployments.models import Approval, AuditEvent, ChecklistItem, Deployment
+from audit.models import AuditEvent
+from deployments.models import Approval, ChecklistItem, Deployment
 from releases.models import CIResult
 from tests.api.conftest import asking_for_approval
 from tests.harness.waiting import wait_for

@@ -9,7 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from deployments.models import AuditEvent, Deployment
+from audit.models import AuditEvent
+from deployments.models import Deployment
 from deployments.states import DeploymentState
 from tests.api.test_portal_client_conflicts import Portal, run
 from tests.factories import make_deployment, make_release

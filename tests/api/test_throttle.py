@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from accounts import throttling
 from accounts.throttling import Kind
-from deployments.models import AuditEvent
+from audit.models import AuditEvent
 
 
 def call(api, token: str | None, address: str = "10.1.1.1"):

@@ -9,7 +9,7 @@ from django.contrib.auth import authenticate
 
 from api.models import ApiToken, ServiceAccount, TokenKind
 from api.tokens import TokenError, hash_token, issue_ci_token
-from deployments.models import AuditEvent
+from audit.models import AuditEvent
 from portal import roles
 
 SECRET = re.compile(r"vzp_[A-Za-z0-9_-]{43}")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from deployments.models import AuditEvent
+from audit.models import AuditEvent
 from integrations import docker_builds
 from integrations import registry as registry_client
 from releases import builds

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
+from audit.models import AuditEvent
 from deployments.management.commands import build_release
-from deployments.models import AuditEvent
 from releases import builds
 from releases.build_log import emit_build_lines
 from releases.models import BuildAttempt, Release

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from deployments.models import AuditEvent
+from audit.models import AuditEvent
 from releases import builds
 from releases.registration import ReleaseError, register_from_registry
 from releases.states import ReleaseState

@@ -16,9 +16,9 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from catalog.models import Service
 from deployments.engine.errors import ActionRefused
-from deployments.models import AuditEvent
 from releases import builds
 from releases.models import Release
 from releases.registration import ReleaseError, register_from_registry

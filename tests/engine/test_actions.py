@@ -16,12 +16,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode, Environment, PostItemPolicy
 from deployments import engine
 from deployments.engine import ActionRefused, DeploymentRequestError
 from deployments.engine.actions import waits_for_approval
 from deployments.engine.claims import claim_next_step
-from deployments.models import Approval, AuditEvent, ChecklistItem, Deployment
+from deployments.models import Approval, ChecklistItem, Deployment
 from deployments.states import (
     ChecklistState,
     DeploymentState,

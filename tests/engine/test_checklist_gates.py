@@ -10,13 +10,14 @@ from datetime import timedelta
 
 import pytest
 
+from audit.models import AuditEvent
 from catalog.models import ChecklistTemplate, ChecklistTemplateItem
 from deployments import engine
 from deployments.ci_results import CIReportError, report_ci
 from deployments.engine import ActionRefused, request_deployment
 from deployments.engine.claims import claim_next_step
 from deployments.engine.runner import advance, record_with_retries, run_claimed
-from deployments.models import AuditEvent, Deployment
+from deployments.models import Deployment
 from deployments.states import ChecklistState, DeploymentState, StepKind, StepState, Verification
 from deployments.steps import StepOutcome
 from tests.engine.conftest import cluster_images, register, run_in_process

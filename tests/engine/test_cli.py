@@ -12,7 +12,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from deployments.models import AuditEvent, Deployment
+from audit.models import AuditEvent
+from deployments.models import Deployment
 from deployments.states import DeploymentState
 from tests.engine.conftest import cluster_images, register, wait_for
 from tests.harness.signals import answering_ctrl_c

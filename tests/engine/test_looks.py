@@ -18,9 +18,10 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from deployments.engine import advance, request_deployment
 from deployments.engine.maintenance import resend_overdue_looks
-from deployments.models import AuditEvent, Deployment, Step
+from deployments.models import Deployment, Step
 from deployments.states import DeploymentState, StepKind, StepState
 from kubesim.testing import VIZORA_CONFIG, KubeSim
 from tests.engine.conftest import register, run_in_process, wait_for, wait_until_final

@@ -11,9 +11,10 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from catalog.models import ObservedWorkloads
 from deployments.engine import request_deployment
-from deployments.models import AuditEvent, Deployment, Notification, Step
+from deployments.models import Deployment, Notification, Step
 from deployments.states import (
     FINAL_STEP_STATES,
     NotificationEvent,

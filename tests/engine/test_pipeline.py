@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from deployments.engine import request_deployment
 from deployments.engine.claims import claim_next_step
 from deployments.engine.maintenance import reap_stale_steps
 from deployments.engine.runner import run_claimed
-from deployments.models import AuditEvent
 from deployments.states import DeploymentState, StepKind, StepState
 from integrations.kube.cluster import ClusterClient
 from tests.engine.conftest import cluster_images, register, run_in_process

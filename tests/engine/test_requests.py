@@ -3,11 +3,12 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from audit.models import AuditEvent
 from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode
 from deployments import engine
 from deployments.engine import ActionRefused, DeploymentRequestError, request_deployment
 from deployments.engine.claims import claim_next_step
-from deployments.models import AuditEvent, Deployment
+from deployments.models import Deployment
 from deployments.states import ChecklistState, DeploymentState, StepKind, StepState
 from releases.models import Release
 from releases.states import ReleaseState

@@ -188,7 +188,7 @@ def announced():
 def test_a_rebuilt_cluster_is_announced_once_and_audited_as_drift(
     web_in_staging, web, staging, kubesim, announced
 ):
-    from deployments.models import AuditEvent
+    from audit.models import AuditEvent
     from deployments.observing import observe_and_announce
     from live.announce import lane_channel
 

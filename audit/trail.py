@@ -7,8 +7,8 @@ ends, still inside the caller's transaction (the engine's hot paths use it).
 import threading
 from contextlib import contextmanager
 
-from deployments.audit_actions import AuditAction
-from deployments.models import AuditEvent
+from audit.actions import AuditAction
+from audit.models import AuditEvent
 from portal.masking import mask_json
 
 _pending = threading.local()

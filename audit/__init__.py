@@ -1,0 +1,1 @@
+"""The audit trail: `actions` names every action once, `trail` writes the rows."""
