@@ -8,9 +8,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import throttling
+from accounts import roles, throttling
 from accounts.forms import ThrottledAuthenticationForm
-from portal import roles
 
 
 class LoginView(auth_views.LoginView):

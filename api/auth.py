@@ -1,19 +1,19 @@
 """Bearer tokens for the API, and the checks a CI token meets before any action.
 
-A personal token acts as its owner (portal/roles.py decides, as on the pages); a CI
+A personal token acts as its owner (accounts/roles.py decides, as on the pages); a CI
 token acts as its service account and only within its scopes and environments.
 These checks are the API's own, to say precisely what is missing; the rules in
-portal/roles.py refuse the same things again for anything that calls the domain.
+accounts/roles.py refuse the same things again for anything that calls the domain.
 """
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from accounts import throttling
+from accounts.scopes import Scope
 from accounts.throttling import Kind
 from api.errors import ApiError
 from api.models import ApiToken
-from api.scopes import Scope
 from api.tokens import PREFIX_LENGTH, TOKEN_FORMAT, TokenRefused, authenticate, owner_refusal
 
 

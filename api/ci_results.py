@@ -8,13 +8,13 @@ recorded under the CI identity's name (`ci-<name>`), which its evidence then sho
 from django.http import HttpRequest
 from ninja import Router
 
+from accounts import roles
+from accounts.scopes import Scope
 from api.auth import actor_of, require_scope
 from api.errors import ApiError
 from api.idempotency import OPENAPI, idempotent
 from api.schemas import CIResultIn, CIResultOut, Error
-from api.scopes import Scope
 from deployments.ci_results import report_ci
-from portal import roles
 
 router = Router(tags=["ci-results"])
 ERRORS = {code: Error for code in (400, 401, 403, 409, 422)}

@@ -3,6 +3,7 @@
 from django.http import HttpRequest
 from ninja import Path, Router
 
+from accounts.scopes import Scope
 from api import found
 from api.auth import actor_of, require_person, require_scope
 from api.errors import ApiError
@@ -17,7 +18,6 @@ from api.schemas import (
     Id,
     Seq,
 )
-from api.scopes import Scope
 from deployments.engine import actions
 from deployments.engine.errors import DeploymentRequestError
 from deployments.engine.planning import request_deployment

@@ -5,9 +5,9 @@ API and the pages agree."""
 from django.http import HttpRequest
 from ninja import Router
 
+from accounts.scopes import Scope
 from api.auth import require_scope
 from api.schemas import EnvironmentOut, Error
-from api.scopes import Scope
 from web.overview import Cell, dashboard_rows
 
 router = Router(tags=["environments"])

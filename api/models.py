@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from api.scopes import Scope
+from accounts.scopes import Scope
 
 
 class TokenKind(models.TextChoices):
@@ -24,7 +24,7 @@ class TokenState(models.TextChoices):
 
 class ServiceAccount(models.Model):
     """The user a CI identity acts as: an unusable password and no role groups, so it
-    can never sign in and passes no person's rule (see portal/roles.py)."""
+    can never sign in and passes no person's rule (see accounts/roles.py)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_account"

@@ -3,13 +3,13 @@
 from django.http import HttpRequest
 from ninja import Path, Router
 
+from accounts import roles
+from accounts.scopes import Scope
 from api import found
 from api.auth import actor_of, require_scope
 from api.errors import ApiError
 from api.idempotency import OPENAPI, idempotent
 from api.schemas import BuildLogOut, Error, Name, ReleaseIn, ReleaseOut, Seq
-from api.scopes import Scope
-from portal import roles
 from releases import builds
 from releases import registration as releases
 from releases.models import BuildLogLine, Release

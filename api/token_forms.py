@@ -1,6 +1,6 @@
 from django import forms
 
-from api.scopes import Scope
+from accounts.scopes import Scope
 
 EXPIRY_CHOICES = [(30, "30 days"), (90, "90 days"), (365, "a year"), ("", "never")]
 

@@ -17,12 +17,12 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import roles
+from accounts.scopes import Scope
 from api.models import ApiToken, ServiceAccount, TokenKind, TokenState
-from api.scopes import Scope
 from audit import trail
 from audit.actions import AuditAction
 from catalog.models import Environment
-from portal import roles
 from portal.masking import people_text
 
 TOKEN_PREFIX = "vzp_"
@@ -163,7 +163,7 @@ def authenticate(secret: str) -> ApiToken:
             f"API token {token.prefix}… expired at {token.expires_at:%Y-%m-%d %H:%M} UTC; "
             "create a new one."
         )
-    token.user.api_token = token  # portal/roles.py reads a CI token's scopes from here
+    token.user.api_token = token  # accounts/roles.py reads a CI token's scopes from here
     _touch(token)
     return token
 

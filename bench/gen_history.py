@@ -115,7 +115,7 @@ def create_people() -> dict[str, list[int]]:
     """Engineers who request, leads who approve and review, one admin."""
     from django.contrib.auth.models import Group, User
 
-    from portal import roles
+    from accounts import roles
 
     def people(prefix: str, count: int, role: str) -> list[int]:
         group, _ = Group.objects.get_or_create(name=role)

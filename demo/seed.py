@@ -11,12 +11,12 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import roles
 from audit import trail
 from catalog.models import Environment, Service
 from deployments.ci_results import report_ci
 from deployments.models import Deployment, Lane
 from deployments.states import DeploymentState
-from portal import roles
 from releases.models import Release
 from releases.registration import register_release
 

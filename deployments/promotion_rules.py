@@ -14,12 +14,12 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import roles
 from catalog.catalog_file.values import parse_freeze_time
 from catalog.freeze import MINUTES_PER_WEEK, active_freeze, describe
-from catalog.models import Environment
+from catalog.models import ChecklistPhase, Environment, PostItemPolicy
 from deployments.models import Deployment
-from deployments.states import DeploymentState, Trigger
-from portal import roles
+from deployments.states import ChecklistState, DeploymentState, Trigger
 from releases.models import Release
 from releases.order import is_older
 
@@ -128,8 +128,8 @@ def frozen(environment: Environment, freeze: Freeze | None) -> Refusal | None:
 
 
 def off_the_path(release: Release, environment: Environment) -> Refusal | None:
-    """The promotion path (`roles.promotion_refusal`)."""
-    refusal = roles.promotion_refusal(release, environment)
+    """The promotion path (`promotion_path_refusal`)."""
+    refusal = promotion_path_refusal(release, environment)
     if not refusal:
         return None
     source = environment.promotes_from.name
@@ -289,3 +289,37 @@ def repromotion_unconfirmed(
         instead=confirm_url(release, environment),
         instead_label=f"Confirm promoting {release.version} again…",
     )
+
+
+def promotion_path_refusal(release: Release, environment: Environment) -> str:
+    """The promotion path: why `release` may not go to `environment` yet, "" when it may.
+
+    A release reaches an environment only after it succeeded in the one it
+    promotes from, and (where that environment's policy says so) after the manual
+    post-deployment items of that success were answered.
+    """
+    source = environment.promotes_from
+    if source is None:
+        return ""
+    success = (
+        Deployment.objects.filter(
+            release=release, environment=source, state=DeploymentState.SUCCEEDED
+        )
+        .order_by("-finished_at")
+        .first()
+    )
+    if success is None:
+        return (
+            f"{release.service.name} {release.version} has not succeeded in {source.name} "
+            f"yet; promote it to {source.name} first."
+        )
+    if source.post_item_policy == PostItemPolicy.BLOCK_PROMOTION:
+        open_items = success.checklist.filter(
+            phase=ChecklistPhase.POST, state=ChecklistState.PENDING
+        ).values_list("text", flat=True)
+        if open_items:
+            return (
+                f"{release.version} succeeded in {source.name}, but its verification is "
+                f"open there (#{success.pk}: {', '.join(open_items)})."
+            )
+    return ""

@@ -10,9 +10,9 @@ from django.db import connection
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
+from accounts import roles
 from deployments.models import Deployment, Lane
 from live.hub import get_hub
-from portal import roles
 from releases.models import Release
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -32,13 +32,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts import roles
 from audit import trail
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from deployments.engine.errors import ActionRefused, forbidden
 from integrations import docker_builds
 from integrations.docker_builds import BuildFailed, BuildSpec, BuiltImage
-from portal import roles
 from portal.masking import people_text
 from releases.build_log import BuildLogWriter, emit_build_ending, emit_build_line, release_changed
 from releases.build_secrets import BuildMasker

@@ -1,4 +1,4 @@
-"""Token scopes are spelled once, in api/scopes.py (`Scope`).
+"""Token scopes are spelled once, in accounts/scopes.py (`Scope`).
 
 A static reading of the code: outside that module no string literal is a scope with
 a colon in it ("deployments:write"), and no permission check (`allows`,
@@ -8,8 +8,8 @@ a colon in it ("deployments:write"), and no permission check (`allows`,
 import ast
 from pathlib import Path
 
-from api import scopes
-from api.scopes import Scope
+from accounts import scopes
+from accounts.scopes import Scope
 
 REPO = Path(__file__).resolve().parents[1]
 THE_ONE_PLACE = Path(scopes.__file__).resolve()

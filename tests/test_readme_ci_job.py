@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from api.scopes import Scope
+from accounts.scopes import Scope
 from api.tokens import issue_ci_token
 from catalog.models import ChecklistTemplate, Environment
 from deployments.engine.actions import decide

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
+from accounts import roles
 from deployments.models import ChecklistItem
 from deployments.states import DeploymentState
-from portal import roles
 from tests.factories import make_deployment, make_environment, make_release, make_service
 
 pytestmark = pytest.mark.django_db

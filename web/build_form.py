@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from django import forms
 from django.conf import settings
 
+from accounts import roles
 from catalog.models import Service
-from portal import roles
 from releases.models import Release
 from releases.registration import ReleaseError
 

@@ -2,7 +2,7 @@
 in flight, the locks and freezes in force and the break-glass reviews still open.
 
 A fixed number of queries whatever the history length; permissions come from
-`portal.roles`.
+`accounts.roles`.
 """
 
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from accounts import roles
 from catalog.models import ChecklistPhase, CheckMode, Environment
 from deployments.models import Approval, ChecklistItem, Deployment, Step
 from deployments.promotion_rules import Freeze, freeze_in_force
@@ -23,7 +24,6 @@ from deployments.states import (
     Trigger,
     Verification,
 )
-from portal import roles
 from web.overview import Cell, Row, dashboard_rows, lanes_stream_url
 from web.what_runs import ClusterVerdict
 

@@ -1,5 +1,5 @@
 """Read model of the deployment page (the page Slack links to): what it shows, and
-which controls this person gets, each decided by `portal.roles`.
+which controls this person gets, each decided by `accounts.roles`.
 
 A fixed number of queries whatever the length of the log, the checklist or the
 approvals: every list is one query, and the permission functions read only rows
@@ -8,6 +8,7 @@ already loaded (the checklist items carry their deployment, roles are cached).
 
 from dataclasses import dataclass
 
+from accounts import roles
 from catalog.models import ChecklistPhase, CheckMode
 from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.actions import waits_for_approval
@@ -22,7 +23,6 @@ from deployments.states import (
     StepState,
     Trigger,
 )
-from portal import roles
 from web.cancel_effect import cancel_effect
 from web.item_links import item_link
 from web.log_window import log_window

@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from portal import roles
+from accounts import roles
 from web import message_log
 
 

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 
+from accounts import roles
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from catalog.models import Environment, ObservedWorkloads, Service
@@ -23,7 +24,6 @@ from deployments.states import (
     ChecklistState,
     DeploymentState,
 )
-from portal import roles
 from releases.models import Release
 from web.what_runs import ClusterView, ReleaseLabels, cluster_view, images_of
 

@@ -3,7 +3,7 @@
 The Promote, Roll back, Lock and Break-glass controls read their state from here:
 the candidate release, and every reason it may not go now, in words. The rules are
 `promotion_rules` (the engine and the API use the same ones) and permissions come from
-`portal.roles`; this module only gathers them for the page.
+`accounts.roles`; this module only gathers them for the page.
 """
 
 from dataclasses import dataclass, field
@@ -13,13 +13,13 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import roles
 from catalog.kinds import CheckKindName
 from catalog.models import ChecklistPhase, ChecklistTemplateItem, CheckMode, Environment, Service
 from deployments import promotion_rules as rules
 from deployments.models import Deployment
 from deployments.promotion_rules import Freeze, Refusal, RolledBack, freeze_in_force
 from deployments.states import DeploymentState, Trigger
-from portal import roles
 from releases.models import Release
 from releases.order import between, is_older
 from releases.states import ReleaseState

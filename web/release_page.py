@@ -1,6 +1,6 @@
 """Read model of the release page: what one release is, how it was built, its build
 output, where it runs now and its deployments, and whether this person may cancel
-its build (decided by `portal.roles`).
+its build (decided by `accounts.roles`).
 
 A fixed number of queries whatever the length of the build log or the history.
 """
@@ -12,9 +12,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import roles
 from deployments.lane_history import lane_records
 from deployments.models import Deployment, Lane
-from portal import roles
 from releases.models import Release
 from releases.states import ReleaseState
 from web.log_window import build_log_window

@@ -10,8 +10,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import roles
 from catalog.models import Service
-from portal import roles
 from releases import builds
 from releases.registration import ReleaseError
 from releases.states import ReleaseState

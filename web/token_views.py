@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import roles
 from api.models import ApiToken, TokenKind
 from api.token_forms import PersonalTokenForm
 from api.tokens import TokenError, issue_personal_token, revoke_token
-from portal import roles
 
 NEW_SECRET_KEY = "tokens.new_secret"  # the session key holding a new secret until shown
 

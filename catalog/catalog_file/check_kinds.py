@@ -6,7 +6,7 @@ item names a known kind and gives it the params it needs.
 
 from dataclasses import dataclass
 
-from api.scopes import Scope
+from accounts.scopes import Scope
 from catalog.catalog_file.value_types import (
     DURATION,
     NAME,

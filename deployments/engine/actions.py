@@ -5,6 +5,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import roles
 from audit import trail
 from audit.actions import AuditAction
 from deployments.engine.enqueue import advance_after_commit
@@ -14,7 +15,6 @@ from deployments.engine.lane import join_lane, lock_lane_of
 from deployments.models import Approval, Deployment
 from deployments.states import Decision, DeploymentState, StepKind, StepState, Trigger
 from live import announce
-from portal import roles
 from portal.masking import people_text
 
 DECISION_ACTIONS = {

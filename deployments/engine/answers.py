@@ -8,6 +8,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import roles
 from audit import trail
 from audit.actions import AuditAction
 from catalog.models import ChecklistPhase, CheckMode
@@ -17,7 +18,6 @@ from deployments.engine.errors import ActionRefused, forbidden
 from deployments.models import ChecklistItem
 from deployments.states import ChecklistState, DeploymentState
 from live import announce
-from portal import roles
 from portal.masking import people_text
 
 ANSWERS = {"passed": ChecklistState.PASSED, "failed": ChecklistState.FAILED}

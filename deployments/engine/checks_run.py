@@ -78,9 +78,9 @@ def request_pre_checks(deployment: Deployment, gate_step: Step) -> None:
 def check_again(actor, deployment_id: int) -> None:
     """A person asks for the failing or waiting pre-deployment checks to run now (after
     fixing what they found); anyone who may deploy there may ask."""
+    from accounts import roles
     from deployments.engine.actions import locked  # actions import the gates
     from deployments.engine.errors import ActionRefused, forbidden
-    from portal import roles
 
     with transaction.atomic():
         deployment = locked(deployment_id)

@@ -8,6 +8,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import roles
 from audit import trail
 from audit.actions import AuditAction
 from catalog.lookups import active_environment
@@ -17,7 +18,6 @@ from deployments.engine.errors import ActionRefused, forbidden
 from deployments.models import Deployment
 from deployments.states import DeploymentState
 from live import announce
-from portal import roles
 from portal.masking import people_text
 
 # The dashboard shows the reason beside the environment: a sentence, with a link for more.

@@ -3,6 +3,7 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from accounts import roles
 from audit import trail
 from audit.actions import AuditAction
 from catalog.lookups import active_environment, active_service
@@ -24,7 +25,6 @@ from deployments.states import (
     Trigger,
 )
 from live import announce
-from portal import roles
 from portal.masking import people_text
 from releases.models import Release
 from releases.states import ReleaseState

@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.scopes import Scope
 from api.models import ApiToken
-from api.scopes import Scope
 from api.tokens import issue_ci_token, issue_personal_token
 from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode
 from deployments.engine.claims import claim_next_step

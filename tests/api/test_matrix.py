@@ -202,8 +202,8 @@ def test_answering_the_checklist_is_for_people(api, tokens, who, answer, status,
 
 def test_a_ci_identity_never_answers_post_items_of_its_own_deployment(api, tokens, world):
     """The requester rule ("they verified") is a person's; a CI requester is not one."""
+    from accounts import roles
     from api.models import ServiceAccount
-    from portal import roles
 
     asking_for_approval(api, tokens.ci_deploy)
     item = ChecklistItem.objects.get()

@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.scopes import Scope
+from accounts.scopes import Scope
 from portal.wsgi import application
 from tests.api.conftest import ci, personal
 from tests.harness.server import free_port

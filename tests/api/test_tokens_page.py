@@ -7,10 +7,10 @@ import re
 import pytest
 from django.contrib.auth import authenticate
 
+from accounts import roles
 from api.models import ApiToken, ServiceAccount, TokenKind
 from api.tokens import TokenError, hash_token, issue_ci_token
 from audit.models import AuditEvent
-from portal import roles
 
 SECRET = re.compile(r"vzp_[A-Za-z0-9_-]{43}")
 

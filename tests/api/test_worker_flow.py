@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from api.scopes import Scope
+from accounts.scopes import Scope
 from deployments.states import DeploymentState
 from tests.api.conftest import Api, ci
 from tests.engine import conftest as engine

@@ -1,6 +1,6 @@
 """What the header needs on every page: the links a person's role opens."""
 
-from portal import roles
+from accounts import roles
 
 
 def navigation(request) -> dict:

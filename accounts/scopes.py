@@ -1,7 +1,7 @@
 """The scopes a CI token may hold: the one place each is spelled.
 
 A leaf module (Django's TextChoices only, no models), so permission checks in
-portal/roles.py and the API import it at module level.
+accounts/roles.py and the API import it at module level.
 """
 
 from django.db import models

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from api.scopes import Scope
+from accounts.scopes import Scope
+from catalog.models import ChecklistPhase, CheckMode
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -135,8 +136,6 @@ def can_answer_checklist(user: AnyUser, item: ChecklistItem) -> bool:
     """Tick or fail a manual checklist item: the environment's approvers and admins; the
     requester may answer post-deployment items of their own deployment (they verified).
     Never a CI identity, not even for a deployment it requested."""
-    from catalog.models import ChecklistPhase, CheckMode
-
     if is_service_account(user):
         return False
     roles = roles_of(user)
@@ -153,44 +152,6 @@ def can_waive_checklist(user: AnyUser, item: ChecklistItem) -> bool:
     if is_service_account(user):
         return False
     return bool(roles_of(user) & {LEAD, ADMIN})
-
-
-def promotion_refusal(release: Release, environment: Environment) -> str:
-    """The promotion path: why `release` may not go to `environment` yet, "" when it may.
-
-    A release reaches an environment only after it succeeded in the one it
-    promotes from, and (where that environment's policy says so) after the manual
-    post-deployment items of that success were answered.
-    """
-    from catalog.models import ChecklistPhase, PostItemPolicy
-    from deployments.models import Deployment
-    from deployments.states import ChecklistState, DeploymentState
-
-    source = environment.promotes_from
-    if source is None:
-        return ""
-    success = (
-        Deployment.objects.filter(
-            release=release, environment=source, state=DeploymentState.SUCCEEDED
-        )
-        .order_by("-finished_at")
-        .first()
-    )
-    if success is None:
-        return (
-            f"{release.service.name} {release.version} has not succeeded in {source.name} "
-            f"yet; promote it to {source.name} first."
-        )
-    if source.post_item_policy == PostItemPolicy.BLOCK_PROMOTION:
-        open_items = success.checklist.filter(
-            phase=ChecklistPhase.POST, state=ChecklistState.PENDING
-        ).values_list("text", flat=True)
-        if open_items:
-            return (
-                f"{release.version} succeeded in {source.name}, but its verification is "
-                f"open there (#{success.pk}: {', '.join(open_items)})."
-            )
-    return ""
 
 
 def can_cancel(user: AnyUser, deployment: Deployment) -> bool:
