@@ -10,14 +10,14 @@ from django.shortcuts import render
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from api.v1 import api
+
 METHODS = ("get", "post", "put", "patch", "delete")
 CODE = re.compile(r"`([^`]+)`")
 EMPHASIS = re.compile(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])")
 
 
 def docs_page(request):
-    from api.v1 import api
-
     document = api.get_openapi_schema(path_prefix="/api/v1/")
     operations = [
         _operation(path, method, spec)

@@ -1,5 +1,5 @@
 """What runs where: every environment and, per service, the deployment that put what
-runs there, read from the dashboard's own cells (`overview.dashboard_rows`), so the
+runs there, read from the dashboard's own cells (`deployments.matrix.dashboard_rows`), so the
 API and the pages agree."""
 
 from django.http import HttpRequest
@@ -8,7 +8,7 @@ from ninja import Router
 from accounts.scopes import Scope
 from api.auth import require_scope
 from api.schemas import EnvironmentOut, Error
-from web.overview import Cell, dashboard_rows
+from deployments.matrix import Cell, dashboard_rows
 
 router = Router(tags=["environments"])
 ERRORS = {code: Error for code in (401, 403, 422)}

@@ -14,7 +14,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from deployments.ci_results import CIReportError
-from deployments.engine.errors import ActionRefused
+from portal.refusals import ActionRefused
 from releases.registration import ReleaseError
 
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from api.errors import ApiError, domain_error, error_body
 from api.models import IdempotentRequest
 from deployments.ci_results import CIReportError
-from deployments.engine.errors import ActionRefused
+from portal.refusals import ActionRefused
 from releases.registration import ReleaseError
 
 HEADER = "Idempotency-Key"

@@ -277,7 +277,7 @@ def click_cancels(unfinished: list[int], run: Plan) -> dict[int, datetime]:
     """Cancel the last-requested deployments still in flight, as an operator would (the
     same action as the page's Cancel button); {deployment id: when it was clicked}."""
     from deployments.engine.actions import cancel
-    from deployments.engine.errors import ActionRefused
+    from portal.refusals import ActionRefused
 
     clicks = {}
     for deployment_id in sorted(unfinished)[-run.cancels :]:

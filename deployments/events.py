@@ -15,24 +15,13 @@ from django.db import transaction
 
 from deployments.models import Deployment, LogLine, Step
 from live import announce
-from portal.log_lines import cut_long_line
+from portal.log_lines import clean_line, fit_within_cap
 from portal.masking import mask_secrets
 
 PEM_MARK = "PRIVATE KEY-----"
 STEP_CAP_NOTICE = (
     "[output truncated: this step reached its limit of {cap} bytes; later lines are not stored]"
 )
-
-
-def clean_line(text: str) -> str:
-    """Strip escapes and controls (colour codes go, the coloured text stays), mask secrets
-    and cut an overlong line visibly. `mask_secrets` strips before it matches.
-
-    Only twice the line limit is masked (bounded work for a line of any length): a secret
-    across the limit is still masked whole, and what follows is cut anyway."""
-    limit = settings.PORTAL_LOG_LINE_MAX_CHARS
-    head = cut_long_line(str(text).rstrip("\n"), limit=2 * limit)
-    return cut_long_line(mask_secrets(head).rstrip("\n"), limit=limit)
 
 
 def emit(deployment_id: int, step_id: int | None, text: str) -> list[LogLine]:
@@ -83,22 +72,6 @@ def _within_step_cap(step_id: int | None, lines: list[str]) -> list[str]:
     if size != used:
         Step.objects.filter(pk=step_id).update(log_bytes=size)
     return kept
-
-
-def fit_within_cap(lines: list[str], used: int, cap: int, notice: str) -> tuple[list[str], int]:
-    """The lines that fit in `cap` bytes after `used`, then `notice` when the cap is reached;
-    and the bytes used after them (`cap` once reached). A line costs its UTF-8 bytes + 1;
-    a line that would reach the cap is replaced by the notice, so a full log has one."""
-    if used >= cap:
-        return [], used
-    kept, size = [], used
-    for line in lines:
-        line_size = len(line.encode()) + 1
-        if size + line_size >= cap:
-            return [*kept, notice], cap
-        kept.append(line)
-        size += line_size
-    return kept, size
 
 
 def publish(deployment_id: int, last_seq: int) -> None:

@@ -42,6 +42,11 @@ class Lane(models.Model):
     def __str__(self) -> str:
         return f"{self.service.name} → {self.environment.name}"
 
+    @classmethod
+    def lanes_of(cls, environment_id: int) -> list[int]:
+        """The ids of an environment's lanes (for announcing a change to all of them)."""
+        return list(cls.objects.filter(environment_id=environment_id).values_list("pk", flat=True))
+
 
 class DeploymentQuerySet(models.QuerySet):
     def active(self):

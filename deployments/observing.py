@@ -8,10 +8,10 @@ from audit import trail
 from audit.actions import AuditAction
 from audit.models import AuditEvent
 from catalog.models import Service
+from deployments.matrix import dashboard_rows
 from deployments.models import Lane
 from integrations.kube import observed
 from live import announce
-from web.overview import dashboard_rows
 
 Pair = observed.Pair
 DRIFT_DETECTED = AuditAction.DEPLOYMENT_DRIFT_DETECTED  # the rollout records the same action
@@ -30,7 +30,7 @@ def observe_and_announce() -> list[Pair]:
         )
         audit_drift(changed)
         for environment_id in sorted({e for _, e in changed}):
-            announce.environment_changed(environment_id)
+            announce.lanes_changed(Lane.lanes_of(environment_id))
     return changed
 
 

@@ -58,16 +58,11 @@ def lane_changed(lane_id: int) -> None:
     transaction.on_commit(lambda: _publish_all([(lane_channel(lane_id), STATE)]))
 
 
-def environment_changed(environment_id: int) -> None:
-    """Every lane of an environment changed (a lock, an observation of what runs)."""
-
-    def publish_lanes():
-        from deployments.models import Lane
-
-        lanes = Lane.objects.filter(environment_id=environment_id).values_list("pk", flat=True)
-        _publish_all([(lane_channel(lane_id), STATE) for lane_id in lanes])
-
-    transaction.on_commit(publish_lanes)
+def lanes_changed(lane_ids: list[int]) -> None:
+    """Every one of these lanes changed (an environment's lock, an observation of what
+    runs there): the caller names them, read in its transaction."""
+    channels = [(lane_channel(lane_id), STATE) for lane_id in lane_ids]
+    transaction.on_commit(lambda: _publish_all(channels))
 
 
 def log_appended(deployment_id: int, last_seq: int) -> None:

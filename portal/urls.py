@@ -30,7 +30,8 @@ urlpatterns = [
     path("api/v1/docs", docs_page, name="api-docs"),
     path("api/v1/", api.urls),
     re_path(r"^api/v1/", unknown_endpoint, name="api-unknown"),
-    path("tokens/", include("web.token_urls")),
+    path("tokens/", include("api.token_urls")),
     path("throttles/", include("accounts.urls")),
+    path("", include("live.urls")),
     path("", include("web.urls")),
 ]

@@ -1,6 +1,6 @@
 """Build output: a release's log lines, stored gap-free, bounded, announced like a deployment's.
 
-Lines are cleaned as deployment output is (`events.clean_line`: escapes stripped,
+Lines are cleaned as deployment output is (`portal.log_lines.clean_line`: escapes stripped,
 secrets masked, overlong lines cut), inserted with the next per-release `seq` under
 the release's row lock, and `release:<id>` is published after commit so the release
 page wakes up (`live.announce`).
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
-from deployments.events import clean_line, fit_within_cap
-from deployments.log_gaps import LogGaps, store_or_count_gap
 from live import announce
+from portal.log_gaps import LogGaps, store_or_count_gap
+from portal.log_lines import clean_line, fit_within_cap
 from releases.models import BuildLogLine, Release
 
 log = logging.getLogger(__name__)

@@ -36,10 +36,10 @@ from accounts import roles
 from audit import trail
 from audit.actions import AuditAction
 from audit.models import AuditEvent
-from deployments.engine.errors import ActionRefused, forbidden
 from integrations import docker_builds
 from integrations.docker_builds import BuildFailed, BuildSpec, BuiltImage
 from portal.masking import people_text
+from portal.refusals import ActionRefused, forbidden
 from releases.build_log import BuildLogWriter, emit_build_ending, emit_build_line, release_changed
 from releases.build_secrets import BuildMasker
 from releases.models import BuildAttempt, Release

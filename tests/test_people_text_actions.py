@@ -13,12 +13,12 @@ from audit.models import AuditEvent
 from catalog.models import Environment
 from deployments import engine
 from deployments.engine.claims import claim_next_step
-from deployments.engine.errors import ActionRefused
 from deployments.engine.lane import lane_blocker
 from deployments.engine.locks import LOCK_REASON_MAX
 from deployments.models import Approval, Deployment
 from deployments.states import Trigger
 from portal.masking import MASK
+from portal.refusals import ActionRefused
 from tests.factories import make_deployment, make_environment, make_release, make_service
 from tests.fake_secrets import AWS_SECRET, GITLAB_TOKEN, NPM_TOKEN, PEM_BODY, PORTAL_TOKEN, pem
 from tests.timeline_world import item, make_path

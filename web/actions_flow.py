@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from deployments.engine import ActionRefused
+from portal.refusals import ActionRefused
 
 
 def perform(

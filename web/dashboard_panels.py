@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts import roles
 from catalog.models import ChecklistPhase, CheckMode, Environment
+from deployments.matrix import Cell, Row, dashboard_rows
 from deployments.models import Approval, ChecklistItem, Deployment, Step
 from deployments.promotion_rules import Freeze, freeze_in_force
 from deployments.states import (
@@ -24,8 +25,8 @@ from deployments.states import (
     Trigger,
     Verification,
 )
-from web.overview import Cell, Row, dashboard_rows, lanes_stream_url
-from web.what_runs import ClusterVerdict
+from deployments.what_runs import ClusterVerdict
+from web.overview import lanes_stream_url
 
 # The "Waiting for you" panel lists at most this many checklist items.
 ITEM_LIMIT = 50

@@ -17,14 +17,15 @@ from accounts import roles
 from catalog.kinds import CheckKindName
 from catalog.models import ChecklistPhase, ChecklistTemplateItem, CheckMode, Environment, Service
 from deployments import promotion_rules as rules
+from deployments.matrix import Cell, dashboard_rows
 from deployments.models import Deployment
 from deployments.promotion_rules import Freeze, Refusal, RolledBack, freeze_in_force
 from deployments.states import DeploymentState, Trigger
+from deployments.what_runs import REPAIRABLE
 from releases.models import Release
 from releases.order import between, is_older
 from releases.states import ReleaseState
-from web.overview import Cell, RollbackChoice, dashboard_rows, rollback_choices
-from web.what_runs import REPAIRABLE
+from web.overview import RollbackChoice, rollback_choices
 
 # How many ready releases a select offers (newest first).
 RELEASE_CHOICES = 30

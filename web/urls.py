@@ -1,6 +1,5 @@
 from django.urls import path
 
-from live import views as live_views
 from web import deployment_views, message_views, release_views, service_views, views
 
 urlpatterns = [
@@ -45,11 +44,6 @@ urlpatterns = [
         name="release-detail",
     ),
     path(
-        "services/<slug:name>/releases/<str:version>/events/",
-        live_views.release_events,
-        name="release-events",
-    ),
-    path(
         "services/<slug:name>/releases/<str:version>/log/",
         release_views.release_log,
         name="release-log",
@@ -70,8 +64,6 @@ urlpatterns = [
         name="environment-timeline",
     ),
     path("deployments/<int:pk>/", views.deployment_detail, name="deployment-detail"),
-    path("deployments/<int:pk>/events/", live_views.deployment_events, name="deployment-events"),
-    path("live/lanes/", live_views.lanes_events, name="lanes-events"),
     path("deployments/<int:pk>/log/", deployment_views.log_lines, name="deployment-log"),
     path("deployments/<int:pk>/sections/", deployment_views.sections, name="deployment-sections"),
     path("deployments/<int:pk>/decide/", deployment_views.decide, name="deployment-decide"),

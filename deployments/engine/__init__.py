@@ -7,7 +7,7 @@ and the API act only through these functions.
 from deployments.engine.actions import cancel, decide, resume, review_break_glass
 from deployments.engine.answers import answer_item, waive_item
 from deployments.engine.checks_run import check_again, run_pre_checks
-from deployments.engine.errors import ActionRefused, DeploymentRequestError
+from deployments.engine.errors import DeploymentRequestError
 from deployments.engine.locks import lock, unlock
 from deployments.engine.maintenance import reap_stale_steps, sweep
 from deployments.engine.planning import (
@@ -17,6 +17,7 @@ from deployments.engine.planning import (
     request_rollback,
 )
 from deployments.engine.runner import advance
+from portal.refusals import ActionRefused
 
 __all__ = [
     "ActionRefused",

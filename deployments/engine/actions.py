@@ -9,13 +9,13 @@ from accounts import roles
 from audit import trail
 from audit.actions import AuditAction
 from deployments.engine.enqueue import advance_after_commit
-from deployments.engine.errors import ActionRefused, forbidden
 from deployments.engine.gates import pass_gates
 from deployments.engine.lane import join_lane, lock_lane_of
 from deployments.models import Approval, Deployment
 from deployments.states import Decision, DeploymentState, StepKind, StepState, Trigger
 from live import announce
 from portal.masking import people_text
+from portal.refusals import ActionRefused, forbidden
 
 DECISION_ACTIONS = {
     Decision.APPROVE: AuditAction.DEPLOYMENT_APPROVED,

@@ -14,11 +14,11 @@ from audit.actions import AuditAction
 from catalog.models import ChecklistPhase, CheckMode
 from deployments.engine.actions import locked, settle_gates
 from deployments.engine.checklist import refresh_verification
-from deployments.engine.errors import ActionRefused, forbidden
 from deployments.models import ChecklistItem
 from deployments.states import ChecklistState, DeploymentState
 from live import announce
 from portal.masking import people_text
+from portal.refusals import ActionRefused, forbidden
 
 ANSWERS = {"passed": ChecklistState.PASSED, "failed": ChecklistState.FAILED}
 # Post-deployment items are verified after a success; pre-deployment ones while pending.

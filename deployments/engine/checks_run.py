@@ -10,25 +10,21 @@ A check's verdict reaches its item here only: under the deployment's row lock, a
 only while the item is still the portal's to decide (a waived item stays waived).
 """
 
-from datetime import datetime, timedelta
-
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import roles
 from audit import trail
 from audit.actions import AuditAction
 from catalog.models import ChecklistPhase
 from deployments.checks.running import as_record, checked_items, run_check
-from deployments.engine.enqueue import advance_after_commit, pre_checks_after_commit
+from deployments.engine.actions import locked, settle_gates
+from deployments.engine.check_requests import REQUESTED_AT, UNDECIDED
+from deployments.engine.enqueue import advance_after_commit
 from deployments.models import ChecklistItem, Deployment, Step
 from deployments.states import ChecklistState, DeploymentState, StepKind
 from live import announce
-
-REQUESTED_AT = "checks_requested_at"  # in the pre_checks gate step's result
-# An item in these states is still the portal's to decide; passed and waived are not.
-UNDECIDED = (ChecklistState.PENDING, ChecklistState.FAILED)
-
+from portal.refusals import ActionRefused, forbidden
 
 # -- pre-deployment: the task -------------------------------------------------------
 
@@ -45,8 +41,6 @@ def run_pre_checks(deployment_id: int) -> None:
         return
     items = checked_items(deployment, ChecklistPhase.PRE).filter(state__in=UNDECIDED)
     records = [as_record(item, run_check(deployment, item)) for item in items]
-    from deployments.engine.actions import locked, settle_gates  # actions import gates
-
     with transaction.atomic(), trail.batched():
         deployment = locked(deployment_id)
         if deployment.state != DeploymentState.PENDING:
@@ -57,31 +51,9 @@ def run_pre_checks(deployment_id: int) -> None:
         settle_gates(deployment)
 
 
-def checks_due(gate_step: Step) -> bool:
-    """Whether the gate should ask for a round of checks now: never asked, or the last
-    ask is older than the retry interval."""
-    asked = gate_step.result.get(REQUESTED_AT)
-    if not asked:
-        return True
-    retry = timedelta(seconds=settings.PORTAL_PRECHECK_RETRY_SECONDS)
-    return timezone.now() - datetime.fromisoformat(asked) >= retry
-
-
-def request_pre_checks(deployment: Deployment, gate_step: Step) -> None:
-    """Note the ask on the gate step and enqueue the task once the caller commits."""
-    result = {**gate_step.result, REQUESTED_AT: timezone.now().isoformat()}
-    Step.objects.filter(pk=gate_step.pk).update(result=result)
-    gate_step.result = result
-    pre_checks_after_commit(deployment.pk)
-
-
 def check_again(actor, deployment_id: int) -> None:
     """A person asks for the failing or waiting pre-deployment checks to run now (after
     fixing what they found); anyone who may deploy there may ask."""
-    from accounts import roles
-    from deployments.engine.actions import locked  # actions import the gates
-    from deployments.engine.errors import ActionRefused, forbidden
-
     with transaction.atomic():
         deployment = locked(deployment_id)
         if not roles.can_deploy(actor, deployment.environment):

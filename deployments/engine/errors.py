@@ -1,16 +1,7 @@
-"""Why an action was refused: one exception for people, the CLI and the API."""
+"""Why a deployment request was refused (the refusal of any action is
+`portal.refusals.ActionRefused`)."""
 
-
-class ActionRefused(Exception):
-    """Not done, and nothing changed; the message says why and what to do.
-
-    `forbidden` is True when this person may not do it at all (a page answers 403),
-    False when the request itself is wrong or came too late (400 / 409).
-    """
-
-    def __init__(self, message: str, *, forbidden: bool = False):
-        super().__init__(message)
-        self.forbidden = forbidden
+from portal.refusals import ActionRefused
 
 
 class DeploymentRequestError(ActionRefused):
@@ -26,7 +17,3 @@ class DeploymentRequestError(ActionRefused):
         super().__init__(message, forbidden=forbidden)
         self.existing = existing
         self.refusal = refusal
-
-
-def forbidden(message: str) -> ActionRefused:
-    return ActionRefused(message, forbidden=True)

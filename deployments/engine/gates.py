@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from catalog.models import ChecklistPhase, CheckMode
 from deployments.checks.registry import FILLED_KINDS
-from deployments.engine.checks_run import UNDECIDED, checks_due, request_pre_checks
+from deployments.engine.check_requests import UNDECIDED, checks_due, request_pre_checks
 from deployments.engine.transitions import finish, move_step
 from deployments.models import Deployment, Step
 from deployments.notifications.outbox import notify

@@ -14,11 +14,11 @@ from audit.actions import AuditAction
 from catalog.lookups import active_environment
 from catalog.models import Environment
 from deployments.engine.enqueue import advance_after_commit
-from deployments.engine.errors import ActionRefused, forbidden
-from deployments.models import Deployment
+from deployments.models import Deployment, Lane
 from deployments.states import DeploymentState
 from live import announce
 from portal.masking import people_text
+from portal.refusals import ActionRefused, forbidden
 
 # The dashboard shows the reason beside the environment: a sentence, with a link for more.
 LOCK_REASON_MAX = Environment._meta.get_field("lock_reason").max_length
@@ -54,7 +54,7 @@ def lock(actor: AbstractBaseUser, environment_name: str, reason: str) -> Environ
             target=environment.name,
             reason=reason,
         )
-        announce.environment_changed(environment.pk)
+        announce.lanes_changed(Lane.lanes_of(environment.pk))
     return environment
 
 
@@ -75,7 +75,7 @@ def unlock(actor: AbstractBaseUser, environment_name: str) -> Environment:
             target=environment.name,
             was=was,
         )
-        announce.environment_changed(environment.pk)
+        announce.lanes_changed(Lane.lanes_of(environment.pk))
         held = Deployment.objects.filter(
             environment=environment, state=DeploymentState.QUEUED
         ).values_list("pk", flat=True)

@@ -24,11 +24,11 @@ from deployments.states import (
     StepKind,
     Trigger,
 )
+from deployments.what_runs import cluster_disagrees
 from live import announce
 from portal.masking import people_text
 from releases.models import Release
 from releases.states import ReleaseState
-from web.what_runs import cluster_disagrees
 
 
 def request_deployment(

@@ -8,7 +8,7 @@ running. When the rollback ends, the reason says where it went: "…; rolled bac
 """
 
 from deployments.models import Deployment
-from web.what_runs import ReleaseLabels
+from deployments.what_runs import ReleaseLabels
 
 
 def rolled_back(deployment: Deployment) -> str:

@@ -17,10 +17,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from deployments.checks.running import checks_deadline
 from deployments.events import emit_lines
-from deployments.log_gaps import deployment_gaps, store_or_count_gap
 from deployments.models import Deployment, Step
 from deployments.states import StepKind, StepState
+from portal.log_gaps import deployment_gaps, store_or_count_gap
 
 # Margin beyond the environment's rollout timeout before the reaper calls a step hung.
 DEADLINE_MARGIN = timedelta(seconds=60)
@@ -109,7 +110,5 @@ def deadline_for(kind: str, deployment: Deployment) -> timedelta:
         )
         return timedelta(seconds=checks * per_check) + DEADLINE_MARGIN
     if kind in (StepKind.RECHECK, StepKind.POST_CHECKS):
-        from deployments.checks.running import checks_deadline  # it imports this module
-
         return checks_deadline(kind, deployment) + DEADLINE_MARGIN
     return timedelta(minutes=10)

@@ -3,9 +3,9 @@ lane and the deployment that put it there: the dashboard's own cells (issue 22, 
 
 from django.utils import timezone
 
+from deployments.matrix import dashboard_rows
 from deployments.states import DeploymentState, StepKind
 from tests.factories import make_deployment, make_release, make_service
-from web.overview import dashboard_rows
 
 
 def rolled_out(release, environment, state=DeploymentState.SUCCEEDED):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from catalog.models import Service
-from deployments.engine.errors import ActionRefused
+from portal.refusals import ActionRefused
 from releases import builds
 from releases.models import Release
 from releases.registration import ReleaseError, register_from_registry

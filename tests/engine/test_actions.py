@@ -19,7 +19,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode, Environment, PostItemPolicy
 from deployments import engine
-from deployments.engine import ActionRefused, DeploymentRequestError
+from deployments.engine import DeploymentRequestError
 from deployments.engine.actions import waits_for_approval
 from deployments.engine.claims import claim_next_step
 from deployments.models import Approval, ChecklistItem, Deployment
@@ -31,6 +31,7 @@ from deployments.states import (
     Trigger,
     Verification,
 )
+from portal.refusals import ActionRefused
 from releases.states import ReleaseState
 from tests.engine.conftest import register, run_in_process
 from tests.factories import make_deployment, make_environment, make_release, make_service

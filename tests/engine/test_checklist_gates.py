@@ -14,12 +14,13 @@ from audit.models import AuditEvent
 from catalog.models import ChecklistTemplate, ChecklistTemplateItem
 from deployments import engine
 from deployments.ci_results import CIReportError, report_ci
-from deployments.engine import ActionRefused, request_deployment
+from deployments.engine import request_deployment
 from deployments.engine.claims import claim_next_step
 from deployments.engine.runner import advance, record_with_retries, run_claimed
 from deployments.models import Deployment
 from deployments.states import ChecklistState, DeploymentState, StepKind, StepState, Verification
 from deployments.steps import StepOutcome
+from portal.refusals import ActionRefused
 from tests.engine.conftest import cluster_images, register, run_in_process
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,6 +14,7 @@ import pytest
 from deployments.engine import request_deployment
 from deployments.models import Deployment
 from deployments.states import DeploymentState, StepKind, StepState
+from deployments.what_runs import image_tag
 from integrations.kube.cluster import ClusterClient
 from integrations.kube.doom import DoomKind, doom_of_pod, find_doomed_pod
 from kubesim.testing import VIZORA_CONFIG, KubeSim
@@ -25,7 +26,6 @@ from tests.engine.conftest import (
     wait_until_final,
 )
 from tests.kubesim.helpers import deployment_manifest
-from web.what_runs import image_tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,9 +12,9 @@ from deployments.engine.claims import claim_next_step
 from deployments.engine.maintenance import reap_stale_steps
 from deployments.engine.runner import run_claimed
 from deployments.states import DeploymentState, StepKind, StepState
+from deployments.what_runs import image_tag
 from integrations.kube.cluster import ClusterClient
 from tests.engine.conftest import cluster_images, register, run_in_process
-from web.what_runs import image_tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,10 +6,11 @@ from django.core.management import CommandError, call_command
 from audit.models import AuditEvent
 from catalog.models import ChecklistPhase, ChecklistTemplate, CheckMode
 from deployments import engine
-from deployments.engine import ActionRefused, DeploymentRequestError, request_deployment
+from deployments.engine import DeploymentRequestError, request_deployment
 from deployments.engine.claims import claim_next_step
 from deployments.models import Deployment
 from deployments.states import ChecklistState, DeploymentState, StepKind, StepState
+from portal.refusals import ActionRefused
 from releases.models import Release
 from releases.states import ReleaseState
 from tests.engine.conftest import register

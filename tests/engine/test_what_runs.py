@@ -9,11 +9,11 @@ import pytest
 
 from catalog.models import Cluster, Environment, ObservedWorkloads
 from deployments.engine import request_deployment
+from deployments.matrix import dashboard_rows
+from deployments.what_runs import ClusterVerdict
 from integrations.kube.cluster import ClusterClient
 from integrations.kube.observed import observe_clusters
 from tests.engine.conftest import register, run_in_process
-from web.overview import dashboard_rows
-from web.what_runs import ClusterVerdict
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ django.setup()
 import sys
 from live.fingerprints import lane_parts
 print(",".join(part.__name__ for part in lane_parts()))
-print("web.what_runs" in sys.modules)
+print("deployments.what_runs" in sys.modules)
 """
 
 

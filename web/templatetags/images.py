@@ -3,7 +3,7 @@ whole reference stays in a `title`)."""
 
 from django import template
 
-from web.what_runs import short_image as _short_image
+from deployments.what_runs import short_image as _short_image
 
 register = template.Library()
 

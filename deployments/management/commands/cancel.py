@@ -2,9 +2,10 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from deployments.engine import ActionRefused, cancel
+from deployments.engine import cancel
 from deployments.follow import summary
 from deployments.management.commands._deploy_cli import actor, add_actor_argument
+from portal.refusals import ActionRefused
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web import token_views as views
+from api import token_views as views
 
 urlpatterns = [
     path("", views.token_list, name="tokens"),
