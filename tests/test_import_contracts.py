@@ -1,6 +1,7 @@
 """Imports point one way (pyproject.toml, [tool.importlinter]; `make lint` runs lint-imports):
 the tree keeps every contract, and a wrong import planted in a copy of it breaks one."""
 
+import ast
 import re
 import shutil
 import subprocess
@@ -11,8 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-PACKAGES = ("portal", "catalog", "integrations", "releases", "deployments", "web", "live", "api",
-            "accounts", "portal_client", "kubesim", "demo")  # fmt: skip
+APPS = ("portal", "audit", "catalog", "integrations", "releases", "deployments", "web", "live",
+        "api", "accounts")  # fmt: skip
+PACKAGES = (*APPS, "portal_client", "kubesim", "demo")
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
@@ -50,6 +52,35 @@ def test_the_tree_keeps_every_import_contract():
         ("kubesim/timing.py", "import django.conf", "kubesim.timing -> django ("),
         ("portal_client/api.py", "import django.conf", "portal_client.api -> django ("),
         ("portal_client/api.py", "from api import models", "portal_client.api -> api.models"),
+        # The layers: each import below points up (or sideways between web and api).
+        (
+            "catalog/models.py",
+            "from deployments import models",
+            "catalog.models -> deployments.models",
+        ),
+        ("audit/trail.py", "from catalog import models", "audit.trail -> catalog.models"),
+        (
+            "releases/order.py",
+            "from deployments import states",
+            "releases.order -> deployments.states",
+        ),
+        (
+            "deployments/engine/gates.py",
+            "from web import overview",
+            "deployments.engine.gates -> web.overview",
+        ),
+        ("web/views.py", "from api import tokens", "web.views -> api.tokens"),
+        (
+            "live/announce.py",
+            "from deployments import models",
+            "live.announce -> deployments.models",
+        ),
+        (
+            "integrations/registry.py",
+            "from releases import models",
+            "integrations.registry -> releases.models",
+        ),
+        ("portal/masking.py", "from audit import actions", "portal.masking -> audit.actions"),
         (
             "deployments/checks/tests_passed.py",
             "from deployments.ci_results import report_ci",
@@ -64,3 +95,48 @@ def test_a_wrong_import_breaks_a_contract(tmp_path, module, wrong_import, broken
     result = lint_imports(tree)
     assert result.returncode == 1, result.stdout + result.stderr
     assert broken in result.stdout
+
+
+def function_level_imports_of_apps() -> list[str]:
+    """Every import of one of the portal's apps inside a function (where one would hide an
+    import cycle), except in AppConfig.ready (which runs once the apps are loaded)."""
+    found = []
+    for package in APPS:
+        for path in sorted((REPO / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text())
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                if function.name == "ready":
+                    continue
+                for node in ast.walk(function):
+                    module = (
+                        getattr(node, "module", None) if isinstance(node, ast.ImportFrom) else None
+                    )
+                    names = (
+                        [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+                    )
+                    for name in [module, *names]:
+                        if name and name.split(".")[0] in APPS:
+                            found.append(f"{path.relative_to(REPO)}:{node.lineno} {name}")
+    return found
+
+
+def test_no_import_of_an_app_hides_in_a_function():
+    assert function_level_imports_of_apps() == []
+
+
+def test_a_planted_function_level_import_is_found(tmp_path, monkeypatch):
+    tree = copy_of_the_packages(tmp_path)
+    with (tree / "web" / "views.py").open("a") as source:
+        source.write("\n\ndef planted():\n    from deployments import engine  # planted\n")
+    monkeypatch.setattr(sys.modules[__name__], "REPO", tree)
+    assert function_level_imports_of_apps() == [
+        f"web/views.py:{_last_line(tree / 'web' / 'views.py')} deployments"
+    ]
+
+
+def _last_line(path: Path) -> int:
+    return len(path.read_text().splitlines())

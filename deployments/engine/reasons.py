@@ -26,14 +26,19 @@ def rollback_failed(deployment: Deployment, why: str) -> str:
 def restored_version(deployment: Deployment) -> str:
     """The release (or image tag) the rollback re-applies: what ran before the rollout,
     named as people know it ("1.0.0"); several when the workloads ran different ones."""
+    return " and ".join(restored_versions(deployment)) or "what ran before"
+
+
+def restored_versions(deployment: Deployment) -> list[str]:
+    """The names of the images a rollback re-applies, each once: the release with that
+    image, else its tag (the Slack message and the reason both say it this way)."""
     images = [
         image for containers in deployment.previous_images.values() for image in containers.values()
     ]
     if not images:
-        return "what ran before"
+        return []
     labels = ReleaseLabels.for_images([deployment.service_id], images)
-    names = dict.fromkeys(labels.label(deployment.service_id, image) for image in images)
-    return " and ".join(names)
+    return list(dict.fromkeys(labels.label(deployment.service_id, image) for image in images))
 
 
 def _cause(deployment: Deployment) -> str:

@@ -6,16 +6,14 @@ rolled back to 2.0.3". Facts are read when the message is sent, so a late
 "started" message shows the deployment's state as it is now.
 """
 
-import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
 from django.urls import reverse
 
+from deployments.engine.reasons import restored_versions
 from deployments.models import Deployment, Notification
 from deployments.states import DeploymentState, NotificationEvent, Trigger
-from releases.models import Release
 
 EMOJI = {
     NotificationEvent.REQUESTED: "📝",
@@ -42,7 +40,6 @@ TRIGGER_NOTES = {
     Trigger.BREAK_GLASS: "break-glass",
     Trigger.API: "API",
 }
-IMAGE_TAG = re.compile(r":([^:@/]+)(?:@sha256:[0-9a-f]+)?\Z")
 # Slack refuses a header over 150 characters and a text object over 3,000.
 HEADER_LIMIT = 150
 TEXT_LIMIT = 2900
@@ -164,33 +161,11 @@ def _facts(notification: Notification) -> list[tuple[str, str]]:
 
 
 def _rolled_back_to(notification: Notification) -> str | None:
-    """The version of the images restored: the release with that image, else its tag."""
+    """The version restored (`reasons.restored_versions`), when the rollback restored one."""
     if notification.event != NotificationEvent.ROLLED_BACK:
         return None
-    deployment = notification.deployment
-    images = set(_strings(deployment.previous_images))
-    versions = set(
-        Release.objects.filter(service_id=deployment.service_id, image__in=images).values_list(
-            "version", flat=True
-        )
-    )
-    if len(images) == 1 and len(versions) == 1:
-        return versions.pop()
-    tags = {match.group(1) for image in images if (match := IMAGE_TAG.search(image))}
-    return tags.pop() if len(tags) == 1 else None
-
-
-def _strings(value) -> Iterator[str]:
-    # previous_images is whatever the engine read from the cluster (workload →
-    # container → image); walk it without depending on its exact nesting.
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+    versions = restored_versions(notification.deployment)
+    return versions[0] if len(versions) == 1 else None
 
 
 def _who(deployment: Deployment) -> str:
