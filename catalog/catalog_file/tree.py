@@ -1,0 +1,186 @@
+"""A composed YAML node tree as a plain tree for pydantic, with the line of every value.
+
+`yaml.safe_load` forgets where each value was and lets a repeated key silently
+overwrite the first, so the catalog is composed (`yaml.compose`) and turned into
+plain dicts, lists and strings here; each value's line is kept in `Marks` under
+its location (the tuple pydantic names in an error's `loc`).
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from catalog.catalog_file.errors import CatalogError
+
+TAG = "tag:yaml.org,2002:"
+STR, INT, FLOAT, BOOL, NULL, MERGE = (
+    TAG + name for name in ("str", "int", "float", "bool", "null", "merge")
+)
+TAG_DESCRIPTIONS = {
+    STR: "a string",
+    INT: "an integer",
+    FLOAT: "a number",
+    BOOL: "a boolean",
+    NULL: "null",
+    TAG + "timestamp": "a date",
+    TAG + "binary": "binary data",
+}
+PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*\Z")
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A scalar that is not a string or null: its tag, its text as written, YAML's value."""
+
+    tag: str
+    text: str
+    value: object = None
+
+
+class Mapping(dict):
+    """A mapping of the file, knowing where it is (validators report against `loc`)."""
+
+    def __init__(self, loc: Loc, items=()) -> None:
+        super().__init__(items)
+        self.loc = loc
+
+
+@dataclass
+class Marks:
+    """The line of each location's key and value; errors found while building the tree."""
+
+    lines: dict[Loc, tuple[int, int]] = field(default_factory=dict)  # loc: (key, value)
+    errors: list[CatalogError] = field(default_factory=list)
+
+    def line(self, loc: Loc, key: bool = False) -> int:
+        """The line of the value (or key) at loc, or of the nearest enclosing written value."""
+        while loc not in self.lines and loc:
+            loc, key = loc[:-1], False
+        return self.lines.get(loc, (1, 1))[0 if key else 1]
+
+
+def build(node: Node, marks: Marks, loc: Loc = (), key_line: int | None = None) -> object:
+    """The plain value of `node`: dict (Mapping), list, str, None or Scalar."""
+    line = node.start_mark.line + 1
+    marks.lines[loc] = (key_line or line, line)
+    if isinstance(node, SequenceNode):
+        return [build(item, marks, (*loc, index)) for index, item in enumerate(node.value)]
+    if isinstance(node, MappingNode):
+        mapping = Mapping(loc)
+        for key_node, value_node in node.value:
+            key = mapping_key(key_node, mapping, marks)
+            if key is not None:
+                mapping[key] = build(value_node, marks, (*loc, key), line_of(key_node))
+        return mapping
+    if node.tag == STR:
+        return node.value
+    if node.tag == NULL:
+        return None
+    constructed = node.tag in (INT, FLOAT, BOOL)  # what a schema type takes as YAML reads it
+    return Scalar(
+        node.tag, node.value, SafeConstructor().construct_object(node) if constructed else None
+    )
+
+
+def mapping_key(key_node: Node, mapping: Mapping, marks: Marks) -> str | None:
+    """The key, or None after recording why it is refused (merge, not a string, repeated)."""
+    path, line = format_path(mapping.loc), line_of(key_node)
+    if key_node.tag == MERGE:
+        message = "merge keys (<<) are not supported; write the keys out"
+    elif not (isinstance(key_node, ScalarNode) and key_node.tag == STR):
+        message = f"keys must be strings, got {describe_node(key_node)}"
+    elif key_node.value in mapping:
+        key = key_node.value
+        first = marks.line((*mapping.loc, key), key=True)
+        path, message = child_path(path, key), f"duplicate key '{key}' (first at line {first})"
+    else:
+        return key_node.value
+    marks.errors.append(CatalogError(line, path, message))
+    return None
+
+
+def line_of(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+def describe_node(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    return TAG_DESCRIPTIONS.get(node.tag, f"a value tagged {node.tag}")
+
+
+def describe(value: object) -> str:
+    """What a value of the plain tree is, for `expected ..., got ...`."""
+    if isinstance(value, Scalar):
+        return TAG_DESCRIPTIONS.get(value.tag, f"a value tagged {value.tag}")
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "null" if value is None else "a string"
+
+
+def child_path(path: str, key: str) -> str:
+    step = key if PLAIN_KEY.match(key) else f'"{key}"'
+    if not path:
+        return step
+    return f"{path}.{step}" if PLAIN_KEY.match(key) else f"{path}[{step}]"
+
+
+def format_path(loc: Loc) -> str:
+    """`environments[1].urls.app` for ("environments", 1, "urls", "app")."""
+    path = ""
+    for step in loc:
+        path = f"{path}[{step}]" if isinstance(step, int) else child_path(path, step)
+    return path
+
+
+class Entry(dict):
+    """A valid mapping of the catalog, remembering its path and the lines of it and its keys."""
+
+    def __init__(self, path: str, line: int) -> None:
+        super().__init__()
+        self.path = path
+        self.line = line
+        self.key_lines: dict[str, int] = {}
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+    def path_of(self, key: str) -> str:
+        return child_path(self.path, key)
+
+
+def entries(
+    value: object, loc: Loc, marks: Marks, refused: frozenset | set = frozenset()
+) -> object:
+    """A value with each mapping as an Entry that knows its lines; the values at `refused`
+    locations and nulls are left out."""
+    if isinstance(value, list):
+        items = ((item, (*loc, index)) for index, item in enumerate(value))
+        return [entries(item, at, marks, refused) for item, at in items if at not in refused]
+    if not isinstance(value, dict):
+        return value
+    entry = Entry(format_path(loc), marks.line(loc))
+    for key, item in value.items():
+        at = (*loc, key)
+        if item is None or at in refused:
+            continue
+        entry[key] = entries(item, at, marks, refused)
+        if at in marks.lines:
+            entry.key_lines[key] = marks.line(at, key=True)
+    return entry
+
+
+def plain(value: object) -> object:
+    """Entries as plain dicts and lists, for storing and comparing as JSON."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
