@@ -1,133 +1,104 @@
 """The automatic check kinds a checklist item may name, and the params each takes.
 
 The deployment engine implements the checks; the catalog only validates that an
-item names a known kind (catalog/kinds.py) and gives it the params it needs.
+item names a known kind (catalog/kinds.py) and gives it the params it needs. Each
+kind's params model says in its docstring what the check does (shown by editors).
 """
-
-from dataclasses import dataclass
 
 from pydantic import Field
 
 from api.scopes import Scope
-from catalog.catalog_file.value_types import (
-    Duration,
-    LabelName,
-    Name,
-    Number,
-    Record,
-    Regex,
-    String,
-    choice,
-    integer,
-    list_of,
-)
+from catalog.catalog_file import value_types as vt
 from catalog.kinds import FOLLOWABLE_STEP_KINDS
 from catalog.kinds import CheckKindName as K
 
 
-class NoParams(Record):
-    pass
+class ReleaseBuilt(vt.Record):
+    """The release's image was built."""
 
 
-class SecretsPresentParams(Record):
-    secret: Name
-    keys: list_of(String, min_items=1)
+class ImagePushed(vt.Record):
+    """The release's image is in the registry by digest."""
 
 
-class TlsValidParams(Record):
-    min_days: integer(minimum=1) = 14
-    urls: list_of(Name, min_items=1) | None = None
-    """Names of the environment's `urls` (default: every https one)."""
-
-
-class BackupFreshParams(Record):
-    cronjob: Name
-    max_age: Duration | None = None
-    """Default: the environment's rpo."""
-
-
-class NoAlertsFiringParams(Record):
-    labels: dict[LabelName, String] = Field(default_factory=dict)
-
-
-class StepParams(Record):
-    step: choice(FOLLOWABLE_STEP_KINDS, "step")
-
-
-class PodLogsCleanParams(Record):
-    pattern: Regex
-    since: Duration | None = None
-
-
-class ErrorRateParams(Record):
-    max: Number = 0.05
-    rate_window: Duration = "5m"
-
-
-class MemoryParams(Record):
-    max: Number = 0.9
-
-
-@dataclass(frozen=True)
-class CheckKind:
-    name: K
-    summary: str
-    params: type[Record]
-
-
-CHECK_KINDS: dict[K, CheckKind] = {
-    kind.name: kind
-    for kind in (
-        CheckKind(K.RELEASE_BUILT, "The release's image was built.", NoParams),
-        CheckKind(K.IMAGE_PUSHED, "The release's image is in the registry by digest.", NoParams),
-        CheckKind(
-            K.TESTS_PASSED,
-            f"CI reported the release's git commit passed (a CI token with {Scope.CI_REPORT}, or "
-            "manage.py report_ci); waits while no report has come.",
-            NoParams,
-        ),
-        CheckKind(
-            K.SECRETS_PRESENT,
-            "The Kubernetes Secret exists in the namespace with every key (names only).",
-            SecretsPresentParams,
-        ),
-        CheckKind(
-            K.TLS_VALID,
-            "The certificates of the environment's https URLs (or the named ones) verify, "
-            "match their host and stay valid for at least min_days.",
-            TlsValidParams,
-        ),
-        CheckKind(
-            K.BACKUP_FRESH,
-            "The backup CronJob last succeeded within max_age (default: the environment's "
-            "rpo) and its last Job did not fail.",
-            BackupFreshParams,
-        ),
-        CheckKind(
-            K.NO_ALERTS_FIRING,
-            "No Prometheus alert is firing for the service in the environment "
-            "(matching every label given).",
-            NoAlertsFiringParams,
-        ),
-        CheckKind(K.STEP, "Filled from the result of one of the deployment's steps.", StepParams),
-        CheckKind(
-            K.POD_LOGS_CLEAN,
-            "No log line of the new pods matches the pattern (since the rollout, or `since`).",
-            PodLogsCleanParams,
-        ),
-        CheckKind(
-            K.ERROR_RATE,
-            "The service's 5xx responses per second (the seed's HighErrorRate expression, "
-            "rate over rate_window) stay at or below max through the soak window.",
-            ErrorRateParams,
-        ),
-        CheckKind(
-            K.MEMORY,
-            "Each container's memory use over its limit (the seed's HighMemoryUsage ratio) "
-            "stays at or below max through the soak window.",
-            MemoryParams,
-        ),
+class TestsPassed(vt.Record):
+    __doc__ = (
+        f"CI reported the release's git commit passed (a CI token with {Scope.CI_REPORT}, or "
+        "manage.py report_ci); waits while no report has come."
     )
+
+
+class SecretsPresent(vt.Record):
+    """The Kubernetes Secret exists in the namespace with every key (names only)."""
+
+    secret: vt.Name
+    keys: vt.list_of(vt.String, min_items=1)
+
+
+class TlsValid(vt.Record):
+    """The certificates of the environment's https URLs (or the named ones) verify, match
+    their host and stay valid for at least min_days."""
+
+    min_days: vt.integer(minimum=1) = 14
+    urls: vt.list_of(vt.Name, min_items=1) | None = None
+
+
+class BackupFresh(vt.Record):
+    """The backup CronJob last succeeded within max_age (default: the environment's rpo)
+    and its last Job did not fail."""
+
+    cronjob: vt.Name
+    max_age: vt.Duration | None = None
+
+
+class NoAlertsFiring(vt.Record):
+    """No Prometheus alert is firing for the service in the environment (matching every
+    label given)."""
+
+    labels: dict[vt.LabelName, vt.String] = Field(default_factory=dict)
+
+
+class Step(vt.Record):
+    """Filled from the result of one of the deployment's steps."""
+
+    step: vt.choice(FOLLOWABLE_STEP_KINDS, "step")
+
+
+class PodLogsClean(vt.Record):
+    """No log line of the new pods matches the pattern (since the rollout, or `since`)."""
+
+    pattern: vt.Regex
+    since: vt.Duration | None = None
+
+
+class ErrorRate(vt.Record):
+    """The service's 5xx responses per second (the seed's HighErrorRate expression, rate
+    over rate_window) stay at or below max through the soak window."""
+
+    max: vt.Number = 0.05
+    rate_window: vt.Duration = "5m"
+
+
+class Memory(vt.Record):
+    """Each container's memory use over its limit (the seed's HighMemoryUsage ratio) stays
+    at or below max through the soak window."""
+
+    max: vt.Number = 0.9
+
+
+# Each kind's params, in the order of the enum (the one list of their names).
+CHECK_KINDS: dict[K, type[vt.Record]] = {
+    K.RELEASE_BUILT: ReleaseBuilt,
+    K.IMAGE_PUSHED: ImagePushed,
+    K.TESTS_PASSED: TestsPassed,
+    K.SECRETS_PRESENT: SecretsPresent,
+    K.TLS_VALID: TlsValid,
+    K.BACKUP_FRESH: BackupFresh,
+    K.NO_ALERTS_FIRING: NoAlertsFiring,
+    K.STEP: Step,
+    K.POD_LOGS_CLEAN: PodLogsClean,
+    K.ERROR_RATE: ErrorRate,
+    K.MEMORY: Memory,
 }
 
 # Kinds that watch a new release, so they belong to the post-deployment phase.

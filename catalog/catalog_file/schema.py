@@ -12,50 +12,25 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field, ValidationError
 
+from catalog.catalog_file import value_types as vt
 from catalog.catalog_file.check_kinds import CHECK_KINDS, POST_ONLY_KINDS
 from catalog.catalog_file.tree import Mapping
-from catalog.catalog_file.value_types import (
-    SINK,
-    Boolean,
-    BuildArgName,
-    BuildArgValue,
-    Duration,
-    FreezeTime,
-    GitRepository,
-    HostName,
-    HostPort,
-    HttpUrl,
-    ImageRepository,
-    Link,
-    Name,
-    Record,
-    Rules,
-    String,
-    String200,
-    String300,
-    TimeZone,
-    UrlName,
-    UrlPath,
-    choice,
-    integer,
-    list_of,
-    problem_of,
-)
+from catalog.catalog_file.value_types import Record, Rules
 from catalog.catalog_file.values import parse_freeze_time
 from catalog.models import SMOKE_CONSECUTIVE_MAX, ChecklistPhase, CheckMode, PostItemPolicy
 
 APPROVER_GROUPS = ("engineer", "lead", "admin")
-K8sName = Name  # Kubernetes object and container names follow the same slug rule.
+K8sName = vt.Name  # Kubernetes object and container names follow the same slug rule.
 
 
 class Cluster(Record):
     """How the portal reaches a Kubernetes API: a kubeconfig (with context) or in_cluster."""
 
-    name: Name
-    kubeconfig: String | None = None
+    name: vt.Name
+    kubeconfig: vt.String | None = None
     """A kubeconfig file, stored as written; a relative path is relative to the repository."""
-    context: String200 | None = None
-    in_cluster: Boolean = False
+    context: vt.String200 | None = None
+    in_cluster: vt.Boolean = False
 
     def rules(self, rules: Rules) -> None:
         has_kubeconfig = "kubeconfig" in rules.written
@@ -73,27 +48,23 @@ def params_by_check_kind(schema: dict[str, Any]) -> None:
     schema["allOf"] = [
         {
             "if": {"properties": {"check": {"const": str(name)}}, "required": ["check"]},
-            "then": {
-                "properties": {
-                    "params": {**kind.params.model_json_schema(), "description": kind.summary}
-                }
-            },
+            "then": {"properties": {"params": params.model_json_schema()}},
         }
-        for name, kind in CHECK_KINDS.items()
+        for name, params in CHECK_KINDS.items()
     ]
 
 
 class ChecklistItem(Record):
     model_config = ConfigDict(json_schema_extra=params_by_check_kind)
 
-    phase: choice(ChecklistPhase.values, "phase")
-    text: String200
-    mode: choice(CheckMode.values, "mode")
-    check: choice(CHECK_KINDS, "check kind") | None = None
+    phase: vt.choice(ChecklistPhase.values, "phase")
+    text: vt.String200
+    mode: vt.choice(CheckMode.values, "mode")
+    check: vt.choice(CHECK_KINDS, "check kind") | None = None
     """The automatic check (automatic items only)."""
     params: dict[str, Any] | None = None
     """The check's params (see each check kind)."""
-    link: Link | None = None
+    link: vt.Link | None = None
     """A page the person answering opens (e.g. the Grafana dashboard); {service},
     {environment}, {from} and {to} (epoch ms of the deployment) are filled in."""
 
@@ -107,7 +78,7 @@ class ChecklistItem(Record):
         if self.check is None:
             self.params = None
             return
-        self.params = check_params(CHECK_KINDS[self.check].params, rules)
+        self.params = check_params(CHECK_KINDS[self.check], rules)
         if self.check in POST_ONLY_KINDS and self.phase != ChecklistPhase.POST:
             message = f"check '{self.check}' watches a new release: use it in phase post"
             rules.report(message, "check")
@@ -124,61 +95,61 @@ def check_params(params_type: type[Record], rules: Rules) -> dict:
             exclude_none=True
         )
     except ValidationError as invalid:
-        rules.context[SINK].extend(problem_of(error, loc) for error in invalid.errors())
+        rules.context[vt.SINK].extend(vt.problem_of(error, loc) for error in invalid.errors())
         return {}
 
 
 class Checklist(Record):
-    name: Name
-    items: list_of(ChecklistItem, min_items=1)
+    name: vt.Name
+    items: vt.list_of(ChecklistItem, min_items=1)
 
 
 class Workload(Record):
     deployment: K8sName
-    containers: list_of(K8sName, min_items=1)
+    containers: vt.list_of(K8sName, min_items=1)
 
 
 class SmokeCheck(Record):
-    url: UrlName
+    url: vt.UrlName
     """A key of every environment's `urls`."""
-    path: UrlPath = "/"
-    expect_status: integer(100, 599) = 200
+    path: vt.UrlPath = "/"
+    expect_status: vt.integer(100, 599) = 200
 
 
 class Build(Record):
-    dockerfile: String300
-    context: String300 = "."
-    args: dict[BuildArgName, BuildArgValue] = {}
+    dockerfile: vt.String300
+    context: vt.String300 = "."
+    args: dict[vt.BuildArgName, vt.BuildArgValue] = {}
     """--build-arg NAME=value for every build of the service."""
 
 
 class Health(Record):
-    liveness: UrlPath = "/health"
-    readiness: UrlPath = "/health/ready"
+    liveness: vt.UrlPath = "/health"
+    readiness: vt.UrlPath = "/health/ready"
 
 
 class Migration(Record):
-    command: list_of(String, min_items=1)
+    command: vt.list_of(vt.String, min_items=1)
 
 
 class Service(Record):
-    name: Name
-    repository: GitRepository = ""
-    image: ImageRepository
+    name: vt.Name
+    repository: vt.GitRepository = ""
+    image: vt.ImageRepository
     build: Build = Field(default_factory=lambda: Build.model_construct(dockerfile=""))
-    port: integer(1, 65535) = 3000
+    port: vt.integer(1, 65535) = 3000
     health: Health = Field(default_factory=Health)
-    workloads: list_of(Workload, min_items=1)
+    workloads: vt.list_of(Workload, min_items=1)
     smoke_checks: list[SmokeCheck] = []
     migration: Migration = Field(default_factory=lambda: Migration.model_construct(command=[]))
-    owners: list[String] = []
+    owners: list[vt.String] = []
 
 
 class FreezeWindow(Record):
-    name: String
-    from_: FreezeTime = Field(alias="from")
-    to: FreezeTime
-    timezone: TimeZone = "UTC"
+    name: vt.String
+    from_: vt.FreezeTime = Field(alias="from")
+    to: vt.FreezeTime
+    timezone: vt.TimeZone = "UTC"
 
     def rules(self, rules: Rules) -> None:
         """Both ends are weekly (`fri 16:00`) or both are datetimes, and a datetime window
@@ -200,37 +171,37 @@ class FreezeWindow(Record):
 
 
 class Approvals(Record):
-    required: integer(minimum=0)
-    group: choice(APPROVER_GROUPS, "approver group") = "lead"
+    required: vt.integer(minimum=0)
+    group: vt.choice(APPROVER_GROUPS, "approver group") = "lead"
 
 
 class Monitoring(Record):
-    prometheus: HttpUrl | None = None
+    prometheus: vt.HttpUrl | None = None
     """Where the metric and alert checks ask (the Prometheus HTTP API)."""
 
 
 class Smoke(Record):
-    consecutive: integer(1, SMOKE_CONSECUTIVE_MAX) = 3
+    consecutive: vt.integer(1, SMOKE_CONSECUTIVE_MAX) = 3
     """Good answers in a row a smoke check needs once the service has answered."""
 
 
 class Environment(Record):
-    name: Name
-    promotes_from: Name | None = None
-    cluster: Name
+    name: vt.Name
+    promotes_from: vt.Name | None = None
+    cluster: vt.Name
     namespace: K8sName
-    urls: dict[UrlName, HttpUrl] = {}
-    resolve: dict[HostName, HostPort] = {}
+    urls: dict[vt.UrlName, vt.HttpUrl] = {}
+    resolve: dict[vt.HostName, vt.HostPort] = {}
     approvals: Approvals = Field(default_factory=lambda: Approvals.model_construct(required=0))
-    checklist: Name | None = None
+    checklist: vt.Name | None = None
     freeze_windows: list[FreezeWindow] = []
-    rollout_timeout: Duration = "5m"
-    auto_rollback: Boolean = True
-    post_items: choice(PostItemPolicy.values, "post_items policy") = PostItemPolicy.INFORM.value
+    rollout_timeout: vt.Duration = "5m"
+    auto_rollback: vt.Boolean = True
+    post_items: vt.choice(PostItemPolicy.values, "post_items policy") = PostItemPolicy.INFORM.value
     monitoring: Monitoring = Field(default_factory=Monitoring)
-    rpo: Duration = "24h"
+    rpo: vt.Duration = "24h"
     """backup_fresh's default max_age."""
-    soak: Duration = "5m"
+    soak: vt.Duration = "5m"
     """How long post checks watch a release."""
     smoke: Smoke = Field(default_factory=Smoke)
 
