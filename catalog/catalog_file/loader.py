@@ -98,7 +98,11 @@ def check_document(text: str, errors: list[CatalogError]) -> dict[str, list[Entr
     except ValidationError as invalid:
         problems.extend(problem_of(error) for error in invalid.errors())
         sections = valid_entries(tree, problems, marks)
-    errors.extend(catalog_error(problem, marks) for problem in problems)
+    # A refused key's value is not checked (as the key is not), so it is not reported.
+    keys = {problem.loc for problem in problems if problem.at_key and problem.bad_value}
+    for problem in problems:
+        if problem.at_key or not any(problem.loc[:n] in keys for n in range(len(problem.loc) + 1)):
+            errors.append(catalog_error(problem, marks))
     check_references(sections, errors)
     return sections
 

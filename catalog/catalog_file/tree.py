@@ -91,7 +91,9 @@ def mapping_key(key_node: Node, mapping: Mapping, marks: Marks) -> str | None:
     if key_node.tag == MERGE:
         message = "merge keys (<<) are not supported; write the keys out"
     elif not (isinstance(key_node, ScalarNode) and key_node.tag == STR):
-        message = f"keys must be strings, got {describe_node(key_node)}"
+        shape = {} if isinstance(key_node, MappingNode) else []
+        kind = Scalar(key_node.tag, "") if isinstance(key_node, ScalarNode) else shape
+        message = f"keys must be strings, got {describe(kind)}"
     elif key_node.value in mapping:
         key = key_node.value
         first = marks.line((*mapping.loc, key), key=True)
@@ -104,14 +106,6 @@ def mapping_key(key_node: Node, mapping: Mapping, marks: Marks) -> str | None:
 
 def line_of(node: Node) -> int:
     return node.start_mark.line + 1
-
-
-def describe_node(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    return TAG_DESCRIPTIONS.get(node.tag, f"a value tagged {node.tag}")
 
 
 def describe(value: object) -> str:

@@ -39,13 +39,7 @@ def invalid(message: str) -> PydanticCustomError:
 class ValueType:
     """An Annotated marker: validates with `validate`, describes itself with `json_schema`."""
 
-    description = "a value"
-
-    def validate(self, value: Any) -> Any:
-        raise NotImplementedError
-
-    def json_schema(self) -> dict:
-        raise NotImplementedError
+    description: str
 
     def wrong_type(self, value: Any) -> PydanticCustomError:
         return invalid(f"expected {self.description}, got {describe(value)}")
@@ -85,8 +79,11 @@ class Text(ValueType):
     def json_schema(self) -> dict:
         kinds = ["string", "number", "boolean"] if self.any_scalar else "string"
         schema = {"type": kinds, "description": self.description, "minLength": 1}
-        schema["maxLength"] = self.max_length
-        return schema | ({"pattern": self.pattern} if self.pattern else {})
+        return (
+            schema
+            | {"maxLength": self.max_length}
+            | ({"pattern": self.pattern} if self.pattern else {})
+        )
 
 
 @dataclass(frozen=True)
@@ -111,50 +108,28 @@ class Choice(ValueType):
 
 
 @dataclass(frozen=True)
-class Integer(ValueType):
-    minimum: int | None = None
-    maximum: int | None = None
-    description: str = "an integer"
-
-    def validate(self, value: Any) -> int:
-        if not (isinstance(value, Scalar) and value.tag == INT):
-            raise self.wrong_type(value)
-        number = value.value
-        if (self.minimum is not None and number < self.minimum) or (
-            self.maximum is not None and number > self.maximum
-        ):
-            raise invalid(f"{number} is out of range ({self.range_text()})")
-        return number
-
-    def range_text(self) -> str:
-        if self.maximum is None:
-            return f"at least {self.minimum}"
-        if self.minimum is None:
-            return f"at most {self.maximum}"
-        return f"{self.minimum} to {self.maximum}"
-
-    def json_schema(self) -> dict:
-        bounds = {"minimum": self.minimum, "maximum": self.maximum}
-        return {"type": "integer"} | {
-            key: bound for key, bound in bounds.items() if bound is not None
-        }
-
-
-@dataclass(frozen=True)
 class YamlScalar(ValueType):
-    """A scalar of one of the given YAML tags, as YAML reads it (booleans, numbers)."""
+    """A scalar of one of the given YAML tags as YAML reads it (booleans, numbers), and for
+    a number, within its range."""
 
     tags: frozenset[str]
-    schema_type: str
     description: str
+    schema: dict
+    minimum: int | None = None
+    maximum: int | None = None
 
     def validate(self, value: Any) -> Any:
         if not (isinstance(value, Scalar) and value.tag in self.tags):
             raise self.wrong_type(value)
+        low, high = self.minimum, self.maximum
+        if (low is not None and value.value < low) or (high is not None and value.value > high):
+            limits = f"at least {low}" if high is None else f"at most {high}"
+            limits = f"{low} to {high}" if None not in (low, high) else limits
+            raise invalid(f"{value.value} is out of range ({limits})")
         return value.value
 
     def json_schema(self) -> dict:
-        return {"type": self.schema_type}
+        return self.schema
 
 
 def text(description: str, problem=None, max_length: int = 500, **options) -> Any:
@@ -164,8 +139,9 @@ def text(description: str, problem=None, max_length: int = 500, **options) -> An
 
 
 SLUG_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-Boolean = Annotated[bool, YamlScalar(frozenset({BOOL}), "boolean", "a boolean (true or false)")]
-Number = Annotated[float, YamlScalar(frozenset({INT, FLOAT}), "number", "a number")]
+BOOLEAN_TYPE = {"type": "boolean"}
+Boolean = Annotated[bool, YamlScalar(frozenset({BOOL}), "a boolean (true or false)", BOOLEAN_TYPE)]
+Number = Annotated[float, YamlScalar(frozenset({INT, FLOAT}), "a number", {"type": "number"})]
 Name = text("a name", values.slug_problem, 63, pattern=SLUG_PATTERN)
 String = text("a string")
 String200 = text("a string", max_length=200)
@@ -198,7 +174,9 @@ def choice(choices: Sequence[str], what: str) -> Any:
 
 
 def integer(minimum: int | None = None, maximum: int | None = None) -> Any:
-    return Annotated[int, Integer(minimum, maximum)]
+    bounds = {"minimum": minimum, "maximum": maximum}
+    schema = {"type": "integer"} | {key: end for key, end in bounds.items() if end is not None}
+    return Annotated[int, YamlScalar(frozenset({INT}), "an integer", schema, minimum, maximum)]
 
 
 def list_of(item: Any, min_items: int = 0) -> Any:
