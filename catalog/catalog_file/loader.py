@@ -8,7 +8,7 @@ import yaml
 from django.conf import settings
 from pydantic import ValidationError
 
-from catalog.catalog_file.errors import CatalogError, CatalogInvalid
+from catalog.catalog_file.errors import CatalogError, CatalogInvalid, Context
 from catalog.catalog_file.references import check_references
 from catalog.catalog_file.schema import SECTIONS, CatalogFile
 from catalog.catalog_file.screening import Refused, compose_screened, screen_text, too_large
@@ -69,28 +69,28 @@ def not_utf8(data: bytes, error: UnicodeDecodeError) -> CatalogError:
 
 def parse_catalog(text: str, filename: str = "<catalog>") -> Catalog:
     """Validate catalog YAML given as text; raise CatalogInvalid listing every error."""
-    errors: list[CatalogError] = []
-    sections = check_document(text, errors)
-    if errors or sections is None:
-        raise CatalogInvalid(filename, errors)
+    ctx = Context()
+    sections = check_document(text, ctx)
+    if ctx.errors or sections is None:
+        raise CatalogInvalid(filename, ctx.errors)
     return Catalog(**sections)
 
 
-def check_document(text: str, errors: list[CatalogError]) -> dict[str, list[Entry]] | None:
-    """Each section's valid entries, after the checks across sections; errors go to `errors`.
+def check_document(text: str, ctx: Context) -> dict[str, list[Entry]] | None:
+    """Each section's valid entries, after the checks across sections; errors go to ctx.
 
     Text refused by the screening is not checked further: its values would be
     echoed in the messages, control characters and all.
     """
-    screen_text(text, errors)
-    if errors:
+    screen_text(text, ctx)
+    if ctx.errors:
         return None
-    root = compose(text, errors)
-    if root is None or errors:
+    root = compose(text, ctx)
+    if root is None or ctx.errors:
         return None
     marks = Marks()
     tree = build(root, marks)
-    errors.extend(marks.errors)
+    ctx.errors.extend(marks.errors)
     problems: list[Problem] = []
     try:
         catalog = CatalogFile.model_validate(tree, context={SINK: problems})
@@ -102,8 +102,8 @@ def check_document(text: str, errors: list[CatalogError]) -> dict[str, list[Entr
     keys = {problem.loc for problem in problems if problem.at_key and problem.bad_value}
     for problem in problems:
         if problem.at_key or not any(problem.loc[:n] in keys for n in range(len(problem.loc) + 1)):
-            errors.append(catalog_error(problem, marks))
-    check_references(sections, errors)
+            ctx.errors.append(catalog_error(problem, marks))
+    check_references(sections, ctx)
     return sections
 
 
@@ -134,24 +134,22 @@ def catalog_error(problem: Problem, marks: Marks) -> CatalogError:
     return CatalogError(line, format_path(problem.loc), problem.message)
 
 
-def compose(text: str, errors: list[CatalogError]) -> yaml.Node | None:
+def compose(text: str, ctx: Context) -> yaml.Node | None:
     """The document's node tree; None (with the error recorded) if it is empty, not YAML,
     or past a limit of the screening."""
     try:
-        root = compose_screened(text, errors)
+        root = compose_screened(text, ctx)
     except Refused as refused:
-        errors.append(CatalogError(refused.line, "", refused.message))
+        ctx.error(refused.line, "", refused.message)
         return None
     except yaml.MarkedYAMLError as error:
-        message = f"invalid YAML: {syntax_problem(error)}"
-        errors.append(CatalogError(syntax_error_line(error), "", message))
+        ctx.error(syntax_error_line(error), "", f"invalid YAML: {syntax_problem(error)}")
         return None
     except yaml.YAMLError as error:
-        errors.append(CatalogError(1, "", f"invalid YAML: {error}"))
+        ctx.error(1, "", f"invalid YAML: {error}")
         return None
     if root is None:
-        message = "the file is empty (expected clusters, services and environments)"
-        errors.append(CatalogError(1, "", message))
+        ctx.error(1, "", "the file is empty (expected clusters, services and environments)")
     return root
 
 

@@ -6,7 +6,7 @@ everything; a value that failed its own check is simply not looked at here.
 
 from collections.abc import Iterable
 
-from catalog.catalog_file.errors import CatalogError
+from catalog.catalog_file.errors import Context
 from catalog.catalog_file.tree import Entry
 from catalog.kinds import CheckKindName
 
@@ -18,25 +18,23 @@ SECTIONS = (
 )
 
 
-def check_references(catalog: dict[str, list[Entry]], errors: list[CatalogError]) -> None:
+def check_references(catalog: Entry, ctx: Context) -> None:
     for section, kind in SECTIONS:
-        report_duplicate_names(catalog.get(section, []), kind, errors)
+        report_duplicate_names(catalog.get(section, []), kind, ctx)
     environments = catalog.get("environments", [])
-    report_unknown_references(environments, "cluster", names(catalog.get("clusters", [])), errors)
-    report_unknown_references(
-        environments, "checklist", names(catalog.get("checklists", [])), errors
-    )
-    report_unknown_references(environments, "promotes_from", names(environments), errors)
-    report_promotion_cycles(environments, errors)
-    report_undefined_smoke_urls(catalog.get("services", []), environments, errors)
-    report_undefined_tls_urls(catalog.get("checklists", []), environments, errors)
+    report_unknown_references(environments, "cluster", names(catalog.get("clusters", [])), ctx)
+    report_unknown_references(environments, "checklist", names(catalog.get("checklists", [])), ctx)
+    report_unknown_references(environments, "promotes_from", names(environments), ctx)
+    report_promotion_cycles(environments, ctx)
+    report_undefined_smoke_urls(catalog.get("services", []), environments, ctx)
+    report_undefined_tls_urls(catalog.get("checklists", []), environments, ctx)
 
 
 def names(entries: Iterable[Entry]) -> list[str]:
     return list(dict.fromkeys(entry["name"] for entry in entries if "name" in entry))
 
 
-def report_duplicate_names(entries: list[Entry], kind: str, errors: list[CatalogError]) -> None:
+def report_duplicate_names(entries: list[Entry], kind: str, ctx: Context) -> None:
     first_lines: dict[str, int] = {}
     for entry in entries:
         name = entry.get("name")
@@ -44,13 +42,13 @@ def report_duplicate_names(entries: list[Entry], kind: str, errors: list[Catalog
             continue
         if name in first_lines:
             message = f"duplicate {kind} name '{name}' (first defined at line {first_lines[name]})"
-            report(errors, entry.line_of("name"), entry.path_of("name"), message)
+            ctx.error(entry.line_of("name"), entry.path_of("name"), message)
         else:
             first_lines[name] = entry.line_of("name")
 
 
 def report_unknown_references(
-    environments: list[Entry], key: str, known: list[str], errors: list[CatalogError]
+    environments: list[Entry], key: str, known: list[str], ctx: Context
 ) -> None:
     what = "environment" if key == "promotes_from" else key
     for entry in environments:
@@ -58,10 +56,10 @@ def report_unknown_references(
         if name is not None and name not in known:
             defined = ", ".join(known) or "none"
             message = f"unknown {what} '{name}' (defined: {defined})"
-            report(errors, entry.line_of(key), entry.path_of(key), message)
+            ctx.error(entry.line_of(key), entry.path_of(key), message)
 
 
-def report_promotion_cycles(environments: list[Entry], errors: list[CatalogError]) -> None:
+def report_promotion_cycles(environments: list[Entry], ctx: Context) -> None:
     """Report each cycle of promotes_from once, at the first environment of it in the file."""
     parents: dict[str, str] = {}
     for entry in environments:
@@ -74,7 +72,7 @@ def report_promotion_cycles(environments: list[Entry], errors: list[CatalogError
             reported.update(cycle)
             path = " → ".join([*cycle, cycle[0]])
             message = f"promotion path has a cycle: {path} (each promotes from the next)"
-            report(errors, entry.line_of("promotes_from"), entry.path_of("promotes_from"), message)
+            ctx.error(entry.line_of("promotes_from"), entry.path_of("promotes_from"), message)
 
 
 def promotion_cycle(start: str | None, parents: dict[str, str]) -> list[str]:
@@ -88,16 +86,16 @@ def promotion_cycle(start: str | None, parents: dict[str, str]) -> list[str]:
 
 
 def report_undefined_smoke_urls(
-    services: list[Entry], environments: list[Entry], errors: list[CatalogError]
+    services: list[Entry], environments: list[Entry], ctx: Context
 ) -> None:
     for service in services:
         for check in service.get("smoke_checks", []):
             if "url" in check:
-                report_undefined_url(check["url"], check, "url", environments, errors)
+                report_undefined_url(check["url"], check, "url", environments, ctx)
 
 
 def report_undefined_tls_urls(
-    checklists: list[Entry], environments: list[Entry], errors: list[CatalogError]
+    checklists: list[Entry], environments: list[Entry], ctx: Context
 ) -> None:
     for checklist in checklists:
         if "name" not in checklist:
@@ -109,11 +107,11 @@ def report_undefined_tls_urls(
             ):
                 continue
             for url_name in item["params"].get("urls", []):
-                report_undefined_url(url_name, item, "params", users, errors)
+                report_undefined_url(url_name, item, "params", users, ctx)
 
 
 def report_undefined_url(
-    url_name: str, entry: Entry, key: str, environments: list[Entry], errors: list[CatalogError]
+    url_name: str, entry: Entry, key: str, environments: list[Entry], ctx: Context
 ) -> None:
     for environment in environments:
         if "urls" in environment and url_name not in environment["urls"]:
@@ -121,8 +119,4 @@ def report_undefined_url(
                 f"URL name '{url_name}' is not defined in the urls of "
                 f"environment '{environment.get('name', environment.path)}'"
             )
-            report(errors, entry.line_of(key), entry.path_of(key), message)
-
-
-def report(errors: list[CatalogError], line: int, path: str, message: str) -> None:
-    errors.append(CatalogError(line, path, message))
+            ctx.error(entry.line_of(key), entry.path_of(key), message)

@@ -23,7 +23,7 @@ from yaml.events import (
 )
 from yaml.nodes import Node
 
-from catalog.catalog_file.errors import CatalogError
+from catalog.catalog_file.errors import CatalogError, Context
 
 # The example catalog is 7 levels deep and has about 500 values; a hundred
 # services and their environments come to about 10,000.
@@ -58,11 +58,11 @@ def too_large(limit: int) -> CatalogError:
     )
 
 
-def screen_text(text: str, errors: list[CatalogError]) -> None:
+def screen_text(text: str, ctx: Context) -> None:
     """Record the size over the limit, or each line with a control character written in it."""
     limit = settings.PORTAL_CATALOG_MAX_BYTES
     if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:
-        errors.append(too_large(limit))
+        ctx.errors.append(too_large(limit))
         return
     line, counted_to, reported = 1, 0, 0
     for match in WRITTEN_CONTROL.finditer(text):
@@ -73,8 +73,7 @@ def screen_text(text: str, errors: list[CatalogError]) -> None:
         if reported and line == before:
             continue
         if reported == MAX_REPORTED_LINES:
-            message = f"and more lines with control characters; {NOT_A_CATALOG}"
-            errors.append(CatalogError(line, "", message))
+            ctx.error(line, "", f"and more lines with control characters; {NOT_A_CATALOG}")
             return
         reported += 1
         column = match.start() - text.rfind("\n", 0, match.start())
@@ -82,16 +81,16 @@ def screen_text(text: str, errors: list[CatalogError]) -> None:
             f"column {column}: {describe_character(match[0])} is not allowed in a catalog; "
             "remove it (is this a binary or damaged file?)"
         )
-        errors.append(CatalogError(line, "", message))
+        ctx.error(line, "", message)
 
 
-def compose_screened(text: str, errors: list[CatalogError]) -> Node | None:
+def compose_screened(text: str, ctx: Context) -> Node | None:
     """yaml.compose with the limits checked as it goes; raise Refused at the first one passed.
 
-    A control character in a value (written as an escape) is recorded in errors and
+    A control character in a value (written as an escape) is recorded in ctx and
     composing goes on, so that every such line is reported at once.
     """
-    loader = ScreenedLoader(text, EventScreen(errors))
+    loader = ScreenedLoader(text, EventScreen(ctx))
     try:
         return loader.get_single_node()
     finally:
@@ -126,8 +125,8 @@ class EventScreen:
     names would make that walk endless.
     """
 
-    def __init__(self, errors: list[CatalogError]) -> None:
-        self.errors = errors
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
         self.open: list[OpenCollection] = []
         self.anchored: dict[str, tuple[int, int]] = {}  # anchor: (nodes, height)
         self.nodes = 0
@@ -194,7 +193,7 @@ class EventScreen:
                     f"a value contains {describe_character(match[0])} (written as an escape); "
                     "remove it"
                 )
-                self.errors.append(CatalogError(line_of(event), "", message))
+                self.ctx.error(line_of(event), "", message)
                 return
 
 
