@@ -7,8 +7,9 @@ with a fixed set of keys: a null optional key counts as absent, an unknown key i
 reported with the keys expected, and `rules` check the record as a whole.
 """
 
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -57,10 +58,12 @@ class Text(ValueType):
     so `5` or `2026-12-24T18:00:00` reach `problem` as text (durations, times)."""
 
     description: str = "a string"
-    problem: Callable[[str], str | None] = lambda text: None
+    problem: Callable[[str], object] = lambda text: None  # a message, or a parser's ValueError
     any_scalar: bool = False
     max_length: int = 500
-    pattern: str | None = None  # for editors; `problem` decides
+    regex: str | None = None  # the whole text matches it, or `mismatch` is the message
+    mismatch: str = ""  # formatted with the text
+    hint: dict = field(default_factory=dict)  # more JSON Schema for editors (not checked)
 
     def validate(self, value: Any) -> str:
         if isinstance(value, Scalar) and self.any_scalar:
@@ -71,19 +74,21 @@ class Text(ValueType):
             raise invalid("must not be empty")
         if len(value) > self.max_length:
             raise invalid(f"is longer than {self.max_length} characters")
-        problem = self.problem(value)
-        if problem:
+        if self.regex and not re.fullmatch(self.regex, value):
+            raise invalid(self.mismatch.format(text=value))
+        try:
+            problem = self.problem(value)
+        except ValueError as error:
+            problem = str(error)
+        if isinstance(problem, str):
             raise invalid(problem)
         return value
 
     def json_schema(self) -> dict:
         kinds = ["string", "number", "boolean"] if self.any_scalar else "string"
         schema = {"type": kinds, "description": self.description, "minLength": 1}
-        return (
-            schema
-            | {"maxLength": self.max_length}
-            | ({"pattern": self.pattern} if self.pattern else {})
-        )
+        schema |= {"maxLength": self.max_length} | self.hint
+        return schema | ({"pattern": f"^(?:{self.regex})$"} if self.regex else {})
 
 
 @dataclass(frozen=True)
@@ -138,35 +143,46 @@ def text(description: str, problem=None, max_length: int = 500, **options) -> An
     ]
 
 
-SLUG_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-BOOLEAN_TYPE = {"type": "boolean"}
-Boolean = Annotated[bool, YamlScalar(frozenset({BOOL}), "a boolean (true or false)", BOOLEAN_TYPE)]
+BOOLEAN = {"type": "boolean"}
+DURATION_HINT = {"pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"}
+SLUG = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+NOT_A_SLUG = (
+    "invalid name {text!r} (a slug: lowercase letters, digits and inner hyphens, "
+    "at most 63 characters)"
+)
+IDENTIFIER = "[A-Za-z_][A-Za-z0-9_]*"
+Boolean = Annotated[bool, YamlScalar(frozenset({BOOL}), "a boolean (true or false)", BOOLEAN)]
 Number = Annotated[float, YamlScalar(frozenset({INT, FLOAT}), "a number", {"type": "number"})]
-Name = text("a name", values.slug_problem, 63, pattern=SLUG_PATTERN)
+Name = text("a name", max_length=63, regex=SLUG, mismatch=NOT_A_SLUG)
 String = text("a string")
 String200 = text("a string", max_length=200)
 String300 = text("a string", max_length=300)  # the model's CharField(max_length=300)
-Duration = text(
-    "a duration",
-    values.duration_problem,
-    any_scalar=True,
-    pattern=r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
-)
+Duration = text("a duration", values.parse_duration, any_scalar=True, hint=DURATION_HINT)
 Regex = text("a regular expression", values.regex_problem)
-UrlPath = text("a path", values.url_path_problem, 200, pattern="^/")
-HttpUrl = text("a URL", values.http_url_problem, pattern="^https?://")
-Link = text("a link", values.link_problem, pattern="^https?://")
+UrlPath = text("a path", values.url_path_problem, 200, hint={"pattern": "^/"})
+HttpUrl = text("a URL", values.http_url_problem, hint={"pattern": "^https?://"})
+Link = text("a link", values.link_problem, hint={"pattern": "^https?://"})
 HostName = text("a host name", values.hostname_problem)
 HostPort = text("host:port", values.host_port_problem)
 TimeZone = text("a time zone", values.timezone_problem)
-FreezeTime = text("a freeze window time", values.freeze_time_problem, any_scalar=True)
+FreezeTime = text("a freeze window time", values.parse_freeze_time, any_scalar=True)
 GitRepository = text("a git repository", values.git_repository_problem, 300)
 ImageRepository = text("an image repository", values.image_repository_problem, 300)
-BuildArgName = text("a build argument name", values.build_arg_name_problem, 100)
+BuildArgName = text(
+    "a build argument name",
+    max_length=100,
+    regex=IDENTIFIER,
+    mismatch="invalid build argument name {text!r} (letters, digits and _, not a digit first)",
+)
 # A build argument's value: text as written (`3`, `true` and dates stay strings).
 BuildArgValue = text("a build argument value", max_length=1000, any_scalar=True)
-UrlName = text("a URL name", values.slug_problem, 63, pattern=SLUG_PATTERN)
-LabelName = text("a Prometheus label name", values.label_name_problem, 100)
+UrlName = text("a URL name", max_length=63, regex=SLUG, mismatch=NOT_A_SLUG)
+LabelName = text(
+    "a Prometheus label name",
+    max_length=100,
+    regex=IDENTIFIER,
+    mismatch="bad label name '{text}' (letters, digits and _, not starting with a digit)",
+)
 
 
 def choice(choices: Sequence[str], what: str) -> Any:
