@@ -41,11 +41,29 @@ class Scalar:
 
 
 class Mapping(dict):
-    """A mapping of the file, knowing where it is (validators report against `loc`)."""
+    """A mapping of the file that knows where it is: its location (validators report
+    against it) and, given the marks, the lines of itself and its keys."""
 
-    def __init__(self, loc: Loc, items=()) -> None:
-        super().__init__(items)
-        self.loc = loc
+    def __init__(self, loc: Loc, marks: "Marks | None" = None) -> None:
+        super().__init__()
+        self.loc, self.marks = loc, marks
+
+    @property
+    def path(self) -> str:
+        return format_path(self.loc)
+
+    @property
+    def line(self) -> int:
+        return self.marks.line(self.loc)
+
+    def line_of(self, key: str) -> int:
+        return self.marks.line((*self.loc, key), key=True)
+
+    def path_of(self, key: str) -> str:
+        return child_path(self.path, key)
+
+
+Entry = Mapping  # a valid entry of a section, as the checks across sections see it
 
 
 @dataclass
@@ -69,7 +87,7 @@ def build(node: Node, marks: Marks, loc: Loc = (), key_line: int | None = None) 
     if isinstance(node, SequenceNode):
         return [build(item, marks, (*loc, index)) for index, item in enumerate(node.value)]
     if isinstance(node, MappingNode):
-        mapping = Mapping(loc)
+        mapping = Mapping(loc, marks)
         for key_node, value_node in node.value:
             key = mapping_key(key_node, mapping, marks)
             if key is not None:
@@ -134,22 +152,6 @@ def format_path(loc: Loc) -> str:
     return path
 
 
-class Entry(dict):
-    """A valid mapping of the catalog, remembering its path and the lines of it and its keys."""
-
-    def __init__(self, path: str, line: int) -> None:
-        super().__init__()
-        self.path = path
-        self.line = line
-        self.key_lines: dict[str, int] = {}
-
-    def line_of(self, key: str) -> int:
-        return self.key_lines.get(key, self.line)
-
-    def path_of(self, key: str) -> str:
-        return child_path(self.path, key)
-
-
 def entries(
     value: object, loc: Loc, marks: Marks, refused: frozenset | set = frozenset()
 ) -> object:
@@ -160,14 +162,10 @@ def entries(
         return [entries(item, at, marks, refused) for item, at in items if at not in refused]
     if not isinstance(value, dict):
         return value
-    entry = Entry(format_path(loc), marks.line(loc))
+    entry = Entry(loc, marks)
     for key, item in value.items():
-        at = (*loc, key)
-        if item is None or at in refused:
-            continue
-        entry[key] = entries(item, at, marks, refused)
-        if at in marks.lines:
-            entry.key_lines[key] = marks.line(at, key=True)
+        if item is not None and (*loc, key) not in refused:
+            entry[key] = entries(item, (*loc, key), marks, refused)
     return entry
 
 
