@@ -219,12 +219,8 @@ class CatalogFile(Record):
     environments: list[Environment]
 
 
-SECTIONS = {
-    "clusters": Cluster,
-    "checklists": Checklist,
-    "services": Service,
-    "environments": Environment,
-}
+# Each section's entry model: {"clusters": Cluster, ...}.
+SECTIONS = {name: field.annotation.__args__[0] for name, field in CatalogFile.model_fields.items()}
 
 
 def json_schema() -> dict[str, Any]:
