@@ -16,8 +16,8 @@ from catalog.catalog_file.model_fields import (
     environment_fields,
     service_fields,
 )
-from catalog.catalog_file.nodes import Entry
 from catalog.catalog_file.summary import Action, SyncSummary
+from catalog.catalog_file.tree import Entry
 from catalog.models import ChecklistTemplate, ChecklistTemplateItem, Cluster, Environment, Service
 
 

@@ -26,3 +26,13 @@ class CatalogInvalid(Exception):
         self.errors = sorted(errors)
         self.lines = [error.format(filename) for error in self.errors]
         super().__init__("\n".join(self.lines))
+
+
+class Context:
+    """The errors found so far in one file."""
+
+    def __init__(self) -> None:
+        self.errors: list[CatalogError] = []
+
+    def error(self, line: int, path: str, message: str) -> None:
+        self.errors.append(CatalogError(line, path, message))

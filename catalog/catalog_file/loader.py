@@ -1,16 +1,19 @@
-"""Reading a catalog file: screen it, compose its YAML node tree, check it, collect every error."""
+"""Reading a catalog file: screen it, compose its YAML node tree, validate the plain tree
+with the pydantic schema, and collect every error on its line."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from django.conf import settings
+from pydantic import ValidationError
 
-from catalog.catalog_file.errors import CatalogError, CatalogInvalid
-from catalog.catalog_file.nodes import Context, Entry
+from catalog.catalog_file.errors import CatalogError, CatalogInvalid, Context
 from catalog.catalog_file.references import check_references
-from catalog.catalog_file.schema import CATALOG
+from catalog.catalog_file.schema import SECTIONS, CatalogFile
 from catalog.catalog_file.screening import Refused, compose_screened, screen_text, too_large
+from catalog.catalog_file.tree import Entry, Marks, build, entries, format_path
+from catalog.catalog_file.value_types import SINK, Problem, problem_of
 
 
 @dataclass(frozen=True)
@@ -67,19 +70,14 @@ def not_utf8(data: bytes, error: UnicodeDecodeError) -> CatalogError:
 def parse_catalog(text: str, filename: str = "<catalog>") -> Catalog:
     """Validate catalog YAML given as text; raise CatalogInvalid listing every error."""
     ctx = Context()
-    checked = check_document(text, ctx)
-    if ctx.errors or checked is None:
+    sections = check_document(text, ctx)
+    if ctx.errors or sections is None:
         raise CatalogInvalid(filename, ctx.errors)
-    return Catalog(
-        clusters=checked["clusters"],
-        checklists=checked["checklists"],
-        services=checked["services"],
-        environments=checked["environments"],
-    )
+    return Catalog(**sections)
 
 
-def check_document(text: str, ctx: Context) -> Entry | None:
-    """The checked top-level mapping, after the checks across sections; errors go to ctx.
+def check_document(text: str, ctx: Context) -> dict[str, list[Entry]] | None:
+    """Each section's valid entries, after the checks across sections; errors go to ctx.
 
     Text refused by the screening is not checked further: its values would be
     echoed in the messages, control characters and all.
@@ -90,11 +88,50 @@ def check_document(text: str, ctx: Context) -> Entry | None:
     root = compose(text, ctx)
     if root is None or ctx.errors:
         return None
-    checked = CATALOG.check(root, "", ctx)
-    if not isinstance(checked, Entry):
-        return None
-    check_references(checked, ctx)
-    return checked
+    marks = Marks()
+    tree = build(root, marks)
+    ctx.errors.extend(marks.errors)
+    problems: list[Problem] = []
+    try:
+        catalog = CatalogFile.model_validate(tree, context={SINK: problems})
+        sections = entries(catalog.model_dump(by_alias=True, exclude_none=True), (), marks)
+    except ValidationError as invalid:
+        problems.extend(problem_of(error) for error in invalid.errors())
+        sections = valid_entries(tree, problems, marks)
+    # A refused key's value is not checked (as the key is not), so it is not reported.
+    keys = {problem.loc for problem in problems if problem.at_key and problem.bad_value}
+    for problem in problems:
+        if problem.at_key or not any(problem.loc[:n] in keys for n in range(len(problem.loc) + 1)):
+            ctx.errors.append(catalog_error(problem, marks))
+    check_references(sections, ctx)
+    return sections
+
+
+def valid_entries(tree: object, problems: list[Problem], marks: Marks) -> dict[str, list]:
+    """Each section's entries as written, less the values that were refused and with the
+    section's defaults, so that the checks across sections still run on what is valid."""
+    refused = {problem.loc for problem in problems if problem.bad_value}
+    root = entries(tree, (), marks, refused) if isinstance(tree, dict) else {}
+    sections: dict[str, list] = {}
+    for section, model in SECTIONS.items():
+        written = root.get(section)
+        sections[section] = [entry for entry in written or [] if isinstance(entry, dict)]
+        for entry in sections[section]:
+            for name, field in model.model_fields.items():
+                if not field.is_required():
+                    entry.setdefault(
+                        field.alias or name, field.get_default(call_default_factory=True)
+                    )
+    return sections
+
+
+def catalog_error(problem: Problem, marks: Marks) -> CatalogError:
+    """A problem on its line: of the key, of a key inside (line_key), or of the value."""
+    if problem.line_key:
+        line = marks.line((*problem.loc, problem.line_key), key=True)
+    else:
+        line = marks.line(problem.loc, key=problem.at_key)
+    return CatalogError(line, format_path(problem.loc), problem.message)
 
 
 def compose(text: str, ctx: Context) -> yaml.Node | None:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from catalog.catalog_file.nodes import Entry, plain
+from catalog.catalog_file.tree import Entry, plain
 from catalog.catalog_file.values import parse_duration
 
 # Model field → the catalog key it comes from, where the names differ (for change lines).

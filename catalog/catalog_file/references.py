@@ -6,7 +6,8 @@ everything; a value that failed its own check is simply not looked at here.
 
 from collections.abc import Iterable
 
-from catalog.catalog_file.nodes import Context, Entry
+from catalog.catalog_file.errors import Context
+from catalog.catalog_file.tree import Entry
 from catalog.kinds import CheckKindName
 
 SECTIONS = (

@@ -1,186 +1,229 @@
-"""The catalog file's schema, as data: the keys of each section, their types and defaults.
+"""The catalog file's schema as pydantic models: the keys of each section, their types,
+defaults and the rules across keys. The JSON Schema for editors is generated from it.
 
 Top level: `clusters`, `checklists`, `services`, `environments`, each a list of
 mappings with a unique slug `name`. Optional keys may be left out or set to
 null; they then take the default shown here (the model's default).
 """
 
-from catalog.catalog_file.check_kinds import CHECK_KINDS
-from catalog.catalog_file.rules import (
-    automatic_items_name_their_check,
-    cluster_has_one_way_in,
-    freeze_window_is_ordered,
-)
-from catalog.catalog_file.value_types import (
-    BOOLEAN,
-    BUILD_ARG_NAME,
-    BUILD_ARG_VALUE,
-    DURATION,
-    FREEZE_TIME,
-    GIT_REPOSITORY,
-    HOST_PORT,
-    HOSTNAME,
-    HTTP_URL,
-    IMAGE_REPOSITORY,
-    LINK,
-    NAME,
-    STRING,
-    STRING_200,
-    STRING_300,
-    TIMEZONE,
-    URL_PATH,
-    AnyMapping,
-    Choice,
-    Field,
-    Integer,
-    ListOf,
-    MapOf,
-    Record,
-    Text,
-)
-from catalog.catalog_file.values import slug_problem
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ConfigDict, Field, ValidationError
+
+from catalog.catalog_file import value_types as vt
+from catalog.catalog_file.check_kinds import CHECK_KINDS, POST_ONLY_KINDS
+from catalog.catalog_file.tree import Mapping
+from catalog.catalog_file.value_types import Record, Rules
+from catalog.catalog_file.values import parse_freeze_time
 from catalog.models import SMOKE_CONSECUTIVE_MAX, ChecklistPhase, CheckMode, PostItemPolicy
 
 APPROVER_GROUPS = ("engineer", "lead", "admin")
-K8S_NAME = NAME  # Kubernetes object and container names follow the same slug rule.
-URL_NAME = Text("a URL name", slug_problem, max_length=63)
+K8sName = vt.Name  # Kubernetes object and container names follow the same slug rule.
 
-CLUSTER = Record(
-    {
-        "name": Field(NAME, required=True),
-        # Stored as written; a relative path is relative to the repository root.
-        "kubeconfig": Field(STRING),
-        "context": Field(STRING_200),
-        "in_cluster": Field(BOOLEAN, default=False),
-    },
-    rules=(cluster_has_one_way_in,),
-)
 
-CHECKLIST_ITEM = Record(
-    {
-        "phase": Field(Choice(ChecklistPhase.values, "phase"), required=True),
-        "text": Field(Text(max_length=200), required=True),
-        "mode": Field(Choice(CheckMode.values, "mode"), required=True),
-        "check": Field(Choice(tuple(CHECK_KINDS), "check kind")),
-        "params": Field(AnyMapping()),
-        # A page the person answering opens (e.g. the Grafana dashboard); {service},
-        # {environment}, {from} and {to} (epoch ms of the deployment) are filled in.
-        "link": Field(LINK),
-    },
-    rules=(automatic_items_name_their_check,),
-)
+class Cluster(Record):
+    """How the portal reaches a Kubernetes API: a kubeconfig (with context) or in_cluster."""
 
-CHECKLIST = Record(
-    {
-        "name": Field(NAME, required=True),
-        "items": Field(ListOf(CHECKLIST_ITEM, min_items=1), required=True),
-    }
-)
+    name: vt.Name
+    kubeconfig: vt.String | None = None
+    """A kubeconfig file, stored as written; a relative path is relative to the repository."""
+    context: vt.String200 | None = None
+    in_cluster: vt.Boolean = False
 
-WORKLOAD = Record(
-    {
-        "deployment": Field(K8S_NAME, required=True),
-        "containers": Field(ListOf(K8S_NAME, min_items=1), required=True),
-    }
-)
+    def rules(self, rules: Rules) -> None:
+        has_kubeconfig = "kubeconfig" in rules.written
+        if has_kubeconfig and self.in_cluster:
+            message = "give either kubeconfig (with context) or in_cluster: true, not both"
+            rules.report(message, line_key="in_cluster")
+        elif not has_kubeconfig and not self.in_cluster:
+            rules.report("give either kubeconfig (with context) or in_cluster: true")
+        if "context" in rules.written and not has_kubeconfig:
+            rules.report("context is only used with a kubeconfig", "context")
 
-SMOKE_CHECK = Record(
-    {
-        "url": Field(URL_NAME, required=True),  # a key of every environment's `urls`
-        "path": Field(URL_PATH, default="/"),
-        "expect_status": Field(Integer(100, 599), default=200),
-    }
-)
 
-SERVICE = Record(
-    {
-        "name": Field(NAME, required=True),
-        "repository": Field(GIT_REPOSITORY, default=""),
-        "image": Field(IMAGE_REPOSITORY, required=True),
-        "build": Field(
-            Record(
-                {
-                    "dockerfile": Field(STRING_300, required=True),
-                    "context": Field(STRING_300, default="."),
-                    # --build-arg NAME=value for every build of the service.
-                    "args": Field(MapOf(BUILD_ARG_NAME, BUILD_ARG_VALUE), default={}),
-                }
-            ),
-            default={"dockerfile": "", "context": ".", "args": {}},
-        ),
-        "port": Field(Integer(1, 65535), default=3000),
-        "health": Field(
-            Record(
-                {
-                    "liveness": Field(URL_PATH, default="/health"),
-                    "readiness": Field(URL_PATH, default="/health/ready"),
-                }
-            ),
-            default={"liveness": "/health", "readiness": "/health/ready"},
-        ),
-        "workloads": Field(ListOf(WORKLOAD, min_items=1), required=True),
-        "smoke_checks": Field(ListOf(SMOKE_CHECK), default=[]),
-        "migration": Field(
-            Record({"command": Field(ListOf(STRING, min_items=1), required=True)}),
-            default={"command": []},
-        ),
-        "owners": Field(ListOf(STRING), default=[]),
-    }
-)
+def params_by_check_kind(schema: dict[str, Any]) -> None:
+    """For editors: the params of each check kind, chosen by the item's `check`."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"check": {"const": str(name)}}, "required": ["check"]},
+            "then": {"properties": {"params": params.model_json_schema()}},
+        }
+        for name, params in CHECK_KINDS.items()
+    ]
 
-FREEZE_WINDOW = Record(
-    {
-        "name": Field(STRING, required=True),
-        "from": Field(FREEZE_TIME, required=True),
-        "to": Field(FREEZE_TIME, required=True),
-        "timezone": Field(TIMEZONE, default="UTC"),
-    },
-    rules=(freeze_window_is_ordered,),
-)
 
-ENVIRONMENT = Record(
-    {
-        "name": Field(NAME, required=True),
-        "promotes_from": Field(NAME),
-        "cluster": Field(NAME, required=True),
-        "namespace": Field(K8S_NAME, required=True),
-        "urls": Field(MapOf(URL_NAME, HTTP_URL), default={}),
-        "resolve": Field(MapOf(HOSTNAME, HOST_PORT), default={}),
-        "approvals": Field(
-            Record(
-                {
-                    "required": Field(Integer(minimum=0), required=True),
-                    "group": Field(Choice(APPROVER_GROUPS, "approver group"), default="lead"),
-                }
-            ),
-            default={"required": 0, "group": "lead"},
-        ),
-        "checklist": Field(NAME),
-        "freeze_windows": Field(ListOf(FREEZE_WINDOW), default=[]),
-        "rollout_timeout": Field(DURATION, default="5m"),
-        "auto_rollback": Field(BOOLEAN, default=True),
-        "post_items": Field(
-            Choice(PostItemPolicy.values, "post_items policy"), default=PostItemPolicy.INFORM.value
-        ),
-        # Where the metric and alert checks ask (the Prometheus HTTP API).
-        "monitoring": Field(Record({"prometheus": Field(HTTP_URL)}), default={}),
-        "rpo": Field(DURATION, default="24h"),  # backup_fresh's default max_age
-        "soak": Field(DURATION, default="5m"),  # how long post checks watch a release
-        # Good answers in a row a smoke check needs once the service has answered.
-        "smoke": Field(
-            Record({"consecutive": Field(Integer(1, SMOKE_CONSECUTIVE_MAX), default=3)}),
-            default={"consecutive": 3},
-        ),
-    }
-)
+class ChecklistItem(Record):
+    model_config = ConfigDict(json_schema_extra=params_by_check_kind)
 
-# `checklists` may be left out; the other sections must be written, even if empty,
-# so that a truncated file does not archive every service.
-CATALOG = Record(
-    {
-        "clusters": Field(ListOf(CLUSTER), required=True),
-        "checklists": Field(ListOf(CHECKLIST), default=[]),
-        "services": Field(ListOf(SERVICE), required=True),
-        "environments": Field(ListOf(ENVIRONMENT), required=True),
-    }
-)
+    phase: vt.choice(ChecklistPhase.values, "phase")
+    text: vt.String200
+    mode: vt.choice(CheckMode.values, "mode")
+    check: vt.choice(CHECK_KINDS, "check kind") | None = None
+    """The automatic check (automatic items only)."""
+    params: dict[str, Any] | None = None
+    """The check's params (see each check kind)."""
+    link: vt.Link | None = None
+    """A page the person answering opens (e.g. the Grafana dashboard); {service},
+    {environment}, {from} and {to} (epoch ms of the deployment) are filled in."""
+
+    def rules(self, rules: Rules) -> None:
+        """`check` is required iff the item is automatic; its params fit the check kind."""
+        if self.mode == CheckMode.AUTOMATIC and "check" not in rules.written:
+            rules.report("missing required key 'check' (automatic items need one)")
+        for key in ("check", "params"):
+            if self.mode == CheckMode.MANUAL and key in rules.written:
+                rules.report(f"'{key}' is only for automatic items (this one is manual)", key)
+        if self.check is None:
+            self.params = None
+            return
+        self.params = check_params(CHECK_KINDS[self.check], rules)
+        if self.check in POST_ONLY_KINDS and self.phase != ChecklistPhase.POST:
+            message = f"check '{self.check}' watches a new release: use it in phase post"
+            rules.report(message, "check")
+
+
+def check_params(params_type: type[Record], rules: Rules) -> dict:
+    """The params validated for their check kind; with none written, an empty mapping is
+    checked so that a missing key is reported at the item."""
+    loc = (*rules.written.loc, "params")
+    written = rules.written.get("params")
+    params = written if isinstance(written, Mapping) else Mapping(loc)
+    try:
+        return params_type.model_validate(params, context=rules.context).model_dump(
+            exclude_none=True
+        )
+    except ValidationError as invalid:
+        rules.context[vt.SINK].extend(vt.problem_of(error, loc) for error in invalid.errors())
+        return {}
+
+
+class Checklist(Record):
+    name: vt.Name
+    items: vt.list_of(ChecklistItem, min_items=1)
+
+
+class Workload(Record):
+    deployment: K8sName
+    containers: vt.list_of(K8sName, min_items=1)
+
+
+class SmokeCheck(Record):
+    url: vt.UrlName
+    """A key of every environment's `urls`."""
+    path: vt.UrlPath = "/"
+    expect_status: vt.integer(100, 599) = 200
+
+
+class Build(Record):
+    dockerfile: vt.String300
+    context: vt.String300 = "."
+    args: dict[vt.BuildArgName, vt.BuildArgValue] = {}
+    """--build-arg NAME=value for every build of the service."""
+
+
+class Health(Record):
+    liveness: vt.UrlPath = "/health"
+    readiness: vt.UrlPath = "/health/ready"
+
+
+class Migration(Record):
+    command: vt.list_of(vt.String, min_items=1)
+
+
+class Service(Record):
+    name: vt.Name
+    repository: vt.GitRepository = ""
+    image: vt.ImageRepository
+    build: Build = Field(default_factory=lambda: Build.model_construct(dockerfile=""))
+    port: vt.integer(1, 65535) = 3000
+    health: Health = Field(default_factory=Health)
+    workloads: vt.list_of(Workload, min_items=1)
+    smoke_checks: list[SmokeCheck] = []
+    migration: Migration = Field(default_factory=lambda: Migration.model_construct(command=[]))
+    owners: list[vt.String] = []
+
+
+class FreezeWindow(Record):
+    name: vt.String
+    from_: vt.FreezeTime = Field(alias="from")
+    to: vt.FreezeTime
+    timezone: vt.TimeZone = "UTC"
+
+    def rules(self, rules: Rules) -> None:
+        """Both ends are weekly (`fri 16:00`) or both are datetimes, and a datetime window
+        ends after it starts."""
+        start, end = parse_freeze_time(self.from_), parse_freeze_time(self.to)
+        if isinstance(start, datetime) != isinstance(end, datetime):
+            message = "from and to must both be weekly times or both datetimes"
+        elif isinstance(start, datetime) and isinstance(end, datetime):
+            zone = ZoneInfo(self.timezone)
+            start, end = (moment.replace(tzinfo=moment.tzinfo or zone) for moment in (start, end))
+            if end > start:
+                return
+            message = f"ends ({self.to}) before it starts ({self.from_})"
+        elif start == end:
+            message = "from and to are the same time"
+        else:
+            return
+        rules.report(f"bad freeze window: {message}", "to")
+
+
+class Approvals(Record):
+    required: vt.integer(minimum=0)
+    group: vt.choice(APPROVER_GROUPS, "approver group") = "lead"
+
+
+class Monitoring(Record):
+    prometheus: vt.HttpUrl | None = None
+    """Where the metric and alert checks ask (the Prometheus HTTP API)."""
+
+
+class Smoke(Record):
+    consecutive: vt.integer(1, SMOKE_CONSECUTIVE_MAX) = 3
+    """Good answers in a row a smoke check needs once the service has answered."""
+
+
+class Environment(Record):
+    name: vt.Name
+    promotes_from: vt.Name | None = None
+    cluster: vt.Name
+    namespace: K8sName
+    urls: dict[vt.UrlName, vt.HttpUrl] = {}
+    resolve: dict[vt.HostName, vt.HostPort] = {}
+    approvals: Approvals = Field(default_factory=lambda: Approvals.model_construct(required=0))
+    checklist: vt.Name | None = None
+    freeze_windows: list[FreezeWindow] = []
+    rollout_timeout: vt.Duration = "5m"
+    auto_rollback: vt.Boolean = True
+    post_items: vt.choice(PostItemPolicy.values, "post_items policy") = PostItemPolicy.INFORM.value
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    rpo: vt.Duration = "24h"
+    """backup_fresh's default max_age."""
+    soak: vt.Duration = "5m"
+    """How long post checks watch a release."""
+    smoke: Smoke = Field(default_factory=Smoke)
+
+
+class CatalogFile(Record):
+    """The Vizora Deploy Portal's service catalog (`manage.py sync_catalog FILE`)."""
+
+    model_config = ConfigDict(title="Vizora Deploy Portal catalog")
+
+    # `checklists` may be left out; the other sections must be written, even if empty,
+    # so that a truncated file does not archive every service.
+    clusters: list[Cluster]
+    checklists: list[Checklist] = []
+    services: list[Service]
+    environments: list[Environment]
+
+
+# Each section's entry model: {"clusters": Cluster, ...}.
+SECTIONS = {name: field.annotation.__args__[0] for name, field in CatalogFile.model_fields.items()}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a catalog file, for editors (`manage.py catalog_schema`)."""
+    schema = CatalogFile.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

@@ -23,8 +23,7 @@ from yaml.events import (
 )
 from yaml.nodes import Node
 
-from catalog.catalog_file.errors import CatalogError
-from catalog.catalog_file.nodes import Context
+from catalog.catalog_file.errors import CatalogError, Context
 
 # The example catalog is 7 levels deep and has about 500 values; a hundred
 # services and their environments come to about 10,000.

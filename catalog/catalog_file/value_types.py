@@ -1,283 +1,258 @@
-"""The value types a catalog schema is declared with; each checks one YAML node.
+"""The pydantic building blocks of the catalog schema: value types and the Record base.
 
-A type's `check(node, path, ctx)` returns the Python value, or INVALID after
-recording why in `ctx`. Records keep going after an error so that one run
-reports every problem in the file.
+A value type (`Name`, `Duration`, ...) is an Annotated str, int or bool whose
+validator takes a value of the plain tree (tree.py) and says in the catalog's
+words what is wrong; each gives its JSON Schema for editors. A Record is a model
+with a fixed set of keys: a null optional key counts as absent, an unknown key is
+reported with the keys expected, and `rules` check the record as a whole.
 """
 
-import copy
-from abc import ABC, abstractmethod
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError, core_schema
 
-from catalog.catalog_file.nodes import (
-    BOOL,
-    FLOAT,
-    INT,
-    INVALID,
-    NULL,
-    STR,
-    Context,
-    Entry,
-    child_path,
-    describe,
-    is_null,
-    item_path,
-    line_of,
-    mapping_items,
-)
-from catalog.catalog_file.values import (
-    build_arg_name_problem,
-    duration_problem,
-    freeze_time_problem,
-    git_repository_problem,
-    host_port_problem,
-    hostname_problem,
-    http_url_problem,
-    image_repository_problem,
-    link_problem,
-    regex_problem,
-    slug_problem,
-    timezone_problem,
-    url_path_problem,
-)
+from catalog.catalog_file import values
+from catalog.catalog_file.tree import BOOL, FLOAT, INT, Loc, Mapping, Scalar, describe
 
-NO_DEFAULT = object()
-
-# What is wrong with a text, or None when it is fine.
-TextProblem = Callable[[str], str | None]
-# A rule over a whole record, run after its keys were checked: (entry, node, ctx).
-RecordRule = Callable[[Entry, MappingNode, Context], None]
-
-
-def no_problem(text: str) -> str | None:
-    return None
-
-
-class Type(ABC):
-    description = "a value"
-
-    @abstractmethod
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
-        """The value of `node` converted, or INVALID after reporting what is wrong."""
-
-    def wrong_type(self, node: Node, path: str, ctx: Context) -> Any:
-        ctx.error(node, path, f"expected {self.description}, got {describe(node)}")
-        return INVALID
+SINK = "problems"  # the validation context's list of Problems (the rules' findings)
 
 
 @dataclass(frozen=True)
-class Text(Type):
+class Problem:
+    """An error about a location, on the line of its value, or of its key (`at_key`), or of
+    the key `line_key` inside it."""
+
+    loc: Loc
+    message: str
+    at_key: bool = False
+    line_key: str | None = None
+    bad_value: bool = True  # False: about the record as a whole (a missing key, a rule)
+
+
+def invalid(message: str) -> PydanticCustomError:
+    return PydanticCustomError("catalog", "{message}", {"message": message})
+
+
+class ValueType:
+    """An Annotated marker: validates with `validate`, describes itself with `json_schema`."""
+
+    description: str
+
+    def wrong_type(self, value: Any) -> PydanticCustomError:
+        return invalid(f"expected {self.description}, got {describe(value)}")
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(self.validate)
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict:
+        return self.json_schema()
+
+
+@dataclass(frozen=True)
+class Text(ValueType):
     """A string. With `any_scalar`, the text as written whatever YAML guessed it was,
     so `5` or `2026-12-24T18:00:00` reach `problem` as text (durations, times)."""
 
     description: str = "a string"
-    problem: TextProblem = no_problem
+    problem: Callable[[str], object] = lambda text: None  # a message, or a parser's ValueError
     any_scalar: bool = False
     max_length: int = 500
+    regex: str | None = None  # the whole text matches it, or `mismatch` is the message
+    mismatch: str = ""  # formatted with the text
+    hint: dict = field(default_factory=dict)  # more JSON Schema for editors (not checked)
 
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, ScalarNode) or node.tag == NULL:
-            return self.wrong_type(node, path, ctx)
-        if node.tag != STR and not self.any_scalar:
-            return self.wrong_type(node, path, ctx)
-        text = node.value
-        problem = self.text_problem(text)
-        if problem:
-            ctx.error(node, path, problem)
-            return INVALID
-        return text
+    def validate(self, value: Any) -> str:
+        if isinstance(value, Scalar) and self.any_scalar:
+            value = value.text
+        if not isinstance(value, str):
+            raise self.wrong_type(value)
+        if not value.strip():
+            raise invalid("must not be empty")
+        if len(value) > self.max_length:
+            raise invalid(f"is longer than {self.max_length} characters")
+        if self.regex and not re.fullmatch(self.regex, value):
+            raise invalid(self.mismatch.format(text=value))
+        try:
+            problem = self.problem(value)
+        except ValueError as error:
+            problem = str(error)
+        if isinstance(problem, str):
+            raise invalid(problem)
+        return value
 
-    def text_problem(self, text: str) -> str | None:
-        if not text.strip():
-            return "must not be empty"
-        if len(text) > self.max_length:
-            return f"is longer than {self.max_length} characters"
-        return self.problem(text)
+    def json_schema(self) -> dict:
+        kinds = ["string", "number", "boolean"] if self.any_scalar else "string"
+        schema = {"type": kinds, "description": self.description, "minLength": 1}
+        schema |= {"maxLength": self.max_length} | self.hint
+        return schema | ({"pattern": f"^(?:{self.regex})$"} if self.regex else {})
 
 
 @dataclass(frozen=True)
-class Choice(Type):
-    values: Sequence[str]
+class Choice(ValueType):
+    choices: Sequence[str]
     what: str
 
     @property
     def description(self) -> str:
         return f"a {self.what}"
 
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, ScalarNode) or node.tag != STR:
-            return self.wrong_type(node, path, ctx)
-        if node.value not in self.values:
-            expected = ", ".join(self.values)
-            message = f"unknown {self.what} '{node.value}' (expected one of: {expected})"
-            ctx.error(node, path, message)
-            return INVALID
-        return node.value
+    def validate(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise self.wrong_type(value)
+        if value not in self.choices:
+            expected = ", ".join(self.choices)
+            raise invalid(f"unknown {self.what} '{value}' (expected one of: {expected})")
+        return str(value)
+
+    def json_schema(self) -> dict:
+        return {"enum": [str(choice) for choice in self.choices], "description": self.description}
 
 
 @dataclass(frozen=True)
-class Integer(Type):
-    minimum: int | None = None
-    maximum: int | None = None
-    description: str = "an integer"
-
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, ScalarNode) or node.tag != INT:
-            return self.wrong_type(node, path, ctx)
-        value = ctx.scalar(node)
-        too_low = self.minimum is not None and value < self.minimum
-        too_high = self.maximum is not None and value > self.maximum
-        if too_low or too_high:
-            ctx.error(node, path, f"{value} is out of range ({self.range_text()})")
-            return INVALID
-        return value
-
-    def range_text(self) -> str:
-        if self.maximum is None:
-            return f"at least {self.minimum}"
-        if self.minimum is None:
-            return f"at most {self.maximum}"
-        return f"{self.minimum} to {self.maximum}"
-
-
-@dataclass(frozen=True)
-class Scalar(Type):
-    """A scalar of one of the given YAML tags, as YAML constructs it (booleans, numbers)."""
+class YamlScalar(ValueType):
+    """A scalar of one of the given YAML tags as YAML reads it (booleans, numbers), and for
+    a number, within its range."""
 
     tags: frozenset[str]
     description: str
+    schema: dict
+    minimum: int | None = None
+    maximum: int | None = None
 
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, ScalarNode) or node.tag not in self.tags:
-            return self.wrong_type(node, path, ctx)
-        return ctx.scalar(node)
+    def validate(self, value: Any) -> Any:
+        if not (isinstance(value, Scalar) and value.tag in self.tags):
+            raise self.wrong_type(value)
+        low, high = self.minimum, self.maximum
+        if (low is not None and value.value < low) or (high is not None and value.value > high):
+            limits = f"at least {low}" if high is None else f"at most {high}"
+            limits = f"{low} to {high}" if None not in (low, high) else limits
+            raise invalid(f"{value.value} is out of range ({limits})")
+        return value.value
 
-
-BOOLEAN = Scalar(frozenset({BOOL}), "a boolean (true or false)")
-NUMBER = Scalar(frozenset({INT, FLOAT}), "a number")
-
-
-@dataclass(frozen=True)
-class ListOf(Type):
-    item: Type
-    min_items: int = 0
-    description: str = "a list"
-
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, SequenceNode):
-            return self.wrong_type(node, path, ctx)
-        if len(node.value) < self.min_items:
-            ctx.error(node, path, f"needs at least {self.min_items} item(s)")
-        items = [
-            self.item.check(item_node, item_path(path, index), ctx)
-            for index, item_node in enumerate(node.value)
-        ]
-        return [item for item in items if item is not INVALID]
+    def json_schema(self) -> dict:
+        return self.schema
 
 
-@dataclass(frozen=True)
-class MapOf(Type):
-    """A mapping whose keys are chosen by the author (URL names, host names)."""
-
-    key: Text
-    value: Type
-    description: str = "a mapping"
-
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, MappingNode):
-            return self.wrong_type(node, path, ctx)
-        entry = Entry(path, line_of(node))
-        for key, key_node, value_node in mapping_items(node, path, ctx):
-            problem = self.key.text_problem(key)
-            if problem:
-                ctx.error(key_node, child_path(path, key), f"key {problem}")
-                continue
-            entry.key_lines[key] = line_of(key_node)
-            value = self.value.check(value_node, child_path(path, key), ctx)
-            if value is not INVALID:
-                entry[key] = value
-        return entry
+def text(description: str, problem=None, max_length: int = 500, **options) -> Any:
+    return Annotated[
+        str, Text(description, problem or (lambda _: None), max_length=max_length, **options)
+    ]
 
 
-class AnyMapping(Type):
-    """A mapping checked later by a record rule (check params depend on the check kind)."""
-
-    description = "a mapping"
-
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
-        return node if isinstance(node, MappingNode) else self.wrong_type(node, path, ctx)
-
-
-@dataclass(frozen=True)
-class Field:
-    type: Type
-    required: bool = False
-    default: Any = NO_DEFAULT
-
-
-@dataclass(frozen=True)
-class Record(Type):
-    """A mapping with a fixed set of keys; optional keys may be null (= absent)."""
-
-    fields: dict[str, Field]
-    rules: tuple[RecordRule, ...] = field(default=())
-    description: str = "a mapping"
-
-    def check(self, node: Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, MappingNode):
-            return self.wrong_type(node, path, ctx)
-        entry = Entry(path, line_of(node))
-        for key, key_node, value_node in mapping_items(node, path, ctx):
-            self.check_key(entry, key, key_node, value_node, ctx)
-        self.fill_absent(entry, node, ctx)
-        for rule in self.rules:
-            rule(entry, node, ctx)
-        return entry
-
-    def check_key(self, entry: Entry, key: str, key_node: Node, value_node: Node, ctx: Context):
-        spec = self.fields.get(key)
-        if spec is None:
-            expected = ", ".join(self.fields) or "no keys"
-            message = f"unknown key '{key}' (expected one of: {expected})"
-            ctx.error(key_node, entry.path_of(key), message)
-            return
-        if is_null(value_node) and not spec.required:
-            return
-        entry.key_lines[key] = line_of(key_node)
-        value = spec.type.check(value_node, entry.path_of(key), ctx)
-        if value is not INVALID:
-            entry[key] = value
-
-    def fill_absent(self, entry: Entry, node: MappingNode, ctx: Context) -> None:
-        for key, spec in self.fields.items():
-            if key in entry.key_lines:
-                continue
-            if spec.required:
-                ctx.error(node, entry.path, f"missing required key '{key}'")
-            elif spec.default is not NO_DEFAULT:
-                entry[key] = copy.deepcopy(spec.default)
-
-
-# The text types shared by the sections and the check kinds.
-NAME = Text("a name", slug_problem, max_length=63)
-STRING = Text("a string")
-STRING_300 = Text("a string", max_length=300)  # the model's CharField(max_length=300)
-STRING_200 = Text("a string", max_length=200)
-DURATION = Text("a duration", duration_problem, any_scalar=True)
-REGEX = Text("a regular expression", regex_problem)
-URL_PATH = Text("a path", url_path_problem, max_length=200)
-HTTP_URL = Text("a URL", http_url_problem)
-HOSTNAME = Text("a host name", hostname_problem)
-HOST_PORT = Text("host:port", host_port_problem)
-TIMEZONE = Text("a time zone", timezone_problem)
-FREEZE_TIME = Text("a freeze window time", freeze_time_problem, any_scalar=True)
-LINK = Text("a link", link_problem, max_length=500)
-GIT_REPOSITORY = Text("a git repository", git_repository_problem, max_length=300)
-IMAGE_REPOSITORY = Text("an image repository", image_repository_problem, max_length=300)
-BUILD_ARG_NAME = Text("a build argument name", build_arg_name_problem, max_length=100)
+BOOLEAN = {"type": "boolean"}
+DURATION_HINT = {"pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"}
+SLUG = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+NOT_A_SLUG = (
+    "invalid name {text!r} (a slug: lowercase letters, digits and inner hyphens, "
+    "at most 63 characters)"
+)
+IDENTIFIER = "[A-Za-z_][A-Za-z0-9_]*"
+Boolean = Annotated[bool, YamlScalar(frozenset({BOOL}), "a boolean (true or false)", BOOLEAN)]
+Number = Annotated[float, YamlScalar(frozenset({INT, FLOAT}), "a number", {"type": "number"})]
+Name = text("a name", max_length=63, regex=SLUG, mismatch=NOT_A_SLUG)
+String = text("a string")
+String200 = text("a string", max_length=200)
+String300 = text("a string", max_length=300)  # the model's CharField(max_length=300)
+Duration = text("a duration", values.parse_duration, any_scalar=True, hint=DURATION_HINT)
+Regex = text("a regular expression", values.regex_problem)
+UrlPath = text("a path", values.url_path_problem, 200, hint={"pattern": "^/"})
+HttpUrl = text("a URL", values.http_url_problem, hint={"pattern": "^https?://"})
+Link = text("a link", values.link_problem, hint={"pattern": "^https?://"})
+HostName = text("a host name", values.hostname_problem)
+HostPort = text("host:port", values.host_port_problem)
+TimeZone = text("a time zone", values.timezone_problem)
+FreezeTime = text("a freeze window time", values.parse_freeze_time, any_scalar=True)
+GitRepository = text("a git repository", values.git_repository_problem, 300)
+ImageRepository = text("an image repository", values.image_repository_problem, 300)
+BuildArgName = text(
+    "a build argument name",
+    max_length=100,
+    regex=IDENTIFIER,
+    mismatch="invalid build argument name {text!r} (letters, digits and _, not a digit first)",
+)
 # A build argument's value: text as written (`3`, `true` and dates stay strings).
-BUILD_ARG_VALUE = Text("a build argument value", any_scalar=True, max_length=1000)
+BuildArgValue = text("a build argument value", max_length=1000, any_scalar=True)
+UrlName = text("a URL name", max_length=63, regex=SLUG, mismatch=NOT_A_SLUG)
+LabelName = text(
+    "a Prometheus label name",
+    max_length=100,
+    regex=IDENTIFIER,
+    mismatch="bad label name '{text}' (letters, digits and _, not starting with a digit)",
+)
+
+
+def choice(choices: Sequence[str], what: str) -> Any:
+    return Annotated[str, Choice(tuple(choices), what)]
+
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Any:
+    bounds = {"minimum": minimum, "maximum": maximum}
+    schema = {"type": "integer"} | {key: end for key, end in bounds.items() if end is not None}
+    return Annotated[int, YamlScalar(frozenset({INT}), "an integer", schema, minimum, maximum)]
+
+
+def list_of(item: Any, min_items: int = 0) -> Any:
+    return Annotated[list[item], Field(min_length=min_items)] if min_items else list[item]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _catalog_record(cls, data: Any, handler: Any, info: Any) -> Any:
+        """Null optional keys are absent and unknown keys are reported (then left out), so
+        that the rest of the record is still checked; the rules run on a valid record."""
+        sink = (info.context or {}).get(SINK)
+        if not (isinstance(data, Mapping) and sink is not None):
+            return handler(data)
+        keys = {field.alias or name: field for name, field in cls.model_fields.items()}
+        written = Mapping(data.loc)
+        for key, value in data.items():
+            if key not in keys:
+                expected = ", ".join(keys) or "no keys"
+                message = f"unknown key '{key}' (expected one of: {expected})"
+                sink.append(Problem((*data.loc, key), message, at_key=True))
+            elif value is not None or keys[key].is_required():
+                written[key] = value
+        record = handler(written)
+        record.rules(Rules(written, info.context))
+        return record
+
+    def rules(self, rules: "Rules") -> None:
+        """Checks across the record's keys (a subclass's); report with `rules.report`."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a record's rules see: the keys written (not the defaults) and where to report."""
+
+    written: Mapping
+    context: dict
+
+    def report(self, message: str, key: str | None = None, line_key: str | None = None) -> None:
+        """Report about the record (on the line of `line_key` if given) or one of its keys."""
+        loc = (*self.written.loc, key) if key else self.written.loc
+        self.context[SINK].append(Problem(loc, message, key is not None, line_key, False))
+
+
+def problem_of(error: Any, prefix: Loc = ()) -> Problem:
+    """A pydantic error (`errors()` item) in the catalog's words, at its location."""
+    loc, kind, context = (*prefix, *error["loc"]), error["type"], error.get("ctx") or {}
+    if loc and loc[-1] == "[key]":
+        return Problem(loc[:-1], f"key {context.get('message', error['msg'])}", at_key=True)
+    if kind == "missing":
+        return Problem(loc[:-1], f"missing required key '{loc[-1]}'", bad_value=False)
+    if kind == "extra_forbidden":
+        return Problem(loc, f"unknown key '{loc[-1]}'", at_key=True)
+    if kind == "list_type":
+        return Problem(loc, f"expected a list, got {describe(error['input'])}")
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return Problem(loc, f"expected a mapping, got {describe(error['input'])}")
+    if kind == "too_short":
+        return Problem(loc, f"needs at least {context['min_length']} item(s)")
+    return Problem(loc, context.get("message", error["msg"]))

@@ -1,6 +1,7 @@
 r"""Checks and parsers for the catalog's text values: names, durations, URLs, times.
 
-Each `*_problem(text)` returns a message saying what is wrong, or None. Patterns end
+Each `*_problem(text)` returns a message saying what is wrong, or None; a `parse_*`
+raises ValueError saying so. (Names are checked by their pattern: value_types.py.) Patterns end
 with `\Z`, not `$`, which also matches before a final newline (`"web\n"`); a refused
 value is shown with repr() so that a newline in it is visible.
 """
@@ -10,7 +11,6 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-SLUG = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
 LABEL = r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
 HOSTNAME = re.compile(rf"^(?=.{{1,253}}\Z){LABEL}(\.{LABEL})*\Z")
@@ -18,15 +18,6 @@ WEEKLY_TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DURATION_HINT = "a number and unit like 30s, 5m, 1h30m, 26h or 2d"
 FREEZE_TIME_HINT = "a weekday and time like 'fri 16:00', or an ISO datetime like '2026-12-24T18:00'"
-
-
-def slug_problem(text: str) -> str | None:
-    if len(text) <= 63 and SLUG.match(text):
-        return None
-    return (
-        f"invalid name {text!r} (a slug: lowercase letters, digits and inner hyphens, "
-        "at most 63 characters)"
-    )
 
 
 def parse_duration(text: str) -> timedelta:
@@ -39,14 +30,6 @@ def parse_duration(text: str) -> timedelta:
     if not duration:
         raise ValueError(f"bad duration {text!r} (must be longer than zero)")
     return duration
-
-
-def duration_problem(text: str) -> str | None:
-    try:
-        parse_duration(text)
-    except ValueError as error:
-        return str(error)
-    return None
 
 
 def http_url_problem(text: str) -> str | None:
@@ -105,15 +88,6 @@ def regex_problem(text: str) -> str | None:
     return None
 
 
-LABEL_NAME_PATTERN = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-
-
-def label_name_problem(text: str) -> str | None:
-    if LABEL_NAME_PATTERN.fullmatch(text):
-        return None
-    return f"bad label name '{text}' (letters, digits and _, not starting with a digit)"
-
-
 def timezone_problem(text: str) -> str | None:
     try:
         ZoneInfo(text)
@@ -132,14 +106,6 @@ def parse_freeze_time(text: str) -> tuple[int, int, int] | datetime:
         return datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"bad freeze window time {text!r} (expected {FREEZE_TIME_HINT})") from None
-
-
-def freeze_time_problem(text: str) -> str | None:
-    try:
-        parse_freeze_time(text)
-    except ValueError as error:
-        return str(error)
-    return None
 
 
 def image_repository_problem(text: str) -> str | None:
@@ -182,12 +148,3 @@ def _url_host(text: str) -> str | None:
         return None
     hostname = parts.hostname
     return hostname if hostname and HOSTNAME.match(hostname) else None
-
-
-BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def build_arg_name_problem(text: str) -> str | None:
-    if len(text) <= 100 and BUILD_ARG_NAME.match(text):
-        return None
-    return f"invalid build argument name {text!r} (letters, digits and _, not a digit first)"
