@@ -32,7 +32,7 @@ from django.utils import timezone
 from audit import trail
 from audit.actions import AuditAction
 from audit.models import AuditEvent
-from integrations import docker_builds
+from integrations import docker_builds, git_clone
 from integrations.docker_builds import BuildFailed, BuildSpec, BuiltImage
 from releases.build_log import BuildLogWriter, emit_build_ending, release_changed
 from releases.build_secrets import BuildMasker
@@ -204,7 +204,7 @@ def _clone_build_and_push(release: Release, started, workdir: Path, on_line):
     service = release.service
     attempt = f" (attempt {release.build_attempt})" if release.build_attempt > 1 else ""
     on_line(f"Building {service.name} {release.version} from {release.git_ref}{attempt}")
-    sha = docker_builds.clone(service.repository, release.git_ref, workdir / "src", on_line)
+    sha = git_clone.clone(service.repository, release.git_ref, workdir / "src", on_line)
     if reason := should_stop():
         raise docker_builds.BuildStopped(reason)
     spec = BuildSpec(
