@@ -10,7 +10,7 @@ from api.auth import actor_of, require_scope
 from api.errors import ApiError
 from api.idempotency import OPENAPI, idempotent
 from api.schemas import BuildLogOut, Error, Name, ReleaseIn, ReleaseOut, Seq
-from releases import builds
+from releases import build_requests
 from releases import registration as releases
 from releases.models import BuildLogLine, Release
 from releases.states import ReleaseState
@@ -58,7 +58,9 @@ def create_release(request: HttpRequest, payload: ReleaseIn):
             payload.service, payload.version, payload.image, **common
         )
         return 201, release_out(request, release)
-    release = builds.request_build(payload.service, payload.version, payload.git_ref, **common)
+    release = build_requests.request_build(
+        payload.service, payload.version, payload.git_ref, **common
+    )
     return 202, release_out(request, release)
 
 

@@ -100,7 +100,7 @@ def timed_cli(repo: Path, tag: str) -> float:
 
 
 def timed_portal(version: str) -> float:
-    from releases.builds import request_build
+    from releases.build_requests import request_build
     from releases.models import Release
 
     started = time.perf_counter()

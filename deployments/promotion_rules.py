@@ -2,7 +2,7 @@
 
 Each rule returns a `Refusal` (the sentence, what a disabled button says, and what to
 do instead) or None. `promotion_choices` shows them on the service page and the
-confirmation page; `engine.planning` raises them (the API answers 409 with them).
+confirmation page; `engine.refusals` raises them (the API answers 409 with them).
 """
 
 from dataclasses import dataclass

@@ -299,7 +299,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": PORTAL_OBSERVE_SECONDS},
     },
 }
-# Builds (releases/builds.py) on a Docker engine, pushed to a registry.
+# Builds (releases/build_requests.py, releases/builds.py) on a Docker engine, pushed to a registry.
 DOCKER_HOST = env.string("DOCKER_HOST", "unix:///var/run/docker.sock")
 # At most this many builds run at once across all workers (a claim under a lock in the
 # database, so it holds however many workers consume the builds queue); others wait.

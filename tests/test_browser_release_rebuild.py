@@ -3,7 +3,7 @@ earlier attempt kept on the page, on a desktop and a phone."""
 
 import pytest
 
-from releases import builds
+from releases import build_requests
 from releases.build_log import emit_build_lines
 from releases.models import Release
 from releases.states import ReleaseState
@@ -18,12 +18,12 @@ def failed_twice(settings, alice):
     web = make_service("web")
     web.repository, web.dockerfile = "/srv/git/web", "Dockerfile"
     web.save()
-    release = builds.request_build("web", "2.1.0", "broken-dockerfile", actor=alice)
+    release = build_requests.request_build("web", "2.1.0", "broken-dockerfile", actor=alice)
     emit_build_lines(release.pk, ["Step 3/5 : RUN make", "make: *** [all] Error 2"])
     Release.objects.filter(pk=release.pk).update(
         state=ReleaseState.FAILED, reason="Step 3/5 : RUN make\nmake: *** [all] Error 2"
     )
-    builds.request_build("web", "2.1.0", "fix-make", actor=alice)
+    build_requests.request_build("web", "2.1.0", "fix-make", actor=alice)
     Release.objects.filter(pk=release.pk).update(
         state=ReleaseState.FAILED, reason="Step 4/5 : COPY dist /www\nno such file: dist"
     )

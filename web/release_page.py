@@ -77,7 +77,7 @@ def release_context(release: Release, user, log_before: int | None = None) -> di
         "log": log,
         # The stream follows the log's tail; an earlier window is read as it is.
         "live": building and log.is_tail,
-        # The rule `builds.cancel_build` enforces, so the button is never refused.
+        # The rule `build_requests.cancel_build` enforces, so the button is never refused.
         "may_cancel": (
             building
             and release.build_cancel_requested_at is None

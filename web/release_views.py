@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import roles
 from catalog.models import Service
-from releases import builds
+from releases import build_requests
 from releases.registration import ReleaseError
 from releases.states import ReleaseState
 from web.actions_flow import perform
@@ -80,7 +80,7 @@ def cancel_build(request, name: str, version: str):
     release = _release(name, version)
     return perform(
         request,
-        lambda: builds.cancel_build(request.user, release.pk),
+        lambda: build_requests.cancel_build(request.user, release.pk),
         done=_cancel_done,
         back=release_url(release),
         fragment=lambda: _controls(request, name, version),
@@ -115,7 +115,7 @@ def build_release(request, name: str):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            release = builds.request_build(
+            release = build_requests.request_build(
                 name, data["version"], data["git_ref"], notes=data["notes"], actor=request.user
             )
         except ReleaseError as error:

@@ -12,7 +12,7 @@ from catalog.catalog_file.values import parse_duration
 from deployments.checks import CheckResult, failed, passed
 from deployments.checks.cluster import check_client, cluster_failure
 from deployments.checks.evidence import age, utc
-from integrations.kube.cluster import ClusterError
+from integrations.kube.adapter import ClusterError
 
 # A success stamped this far ahead of our clock is worth saying (a skewed clock; or
 # kubesim, whose schedules run in simulated time, ahead of the wall clock).

@@ -10,7 +10,8 @@ from django.conf import settings
 
 from catalog.models import Environment
 from deployments.checks import CheckResult, failed, unreachable
-from integrations.kube.cluster import ClusterClient, ClusterError, ClusterUnreachable
+from integrations.kube.adapter import ClusterError, ClusterUnreachable
+from integrations.kube.cluster import ClusterClient
 
 LOOK_CONNECT_SECONDS = 2  # a look's bound: no connection attempt outlasts it
 

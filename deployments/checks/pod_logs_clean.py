@@ -26,7 +26,8 @@ from deployments.checks import CheckResult, failed, passed
 from deployments.checks.cluster import check_client, cluster_failure
 from deployments.checks.evidence import utc
 from deployments.states import StepKind
-from integrations.kube.cluster import ClusterClient, ClusterError
+from integrations.kube.adapter import ClusterError
+from integrations.kube.cluster import ClusterClient
 from integrations.kube.jobs import pod_log
 from portal.masking import mask_secrets
 

@@ -9,7 +9,7 @@ Only key names are read: the values are dropped where the Secret is read
 
 from deployments.checks import CheckResult, failed, passed
 from deployments.checks.cluster import check_client, cluster_failure
-from integrations.kube.cluster import ClusterError
+from integrations.kube.adapter import ClusterError
 
 
 def check(deployment, params: dict) -> CheckResult:

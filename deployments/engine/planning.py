@@ -1,4 +1,7 @@
-"""Requesting deployments: validate everything first, then record the plan in one transaction."""
+"""Requesting deployments: validate everything first, then record the plan in one transaction.
+
+The validating, and the refusals it raises, is deployments.engine.refusals.
+"""
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -6,29 +9,34 @@ from django.db import IntegrityError, transaction
 from accounts import roles
 from audit import trail
 from audit.actions import AuditAction
-from catalog.lookups import active_environment, active_service
 from catalog.models import ChecklistPhase, CheckMode, Environment, Service
-from deployments import promotion_rules as rules
 from deployments.checks.registry import FILLED_KINDS
 from deployments.engine.checklist import answer_release_items, answer_unplanned_step_items
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.errors import DeploymentRequestError
-from deployments.lane_history import lane_record, rollback_targets, running_release_in, runs_now
+from deployments.engine.refusals import (
+    _active_environment,
+    _active_service,
+    _already_on_its_way,
+    _check_allowed,
+    _check_promotion,
+    _deployable_release,
+    _on_its_way,
+    _rollback_target,
+)
+from deployments.lane_history import rollback_targets
 from deployments.models import ChecklistItem, Deployment, Lane, Step
 from deployments.notifications.outbox import notify
 from deployments.states import (
-    ACTIVE_DEPLOYMENT_STATES,
     PROMOTION_TRIGGERS,
     DeploymentState,
     NotificationEvent,
     StepKind,
     Trigger,
 )
-from deployments.what_runs import cluster_disagrees
 from live import announce
 from portal.masking import people_text
 from releases.models import Release
-from releases.states import ReleaseState
 
 
 def request_deployment(
@@ -76,27 +84,6 @@ def promote(
         service_name, version, environment_name, actor=actor,
         repromotion_reason=repromotion_reason,
     )  # fmt: skip
-
-
-def _check_promotion(release: Release, environment: Environment, repromotion_reason: str) -> str:
-    """Raise the first promotion rule that refuses; return the re-promotion reason to
-    keep (normalised and masked), "" when the release was not rolled back from there."""
-    record = lane_record(release.service, environment)
-    marks = rules.rolled_back_marks([release]).get(release.pk, [])
-    mark = rules.rolled_back_from(marks, environment)
-    reason = " ".join(repromotion_reason.split())
-    refusal = (
-        rules.off_the_path(release, environment)
-        or rules.locked(environment)
-        or _redundant(release, environment)
-        or rules.older_than_running(release, environment, record.running, record.rollback_targets)
-        or rules.repromotion_unconfirmed(release, environment, mark, reason)
-    )
-    if refusal is not None:
-        on_its_way = refusal.kind == rules.RefusalKind.ON_ITS_WAY
-        existing = _on_its_way(release, environment) if on_its_way else None
-        raise DeploymentRequestError(refusal.message, existing=existing, refusal=refusal)
-    return reason if mark is not None else ""
 
 
 def break_glass(
@@ -162,42 +149,6 @@ def _rolled_back(service: Service, environment: Environment) -> Deployment | Non
     running = lane.filter(state=DeploymentState.RUNNING).exclude(trigger=Trigger.ROLLBACK)
     succeeded = lane.filter(state=DeploymentState.SUCCEEDED).order_by("-finished_at")
     return running.first() or succeeded.first()
-
-
-def _rollback_target(
-    service: Service, environment: Environment, version: str | None, targets: list[Release]
-) -> Release:
-    if version is None:
-        if not targets:
-            raise DeploymentRequestError(
-                f"{service.name} has no earlier successful release in {environment.name} "
-                "to roll back to."
-            )
-        return targets[0]
-    release = _deployable_release(service, version)
-    if release in targets:
-        return release
-    choices = ", ".join(r.version for r in targets) or "none yet"
-    running = running_release_in(service, environment)
-    if release == running:
-        problem = f"{service.name} {version} is what runs in {environment.name} now"
-    elif Deployment.objects.filter(
-        release=release, environment=environment, state=DeploymentState.SUCCEEDED
-    ).exists():
-        problem = (
-            f"{service.name} {version} is newer than what runs in {environment.name} "
-            f"({running.version if running else 'unknown'}), so it is not a rollback; "
-            "promote it instead"
-        )
-    else:
-        problem = (
-            f"{service.name} {version} never succeeded in {environment.name}, so it is not a "
-            f"rollback; promote it instead"
-        )
-    raise DeploymentRequestError(
-        f"{problem}. A rollback goes back to an older release that succeeded there before "
-        f"(choices: {choices})."
-    )
 
 
 def plan_promotion(
@@ -348,75 +299,3 @@ def _checked_template_items(environment: Environment, phase: str) -> bool:
     return bool(items) and (
         items.filter(mode=CheckMode.AUTOMATIC).exclude(check_kind__in=FILLED_KINDS).exists()
     )
-
-
-def _active_service(name: str) -> Service:
-    return active_service(name, DeploymentRequestError)
-
-
-def _active_environment(name: str) -> Environment:
-    return active_environment(name, DeploymentRequestError)
-
-
-def _deployable_release(service: Service, version: str) -> Release:
-    release = Release.objects.filter(service=service, version=version).first()
-    if release is None:
-        raise DeploymentRequestError(
-            f"{service.name} has no release {version!r}; register it first "
-            f"(manage.py register_release {service.name} {version} --image …)."
-        )
-    if release.state != ReleaseState.READY:
-        raise DeploymentRequestError(
-            f"{service.name} {version} is {release.get_state_display().lower()}, not ready; "
-            "only a ready release can be deployed."
-        )
-    return release
-
-
-def _redundant(release: Release, environment: Environment) -> rules.Refusal | None:
-    """A second click, or a second tab, must not start the same deployment twice."""
-    if (in_flight := _on_its_way(release, environment)) is not None:
-        return rules.on_its_way(in_flight)
-    if runs_now(release, environment) and not cluster_disagrees(release.service, environment):
-        return rules.runs_already(release, environment)
-    return None
-
-
-def _on_its_way(
-    release: Release, environment: Environment, triggers=frozenset(Trigger)
-) -> Deployment | None:
-    """The oldest deployment of `release` to `environment` (by one of `triggers`) that has
-    not ended, if any."""
-    return (
-        Deployment.objects.filter(
-            release=release,
-            environment=environment,
-            state__in=ACTIVE_DEPLOYMENT_STATES,
-            trigger__in=triggers,
-        )
-        .order_by("pk")
-        .first()
-    )
-
-
-def _already_on_its_way(existing: Deployment) -> DeploymentRequestError:
-    """The refusal of a second request for what `existing` does already: it names it."""
-    refusal = rules.on_its_way(existing)
-    return DeploymentRequestError(refusal.message, existing=existing, refusal=refusal)
-
-
-def _check_allowed(
-    actor: AbstractBaseUser | None, environment: Environment, trigger: Trigger
-) -> None:
-    if actor is None:
-        return
-    if not roles.can_deploy(actor, environment):
-        raise DeploymentRequestError(
-            f"{actor} may not deploy to {environment.name}; ask an engineer, lead or admin.",
-            forbidden=True,
-        )
-    if trigger == Trigger.BREAK_GLASS and not roles.can_break_glass(actor, environment):
-        raise DeploymentRequestError(
-            f"{actor} may not break glass in {environment.name}; only leads and admins may.",
-            forbidden=True,
-        )

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from deployments.steps import StepContext, StepOutcome, Wait
-from integrations.kube.cluster import ClusterClient, ClusterError, ClusterUnreachable
+from integrations.kube.adapter import ClusterError, ClusterUnreachable
+from integrations.kube.cluster import ClusterClient
 
 # (connect, read) seconds of one request in a look: a hung API server must not hold
 # the worker for the 30 s a long watch allows.

@@ -4,7 +4,8 @@ counts, the workload's recent events and the last log lines of a failing pod."""
 from collections import Counter
 from dataclasses import dataclass, field
 
-from integrations.kube.cluster import ClusterClient, ClusterError
+from integrations.kube.adapter import ClusterError
+from integrations.kube.cluster import ClusterClient
 from integrations.kube.jobs import pod_log
 
 EVENTS_SHOWN = 10

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field, replace
 
 from kubernetes import client
 
-from integrations.kube.cluster import REVISION, ClusterClient, ClusterError
+from integrations.kube.adapter import ClusterError
+from integrations.kube.cluster import REVISION, ClusterClient
 from integrations.kube.jobs import pod_log
 from portal.masking import mask_secrets
 

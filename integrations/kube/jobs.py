@@ -3,7 +3,8 @@
 
 from dataclasses import dataclass
 
-from integrations.kube.cluster import ClusterClient, ClusterError
+from integrations.kube.adapter import ClusterError
+from integrations.kube.cluster import ClusterClient
 
 MANAGED_BY = "vizora-deploy-portal"
 

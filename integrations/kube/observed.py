@@ -14,7 +14,8 @@ from django.utils import timezone
 from kubernetes import client
 
 from catalog.models import Environment, ObservedWorkloads, Service
-from integrations.kube.cluster import ClusterClient, ClusterError, rollout_status
+from integrations.kube.adapter import ClusterError
+from integrations.kube.cluster import ClusterClient, rollout_status
 
 Pair = tuple[int, int]  # (service id, environment id)
 

@@ -11,7 +11,7 @@ from catalog.models import ChecklistTemplate, Cluster, Environment
 from deployments.engine import request_deployment
 from integrations import registry as registry_client
 from kubesim.testing import VIZORA_CONFIG, KubeSim
-from releases import builds
+from releases import build_requests
 from releases.models import Release
 from releases.states import ReleaseState
 from tests.builds.conftest import DOCKERFILE, log_of, wait_until_not_running
@@ -86,8 +86,8 @@ def test_two_versions_built_from_git_refs_run_by_one_digest_in_every_environment
 ):
     repository.commit("v1", tag="v1")
     repository.commit("v2", tag="v2")
-    first = builds.request_build("web", "1.0.0", "v1")
-    second = builds.request_build("web", "2.0.0", "v2")
+    first = build_requests.request_build("web", "1.0.0", "v1")
+    second = build_requests.request_build("web", "2.0.0", "v2")
     first, second = wait_until_built(first.pk), wait_until_built(second.pk)
     assert (first.state, second.state) == (ReleaseState.READY, ReleaseState.READY), (
         first.reason, second.reason, build_worker.log_text()[-3000:],
@@ -124,9 +124,9 @@ def test_two_versions_built_from_git_refs_run_by_one_digest_in_every_environment
 def test_a_cancelled_build_stops_its_container_and_ends_failed(build_worker, web, repository, bob):
     slow = DOCKERFILE.replace("/bin/busybox cat /www/health", "echo waiting; /bin/busybox sleep 60")
     repository.commit("v1", tag="v1", dockerfile=slow)
-    release = builds.request_build("web", "1.0.0", "v1")
+    release = build_requests.request_build("web", "1.0.0", "v1")
     wait_for(lambda: "waiting" in log_of(release), timeout=60)
-    builds.cancel_build(bob, release.pk)
+    build_requests.cancel_build(bob, release.pk)
     release = wait_until_built(release.pk, timeout=30)
     assert release.state == ReleaseState.FAILED and release.reason == "Cancelled by bob."
     container = log_of(release).split("Running in ", 1)[1].split()[0]
@@ -163,7 +163,7 @@ def test_a_build_whose_worker_is_killed_ends_failed_instead_of_building_forever(
     slow = DOCKERFILE.replace("/bin/busybox cat /www/health", "echo waiting; /bin/busybox sleep 60")
     repository.commit("v1", tag="v1")
     repository.commit("v2", tag="v2", dockerfile=slow)
-    release = builds.request_build("web", "1.0.0", "v2")
+    release = build_requests.request_build("web", "1.0.0", "v2")
     wait_for(lambda: "waiting" in log_of(release), timeout=60)
     doomed.kill()
     rescuer = WorkerProcess(tmp_path / "rescuer.log", extra_env=fast, beat=True)
@@ -173,7 +173,7 @@ def test_a_build_whose_worker_is_killed_ends_failed_instead_of_building_forever(
         assert release.state == ReleaseState.FAILED
         assert release.reason.startswith("The build's worker was lost")
         # The sweeper freed the slot: the next build runs on the rescuing worker.
-        following = wait_until_built(builds.request_build("web", "1.0.1", "v1").pk)
+        following = wait_until_built(build_requests.request_build("web", "1.0.1", "v1").pk)
         assert following.state == ReleaseState.READY, following.reason
     finally:
         rescuer.stop()

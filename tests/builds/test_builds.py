@@ -9,7 +9,7 @@ import pytest
 from audit.models import AuditEvent
 from integrations import docker_builds
 from integrations import registry as registry_client
-from releases import builds
+from releases import build_requests, builds
 from releases.models import Release
 from releases.states import ReleaseState
 from tests.builds.conftest import DOCKERFILE, log_of, wait_until_not_running
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
 
 def build(version: str, ref: str) -> Release:
-    release = builds.request_build("web", version, ref)
+    release = build_requests.request_build("web", version, ref)
     builds.run_build(release.pk)
     release.refresh_from_db()
     return release

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from integrations import docker_builds
+from integrations import git_clone
 
 OLD_SHARED_HOME = Path("/tmp")  # what builds ran git with before
 
@@ -48,13 +48,13 @@ def planted_in_old_shared_home(text: str):
 def clone_into(tmp_path, repository) -> tuple[str, str]:
     destination = tmp_path / "build" / "src"
     destination.parent.mkdir()
-    sha = docker_builds.clone(str(repository.path), "main", destination, lambda line: None)
+    sha = git_clone.clone(str(repository.path), "main", destination, lambda line: None)
     return sha, (destination / "www" / "health").read_text()
 
 
 def test_git_gets_the_builds_own_home_and_no_global_or_system_config(tmp_path):
     home = tmp_path / "home"
-    env = docker_builds.git_environment(home)
+    env = git_clone.git_environment(home)
     assert env["HOME"] == str(home) and home.is_dir()
     assert env["GIT_CONFIG_GLOBAL"] == "/dev/null" and env["GIT_CONFIG_NOSYSTEM"] == "1"
     assert env["GIT_TERMINAL_PROMPT"] == "0"

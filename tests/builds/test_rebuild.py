@@ -8,7 +8,7 @@ import pytest
 
 from audit.models import AuditEvent
 from deployments.management.commands import build_release
-from releases import builds
+from releases import build_requests
 from releases.build_log import emit_build_lines
 from releases.models import BuildAttempt, Release
 from releases.registration import ReleaseError, register_release
@@ -28,7 +28,7 @@ def web(db):
 
 
 def failed_build(service, alice, version="2.1.0", ref="broken-dockerfile") -> Release:
-    release = builds.request_build(service.name, version, ref, actor=alice)
+    release = build_requests.request_build(service.name, version, ref, actor=alice)
     emit_build_lines(release.pk, ["Step 3/5 : RUN make", "make: *** [all] Error 2"])
     Release.objects.filter(pk=release.pk).update(
         state=ReleaseState.FAILED, reason="Step 3/5 RUN make failed (exit 2)"
@@ -41,7 +41,7 @@ def test_a_failed_build_is_built_again_under_the_same_version_keeping_the_failed
 ):
     failed = failed_build(web, alice)
 
-    again = builds.request_build("web", "2.1.0", "main", actor=bob)
+    again = build_requests.request_build("web", "2.1.0", "main", actor=bob)
 
     assert again.pk == failed.pk
     assert (again.state, again.git_ref, again.reason) == (ReleaseState.BUILDING, "main", "")
@@ -64,11 +64,11 @@ def test_a_failed_build_is_built_again_under_the_same_version_keeping_the_failed
 
 def test_each_failed_attempt_keeps_its_own_span_of_the_log(web, alice, bob):
     release = failed_build(web, alice)
-    builds.request_build("web", "2.1.0", "fix-1", actor=bob)
+    build_requests.request_build("web", "2.1.0", "fix-1", actor=bob)
     emit_build_lines(release.pk, ["still broken"])
     Release.objects.filter(pk=release.pk).update(state=ReleaseState.FAILED, reason="again")
 
-    third = builds.request_build("web", "2.1.0", "fix-2", actor=alice)
+    third = build_requests.request_build("web", "2.1.0", "fix-2", actor=alice)
 
     attempts = BuildAttempt.objects.filter(release=release).order_by("number")
     spans = [(a.number, a.git_ref, a.first_log_seq, a.last_log_seq) for a in attempts]
@@ -80,7 +80,7 @@ def test_a_ready_version_is_never_built_again(web, alice):
     ready = make_release(web, "2.1.0")
 
     with pytest.raises(ReleaseError) as refused:
-        builds.request_build("web", "2.1.0", "main", actor=alice)
+        build_requests.request_build("web", "2.1.0", "main", actor=alice)
 
     assert str(refused.value) == (
         "web 2.1.0 already exists (it is already registered); a version that was ever ready "
@@ -97,17 +97,17 @@ def test_a_failed_release_that_carries_an_image_is_never_built_again(web, alice)
     Release.objects.filter(pk=release.pk).update(image=f"{web.image_repository}:2.1.0@x")
 
     with pytest.raises(ReleaseError, match="already exists"):
-        builds.request_build("web", "2.1.0", "main", actor=alice)
+        build_requests.request_build("web", "2.1.0", "main", actor=alice)
 
     release.refresh_from_db()
     assert release.state == ReleaseState.FAILED and not BuildAttempt.objects.exists()
 
 
 def test_a_version_building_now_is_refused_saying_to_wait(web, alice):
-    builds.request_build("web", "2.1.0", "main", actor=alice)
+    build_requests.request_build("web", "2.1.0", "main", actor=alice)
 
     with pytest.raises(ReleaseError) as refused:
-        builds.request_build("web", "2.1.0", "other", actor=alice)
+        build_requests.request_build("web", "2.1.0", "other", actor=alice)
 
     assert "wait for its build to end (if it fails, 2.1.0 can be built again)" in str(refused.value)
     assert Release.objects.get(version="2.1.0").git_ref == "main"
@@ -115,11 +115,11 @@ def test_a_version_building_now_is_refused_saying_to_wait(web, alice):
 
 def test_a_rebuild_that_lost_the_race_is_refused_and_changes_nothing(web, alice, bob):
     stale = failed_build(web, alice)
-    builds.request_build("web", "2.1.0", "main", actor=bob)  # the racer won
+    build_requests.request_build("web", "2.1.0", "main", actor=bob)  # the racer won
 
-    request = builds.BuildRequest("other", "", "", alice)
+    request = build_requests.BuildRequest("other", "", "", alice)
     with pytest.raises(ReleaseError, match=r"already exists \(it is building now\)"):
-        builds._rebuild(stale, request)
+        build_requests._rebuild(stale, request)
 
     release = Release.objects.get(pk=stale.pk)
     assert (release.git_ref, release.build_attempt) == ("main", 2)
@@ -138,7 +138,7 @@ def test_registering_an_image_under_a_failed_version_says_it_can_be_built_again(
 
 def test_following_a_rebuild_prints_only_this_attempts_output(web, alice, bob):
     release = failed_build(web, alice)
-    builds.request_build("web", "2.1.0", "main", actor=bob)
+    build_requests.request_build("web", "2.1.0", "main", actor=bob)
     emit_build_lines(release.pk, ["Step 1/5 : FROM scratch"])
     Release.objects.filter(pk=release.pk).update(state=ReleaseState.FAILED, reason="x")
     out = io.StringIO()

@@ -5,7 +5,7 @@ output in its log and the failed one in its history."""
 import pytest
 
 from integrations import registry as registry_client
-from releases import builds
+from releases import build_requests, builds
 from releases.models import Release
 from releases.states import ReleaseState
 from tests.builds.conftest import DOCKERFILE, log_of
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.django_db(transaction=True)]
 
 
 def build(version: str, ref: str) -> Release:
-    release = builds.request_build("web", version, ref)
+    release = build_requests.request_build("web", version, ref)
     builds.run_build(release.pk)
     release.refresh_from_db()
     return release

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from audit.models import AuditEvent
-from releases import builds
+from releases import build_requests, builds
 from releases.registration import ReleaseError, register_from_registry
 from releases.states import ReleaseState
 from tests.builds.conftest import log_of
@@ -54,7 +54,7 @@ def credentials_file(settings, path, registry, password):
 
 
 def build(version: str):
-    release = builds.request_build("web", version, "v1")
+    release = build_requests.request_build("web", version, "v1")
     builds.run_build(release.pk)
     release.refresh_from_db()
     return release

@@ -19,7 +19,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from catalog.models import Service
 from portal.refusals import ActionRefused
-from releases import builds
+from releases import build_requests, builds
 from releases.models import Release
 from releases.registration import ReleaseError, register_from_registry
 from releases.states import ReleaseState
@@ -101,7 +101,7 @@ def test_a_build_request_with_bad_input_is_refused_saying_what_is_wrong(
     web, service, version, ref, message
 ):
     with pytest.raises(ReleaseError, match=message):
-        builds.request_build(service, version, ref)
+        build_requests.request_build(service, version, ref)
     assert not Release.objects.exists()
 
 
@@ -109,30 +109,30 @@ def test_a_service_without_a_repository_cannot_be_built(web):
     web.repository = ""
     web.save()
     with pytest.raises(ReleaseError, match="web has no repository in the catalog"):
-        builds.request_build("web", "1.0.0", "main")
+        build_requests.request_build("web", "1.0.0", "main")
 
 
 def test_a_duplicate_build_request_says_the_version_already_exists(web):
-    builds.request_build("web", "1.0.0", "main")
+    build_requests.request_build("web", "1.0.0", "main")
     says = r"web 1\.0\.0 already exists \(it is building now\); wait for its build to end \(if it "
     says += r"fails, 1\.0\.0 can be built again\), or build under a new version, e\.g\. 1\.0\.1\."
     with pytest.raises(ReleaseError, match=says):
-        builds.request_build("web", "1.0.0", "other")
+        build_requests.request_build("web", "1.0.0", "other")
 
 
 def test_only_people_who_may_build_can_request_a_build_and_nothing_is_recorded_otherwise(
     web, alice, oscar
 ):
     with pytest.raises(ActionRefused, match="oscar may not build releases of web") as refused:
-        builds.request_build("web", "1.0.0", "main", actor=oscar)
+        build_requests.request_build("web", "1.0.0", "main", actor=oscar)
     assert refused.value.forbidden
     assert not Release.objects.exists()
-    assert builds.request_build("web", "1.0.0", "main", actor=alice).created_by == alice
+    assert build_requests.request_build("web", "1.0.0", "main", actor=alice).created_by == alice
 
 
 def test_cancelling_a_build_that_waits_for_a_slot_ends_it_at_once(web, alice):
-    release = builds.request_build("web", "1.0.0", "main", actor=alice)
-    release = builds.cancel_build(alice, release.pk)
+    release = build_requests.request_build("web", "1.0.0", "main", actor=alice)
+    release = build_requests.cancel_build(alice, release.pk)
     assert release.state == ReleaseState.FAILED
     assert release.reason == "Cancelled by alice before it started."
     builds.run_build(release.pk)  # its message arrives late: nothing happens
@@ -140,10 +140,10 @@ def test_cancelling_a_build_that_waits_for_a_slot_ends_it_at_once(web, alice):
 
 
 def test_only_the_requester_a_lead_or_an_admin_may_cancel_a_build(web, alice, bob, oscar):
-    release = builds.request_build("web", "1.0.0", "main", actor=bob)
+    release = build_requests.request_build("web", "1.0.0", "main", actor=bob)
     for outsider in (alice, oscar):  # another engineer; someone in no role
         with pytest.raises(ActionRefused) as refused:
-            builds.cancel_build(outsider, release.pk)
+            build_requests.cancel_build(outsider, release.pk)
         assert refused.value.forbidden
     assert Release.objects.get(pk=release.pk).state == ReleaseState.BUILDING
 
@@ -151,15 +151,15 @@ def test_only_the_requester_a_lead_or_an_admin_may_cancel_a_build(web, alice, bo
 def test_cancelling_a_release_that_is_not_building_is_refused(web, pushed, bob):
     release = register_from_registry("web", "1.0.0", f"{web.image_repository}:1.0.0")
     with pytest.raises(ActionRefused, match="is ready, not building: nothing to cancel"):
-        builds.cancel_build(bob, release.pk)
+        build_requests.cancel_build(bob, release.pk)
 
 
 def test_no_more_builds_run_at_once_than_the_concurrency_limit(build_settings, web, repository):
     build_settings.PORTAL_BUILD_CONCURRENCY = 1
     repository.commit("v1", tag="v1")
-    running = builds.request_build("web", "1.0.0", "v1")
+    running = build_requests.request_build("web", "1.0.0", "v1")
     Release.objects.filter(pk=running.pk).update(build_started_at=timezone.now())
-    waiting = builds.request_build("web", "1.0.1", "v1")
+    waiting = build_requests.request_build("web", "1.0.1", "v1")
     builds.run_build(waiting.pk)
     waiting.refresh_from_db()
     assert waiting.state == ReleaseState.BUILDING and waiting.build_started_at is None
@@ -170,10 +170,10 @@ def test_no_more_builds_run_at_once_than_the_concurrency_limit(build_settings, w
 
 
 def test_the_sweeper_fails_a_build_whose_worker_was_lost(build_settings, web):
-    release = builds.request_build("web", "1.0.0", "main")
+    release = build_requests.request_build("web", "1.0.0", "main")
     long_ago = timezone.now() - timedelta(seconds=build_settings.PORTAL_BUILD_TIMEOUT_SECONDS + 60)
     Release.objects.filter(pk=release.pk).update(build_started_at=long_ago)
-    fresh = builds.request_build("web", "1.0.1", "main")
+    fresh = build_requests.request_build("web", "1.0.1", "main")
     Release.objects.filter(pk=fresh.pk).update(build_started_at=timezone.now())
     assert builds.sweep_builds() == 1
     release.refresh_from_db()
@@ -188,7 +188,7 @@ def test_a_build_request_sends_the_build_task_to_the_builds_queue_once_committed
     client.delete(queue)
     try:
         with transaction.atomic():
-            release = builds.request_build("web", "1.0.0", "main")
+            release = build_requests.request_build("web", "1.0.0", "main")
             assert client.llen(queue) == 0  # not before the release is committed
         (raw,) = client.lrange(queue, 0, -1)
         message = json.loads(raw)

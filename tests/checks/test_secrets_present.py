@@ -8,7 +8,8 @@ import re
 import pytest
 
 from deployments.checks import secrets_present
-from integrations.kube.cluster import ClusterClient, ClusterError
+from integrations.kube.adapter import ClusterError
+from integrations.kube.cluster import ClusterClient
 from tests.checks.conftest import seed_secret_values
 
 SEED_KEYS = ["postgres-url", "mongodb-url", "redis-url", "jwt-secret", "device-jwt-secret",

@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from deployments.management.commands._deploy_cli import INTERRUPTED, actor, add_actor_argument
-from releases.builds import earlier_attempts_output_end, request_build
+from releases.build_requests import earlier_attempts_output_end, request_build
 from releases.models import BuildLogLine, Release
 from releases.registration import ReleaseError
 from releases.states import ReleaseState
