@@ -17,7 +17,7 @@ from deployments.states import Decision, DeploymentState, StepKind, StepState, T
 from live import announce
 from portal.masking import people_text
 
-DECISION_ACTIONS = {
+DECISION_ACTIONS: dict[str, AuditAction] = {
     Decision.APPROVE: AuditAction.DEPLOYMENT_APPROVED,
     Decision.REJECT: AuditAction.DEPLOYMENT_REJECTED,
 }

@@ -22,7 +22,7 @@ from portal.masking import people_text
 
 ANSWERS = {"passed": ChecklistState.PASSED, "failed": ChecklistState.FAILED}
 # Post-deployment items are verified after a success; pre-deployment ones while pending.
-ANSWERABLE_IN = {
+ANSWERABLE_IN: dict[str, set[DeploymentState]] = {
     ChecklistPhase.PRE: {DeploymentState.PENDING},
     ChecklistPhase.POST: {DeploymentState.SUCCEEDED, DeploymentState.RUNNING},
 }

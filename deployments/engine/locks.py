@@ -4,6 +4,8 @@ A lock carries who, when and why; it holds every deployment but break-glass when
 its lane is claimed, and unlocking wakes what it held.
 """
 
+from typing import cast
+
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +23,7 @@ from live import announce
 from portal.masking import people_text
 
 # The dashboard shows the reason beside the environment: a sentence, with a link for more.
-LOCK_REASON_MAX = Environment._meta.get_field("lock_reason").max_length
+LOCK_REASON_MAX = cast(int, Environment._meta.get_field("lock_reason").max_length)  # a CharField
 
 
 def lock(actor: User, environment_name: str, reason: str) -> Environment:

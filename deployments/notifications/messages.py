@@ -17,7 +17,7 @@ from deployments.models import Deployment, Notification
 from deployments.states import DeploymentState, NotificationEvent, Trigger
 from releases.models import Release
 
-EMOJI = {
+EMOJI: dict[str, str] = {
     NotificationEvent.REQUESTED: "📝",
     NotificationEvent.AWAITING_APPROVAL: "⏳",
     NotificationEvent.STARTED: "🚀",
@@ -37,7 +37,7 @@ EXPLAINED_EVENTS = {
     NotificationEvent.REJECTED,
     NotificationEvent.CANCELLED,
 }
-TRIGGER_NOTES = {
+TRIGGER_NOTES: dict[str, str] = {
     Trigger.ROLLBACK: "rollback",
     Trigger.BREAK_GLASS: "break-glass",
     Trigger.API: "API",
@@ -113,7 +113,7 @@ def _headline(notification: Notification) -> str:
     subject += deployment.environment.name
     if note := TRIGGER_NOTES.get(deployment.trigger):
         subject += f" ({note})"
-    return {
+    headlines: dict[str, str] = {
         NotificationEvent.REQUESTED: f"{_who(deployment)} requested {subject}",
         NotificationEvent.AWAITING_APPROVAL: f"{subject} is waiting for approval",
         NotificationEvent.STARTED: f"{subject} started",
@@ -123,7 +123,8 @@ def _headline(notification: Notification) -> str:
         NotificationEvent.ROLLBACK_FAILED: f"{subject} failed and the rollback failed too",
         NotificationEvent.REJECTED: f"{subject} was rejected",
         NotificationEvent.CANCELLED: f"{subject} was {_cancelled_how(deployment)}",
-    }[notification.event]
+    }
+    return headlines[notification.event]
 
 
 def _cancelled_how(deployment: Deployment) -> str:
