@@ -30,10 +30,11 @@ test: venv ## Run the whole test suite (needs PostgreSQL, Redis, kubectl, Chromi
 test-fast: venv ## Run the tests that need no worker, browser, kubectl or Docker engine
 	$(BIN)/pytest -m "not worker and not browser and not kubectl and not slow and not docker"
 
-lint: venv ## ruff check, ruff format --check and the import contracts (lint-imports)
+lint: venv ## ruff check, ruff format --check, the import contracts (lint-imports), the types (mypy)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: venv ## Format the code with ruff
 	$(BIN)/ruff format .
@@ -46,4 +47,4 @@ screenshots: venv ## Drive Chromium over a throw-away demo into docs/screenshots
 	$(BIN)/python bin/screenshots
 
 clean: ## Remove the demo database, broker files and caches (keeps .venv)
-	rm -rf var staticfiles .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf var staticfiles .pytest_cache .ruff_cache .import_linter_cache .mypy_cache

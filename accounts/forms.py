@@ -35,6 +35,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                 raise ValidationError(self.throttle.refusal(now()), code="throttled") from None
             raise
         if self.user_cache is not None:
+            assert username is not None  # AuthenticationForm signs in only with a username
             signin.succeeded(username)
         return cleaned
 

@@ -19,15 +19,14 @@ from accounts.scopes import Scope
 from catalog.models import ChecklistPhase, CheckMode
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
-    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
     from catalog.models import Environment, Service
     from deployments.models import ChecklistItem, Deployment
     from releases.models import Release
 
     # Whoever asks: views pass request.user, which may be signed out (then no role).
-    type AnyUser = AbstractBaseUser | AnonymousUser
+    type AnyUser = User | AnonymousUser
 
 
 ENGINEER = "engineer"
@@ -55,7 +54,7 @@ def _groups(user: AnyUser) -> frozenset[str]:
     if cached is None:
         found = user.groups.filter(name__in=(*ROLES, SERVICE_ACCOUNT))
         cached = frozenset(found.values_list("name", flat=True))
-        user._portal_roles = cached
+        user._portal_roles = cached  # type: ignore[union-attr]  # a cache on this object
     return cached
 
 

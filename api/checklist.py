@@ -1,10 +1,9 @@
 """Answering a deployment's checklist items (personal tokens only)."""
 
-from django.http import HttpRequest
 from ninja import Path, Router
 
 from api import found
-from api.auth import actor_of, require_person
+from api.auth import ApiRequest, actor_of, require_person
 from api.idempotency import OPENAPI, idempotent
 from api.schemas import AnswerIn, ChecklistItemOut, Error, Id
 from deployments.engine.answers import answer_item, waive_item
@@ -21,7 +20,7 @@ ERRORS = {code: Error for code in (400, 401, 403, 404, 409, 422)}
     summary="Tick (passed), fail or waive a manual checklist item",
 )
 @idempotent
-def answer(request: HttpRequest, id: Path[Id], payload: AnswerIn):
+def answer(request: ApiRequest, id: Path[Id], payload: AnswerIn):
     """`waived` needs a `reason` (or `note`) and a lead or admin; `passed` and `failed`
     keep `note` as the evidence."""
     require_person(request, "answer or waive checklist items")

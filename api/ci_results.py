@@ -5,12 +5,11 @@ word, so a person's token is refused whatever its owner's role, and the result i
 recorded under the CI identity's name (`ci-<name>`), which its evidence then shows.
 """
 
-from django.http import HttpRequest
 from ninja import Router
 
 from accounts import roles
 from accounts.scopes import Scope
-from api.auth import actor_of, require_scope
+from api.auth import ApiRequest, actor_of, require_scope
 from api.errors import ApiError
 from api.idempotency import OPENAPI, idempotent
 from api.schemas import CIResultIn, CIResultOut, Error
@@ -42,7 +41,7 @@ ASK_FOR_A_WAIVER = (
     ),
 )
 @idempotent
-def create_ci_result(request: HttpRequest, payload: CIResultIn):
+def create_ci_result(request: ApiRequest, payload: CIResultIn):
     actor = actor_of(request)
     if not request.auth.is_ci:
         raise ApiError(

@@ -1,11 +1,10 @@
 """Deployments: request one, read it and its log, cancel it, approve or reject it."""
 
-from django.http import HttpRequest
 from ninja import Path, Router
 
 from accounts.scopes import Scope
 from api import found
-from api.auth import actor_of, require_person, require_scope
+from api.auth import ApiRequest, actor_of, require_person, require_scope
 from api.errors import ApiError
 from api.idempotency import OPENAPI, idempotent
 from api.schemas import (
@@ -43,7 +42,7 @@ LOG_PAGE = 1000
 ERRORS = {code: Error for code in (400, 401, 403, 404, 409, 422)}
 
 
-def deployment_out(request: HttpRequest, deployment: Deployment) -> dict:
+def deployment_out(request: ApiRequest, deployment: Deployment) -> dict:
     steps = deployment.steps.order_by("position")
     checklist = deployment.checklist.select_related("answered_by").order_by("position")
     approvals = deployment.approvals.select_related("user").order_by("created_at")
@@ -114,7 +113,7 @@ def _name(user) -> str | None:
     summary="Request a deployment of a ready release (as the pages' Promote does)",
 )
 @idempotent
-def create_deployment(request: HttpRequest, payload: DeploymentIn):
+def create_deployment(request: ApiRequest, payload: DeploymentIn):
     """The promotion path, locks and gates hold as on the pages; the deployment is
     recorded with trigger `api`. A promotion rule's refusal is a 409 whose `detail` has
     `refusal` (the sentence), `kind` and `instead` (the page to go to instead, e.g. the
@@ -141,7 +140,7 @@ def create_deployment(request: HttpRequest, payload: DeploymentIn):
     return 201, deployment_out(request, found.deployment(deployment.pk))
 
 
-def _refusal_detail(request: HttpRequest, refused: DeploymentRequestError) -> dict:
+def _refusal_detail(request: ApiRequest, refused: DeploymentRequestError) -> dict:
     refusal = refused.refusal
     detail = {
         "refusal": refusal.message,
@@ -153,7 +152,7 @@ def _refusal_detail(request: HttpRequest, refused: DeploymentRequestError) -> di
     return detail
 
 
-def _named(request: HttpRequest, deployment: Deployment) -> dict:
+def _named(request: ApiRequest, deployment: Deployment) -> dict:
     """Enough of a deployment for a script to follow it."""
     url = found.absolute(request, "deployment-detail", deployment.pk)
     return {"id": deployment.pk, "state": deployment.state, "url": url}
@@ -162,7 +161,7 @@ def _named(request: HttpRequest, deployment: Deployment) -> dict:
 @router.get(
     "/deployments/{id}", response={200: DeploymentOut, **ERRORS}, operation_id="get_deployment"
 )
-def get_deployment(request: HttpRequest, id: Path[Id]):
+def get_deployment(request: ApiRequest, id: Path[Id]):
     require_scope(request, Scope.READ, or_scope=Scope.DEPLOYMENTS_WRITE)  # follow it
     return deployment_out(request, found.deployment(id))
 
@@ -172,7 +171,7 @@ def get_deployment(request: HttpRequest, id: Path[Id]):
     response={200: DeploymentLogOut, **ERRORS},
     operation_id="get_deployment_log",
 )
-def deployment_log(request: HttpRequest, id: Path[Id], after_seq: Seq = 0):
+def deployment_log(request: ApiRequest, id: Path[Id], after_seq: Seq = 0):
     """Output after `after_seq`, at most 1000 lines; call again with `last_seq` while
     `has_more` (or until `is_final`)."""
     require_scope(request, Scope.READ, or_scope=Scope.DEPLOYMENTS_WRITE)  # follow it
@@ -203,7 +202,7 @@ def deployment_log(request: HttpRequest, id: Path[Id], after_seq: Seq = 0):
     summary="Cancel a deployment (a running one stops at its next look)",
 )
 @idempotent
-def cancel_deployment(request: HttpRequest, id: Path[Id]):
+def cancel_deployment(request: ApiRequest, id: Path[Id]):
     require_scope(request, Scope.DEPLOYMENTS_WRITE, found.deployment(id).environment.name)
     actions.cancel(actor_of(request), id)
     return 200, deployment_out(request, found.deployment(id))
@@ -217,7 +216,7 @@ def cancel_deployment(request: HttpRequest, id: Path[Id]):
     summary="Approve or reject (personal tokens only)",
 )
 @idempotent
-def decide(request: HttpRequest, id: Path[Id], payload: DecisionIn):
+def decide(request: ApiRequest, id: Path[Id], payload: DecisionIn):
     require_person(request, "approve or reject deployments")
     found.deployment(id)
     approval = actions.decide(actor_of(request), id, payload.decision, payload.comment)

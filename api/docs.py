@@ -46,7 +46,7 @@ def inline_marks(text: str) -> SafeString:
 
 def _operation(path: str, method: str, spec: dict) -> dict:
     body = spec.get("requestBody", {}).get("content", {}).get("application/json", {})
-    responses = {}
+    responses: dict[str, str] = {}
     for status, answer in spec.get("responses", {}).items():
         schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
         responses.setdefault(str(status), _ref_name(schema))

@@ -2,11 +2,10 @@
 runs there, read from the dashboard's own cells (`deployments.matrix.dashboard_rows`), so the
 API and the pages agree."""
 
-from django.http import HttpRequest
 from ninja import Router
 
 from accounts.scopes import Scope
-from api.auth import require_scope
+from api.auth import ApiRequest, require_scope
 from api.schemas import EnvironmentOut, Error
 from deployments.matrix import Cell, dashboard_rows
 
@@ -15,7 +14,7 @@ ERRORS = {code: Error for code in (401, 403, 422)}
 
 
 @router.get("/environments", response={200: list[EnvironmentOut], **ERRORS})
-def list_environments(request: HttpRequest):
+def list_environments(request: ApiRequest):
     """Active environments in promotion order; in each, every active service that has
     something deployed, as its dashboard cell says (the last deployment that succeeded
     there: a cancelled or rolled-back attempt never counts)."""
@@ -36,6 +35,7 @@ def list_environments(request: HttpRequest):
 
 def _running(cell: Cell) -> dict:
     current = cell.current
+    assert current is not None  # only the cells with a current deployment come here
     return {
         "service": cell.service.name,
         "version": current.release.version,

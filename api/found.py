@@ -41,7 +41,7 @@ def deployment(deployment_id: int) -> Deployment:
     return found
 
 
-def checklist_item(item_id: int) -> ChecklistItem:
+def checklist_item(item_id: int) -> int:
     if not ChecklistItem.objects.filter(pk=item_id).exists():
         raise NotFound(f"There is no checklist item #{item_id}.")
     return item_id

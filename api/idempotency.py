@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
+from api.auth import ApiRequest
 from api.errors import ApiError, domain_error, error_body
 from api.models import IdempotentRequest
 from deployments.ci_results import CIReportError
@@ -56,7 +57,7 @@ def idempotent(handler):
     per Idempotency-Key."""
 
     @functools.wraps(handler)
-    def view(request: HttpRequest, *args, **kwargs):
+    def view(request: ApiRequest, *args, **kwargs):
         key = request.headers.get(HEADER)
         if key is None:
             return _json(*_answer(handler, request, args, kwargs))
@@ -92,9 +93,10 @@ def _answer(handler, request, args, kwargs) -> tuple[int, dict]:
         return refused.status, error_body(refused.message)
 
 
-def _claim(request: HttpRequest, key: str):
+def _claim(request: ApiRequest, key: str):
     """(the stored answer, None) for a retry, or (None, the new row) for a first request."""
     token = request.auth
+    assert request.method is not None  # a request Django serves always has its method
     digest = body_hash(request)
     IdempotentRequest.objects.filter(token=token, created_at__lt=timezone.now() - KEPT_FOR).delete()
     try:

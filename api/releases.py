@@ -1,12 +1,11 @@
 """Releases: register a pushed image (by digest) or have the portal build a git ref."""
 
-from django.http import HttpRequest
 from ninja import Path, Router
 
 from accounts import roles
 from accounts.scopes import Scope
 from api import found
-from api.auth import actor_of, require_scope
+from api.auth import ApiRequest, actor_of, require_scope
 from api.errors import ApiError
 from api.idempotency import OPENAPI, idempotent
 from api.schemas import BuildLogOut, Error, Name, ReleaseIn, ReleaseOut, Seq
@@ -20,7 +19,7 @@ LOG_PAGE = 1000
 ERRORS = {code: Error for code in (400, 401, 403, 404, 409, 422)}
 
 
-def release_out(request: HttpRequest, release: Release) -> dict:
+def release_out(request: ApiRequest, release: Release) -> dict:
     name, version = release.service.name, release.version
     return {
         "service": name,
@@ -44,7 +43,7 @@ def release_out(request: HttpRequest, release: Release) -> dict:
     summary="Register a pushed image (201) or build a git ref (202)",
 )
 @idempotent
-def create_release(request: HttpRequest, payload: ReleaseIn):
+def create_release(request: ApiRequest, payload: ReleaseIn):
     """`image` (repo:tag, optionally @sha256:…) is resolved to its digest in the
     registry and recorded ready; `git_ref` is built by the portal: the release is
     `building` until its build ends (follow `log_url`)."""
@@ -58,6 +57,7 @@ def create_release(request: HttpRequest, payload: ReleaseIn):
             payload.service, payload.version, payload.image, **common
         )
         return 201, release_out(request, release)
+    assert payload.git_ref is not None  # ReleaseIn holds exactly one of image and git_ref
     release = build_requests.request_build(
         payload.service, payload.version, payload.git_ref, **common
     )
@@ -65,7 +65,7 @@ def create_release(request: HttpRequest, payload: ReleaseIn):
 
 
 @router.get("/releases/{service}/{version}", response={200: ReleaseOut, **ERRORS})
-def get_release(request: HttpRequest, service: Path[Name], version: Path[Name]):
+def get_release(request: ApiRequest, service: Path[Name], version: Path[Name]):
     require_scope(request, Scope.READ, or_scope=Scope.RELEASES_WRITE)  # follow a build
     return release_out(request, found.release(service, version))
 
@@ -75,7 +75,7 @@ def get_release(request: HttpRequest, service: Path[Name], version: Path[Name]):
     response={200: BuildLogOut, **ERRORS},
     url_name="release_log",
 )
-def release_log(request: HttpRequest, service: Path[Name], version: Path[Name], after_seq: Seq = 0):
+def release_log(request: ApiRequest, service: Path[Name], version: Path[Name], after_seq: Seq = 0):
     """Build output after `after_seq`, at most 1000 lines; call again with `last_seq`
     while `has_more` (or until `is_final`)."""
     require_scope(request, Scope.READ, or_scope=Scope.RELEASES_WRITE)  # follow a build

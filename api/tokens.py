@@ -12,8 +12,7 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -45,7 +44,7 @@ def hash_token(secret: str) -> str:
 
 
 def issue_personal_token(
-    owner: AbstractBaseUser, name: str, expires_in_days: int | None
+    owner: User, name: str, expires_in_days: int | None
 ) -> tuple[ApiToken, str]:
     """A token that acts as `owner` under their roles; returns it and its secret (shown once)."""
     if not roles.can_have_personal_token(owner):
@@ -54,7 +53,7 @@ def issue_personal_token(
 
 
 def issue_ci_token(
-    actor: AbstractBaseUser,
+    actor: User,
     name: str,
     scopes: list[str],
     environments: list[str],
@@ -125,7 +124,7 @@ def _issue(kind, user, name, scopes, environments, expires_in_days, actor):
     return token, secret
 
 
-def revoke_token(actor: AbstractBaseUser, token_id: int) -> ApiToken:
+def revoke_token(actor: User, token_id: int) -> ApiToken:
     """Revoke a token at once: its owner (personal) or an admin may."""
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
@@ -163,7 +162,8 @@ def authenticate(secret: str) -> ApiToken:
             f"API token {token.prefix}… expired at {token.expires_at:%Y-%m-%d %H:%M} UTC; "
             "create a new one."
         )
-    token.user.api_token = token  # accounts/roles.py reads a CI token's scopes from here
+    # accounts/roles.py reads a CI token's scopes from here (with getattr: people have none).
+    token.user.api_token = token  # type: ignore[attr-defined]
     _touch(token)
     return token
 

@@ -14,7 +14,8 @@ def follow(
     timeout: float | None = None,
 ) -> Deployment:  # fmt: skip
     """Print each step change and log line until the deployment ends (or `timeout`)."""
-    last_seq, seen_steps = 0, {}
+    last_seq = 0
+    seen_steps: dict[int, str] = {}
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         deployment = Deployment.objects.get(pk=deployment_id)

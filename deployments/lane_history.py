@@ -1,6 +1,7 @@
 """What the portal last left running in a lane, and what one may roll back to, read
 from the lane's own history (never from the cluster, which may have been changed by hand)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -64,7 +65,7 @@ def last_applied(lane_id: int | None, *, exclude: int | None = None) -> Applied 
         .order_by("-finished_at")
         .first()
     )
-    return None if deployment is None else Applied(deployment, applied_by(deployment))
+    return None if deployment is None else _applied(deployment)
 
 
 def applied_in_lanes(lane_ids) -> dict[int, Applied]:
@@ -76,7 +77,13 @@ def applied_in_lanes(lane_ids) -> dict[int, Applied]:
         .select_related("release", "service")
         .prefetch_related("steps")
     )
-    return {by_deployment[d.pk]: Applied(d, applied_by(d)) for d in found}
+    return {by_deployment[d.pk]: _applied(d) for d in found}
+
+
+def _applied(writer: Deployment) -> Applied:
+    images = applied_by(writer)
+    assert images is not None  # one of _ended_writers: its rollout applied
+    return Applied(writer, images)
 
 
 def drift_from(running: Images, applied: Applied) -> list[dict]:
@@ -187,6 +194,7 @@ def _succeeded_release_ids(lane_ids: list[int], recent: int | None) -> dict[int,
     """Per lane, the releases that succeeded there, newest success first, each once."""
     if not lane_ids:
         return {}
+    rows: Iterable[tuple]
     if recent is None:
         rows = (
             Deployment.objects.filter(lane_id__in=lane_ids, state=DeploymentState.SUCCEEDED)

@@ -43,6 +43,7 @@ def audit_drift(changed: list[Pair]) -> None:
     for row in rows:
         for cell in row.cells:
             view = cell.cluster
+            assert view is not None  # dashboard_rows gives every cell its cluster view
             if (row.service.pk, cell.environment.pk) not in wanted or not view.drift:
                 continue
             if _audited_already(view):

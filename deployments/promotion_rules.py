@@ -132,6 +132,7 @@ def off_the_path(release: Release, environment: Environment) -> Refusal | None:
     refusal = promotion_path_refusal(release, environment)
     if not refusal:
         return None
+    assert environment.promotes_from is not None  # only a path has a refusal
     source = environment.promotes_from.name
     return Refusal(RefusalKind.OFF_PATH, refusal, f"Not through {source} yet")
 
@@ -225,7 +226,7 @@ def rolled_back_marks(releases) -> dict[int, list[RolledBack]]:
     ids = {release.pk for release in releases}
     if not ids:
         return {}
-    marks = {}
+    marks: dict[tuple[int, int], RolledBack] = {}
     for mark in [*_automatic_rollbacks(ids), *_manual_rollbacks(ids)]:
         key = (mark.release_id, mark.environment.pk)
         if key not in marks or marks[key].at < mark.at:
@@ -244,6 +245,7 @@ def _automatic_rollbacks(ids):
         release_id__in=ids, state=DeploymentState.ROLLED_BACK, finished_at__isnull=False
     ).select_related("environment")
     for d in ended:
+        assert d.finished_at is not None  # filtered above
         yield RolledBack(d.release_id, d.environment, d.finished_at, d.reason, "", d.pk)
 
 
@@ -256,6 +258,7 @@ def _manual_rollbacks(ids):
     ).select_related("environment", "requested_by", "rollback_of")
     for r in rollbacks:
         undone = r.rollback_of
+        assert undone is not None and r.finished_at is not None  # filtered above
         by = r.requested_by.get_username() if r.requested_by else "the system"
         yield RolledBack(
             undone.release_id, r.environment, r.finished_at, undone.reason, by, undone.pk

@@ -51,7 +51,8 @@ def fit_within_cap(lines: list[str], used: int, cap: int, notice: str) -> tuple[
     a line that would reach the cap is replaced by the notice, so a full log has one."""
     if used >= cap:
         return [], used
-    kept, size = [], used
+    kept: list[str] = []
+    size = used
     for line in lines:
         line_size = len(line.encode()) + 1
         if size + line_size >= cap:

@@ -129,7 +129,7 @@ class BuildLogWriter:
         self._flusher.start()
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def write(self, text: str) -> None:

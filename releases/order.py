@@ -10,6 +10,7 @@ the older one.
 
 import functools
 import re
+from collections.abc import Iterable
 
 from releases.models import Release
 
@@ -53,11 +54,11 @@ def is_older(release: Release, than: Release) -> bool:
     return compare(release, than) < 0
 
 
-def newest_first(releases) -> list[Release]:
+def newest_first(releases: Iterable[Release]) -> list[Release]:
     return sorted(releases, key=functools.cmp_to_key(compare), reverse=True)
 
 
-def between(releases, running: Release | None, target: Release) -> list[Release]:
+def between(releases: Iterable[Release], running: Release | None, target: Release) -> list[Release]:
     """The releases newer than `running` up to and including `target`, newest first
     (every release up to `target` when nothing runs)."""
     return newest_first(

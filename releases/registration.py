@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 
 from audit import trail
@@ -70,7 +71,7 @@ def register_release(
     *,
     git_sha: str = "",
     notes: str = "",
-    actor=None,
+    actor: User | AnonymousUser | None = None,
 ) -> Release:
     """Record a ready release of an already built and pushed image.
 
@@ -92,7 +93,7 @@ def register_from_registry(
     *,
     git_sha: str = "",
     notes: str = "",
-    actor=None,
+    actor: User | AnonymousUser | None = None,
 ) -> Release:
     """Record a ready release of a pushed `repo:tag`, pinned by the digest the registry holds.
 
@@ -133,7 +134,15 @@ def parse_tagged_image(reference: str) -> ImageReference:
     return ImageReference(match["repository"], match["tag"], "")
 
 
-def _record_ready(service, version, reference, git_sha, notes, actor, resolved=False) -> Release:
+def _record_ready(
+    service: Service,
+    version: str,
+    reference: ImageReference,
+    git_sha: str,
+    notes: str,
+    actor: User | AnonymousUser | None,
+    resolved: bool = False,
+) -> Release:
     try:
         with transaction.atomic():
             release = Release.objects.create(

@@ -26,7 +26,9 @@ def peer_certificate(
         socket.create_connection(address, timeout=timeout) as raw,
         context.wrap_socket(raw, server_hostname=server_name) as tls,
     ):
-        return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+        der = tls.getpeercert(binary_form=True)
+        assert der is not None  # the handshake is done: the server presented its certificate
+        return x509.load_der_x509_certificate(der)
 
 
 def _accepting_context() -> ssl.SSLContext:

@@ -86,7 +86,9 @@ def _order(alert: dict) -> tuple[str, str]:
 
 def _describe(alert: dict) -> str:
     labels = _labels(alert)
-    annotations = alert.get("annotations") if isinstance(alert.get("annotations"), dict) else {}
+    annotations = alert.get("annotations")
+    if not isinstance(annotations, dict):
+        annotations = {}
     name = labels.get("alertname", "an unnamed alert")
     text = f"{name} ({labels.get('severity', 'no severity')})"
     if target := _target(labels):

@@ -86,10 +86,13 @@ def window_start(deployment, since: str | None) -> datetime | None:
 def release_pods(kube: ClusterClient, deployment) -> tuple[list[NewPod], Counter]:
     """The pods running the release's image, and a count of the other images seen."""
     namespace, image = deployment.environment.namespace, deployment.release.image
-    found, others = [], Counter()
+    found: list[NewPod] = []
+    others: Counter[str | None] = Counter()
     for workload in deployment.service.workloads:
         selector = kube.read_deployment(namespace, workload["deployment"]).spec.selector
         for pod in kube.list_pods(namespace, selector.match_labels or {}):
+            # A pod the API server lists has its spec and its name.
+            assert pod.spec is not None and pod.metadata and pod.metadata.name is not None
             listed = [c for c in pod.spec.containers if c.name in workload["containers"]]
             mine = [c.name for c in listed if c.image == image]
             if mine:

@@ -22,7 +22,7 @@ from deployments.checks import (
 
 FILLED_KINDS = frozenset({K.RELEASE_BUILT, K.IMAGE_PUSHED, K.STEP})
 
-CHECKS: dict[K, Callable[..., CheckResult]] = {
+CHECKS: dict[str, Callable[..., CheckResult]] = {  # by CheckKindName (a str)
     K.TESTS_PASSED: tests_passed.check,
     K.BACKUP_FRESH: backup_fresh.check,
     K.SECRETS_PRESENT: secrets_present.check,

@@ -58,7 +58,7 @@ def _targets(environment, names: list[str] | None) -> tuple[list[Target], list[s
     """The hosts to check (each once) and what is wrong with the URLs asked for."""
     if names is None:
         urls = [url for url in environment.urls.values() if urlsplit(url).scheme == "https"]
-        problems = []
+        problems: list[str] = []
     else:
         urls, problems = _named_urls(environment, names)
     targets = []
@@ -89,6 +89,7 @@ def _named_urls(environment, names: list[str]) -> tuple[list[str], list[str]]:
 def _target(url: str, resolve: dict[str, str]) -> Target:
     parts = urlsplit(url)
     host, port = parts.hostname, parts.port or HTTPS_PORT
+    assert host is not None  # the catalog keeps URLs with a host (catalog_file/values.py)
     label = host if port == HTTPS_PORT else f"{host}:{port}"
     if resolved := resolve.get(host):
         address, _, address_port = resolved.rpartition(":")

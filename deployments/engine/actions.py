@@ -1,7 +1,7 @@
 """What people do to a deployment after requesting it: approve or reject, cancel,
 review a break-glass. Each is atomic under the deployment's row lock and audited."""
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -17,15 +17,13 @@ from live import announce
 from portal.masking import people_text
 from portal.refusals import ActionRefused, forbidden
 
-DECISION_ACTIONS = {
+DECISION_ACTIONS: dict[str, AuditAction] = {
     Decision.APPROVE: AuditAction.DEPLOYMENT_APPROVED,
     Decision.REJECT: AuditAction.DEPLOYMENT_REJECTED,
 }
 
 
-def decide(
-    actor: AbstractBaseUser, deployment_id: int, decision: str, comment: str = ""
-) -> Approval:
+def decide(actor: User, deployment_id: int, decision: str, comment: str = "") -> Approval:
     """Record one person's approval or rejection and let the engine re-evaluate the gate.
 
     Only while the deployment asks for it (its pre-deployment items are done); one
@@ -57,7 +55,7 @@ def decide(
     return approval
 
 
-def _check_may_decide(actor: AbstractBaseUser, deployment: Deployment) -> None:
+def _check_may_decide(actor: User, deployment: Deployment) -> None:
     if not waits_for_approval(deployment):
         raise ActionRefused(
             f"Deployment #{deployment.pk} is not waiting for approval "
@@ -72,7 +70,7 @@ def _check_may_decide(actor: AbstractBaseUser, deployment: Deployment) -> None:
         )
 
 
-def cancel(actor: AbstractBaseUser | None, deployment_id: int) -> Deployment:
+def cancel(actor: User | None, deployment_id: int) -> Deployment:
     """Ask a deployment to stop: pending or queued ones end at once, a running one at
     its next look, sent at once (engine/cancellation.py says what that undoes).
     `actor` None means an operator at the CLI."""
@@ -100,7 +98,7 @@ def cancel(actor: AbstractBaseUser | None, deployment_id: int) -> Deployment:
     return deployment
 
 
-def review_break_glass(actor: AbstractBaseUser, deployment_id: int, note: str) -> Deployment:
+def review_break_glass(actor: User, deployment_id: int, note: str) -> Deployment:
     """Another lead or admin looks at a break-glass deployment afterwards and says so;
     the note is stored masked (`people_text`)."""
     note = people_text(note.strip())

@@ -4,7 +4,7 @@ Every answer records who, when and the note; a pre-deployment answer resumes the
 deployment's gate, a post-deployment answer updates its verification.
 """
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from portal.refusals import ActionRefused, forbidden
 
 ANSWERS = {"passed": ChecklistState.PASSED, "failed": ChecklistState.FAILED}
 # Post-deployment items are verified after a success; pre-deployment ones while pending.
-ANSWERABLE_IN = {
+ANSWERABLE_IN: dict[str, set[DeploymentState]] = {
     ChecklistPhase.PRE: {DeploymentState.PENDING},
     ChecklistPhase.POST: {DeploymentState.SUCCEEDED, DeploymentState.RUNNING},
 }
@@ -34,9 +34,7 @@ def open_for_answers(phase: str, state: str) -> bool:
     return state in ANSWERABLE_IN.get(phase, ())
 
 
-def answer_item(
-    actor: AbstractBaseUser, item_id: int, answer: str, note: str = ""
-) -> ChecklistItem:
+def answer_item(actor: User, item_id: int, answer: str, note: str = "") -> ChecklistItem:
     """Tick (`passed`) or fail (`failed`) a manual checklist item, with an optional note
     (stored masked: `people_text`)."""
     if answer not in ANSWERS:
@@ -57,7 +55,7 @@ def answer_item(
         )
 
 
-def waive_item(actor: AbstractBaseUser, item_id: int, reason: str) -> ChecklistItem:
+def waive_item(actor: User, item_id: int, reason: str) -> ChecklistItem:
     """Let a gate pass unanswered, or past a failed check: a lead or admin, with a
     written reason (stored masked). A failed check keeps its evidence; the waiver is kept
     beside it."""
@@ -84,7 +82,7 @@ def waivable(item: ChecklistItem) -> bool:
 
 
 def _record(
-    actor: AbstractBaseUser,
+    actor: User,
     item: ChecklistItem,
     state: ChecklistState,
     note: str,

@@ -15,13 +15,13 @@ def answer_release_items(deployment: Deployment) -> None:
     """ "Build Docker images" and "Push to registry": a ready release pinned by digest,
     with the build's evidence (ref, duration, digest, size) when the portal built it."""
     release = deployment.release
-    evidence = {
+    evidence: dict[str, str] = {
         CheckKindName.RELEASE_BUILT: f"Release {release.version} is {release.state}.",
         CheckKindName.IMAGE_PUSHED: f"Image pinned by digest: {release.image}",
     }
     if release.build_finished_at and release.is_deployable:
         evidence = built_release_evidence(release)
-    passed = {
+    passed: dict[str, bool] = {
         CheckKindName.RELEASE_BUILT: release.is_deployable,
         CheckKindName.IMAGE_PUSHED: "@sha256:" in release.image,
     }

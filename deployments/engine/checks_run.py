@@ -86,7 +86,7 @@ def check_again_soon(deployment_id: int) -> None:
 
 # What each checks step may decide: the recheck repeats passed items, the post checks
 # answer the post-deployment ones.
-STEP_DECIDES = {
+STEP_DECIDES: dict[str, tuple[str, ...]] = {
     StepKind.RECHECK: (ChecklistState.PASSED,),
     StepKind.POST_CHECKS: (ChecklistState.PENDING,),
 }

@@ -47,7 +47,7 @@ def send_advance(deployment_id: int, countdown: float = 0, urgent: bool = False)
 def _send(task: str, deployment_id: int, countdown: float = 0, queue: str | None = None) -> None:
     # A countdown is held by the worker that received it until due (outside the
     # prefetch limit); looks are seconds apart, far below the broker's visibility timeout.
-    options = {"countdown": countdown} if countdown > 0 else {}
+    options: dict[str, float | str] = {"countdown": countdown} if countdown > 0 else {}
     if queue is not None:
         options["queue"] = queue  # else CELERY_TASK_ROUTES decides
     try:

@@ -4,6 +4,7 @@ A gate is evaluated whenever the deployment is claimed; it passes, waits (the
 deployment parks with a reason saying for what), or stops the deployment.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -139,7 +140,10 @@ def approval_gate(deployment: Deployment) -> GateResult:
     return waiting(f"Waiting for {missing} approval{plural} from a {group}.")
 
 
-GATES = {StepKind.PRE_CHECKS: pre_checks_gate, StepKind.APPROVAL: approval_gate}
+GATES: dict[str, Callable[[Deployment], GateResult]] = {
+    StepKind.PRE_CHECKS: pre_checks_gate,
+    StepKind.APPROVAL: approval_gate,
+}
 
 
 def _end_gate(deployment: Deployment, step: Step, transition: str, reason: str) -> None:

@@ -4,7 +4,9 @@ A lock carries who, when and why; it holds every deployment but break-glass when
 its lane is claimed, and unlocking wakes what it held.
 """
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from typing import cast
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,10 +23,10 @@ from portal.masking import people_text
 from portal.refusals import ActionRefused, forbidden
 
 # The dashboard shows the reason beside the environment: a sentence, with a link for more.
-LOCK_REASON_MAX = Environment._meta.get_field("lock_reason").max_length
+LOCK_REASON_MAX = cast(int, Environment._meta.get_field("lock_reason").max_length)  # a CharField
 
 
-def lock(actor: AbstractBaseUser, environment_name: str, reason: str) -> Environment:
+def lock(actor: User, environment_name: str, reason: str) -> Environment:
     """Stop deployments to an environment (an incident, a migration window); needs a reason.
 
     The reason is shown to everyone signed in, so it is stored masked (`people_text`),
@@ -58,7 +60,7 @@ def lock(actor: AbstractBaseUser, environment_name: str, reason: str) -> Environ
     return environment
 
 
-def unlock(actor: AbstractBaseUser, environment_name: str) -> Environment:
+def unlock(actor: User, environment_name: str) -> Environment:
     """Lift the lock; the deployments it held start in their lanes."""
     with transaction.atomic():
         environment = _locked(actor, environment_name)
@@ -84,7 +86,7 @@ def unlock(actor: AbstractBaseUser, environment_name: str) -> Environment:
     return environment
 
 
-def _locked(actor: AbstractBaseUser, environment_name: str) -> Environment:
+def _locked(actor: User, environment_name: str) -> Environment:
     environment = active_environment(environment_name, ActionRefused)
     if not roles.can_lock(actor, environment):
         raise forbidden(

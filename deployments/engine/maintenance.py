@@ -107,7 +107,9 @@ def _fail(deployment: Deployment, step: Step, reason: str) -> None:
 
 def _seconds(step: Step) -> str:
     return (
-        f"{(step.deadline_at - step.started_at).total_seconds():.0f}s" if step.started_at else "?"
+        f"{(step.deadline_at - step.started_at).total_seconds():.0f}s"
+        if step.started_at and step.deadline_at
+        else "?"
     )
 
 

@@ -3,7 +3,7 @@
 The validating, and the refusals it raises, is deployments.engine.refusals.
 """
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from accounts import roles
@@ -44,7 +44,7 @@ def request_deployment(
     version: str,
     environment_name: str,
     *,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     trigger: Trigger = Trigger.PROMOTE,
     break_glass_reason: str = "",
     repromotion_reason: str = "",
@@ -72,7 +72,7 @@ def request_deployment(
 
 
 def promote(
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     service_name: str,
     version: str,
     environment_name: str,
@@ -87,7 +87,7 @@ def promote(
 
 
 def break_glass(
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     service_name: str,
     version: str,
     environment_name: str,
@@ -116,7 +116,7 @@ def request_rollback(
     environment_name: str,
     *,
     to_version: str | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> Deployment:
     """Re-apply a release that succeeded earlier in this environment (by default the
     newest such release that is not running now).
@@ -155,7 +155,7 @@ def plan_promotion(
     service: Service, environment: Environment, *, with_approval: bool = True
 ) -> list[str]:
     """The steps of a promotion: the gates this environment has, then the rollout."""
-    steps = []
+    steps: list[str] = []
     if _template_items(environment, ChecklistPhase.PRE):
         steps.append(StepKind.PRE_CHECKS)
     if environment.required_approvals and with_approval:
@@ -180,7 +180,7 @@ def plan_rollback(service: Service) -> list[str]:
 def _record(
     release: Release,
     environment: Environment,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     trigger: Trigger,
     step_kinds: list[str],
     rollback_of: Deployment | None = None,
@@ -207,7 +207,7 @@ def _record(
 def _insert(
     release: Release,
     environment: Environment,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     trigger: Trigger,
     step_kinds: list[str],
     rollback_of: Deployment | None,
@@ -259,7 +259,7 @@ def _insert(
 def _request_detail(rollback_of: Deployment | None, reasons: dict[str, str]) -> dict:
     """What else the audit row of a request keeps: what a rollback replaces, why glass
     was broken, why a release rolled back from there is promoted again."""
-    detail = {}
+    detail: dict[str, object] = {}
     if rollback_of is not None:
         detail["rollback_of"] = rollback_of.pk
     if reasons["break_glass_reason"]:

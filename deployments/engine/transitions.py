@@ -18,7 +18,7 @@ told (False) and writes nothing.
 
 from dataclasses import dataclass
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from audit import trail
@@ -120,7 +120,7 @@ def move_deployment(
     deployment: Deployment,
     name: str,
     *,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     audit_detail: dict | None = None,
     **fields,
 ) -> bool:
@@ -177,7 +177,7 @@ def finish(
     name: str,
     reason: str,
     *,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     steps_open: bool = True,
     **fields,
 ) -> None:

@@ -15,7 +15,7 @@ from deployments.engine.reasons import restored_versions
 from deployments.models import Deployment, Notification
 from deployments.states import DeploymentState, NotificationEvent, Trigger
 
-EMOJI = {
+EMOJI: dict[str, str] = {
     NotificationEvent.REQUESTED: "📝",
     NotificationEvent.AWAITING_APPROVAL: "⏳",
     NotificationEvent.STARTED: "🚀",
@@ -35,7 +35,7 @@ EXPLAINED_EVENTS = {
     NotificationEvent.REJECTED,
     NotificationEvent.CANCELLED,
 }
-TRIGGER_NOTES = {
+TRIGGER_NOTES: dict[str, str] = {
     Trigger.ROLLBACK: "rollback",
     Trigger.BREAK_GLASS: "break-glass",
     Trigger.API: "API",
@@ -110,7 +110,7 @@ def _headline(notification: Notification) -> str:
     subject += deployment.environment.name
     if note := TRIGGER_NOTES.get(deployment.trigger):
         subject += f" ({note})"
-    return {
+    headlines: dict[str, str] = {
         NotificationEvent.REQUESTED: f"{_who(deployment)} requested {subject}",
         NotificationEvent.AWAITING_APPROVAL: f"{subject} is waiting for approval",
         NotificationEvent.STARTED: f"{subject} started",
@@ -120,7 +120,8 @@ def _headline(notification: Notification) -> str:
         NotificationEvent.ROLLBACK_FAILED: f"{subject} failed and the rollback failed too",
         NotificationEvent.REJECTED: f"{subject} was rejected",
         NotificationEvent.CANCELLED: f"{subject} was {_cancelled_how(deployment)}",
-    }[notification.event]
+    }
+    return headlines[notification.event]
 
 
 def _cancelled_how(deployment: Deployment) -> str:

@@ -1,9 +1,21 @@
 """Which function runs each step kind a worker executes (gates never reach a worker)."""
 
-from deployments.states import StepKind
-from deployments.steps import migrate, post_checks, recheck, rollback, rollout, smoke
+from collections.abc import Callable
 
-STEP_RUNNERS = {
+from deployments.states import StepKind
+from deployments.steps import (
+    StepContext,
+    StepOutcome,
+    Wait,
+    migrate,
+    post_checks,
+    recheck,
+    rollback,
+    rollout,
+    smoke,
+)
+
+STEP_RUNNERS: dict[str, Callable[[StepContext], StepOutcome | Wait]] = {
     StepKind.RECHECK: recheck.run,
     StepKind.MIGRATE: migrate.run,
     StepKind.ROLLOUT: rollout.run,

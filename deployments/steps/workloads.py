@@ -103,6 +103,7 @@ def look_again_in(read: client.V1Deployment, seconds_so_far: float, in_doubt: bo
     shortest = float(settings.PORTAL_LOOK_SECONDS)
     longest = max(shortest, float(settings.PORTAL_LOOK_MAX_SECONDS))
     status = read.status or client.V1DeploymentStatus()
+    assert read.metadata is not None  # an object read from the API server has its metadata
     if in_doubt or (read.metadata.generation or 0) > (status.observed_generation or 0):
         return shortest
     left = seconds_left(read, seconds_so_far)

@@ -1,7 +1,7 @@
 """What promote, rollback and cancel share: who acts, printing, following, the exit status."""
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import CommandError
 
 from deployments.follow import deployment_url, follow, summary
@@ -19,7 +19,7 @@ def add_actor_argument(parser) -> None:
     )  # fmt: skip
 
 
-def actor(options) -> AbstractBaseUser | None:
+def actor(options) -> User | None:
     """The user named by --as (active, or a CommandError naming them); None for the system."""
     username = options.get("username")
     if username is None:
