@@ -51,7 +51,7 @@ def create(request):
 def created(request):
     """The new token's secret, once: popped from the session, so a reload says it was shown."""
     new = request.session.pop(NEW_SECRET_KEY, None) or {}
-    token = ApiToken.objects.filter(pk=new.get("pk"), user=request.user).first()
+    token = ApiToken.objects.filter(pk=new["pk"], user=request.user).first() if new else None
     context = {"token": token, "secret": new.get("secret") if token else None}
     return render(request, "token_created.html", context)
 

@@ -90,7 +90,11 @@ def _cell(service, environment, found: dict, observed, labels: ReleaseLabels) ->
 
 def _applied(found: dict) -> Applied | None:
     deployment = found.get("applied")
-    return None if deployment is None else Applied(deployment, applied_by(deployment))
+    if deployment is None:
+        return None
+    images = applied_by(deployment)
+    assert images is not None  # the lane's last_applied_id: its rollout applied
+    return Applied(deployment, images)
 
 
 # Ended attempts that say nothing about the lane: a superseded one was replaced by a newer one.
@@ -110,7 +114,7 @@ def _lane_deployments(services, environments) -> dict[tuple[int, int], dict]:
         attempt_id=_newest_in_lane(_ATTEMPT_STATES, "-created_at"),
         applied_id=last_applied_id(),
     )
-    ids: dict[int, list] = {}
+    ids: dict[int | None, list] = {}
     by_lane: dict[tuple[int, int], dict] = {}
     for lane in lanes:
         by_lane[(lane.service_id, lane.environment_id)] = {"lane_id": lane.pk}
@@ -118,7 +122,7 @@ def _lane_deployments(services, environments) -> dict[tuple[int, int], dict]:
             ids.setdefault(getattr(lane, f"{which}_id"), []).append((which, lane))
     ids.pop(None, None)
     found = (
-        Deployment.objects.filter(pk__in=ids)
+        Deployment.objects.filter(pk__in=[pk for pk in ids if pk is not None])
         .select_related("release", "requested_by", "service")
         .prefetch_related("steps")
     )

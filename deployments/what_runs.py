@@ -9,6 +9,7 @@ what is off in words.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -171,7 +172,7 @@ def cluster_view(
             f"Not read from the cluster yet (the portal reads it every {every} s).",
         )  # fmt: skip
     workloads = _workloads(service, observed, labels)
-    facts = {"workloads": workloads, "observed_at": observed.observed_at}
+    facts: dict[str, Any] = {"workloads": workloads, "observed_at": observed.observed_at}
     if not observed.reachable:
         return _unreachable(environment, observed, workloads, facts)
     missing = [w for w in workloads if not w.found]
@@ -190,6 +191,7 @@ def cluster_view(
     if applied is None:
         return ClusterView(ClusterVerdict.RUNS, f"runs {runs}", **facts)
     ended = applied.deployment.finished_at
+    assert observed.observed_at is not None  # read and reachable (the unread returned above)
     if ended and observed.observed_at < ended:
         # Read before the portal's last deployment ended: the next read judges it. The
         # line names what the deployment put there; the detail says why it is not yet

@@ -9,6 +9,7 @@ build is releases.builds.
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -40,7 +41,7 @@ def request_build(
     *,
     git_sha: str = "",
     notes: str = "",
-    actor=None,
+    actor: User | None = None,
 ) -> Release:
     """Record a `building` release of `git_ref` and enqueue its build after commit.
 
@@ -98,7 +99,7 @@ class BuildRequest:
     git_ref: str
     git_sha: str
     notes: str
-    actor: object
+    actor: User | None
 
 
 def _rebuild(release: Release, request: BuildRequest) -> Release:
@@ -178,7 +179,7 @@ def earlier_attempts_output_end(release_id: int) -> int:
     return kept["last"] or 0
 
 
-def cancel_build(actor, release_id: int) -> Release:
+def cancel_build(actor: User | None, release_id: int) -> Release:
     """Stop a release's build; it ends `failed` with "Cancelled by <actor>".
 
     A build still waiting for a slot ends at once; a running one is asked to stop and
@@ -224,11 +225,11 @@ def _check_git_ref(ref: str) -> None:
         )
 
 
-def _person(actor):
+def _person(actor: User | None) -> User | None:
     return actor if actor is not None and actor.is_authenticated else None
 
 
-def _name(actor) -> str:
+def _name(actor: User | None) -> str:
     if actor is None or not actor.is_authenticated:
         return "the system"
     return actor.get_username()

@@ -21,8 +21,10 @@ import logging
 import shutil
 import tempfile
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -54,6 +56,7 @@ def run_build(release_id: int) -> None:
     release = Release.objects.select_related("service").get(pk=release_id)
     masker = BuildMasker.for_service(release.service)
     workdir = Path(tempfile.mkdtemp(prefix=f"release-{release_id}-", dir=_work_root()))
+    outcome: dict[str, Any]
     try:
         image, sha = _build(release, started, workdir, masker)
     except BuildFailed as failure:
@@ -70,7 +73,7 @@ def run_build(release_id: int) -> None:
     send_waiting_builds()
 
 
-def sweep_builds(now=None) -> int:
+def sweep_builds(now: datetime | None = None) -> int:
     """The beat's part for builds: fail builds whose worker was lost, resend waiting ones.
 
     A build running longer than its timeout plus a lease (its worker would have stopped it)
@@ -98,7 +101,7 @@ def sweep_builds(now=None) -> int:
 # -- claiming a slot and ending ---------------------------------------------------------
 
 
-def _claim(release_id: int):
+def _claim(release_id: int) -> datetime | None:
     """Take a build slot for the release; its start time (the fencing token), or None when
     it is not waiting (taken, ended, cancelled) or every slot is busy."""
     with transaction.atomic():
@@ -131,7 +134,14 @@ def _lock_build_slots() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUILD_SLOT_LOCK])
 
 
-def _finish(release: Release, started, state, reason: str = "", image=None, sha: str = ""):
+def _finish(
+    release: Release,
+    started: datetime,
+    state: str,
+    reason: str = "",
+    image: BuiltImage | None = None,
+    sha: str = "",
+) -> None:
     with transaction.atomic():
         if state == ReleaseState.READY:
             done = _end(release, started, state, image=image, sha=sha)
@@ -141,11 +151,20 @@ def _finish(release: Release, started, state, reason: str = "", image=None, sha:
         log.warning("build of release %s ended after it was taken from this worker", release.pk)
 
 
-def _end(release: Release, started, state, *, reason="", image: BuiltImage | None = None, sha=""):
+def _end(
+    release: Release,
+    started: datetime | None,
+    state: str,
+    *,
+    reason: str = "",
+    image: BuiltImage | None = None,
+    sha: str = "",
+) -> int:
     """End a building release (fenced by `started`); 1 when this call ended it."""
     now = timezone.now()
     fields: dict = {"state": state, "build_finished_at": now}
     if state == ReleaseState.READY:
+        assert image is not None  # a build ends ready only with the image it pushed
         fields.update(image=image.reference, image_size=image.size)
         if sha and not release.git_sha:
             fields["git_sha"] = sha
@@ -156,7 +175,7 @@ def _end(release: Release, started, state, *, reason="", image: BuiltImage | Non
     ).update(**fields)
     if not ended:
         return 0
-    if state == ReleaseState.READY:
+    if image is not None:  # ended ready (above)
         trail.record(
             AuditAction.RELEASE_BUILT,
             target=_target(release),
@@ -176,7 +195,9 @@ def _end(release: Release, started, state, *, reason="", image: BuiltImage | Non
 # -- the build itself -----------------------------------------------------------------
 
 
-def _build(release: Release, started, workdir: Path, masker: BuildMasker):
+def _build(
+    release: Release, started: datetime, workdir: Path, masker: BuildMasker
+) -> tuple[BuiltImage, str]:
     """Clone, build and push; the BuiltImage and the commit sha. Raises BuildFailed.
 
     The output goes to the release's log in batches, bounded (BuildLogWriter); all of it
@@ -185,7 +206,9 @@ def _build(release: Release, started, workdir: Path, masker: BuildMasker):
         return _clone_build_and_push(release, started, workdir, build_log.write)
 
 
-def _clone_build_and_push(release: Release, started, workdir: Path, on_line):
+def _clone_build_and_push(
+    release: Release, started: datetime, workdir: Path, on_line: Callable[[str], None]
+) -> tuple[BuiltImage, str]:
     deadline = time.monotonic() + settings.PORTAL_BUILD_TIMEOUT_SECONDS
 
     def should_stop() -> str | None:

@@ -7,7 +7,7 @@ refusal is a DeploymentRequestError naming what is wrong and what to do instead.
 Recording what passes is deployments.engine.planning.
 """
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from accounts import roles
 from catalog.lookups import active_environment, active_service
@@ -134,9 +134,7 @@ def _already_on_its_way(existing: Deployment) -> DeploymentRequestError:
     return DeploymentRequestError(refusal.message, existing=existing, refusal=refusal)
 
 
-def _check_allowed(
-    actor: AbstractBaseUser | None, environment: Environment, trigger: Trigger
-) -> None:
+def _check_allowed(actor: User | None, environment: Environment, trigger: Trigger) -> None:
     if actor is None:
         return
     if not roles.can_deploy(actor, environment):
