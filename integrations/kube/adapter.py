@@ -55,7 +55,7 @@ class ClusterUnreachable(ClusterError):
 
 
 class ClusterApi:
-    """A client of one cluster, over this thread's connection to it (kube_clients.py:
+    """A client of one cluster, over this thread's connection to it (integrations/kube/clients.py:
     the kubeconfig is read once per thread, and again when the file changes).
 
     `check` is called while an outage is waited out and may raise to stop waiting (a
