@@ -4,6 +4,8 @@ Only a SHA-256 of the secret is stored (the secret is shown once), with a visibl
 prefix to tell tokens apart. Rows are never deleted: revocation is soft.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -85,6 +87,9 @@ class ApiToken(models.Model):
         minute at best: `last_used_at` is written at most once a minute)."""
         if self.last_used_at is None:
             return "Never used"
+        now = now or timezone.now()
+        if now - self.last_used_at < timedelta(minutes=1):
+            return "Last used less than a minute ago"
         return f"Last used {timesince(self.last_used_at, now, depth=1)} ago"
 
     @property
