@@ -1,5 +1,9 @@
-"""Every use of an API token is audited: token prefix, method, path and status. And a
-method an endpoint does not take answers our JSON error, not the router's bare text."""
+"""Every write through an API token is audited: token prefix, method, path and status.
+Reads (GET, HEAD, OPTIONS) are not: they change nothing, and a script polling a
+deployment would otherwise write a row every few seconds; the token's `last_used_at`
+(api/tokens.py, at most once a minute) and the access log (portal/access_log.py) say
+who read what. And a method an endpoint does not take answers our JSON error, not the
+router's bare text."""
 
 import logging
 
@@ -11,6 +15,7 @@ from audit import trail
 from audit.actions import AuditAction
 
 log = logging.getLogger(__name__)
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ApiAuditMiddleware:
@@ -27,7 +32,7 @@ class ApiAuditMiddleware:
                 headers={"Allow": allowed},
             )
         token = getattr(request, "api_token", None)
-        if token is not None:
+        if token is not None and request.method not in READS:
             self.record(request, token, response)
         return response
 
