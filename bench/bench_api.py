@@ -7,9 +7,9 @@ offset: the latency a client sees at that load is the goal's figure. *Back to ba
 each client sends its next request the moment the last is answered, which measures the
 server's throughput; the latency is then 50 divided by the throughput, whatever the code.
 
-The portal as production runs it (`portal.serve`: BENCH_API_PROCESSES uvicorn processes,
-default the cores, then again on one process for comparison), on its own PostgreSQL
-database and Redis queues, connections from each process's pool; 50 asyncio clients over
+The portal on BENCH_API_PROCESSES uvicorn processes (`--workers`, default the cores), then
+again on one process for comparison, on its own PostgreSQL database and Redis queues;
+50 asyncio clients over
 keep-alive connections, each with a personal token;
 times are what a client waits (network on loopback, auth, audit, queries, JSON). The
 deployments are recorded but never run (no worker listens on the bench's queues).
