@@ -65,7 +65,7 @@ def last_applied(lane_id: int | None, *, exclude: int | None = None) -> Applied 
         .order_by("-finished_at")
         .first()
     )
-    return None if deployment is None else _applied(deployment)
+    return None if deployment is None else applied_of(deployment)
 
 
 def applied_in_lanes(lane_ids) -> dict[int, Applied]:
@@ -77,12 +77,14 @@ def applied_in_lanes(lane_ids) -> dict[int, Applied]:
         .select_related("release", "service")
         .prefetch_related("steps")
     )
-    return {by_deployment[d.pk]: _applied(d) for d in found}
+    return {by_deployment[d.pk]: applied_of(d) for d in found}
 
 
-def _applied(writer: Deployment) -> Applied:
+def applied_of(writer: Deployment) -> Applied:
+    """What a deployment known to have written the cluster (one of `_ended_writers`) left
+    there."""
     images = applied_by(writer)
-    assert images is not None  # one of _ended_writers: its rollout applied
+    assert images is not None  # its rollout applied
     return Applied(writer, images)
 
 

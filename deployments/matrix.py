@@ -9,7 +9,7 @@ from django.db.models import OuterRef, Subquery
 from catalog.models import Environment, ObservedWorkloads, Service
 from deployments.lane_history import (
     Applied,
-    applied_by,
+    applied_of,
     last_applied_id,
 )
 from deployments.models import Deployment, Lane
@@ -89,12 +89,8 @@ def _cell(service, environment, found: dict, observed, labels: ReleaseLabels) ->
 
 
 def _applied(found: dict) -> Applied | None:
-    deployment = found.get("applied")
-    if deployment is None:
-        return None
-    images = applied_by(deployment)
-    assert images is not None  # the lane's last_applied_id: its rollout applied
-    return Applied(deployment, images)
+    deployment = found.get("applied")  # the lane's last_applied_id: it wrote the cluster
+    return None if deployment is None else applied_of(deployment)
 
 
 # Ended attempts that say nothing about the lane: a superseded one was replaced by a newer one.

@@ -54,9 +54,6 @@ def service_deployments(service: Service, limit: int = SERVICE_LIST_LIMIT):
     )
 
 
-from web.deployment_page import deployment_context, deployment_for_page  # noqa: E402, F401
-
-
 @dataclass(frozen=True)
 class RollbackChoice:
     environment: Environment

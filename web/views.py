@@ -12,6 +12,7 @@ from deployments import engine
 from web import dashboard_panels, overview, promotion_choices, timeline
 from web.actions_flow import perform
 from web.build_form import build_panel as build_form_panel
+from web.deployment_page import deployment_context, deployment_for_page
 
 
 def render_live(request, template: str, context: dict):
@@ -78,8 +79,8 @@ def roll_back(request, name: str):
 @require_GET
 @login_required
 def deployment_detail(request, pk: int):
-    deployment = get_object_or_404(overview.deployment_for_page(), pk=pk)
-    context = overview.deployment_context(deployment, request.user)
+    deployment = get_object_or_404(deployment_for_page(), pk=pk)
+    context = deployment_context(deployment, request.user)
     # Like `render_live`: only a page served over ASGI opens its stream; under WSGI
     # (runserver, a test's live_server) it keeps the "reload to see progress" hint.
     context["streams"] = context["live"] and isinstance(request, ASGIRequest)

@@ -17,10 +17,8 @@ from deployments.engine.planning import (
     request_rollback,
 )
 from deployments.engine.runner import advance
-from portal.refusals import ActionRefused
 
 __all__ = [
-    "ActionRefused",
     "DeploymentRequestError",
     "advance",
     "answer_item",
