@@ -94,12 +94,17 @@ def generate(connection, sizes: Sizes) -> None:
         # trigger at a time would take most of the run.
         run("SET LOCAL session_replication_role = replica")
         run(f"TRUNCATE {', '.join(history_tables())}, {META} RESTART IDENTITY")
+        defaults = column_defaults()
+        for table, column, value in defaults:  # columns the statements below do not name
+            run(f'ALTER TABLE {table} ALTER COLUMN "{column}" SET DEFAULT {value}')
         run("UPDATE environments_environment SET locked = false, locked_by_id = NULL")
         people = create_people()
         write_parameters(run, sizes, people)
         for label, statement in STATEMENTS:
             run(statement, label)
         run(f"INSERT INTO {META} VALUES ('{json.dumps(generated_meta(sizes))}')")
+        for table, column, _value in defaults:
+            run(f'ALTER TABLE {table} ALTER COLUMN "{column}" DROP DEFAULT')
 
 
 class Runner:
@@ -243,6 +248,34 @@ def history_tables() -> list[str]:
         if not more:
             return sorted(model._meta.db_table for model in history)
         history |= more
+
+
+def column_defaults() -> list[tuple[str, str, str]]:
+    """(table, column, SQL literal) for every column of history whose model field has a
+    default (Django sets defaults in Python, not in the table): set while the statements
+    run, so a field added later needs no edit here."""
+    from django.apps import apps
+
+    tables = set(history_tables())
+    found = []
+    for model in apps.get_models():
+        if model._meta.db_table not in tables:
+            continue
+        for field in model._meta.concrete_fields:
+            value = None if field.primary_key else field.get_default()  # "" for text
+            if value is not None:
+                found.append((model._meta.db_table, field.column, literal(value)))
+    return found
+
+
+def literal(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict | list):
+        return quote(json.dumps(value))
+    return quote(value)
 
 
 def quote(text: str) -> str:
