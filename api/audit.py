@@ -1,11 +1,17 @@
-"""Every use of an API token is audited: token prefix, method, path and status. And a
-method an endpoint does not take answers our JSON error, not the router's bare text."""
+"""Every write through an API token is audited: token prefix, method, path and status.
+Reads (GET, HEAD, OPTIONS) are not: they change nothing, and a script polling a
+deployment would otherwise write a row every few seconds; the token's `last_used_at`
+(api/tokens.py, at most once a minute) and the access log (portal/access_log.py) say
+who read what. And a method an endpoint does not take answers our JSON error, not the
+router's bare text."""
 
 from django.http import JsonResponse
 
 from api.errors import error_body
 from audit import trail
 from audit.actions import AuditAction
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ApiAuditMiddleware:
@@ -22,7 +28,7 @@ class ApiAuditMiddleware:
                 headers={"Allow": allowed},
             )
         token = getattr(request, "api_token", None)
-        if token is not None:
+        if token is not None and request.method not in READS:
             trail.record(
                 AuditAction.API_REQUEST,
                 actor=token.user,

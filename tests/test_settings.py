@@ -10,10 +10,12 @@ from tests.harness.worker import REPO
 GOOD = {"SECRET_KEY": "k" * 60, "PATH": "/usr/bin:/bin"}
 
 
-def start_django(**env) -> subprocess.CompletedProcess:
-    """Import the production settings in a fresh interpreter with exactly this environment."""
+def start_django(then: str = "", **env) -> subprocess.CompletedProcess:
+    """Import the production settings in a fresh interpreter with exactly this environment
+    (and run `then`, Python, after)."""
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings'; django.setup()"
+        + (f"\n{then}" if then else "")
     )
     return subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, env={**GOOD, **env}, capture_output=True,
@@ -31,6 +33,7 @@ def test_production_settings_start_with_a_secret_key_and_nothing_else(tmp_path):
     [
         ({"SECRET_KEY": ""}, "SECRET_KEY is shorter than 50 characters"),
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"PORTAL_ACCESS_LOG": "sometimes"}, "PORTAL_ACCESS_LOG='sometimes' is not a boolean"),
         ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL has the scheme 'mysql'"),
         ({"DATABASE_URL": "postgres://127.0.0.1:5432"}, "DATABASE_URL names no database"),
         (
