@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "api.audit.ApiAuditMiddleware",
+    # Last, so its process_exception is asked first: a lost database answers 503.
+    "portal.database_errors.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
