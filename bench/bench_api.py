@@ -37,6 +37,7 @@ CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "50"))
 PER_CLIENT = int(os.environ.get("BENCH_API_REQUESTS", "20"))
 PACE_SECONDS = float(os.environ.get("BENCH_API_PACE_SECONDS", "1"))
 PROCESSES = int(os.environ.get("BENCH_API_PROCESSES", str(os.cpu_count() or 1)))
+RUNS = tuple(dict.fromkeys((PROCESSES, 1)))  # as many processes as cores, then one
 GOAL_GET_P95_MS = 25.0  # issue 24 (it was 50)
 ENV = {
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",
@@ -62,7 +63,7 @@ def world() -> tuple[str, int, int]:
     for n in range(3):
         read_me.steps.create(kind="rollout", position=n + 1)
         read_me.log.create(seq=n + 1, text=f"line {n}")
-    for n in range(2 * CLIENTS * PER_CLIENT):
+    for n in range(2 * CLIENTS * PER_CLIENT * len(RUNS)):
         make_release(web, f"1.0.{n}")
     alice = make_persona("alice", "engineer")
     return issue_personal_token(alice, "bench", 1)[1], read_me.pk, CLIENTS * PER_CLIENT
@@ -116,12 +117,18 @@ def main() -> None:
 
     bench_db.fresh_database(BENCH_DB)
     token, deployment_id, _ = world()
-    for processes in dict.fromkeys((PROCESSES, 1)):
+    for run_number, processes in enumerate(RUNS):
         print(f"-- {processes} uvicorn process{'es' if processes > 1 else ''}")
-        measure(PortalServer, token, deployment_id, processes)
+        measure(PortalServer, token, deployment_id, processes, run_number)
 
 
-def measure(PortalServer, token: str, deployment_id: int, processes: int) -> None:
+def measure(
+    PortalServer,  # noqa: N803 (the harness's class, imported once Django is set up)
+    token: str,
+    deployment_id: int,
+    processes: int,
+    run_number: int,
+) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
     server = PortalServer(ENV, workdir / "uvicorn.log", processes=processes).start(timeout=60)
     try:
@@ -132,7 +139,7 @@ def measure(PortalServer, token: str, deployment_id: int, processes: int) -> Non
         report(f"GET /deployments/{{id}} ({paced})", get, GOAL_GET_P95_MS)
         report("GET /deployments/{id} (back to back)", asyncio.run(run(server.url, token, read)))
         for label, pace, offset in (("paced", PACE_SECONDS, 0), ("back to back", 0, 1)):
-            deploy = functools.partial(create_request, offset=offset)
+            deploy = functools.partial(create_request, offset=offset + 2 * run_number)
             report(
                 f"POST /deployments ({label})", asyncio.run(run(server.url, token, deploy, pace))
             )
