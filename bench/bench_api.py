@@ -123,7 +123,7 @@ def main() -> None:
 
 
 def measure(
-    PortalServer,  # noqa: N803 (the harness's class, imported once Django is set up)
+    PortalServer,
     token: str,
     deployment_id: int,
     processes: int,
