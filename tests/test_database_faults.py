@@ -3,8 +3,11 @@ with Retry-After (JSON under /api/, a short page elsewhere), never 500, and the 
 recovers by itself: the next requests succeed on fresh connections.
 
 A restart is simulated by terminating the test database's backends from a separate
-connection, as an administrator (or a failover) would."""
+connection, as an administrator (or a failover) would: only those of this module's tests
+(their own application_name), since the test database also serves whatever else this
+test process shares between tests (servers, workers)."""
 
+import os
 import threading
 import time
 
@@ -23,14 +26,29 @@ from tests.harness.worker import database_url
 
 TERMINATE_ALL = (
     "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND application_name = %s"
 )
+APPLICATION_NAME = f"portal-restart-test-{os.getpid()}"
+
+
+@pytest.fixture(autouse=True)
+def own_connections(monkeypatch):
+    """Every connection opened during the test (this process's pool, the servers it
+    starts) carries APPLICATION_NAME (libpq reads PGAPPNAME): the pool is emptied
+    before so that none of its connections predates the name, and after."""
+    connection.close()
+    connection.close_pool()
+    monkeypatch.setenv("PGAPPNAME", APPLICATION_NAME)
+    yield
+    connection.close()
+    connection.close_pool()
 
 
 def terminate_every_backend() -> int:
     """What a PostgreSQL restart does to the open connections; how many it ended."""
-    with psycopg.connect(database_url(), autocommit=True) as admin:
-        ended = len(admin.execute(TERMINATE_ALL).fetchall())
+    with psycopg.connect(database_url(), autocommit=True, application_name="") as admin:
+        ended = len(admin.execute(TERMINATE_ALL, [APPLICATION_NAME]).fetchall())
     connection.close()  # the test's own, terminated too: its teardown borrows a fresh one
     return ended
 
@@ -114,7 +132,9 @@ def test_after_every_backend_is_terminated_the_pool_replaces_its_connections(tok
     client = Client()
     for _ in range(3):  # the pool now holds idle connections
         assert api_get(client, token).status_code == 200
-    assert terminate_every_backend() >= 1
+    with psycopg.connect(database_url(), application_name="bystander") as bystander:
+        assert terminate_every_backend() >= 1
+        assert bystander.execute("SELECT 1").fetchone() == (1,), "others' connections live on"
     # Each idle connection is checked before it is lent: dead ones are replaced.
     statuses = [api_get(client, token).status_code for _ in range(5)]
     assert statuses == [200] * 5
