@@ -148,8 +148,20 @@ def _postgres_database(name: str, parts) -> dict:
         # With a pool: the pool checks a connection before lending it (a connection
         # PostgreSQL dropped, e.g. across a restart, is replaced, not handed out).
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"pool": database_pool()},
+        "OPTIONS": {"pool": database_pool(), "options": session_options()},
     }
+
+
+def session_options() -> str:
+    """PostgreSQL settings of every portal session (libpq `options`).
+
+    A transaction left open longer than PORTAL_DB_IDLE_TRANSACTION_SECONDS ends its
+    session: a worker frozen inside one (stopped, swapping, stuck in a debugger) would
+    otherwise hold its row locks, and the reaper and the sweeper, which take the same
+    locks to take its step back, would wait behind it for as long as it stays frozen.
+    No transaction of the portal waits on anything but the database while open."""
+    seconds = decimal("PORTAL_DB_IDLE_TRANSACTION_SECONDS", 60.0, minimum=1.0)
+    return f"-c idle_in_transaction_session_timeout={round(seconds * 1000)}"
 
 
 def database_pool() -> dict:
