@@ -18,8 +18,10 @@ USER portal
 EXPOSE 8000
 # Behind a TLS proxy (an ingress), set PORTAL_TRUSTED_PROXY=true: the portal then takes
 # X-Forwarded-Proto and X-Forwarded-For's last hop from it. uvicorn must not read them
-# itself (--no-proxy-headers): it would trust them from any client on 127.0.0.1.
+# itself (portal/serve.py passes --no-proxy-headers): it would trust them from any client
+# on 127.0.0.1.
 ENV PORTAL_TRUSTED_PROXY=false
-CMD ["python", "-m", "uvicorn", "portal.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--loop", "uvloop", "--http", "httptools", "--no-proxy-headers", "--lifespan", "off", \
-     "--timeout-graceful-shutdown", "5"]
+# portal.serve runs uvicorn with WEB_CONCURRENCY worker processes (default: the cores the
+# container sees); each has its own database pool (README, "Sizing").
+ENV PORTAL_HOST=0.0.0.0 PORTAL_PORT=8000
+CMD ["python", "-m", "portal.serve"]

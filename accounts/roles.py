@@ -13,7 +13,12 @@ identity may (`can_report_ci`), never a person.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import Group
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef
 
 from accounts.scopes import Scope
 from catalog.models import ChecklistPhase, CheckMode
@@ -52,10 +57,27 @@ def _groups(user: AnyUser) -> frozenset[str]:
     """The user's role groups and service-account mark, read once per user object."""
     cached = getattr(user, "_portal_roles", None)
     if cached is None:
-        found = user.groups.filter(name__in=(*ROLES, SERVICE_ACCOUNT))
+        found = user.groups.filter(name__in=ROLE_GROUPS)
         cached = frozenset(found.values_list("name", flat=True))
-        user._portal_roles = cached  # type: ignore[union-attr]  # a cache on this object
+        remember_groups(user, cached)
     return cached
+
+
+# The groups the rules read: the roles and the service-account mark.
+ROLE_GROUPS = (*ROLES, SERVICE_ACCOUNT)
+
+
+def role_groups_of(user_id: OuterRef) -> ArraySubquery:
+    """The names of the user's groups the rules read, as one array column, so a query that
+    loads the user (the API's token lookup) brings them along instead of a second query;
+    hand them to `remember_groups`."""
+    names = Group.objects.filter(user=user_id, name__in=ROLE_GROUPS).values("name")
+    return ArraySubquery(names)
+
+
+def remember_groups(user: AnyUser, names: Iterable[str]) -> None:
+    """What `_groups` would read for `user`, when it was read already (`role_groups_of`)."""
+    user._portal_roles = frozenset(names)  # type: ignore[union-attr]  # a cache on this object
 
 
 def is_service_account(user: AnyUser) -> bool:

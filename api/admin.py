@@ -12,7 +12,7 @@ from api.tokens import TokenError, issue_ci_token, revoke_token
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["prefix", "name", "kind", "user", "scope_list", "state", "expires_at",
-                    "last_used_at"]  # fmt: skip
+                    "last_used"]  # fmt: skip
     list_filter = ["kind"]
     search_fields = ["prefix", "name", "user__username"]
     actions = ["revoke"]
@@ -30,6 +30,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return "as owner"
         places = f" → {', '.join(token.environments)}" if token.environments else ""
         return ", ".join(token.scopes) + places
+
+    @admin.display(description="last used", ordering="last_used_at")
+    def last_used(self, token: ApiToken) -> str:
+        return token.last_used()
 
     @admin.display(description="state")
     def state(self, token: ApiToken) -> str:

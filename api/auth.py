@@ -19,7 +19,8 @@ from api.tokens import PREFIX_LENGTH, TOKEN_FORMAT, TokenRefused, authenticate, 
 
 class ApiRequest(HttpRequest):
     """The request an endpoint behind TokenAuth gets (for the types only: ninja sets
-    `auth` to what TokenAuth returned, TokenAuth sets `api_token` for the audit)."""
+    `auth` to what TokenAuth returned, TokenAuth sets `api_token` for the audit of
+    writes and the access log)."""
 
     auth: ApiToken
     api_token: ApiToken
@@ -61,8 +62,8 @@ class TokenAuth(HttpBearer):
             found = authenticate(token)
         except TokenRefused as refused:
             raise ApiError(401, str(refused)) from None
-        # The audit middleware records the use. (A plain HttpRequest in ninja's signature:
-        # ApiRequest declares the attribute.)
+        # The audit (of writes) and the access log read it here. (A plain HttpRequest in
+        # ninja's signature: ApiRequest declares the attribute.)
         request.api_token = found  # type: ignore[attr-defined]
         refusal = owner_refusal(found)
         if refusal:

@@ -4,9 +4,12 @@ Only a SHA-256 of the secret is stored (the secret is shown once), with a visibl
 prefix to tell tokens apart. Rows are never deleted: revocation is soft.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from accounts.scopes import Scope
 
@@ -78,6 +81,16 @@ class ApiToken(models.Model):
         if self.expires_at is not None and self.expires_at <= now:
             return TokenState.EXPIRED
         return TokenState.ACTIVE
+
+    def last_used(self, now=None) -> str:
+        """How the lists say it: "Last used 3 minutes ago" or "Never used" (to the
+        minute at best: `last_used_at` is written at most once a minute)."""
+        if self.last_used_at is None:
+            return "Never used"
+        now = now or timezone.now()
+        if now - self.last_used_at < timedelta(minutes=1):
+            return "Last used less than a minute ago"
+        return f"Last used {timesince(self.last_used_at, now, depth=1)} ago"
 
     @property
     def is_ci(self) -> bool:

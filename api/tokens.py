@@ -9,11 +9,12 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 
 from accounts import roles
@@ -148,7 +149,13 @@ def authenticate(secret: str) -> ApiToken:
             "characters; copy it again from the Your tokens page."
         )
     hashed = hash_token(secret)
-    token = ApiToken.objects.select_related("user").filter(hashed=hashed).first()
+    # One query: the token, its user and the groups the role rules read.
+    token = (
+        ApiToken.objects.select_related("user")
+        .annotate(role_groups=roles.role_groups_of(OuterRef("user_id")))
+        .filter(hashed=hashed)
+        .first()
+    )
     if token is None or not hmac.compare_digest(token.hashed, hashed):
         raise TokenRefused("Unknown API token: it was never issued here; create a new one.")
     state = token.state()
@@ -162,9 +169,10 @@ def authenticate(secret: str) -> ApiToken:
             f"API token {token.prefix}… expired at {token.expires_at:%Y-%m-%d %H:%M} UTC; "
             "create a new one."
         )
+    roles.remember_groups(token.user, token.role_groups)
     # accounts/roles.py reads a CI token's scopes from here (with getattr: people have none).
-    token.user.api_token = token  # type: ignore[attr-defined]
-    _touch(token)
+    token.user.api_token = token
+    touch(token)
     return token
 
 
@@ -189,13 +197,22 @@ def owner_refusal(token: ApiToken) -> str:
     )
 
 
-def _touch(token: ApiToken) -> None:
-    """Record the use, at most once a minute per token (one UPDATE, no read)."""
-    now = timezone.now()
-    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_EVERY:
-        return
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    token.last_used_at = now
+def touch(token: ApiToken, now: datetime | None = None) -> bool:
+    """Record the use in `last_used_at`, at most once a minute per token: no query while
+    the loaded value is fresh, else one conditional UPDATE (two requests racing past
+    the first check still write once). Whether this call wrote it."""
+    now = now or timezone.now()
+    stale = now - LAST_USED_EVERY
+    if token.last_used_at is not None and token.last_used_at >= stale:
+        return False
+    written = (
+        ApiToken.objects.filter(pk=token.pk)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale))
+        .update(last_used_at=now)
+    )
+    if written:
+        token.last_used_at = now
+    return bool(written)
 
 
 def _name(name: str) -> str:

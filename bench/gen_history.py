@@ -33,7 +33,9 @@ META = "bench_history_meta"
 # Bumped when the rows generated change shape, so an older history is generated again
 # (2: audit events carry their environment and service, as the timeline reads them).
 GENERATOR_VERSION = 2
-HISTORY_TABLES = (
+# The tables `describe` counts; what is emptied first is every table that references a
+# release, a deployment or a lane (`history_tables`, read from the models).
+COUNTED_TABLES = (
     "deployments_logline", "deployments_auditevent", "deployments_notification",
     "deployments_approval", "deployments_checklistitem", "deployments_step",
     "deployments_deployment", "deployments_release", "deployments_lane",
@@ -91,13 +93,18 @@ def generate(connection, sizes: Sizes) -> None:
         # Rows are consistent by construction; checking 7 million foreign keys one
         # trigger at a time would take most of the run.
         run("SET LOCAL session_replication_role = replica")
-        run(f"TRUNCATE {', '.join(HISTORY_TABLES)}, {META} RESTART IDENTITY")
+        run(f"TRUNCATE {', '.join(history_tables())}, {META} RESTART IDENTITY")
+        defaults = column_defaults()
+        for table, column, value in defaults:  # columns the statements below do not name
+            run(f'ALTER TABLE {table} ALTER COLUMN "{column}" SET DEFAULT {value}')
         run("UPDATE environments_environment SET locked = false, locked_by_id = NULL")
         people = create_people()
         write_parameters(run, sizes, people)
         for label, statement in STATEMENTS:
             run(statement, label)
         run(f"INSERT INTO {META} VALUES ('{json.dumps(generated_meta(sizes))}')")
+        for table, column, _value in defaults:
+            run(f'ALTER TABLE {table} ALTER COLUMN "{column}" DROP DEFAULT')
 
 
 class Runner:
@@ -218,6 +225,59 @@ def smoke_result(service, environment) -> list[dict]:
     return checks
 
 
+def history_tables() -> list[str]:
+    """Releases, deployments and lanes, and every table whose rows point at one of them,
+    directly or through another (build log, audit, notifications and their deliveries…):
+    read from the models, so a new model of history is emptied with the rest."""
+    from django.apps import apps
+
+    from deployments.models import Deployment, Lane
+    from releases.models import Release
+
+    history = {Release, Deployment, Lane}
+    while True:
+        more = {
+            model
+            for model in apps.get_models()
+            if model not in history
+            and any(
+                field.is_relation and field.many_to_one and field.related_model in history
+                for field in model._meta.get_fields()
+            )
+        }
+        if not more:
+            return sorted(model._meta.db_table for model in history)
+        history |= more
+
+
+def column_defaults() -> list[tuple[str, str, str]]:
+    """(table, column, SQL literal) for every column of history whose model field has a
+    default (Django sets defaults in Python, not in the table): set while the statements
+    run, so a field added later needs no edit here."""
+    from django.apps import apps
+
+    tables = set(history_tables())
+    found = []
+    for model in apps.get_models():
+        if model._meta.db_table not in tables:
+            continue
+        for field in model._meta.concrete_fields:
+            value = None if field.primary_key else field.get_default()  # "" for text
+            if value is not None:
+                found.append((model._meta.db_table, field.column, literal(value)))
+    return found
+
+
+def literal(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict | list):
+        return quote(json.dumps(value))
+    return quote(value)
+
+
 def quote(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
@@ -225,7 +285,7 @@ def quote(text: str) -> str:
 def describe(connection) -> str:
     counts = []
     with connection.cursor() as cursor:
-        for table in HISTORY_TABLES:
+        for table in COUNTED_TABLES:
             cursor.execute(f"SELECT reltuples::bigint FROM pg_class WHERE relname = '{table}'")
             counts.append(f"{table.removeprefix('deployments_')}s ≈ {cursor.fetchone()[0]:,}")
     return ", ".join(counts)

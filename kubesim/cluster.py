@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import ssl
 
 from .api import KubeApi, error_body
 from .config import ClusterSpec, resolve_relative_time
 from .controller import Controller
+from .controller.cronjobs import time_zone
+from .cron import ScheduleError, parse_schedule
 from .crud import Objects
 from .frontdoor import FrontDoor
 from .httpserver import HttpServer
 from .logs import PodLogs
+from .objects import now, timestamp
 from .resources import lookup, resource_for_object
 from .store import Store
 from .timing import Timing
@@ -71,7 +75,7 @@ class Cluster:
             self.objects.create(NAMESPACES, {"metadata": {"name": namespace}})
         created = self.objects.create(resource, manifest, namespace if resource.namespaced else "")
         if status and resource is CRONJOBS:
-            resolved = {key: resolve_relative_time(value) for key, value in status.items()}
+            resolved = {key: _initial_time(value, created["spec"]) for key, value in status.items()}
             self.objects.write(resource, dict(created, status=resolved))
 
     async def start(self, host: str, ssl_context: ssl.SSLContext | None) -> None:
@@ -85,3 +89,17 @@ class Cluster:
         await self.controller.stop()
         await self.api_server.close()
         await self.door_server.close()
+
+
+def _initial_time(value, spec: dict):
+    """A CronJob's initial status time: `last` is the schedule's latest time at or before
+    start-up (the CronJob ran as scheduled: nothing is missed at start, whatever the time
+    of day); anything else as `resolve_relative_time` reads it (`-3h`, `now`, a time)."""
+    if value != "last":
+        return resolve_relative_time(value)
+    try:
+        schedule = parse_schedule(spec.get("schedule", ""), time_zone(spec) or dt.UTC)
+    except ScheduleError:
+        return None  # the CronJob reports its bad schedule itself
+    moment = schedule.last_at_or_before(now())
+    return timestamp(moment) if moment else None

@@ -13,8 +13,10 @@
             api.vizora.com: vizora-middleware
         objects: [...]              # plain manifests (Deployment, Secret, CronJob, Job, ...)
 
-A CronJob's `status` may give times relative to start-up: `lastSuccessfulTime: -3h`.
-It is the CronJob's initial status; its controller moves it as the schedule runs.
+A CronJob's `status` may give times relative to start-up: `lastSuccessfulTime: -3h`, or
+`last`: the schedule's latest time before start-up (a start between 02:00 and 05:00 with
+`-3h` and a 02:00 schedule would find a missed run and start it at once). It is the
+CronJob's initial status; its controller moves it as the schedule runs.
 """
 
 from __future__ import annotations

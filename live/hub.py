@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 
 from live import announce, frames, reads, release_reads
 from live.fingerprints import DeploymentPrint
@@ -55,7 +56,9 @@ class Hub(HubListener):
         self.redis_connected = False
         self._wake = asyncio.Event()
         self.releases = ReleaseFanout(self._wake.set)  # release pages and their build logs
-        # One thread, so one database connection, for every read of this process's hub.
+        # One thread for every read of this process's hub: a tick borrows one pooled
+        # connection and gives it back when it ends (`_read`), so between ticks, and
+        # however many viewers stream, the hub holds none.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-hub")
         self._tasks: list[asyncio.Task] = []
         self.shutting_down = False  # the server is stopping: streams end, none opens
@@ -201,9 +204,11 @@ class Hub(HubListener):
         release_asks, release_viewers = self.releases.take_asks()
         if release_asks:
             try:
-                news = await sync_to_async(
-                    release_reads.read_release_tick, thread_sensitive=False, executor=self._executor
-                )(release_asks, settings.PORTAL_LIVE_LINES_PER_EVENT)
+                news = await self._read(
+                    release_reads.read_release_tick,
+                    release_asks,
+                    settings.PORTAL_LIVE_LINES_PER_EVENT,
+                )
             except BaseException:
                 self.releases.give_back(release_asks)
                 raise
@@ -214,9 +219,9 @@ class Hub(HubListener):
         if not asks and not announced and not polled:
             return
         try:
-            news, lane_prints = await sync_to_async(
-                reads.read_tick, thread_sensitive=False, executor=self._executor
-            )(asks, announced | polled, settings.PORTAL_LIVE_LINES_PER_EVENT)
+            news, lane_prints = await self._read(
+                reads.read_tick, asks, announced | polled, settings.PORTAL_LIVE_LINES_PER_EVENT
+            )
         except BaseException:  # nothing was handed out: all of it is still to do
             self.dirty_deployments.update(ask.deployment_id for ask in asks)
             self.announced_lanes |= announced
@@ -225,6 +230,12 @@ class Hub(HubListener):
         for ask in asks:
             self._hand_out(ask, news[ask.deployment_id], viewers_asked[ask.deployment_id])
         self._hand_out_lanes(announced, polled, lane_prints)
+
+    async def _read(self, read, *args):
+        """`read(*args)` in the hub's thread; its connection goes back to the pool after."""
+        return await sync_to_async(
+            _returning_connection, thread_sensitive=False, executor=self._executor
+        )(read, *args)
 
     def _deployment_asks(self):
         dirty, self.dirty_deployments = self.dirty_deployments, set()
@@ -306,6 +317,13 @@ class Hub(HubListener):
                 per_viewer[viewer].add(lane_id)
         for viewer, lane_ids in per_viewer.items():
             viewer.push(changed_lanes_event(lane_ids))
+
+
+def _returning_connection(read, *args):
+    try:
+        return read(*args)
+    finally:
+        connection.close()  # this thread's: back to the pool (a broken one is dropped)
 
 
 def changed_lanes_event(lane_ids) -> bytes:

@@ -1,6 +1,6 @@
 """The hub's database side: one synchronous call per tick reads and renders everything.
 
-It runs in the hub's own thread (one database connection per process) and returns
+It runs in the hub's own thread (one pooled connection, borrowed for the tick) and returns
 ready frames, so the event loop only hands bytes to viewers. Every fragment is rendered
 once per tick, whatever the number of viewers: viewers at the same resume point share
 one `lines` frame.

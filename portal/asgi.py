@@ -5,6 +5,5 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-os.environ["PORTAL_ASGI"] = "true"  # settings: no persistent database connections (env.py)
 
 application = get_asgi_application()

@@ -140,13 +140,42 @@ def _postgres_database(name: str, parts) -> dict:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(port or ""),
-        # Workers and commands keep a connection a minute. Under ASGI every request's
-        # sync code runs in a thread of its own, so a kept connection per thread would
-        # pile up to PostgreSQL's max_connections under load: asgi.py sets
-        # PORTAL_ASGI, and each request closes its connection when it ends.
-        "CONN_MAX_AGE": 0 if os.environ.get("PORTAL_ASGI") == "true" else 60,
+        # Connections come from a pool per process (psycopg_pool, through Django): a
+        # request, a task or a hub tick borrows one and gives it back when it ends, so a
+        # process never holds more than the pool's max_size, however many threads it
+        # runs. Django requires CONN_MAX_AGE=0 with a pool ("closing" returns it).
+        "CONN_MAX_AGE": 0,
+        # With a pool: the pool checks a connection before lending it (a connection
+        # PostgreSQL dropped, e.g. across a restart, is replaced, not handed out).
         "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"pool": database_pool(), "options": session_options()},
     }
+
+
+def session_options() -> str:
+    """PostgreSQL settings of every portal session (libpq `options`).
+
+    A transaction left open longer than PORTAL_DB_IDLE_TRANSACTION_SECONDS ends its
+    session: a worker frozen inside one (stopped, swapping, stuck in a debugger) would
+    otherwise hold its row locks, and the reaper and the sweeper, which take the same
+    locks to take its step back, would wait behind it for as long as it stays frozen.
+    No transaction of the portal waits on anything but the database while open."""
+    seconds = decimal("PORTAL_DB_IDLE_TRANSACTION_SECONDS", 60.0, minimum=1.0)
+    return f"-c idle_in_transaction_session_timeout={round(seconds * 1000)}"
+
+
+def database_pool() -> dict:
+    """The psycopg_pool options of one process's pool, from PORTAL_DB_POOL_*."""
+    min_size = integer("PORTAL_DB_POOL_MIN_SIZE", 2, minimum=0)
+    max_size = integer("PORTAL_DB_POOL_MAX_SIZE", max(20, min_size), minimum=1)
+    if max_size < min_size:
+        raise ImproperlyConfigured(
+            f"PORTAL_DB_POOL_MAX_SIZE={max_size} is below PORTAL_DB_POOL_MIN_SIZE={min_size}; "
+            "raise the max or lower the min."
+        )
+    # How long a borrower waits for a free connection before PoolTimeout (a 503).
+    timeout = decimal("PORTAL_DB_POOL_TIMEOUT", 10.0, minimum=0.1)
+    return {"min_size": min_size, "max_size": max_size, "timeout": timeout}
 
 
 def redis_url(name: str) -> str | None:

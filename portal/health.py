@@ -24,10 +24,24 @@ def readiness(request):
     return JsonResponse({"status": "ready"})
 
 
+# How long readiness waits for a pooled connection (the pool's own timeout may be
+# longer: a probe must answer before its timeoutSeconds, k8s/portal.yaml).
+READY_POOL_WAIT_SECONDS = 2.0
+
+
 def database_problem() -> str | None:
+    """None when a connection answers SELECT 1. With a pool, the connection is
+    borrowed from it: a pool that cannot give one (PostgreSQL away, or every
+    connection busy) reports PoolTimeout."""
+    pool = getattr(connection, "pool", None)  # PostgreSQL's; SQLite has none
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        if pool is None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        else:
+            pool.open()  # idempotent; Django opens it on first use
+            with pool.connection(timeout=min(pool.timeout, READY_POOL_WAIT_SECONDS)) as conn:
+                conn.execute("SELECT 1")
     except Exception as exc:  # any driver error means "not ready"
         return f"database unreachable ({type(exc).__name__})"
     return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import InterfaceError, OperationalError, connection
+from psycopg_pool import PoolTimeout
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +73,20 @@ def store_or_count_gap(gaps: LogGaps, key: Hashable, lines: list[str], store: Ca
     """Call `store(lines)` with the pending gap's notice first; True once stored.
 
     A dropped connection is retried once on a fresh one (PostgreSQL restarted, a
-    connection killed); when the database stays away, the lines are counted as a gap
-    of `key` and False is returned. Other errors propagate, the gap kept.
+    connection killed), but not a pool that lent none within its timeout (it already
+    waited for a working one): when the database stays away, the lines are counted as
+    a gap of `key` and False is returned. Other errors propagate, the gap kept.
     """
     for _ in range(2):
         gap = gaps.take(key)
         try:
             store([gap.notice(), *lines] if gap else lines)
             return True
-        except UNREACHABLE:
+        except UNREACHABLE as error:
             gaps.put_back(key, gap)
             connection.close()  # reconnect on the next query
+            if isinstance(error.__cause__, PoolTimeout):
+                break
         except BaseException:
             gaps.put_back(key, gap)
             raise

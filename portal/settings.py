@@ -59,6 +59,7 @@ if (BASE_DIR / "demo" / "apps.py").is_file():
     INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
+    "portal.access_log.AccessLogMiddleware",  # outermost: times the whole request
     "django.middleware.security.SecurityMiddleware",
     "portal.asgi_streams.AsyncStreamsUnderAsgiMiddleware",  # WhiteNoise's files under ASGI
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "api.audit.ApiAuditMiddleware",
+    # Last, so its process_exception is asked first: a lost database answers 503.
+    "portal.database_errors.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -382,9 +385,24 @@ PORTAL_NOTIFY_LOST_AFTER_SECONDS = env.decimal(
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "bare": {"format": "%(message)s"},  # the access log's lines are whole JSON objects
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "access": {"class": "logging.StreamHandler", "formatter": "bare"},
+    },
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
-    # httpx logs whole request URLs at INFO, and webhook URLs are secrets.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs whole request URLs at INFO, and webhook URLs are secrets.
+        "httpx": {"level": "WARNING"},
+        # One JSON line per request (portal/access_log.py), on stderr like the rest.
+        "portal.access": {
+            "handlers": ["access"],
+            "level": "INFO" if env.boolean("PORTAL_ACCESS_LOG", True) else "WARNING",
+            "propagate": False,
+        },
+    },
 }

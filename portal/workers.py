@@ -80,6 +80,42 @@ def worker_command(
     ]  # fmt: skip
 
 
+# Connections one task may hold at once from its process's pool: its own thread's and
+# its step's heartbeat (or its build log's flusher).
+CONNECTIONS_PER_TASK = 2
+
+
+def concurrency(options: Sequence[str], cpu_count: int | None) -> int:
+    """The worker's --concurrency (-c) from its options; Celery's default: the cores."""
+    value = None
+    for index, option in enumerate(options):
+        name, equals, inline = option.partition("=")
+        if name in ("-c", "--concurrency"):
+            value = inline if equals else (options[index + 1] if index + 1 < len(options) else "")
+        elif option.startswith("-c") and len(option) > 2 and not option.startswith("--"):
+            value = option[2:]
+    if value is None:
+        return max(1, cpu_count or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"--concurrency {value!r} is not a whole number of threads (1 or more)")
+    return int(value)
+
+
+def check_pool(options: Sequence[str], pool: Mapping | None, cpu_count: int | None) -> None:
+    """Refuse a concurrency the process's database pool cannot serve: its threads would
+    wait for connections (PORTAL_DB_POOL_TIMEOUT), then fail their tasks."""
+    if not pool:  # SQLite: no pool
+        return
+    threads = concurrency(options, cpu_count)
+    needed = threads * CONNECTIONS_PER_TASK
+    if pool["max_size"] < needed:
+        raise UsageError(
+            f"PORTAL_DB_POOL_MAX_SIZE={pool['max_size']} is too small for --concurrency "
+            f"{threads}: each task may hold {CONNECTIONS_PER_TASK} connections; set "
+            f"PORTAL_DB_POOL_MAX_SIZE to at least {needed} or lower --concurrency"
+        )
+
+
 def main(argv: Sequence[str]) -> int:
     """Replace this process with the worker (same pid: signals from the demo supervisor, Docker or
     the kubelet reach Celery directly)."""
@@ -89,6 +125,10 @@ def main(argv: Sequence[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     try:
         command = worker_command(argv[0], argv[1:])
+        from django.conf import settings
+
+        pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+        check_pool(argv[1:], pool, os.cpu_count())
     except UsageError as error:
         print(f"portal.workers: {error}", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ from tests.harness.signals import answering_ctrl_c
 from tests.test_make_run import (  # noqa: F401 (fixture)
     checkout,
     clean_environment,
+    demo_ports,
     sign_in,
     wait_for_output,
     wait_for_page,

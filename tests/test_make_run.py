@@ -1,13 +1,16 @@
 """`make run` on a clean checkout: no DATABASE_URL or REDIS_URL, the Vizora dashboard
 with demo users, and a clean stop on Ctrl-C."""
 
+import fcntl
 import os
 import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from contextlib import closing
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,7 +28,16 @@ NOT_COPIED = shutil.ignore_patterns(
 
 
 @pytest.fixture
-def checkout(tmp_path):
+def demo_ports():
+    """`make run` listens on the demo's fixed ports (kubesim 7001-7003, Slack 7600, …): the
+    tests that run it (here and test_demo_stop.py) take turns, across xdist workers."""
+    with (Path(tempfile.gettempdir()) / "portal-demo-ports.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.fixture
+def checkout(tmp_path, demo_ports):
     """A copy of the working tree without any local state, sharing the built .venv."""
     target = tmp_path / "portal"
     shutil.copytree(REPO, target, ignore=NOT_COPIED)

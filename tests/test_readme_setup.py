@@ -43,7 +43,7 @@ def with_own_resources(script: str, database: str, port: int, redis_url: str) ->
         "-U postgres portal\n": f"-U postgres {database}\n",
         "redis://127.0.0.1:6379/0": redis_url,
         "127.0.0.1:8000": f"127.0.0.1:{port}",
-        "--port 8000": f"--port {port}",
+        "PORTAL_PORT=8000 ": f"PORTAL_PORT={port} ",
     }
     for old, new in replacements.items():
         assert old in script, f"the README block no longer contains {old!r}; update this test"

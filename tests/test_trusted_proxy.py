@@ -86,5 +86,10 @@ def test_under_uvicorn_only_a_trusted_proxy_makes_a_request_https(
 
 @pytest.mark.parametrize("launcher", ["Dockerfile", "Procfile"])
 def test_uvicorn_is_told_not_to_read_proxy_headers_itself(launcher):
+    """Both launchers start portal.serve, and the command it builds says so."""
+    from portal.serve import serve_command
+
     text = (REPO / launcher).read_text()
-    assert "--no-proxy-headers" in text and "--proxy-headers" not in text.replace("--no-", "")
+    assert "portal.serve" in text and "--proxy-headers" not in text.replace("--no-", "")
+    command = serve_command({}, cpu_count=2)
+    assert "--no-proxy-headers" in command and "--proxy-headers" not in command

@@ -13,7 +13,9 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
+from django.db import transaction
 from django.shortcuts import resolve_url
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -31,6 +33,7 @@ from deployments.states import ChecklistState, DeploymentState, Trigger
 from releases.models import Release
 from releases.states import ReleaseState
 from tests.factories import make_deployment, make_environment, make_release, make_service
+from tests.harness.personas import PERSONAS as ROLES
 from tests.harness.personas import make_persona
 
 PERSONAS = ("alice", "bob", "carol", "oscar", "anonymous")  # engineer, lead, admin, no group
@@ -247,8 +250,61 @@ def test_every_routed_view_has_a_row_in_the_matrix():
 # --- the world every cell starts from ----------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup, django_db_blocker):
+    """The world, made once for the module inside a transaction rolled back at its end;
+    each test runs in a savepoint of it (the `db` fixture), so no test sees another's
+    changes (about 0.3 s a test less, over some 350 tests)."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        ids = make_world(*(make_persona(name, ROLES[name]) for name in SIGNED_IN_ORDER))
+    yield ids
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+SIGNED_IN_ORDER = ("alice", "bob", "carol", "oscar")
+
+
 @pytest.fixture
-def world(db, alice, bob, carol, oscar):
+def world(shared_world, db):
+    """The shared world read afresh (a test may have changed the objects it was given)."""
+    for _ in range(10):  # mallory's sign-ins are throttled: admins may lift it (the cache
+        throttling.record_failure(Kind.SIGNIN_ACCOUNT, "mallory")  # is emptied per test)
+    get = {"waiting": Deployment, "checking": Deployment, "glass": Deployment,
+           "build": Release, "review_item": ChecklistItem, "token": ApiToken}  # fmt: skip
+    return SimpleNamespace(
+        **{name: model.objects.get(pk=shared_world[name]) for name, model in get.items()},
+        users={
+            name: User.objects.get(pk=pk) if pk else None
+            for name, pk in shared_world["users"].items()
+        },
+    )
+
+
+@pytest.fixture
+def alice(world):
+    return world.users["alice"]
+
+
+@pytest.fixture
+def bob(world):
+    return world.users["bob"]
+
+
+@pytest.fixture
+def carol(world):
+    return world.users["carol"]
+
+
+@pytest.fixture
+def oscar(world):
+    return world.users["oscar"]
+
+
+def make_world(alice, bob, carol, oscar) -> dict:
     """web with releases 0.9.0, 1.0.0 (ran in development and staging), 1.1.0 (runs
     in development), 1.2.0 (ready) and 2.0.0 (building, for erin); a staging deployment of 1.1.0
     waiting for approval, a production one of 1.0.0 waiting for its checklist, a
@@ -295,14 +351,13 @@ def world(db, alice, bob, carol, oscar):
     build = Release.objects.create(
         service=web, version="2.0.0", git_ref="main", state=ReleaseState.BUILDING, created_by=erin
     )  # waiting for a build slot: erin asked for it
-    for _ in range(10):  # mallory's sign-ins are throttled: admins may lift it
-        throttling.record_failure(Kind.SIGNIN_ACCOUNT, "mallory")
-    return SimpleNamespace(
-        waiting=waiting, checking=checking, glass=glass, build=build,
-        review_item=checking.checklist.get(text="Review changes"),
-        users={"alice": alice, "bob": bob, "carol": carol, "oscar": oscar, "anonymous": None},
-        token=issue_personal_token(erin, "erin's script", 30)[0],
-    )  # fmt: skip
+    return {
+        "waiting": waiting.pk, "checking": checking.pk, "glass": glass.pk, "build": build.pk,
+        "review_item": checking.checklist.get(text="Review changes").pk,
+        "token": issue_personal_token(erin, "erin's script", 30)[0].pk,
+        "users": {"alice": alice.pk, "bob": bob.pk, "carol": carol.pk, "oscar": oscar.pk,
+                  "anonymous": None},
+    }  # fmt: skip
 
 
 SNAPSHOT_MODELS = (

@@ -12,7 +12,14 @@ import yaml
 from django.conf import settings
 
 from portal.celery import app
-from portal.workers import UsageError, WorkerKind, queue_names, worker_command
+from portal.workers import (
+    UsageError,
+    WorkerKind,
+    check_pool,
+    concurrency,
+    queue_names,
+    worker_command,
+)
 from tests.harness.worker import REPO
 
 LAUNCHER = ["python", "-m", "portal.workers"]
@@ -160,3 +167,50 @@ def test_the_readme_starts_the_deployments_and_maintenance_workers_apart():
     for kind in (WorkerKind.DEPLOYMENTS, WorkerKind.MAINTENANCE):
         assert f".venv/bin/python -m portal.workers {kind} " in readme
     assert ".venv/bin/celery -A portal worker" not in readme
+
+
+# --- the worker's threads and its process's database pool ---------------------------
+
+POOL = {"min_size": 2, "max_size": 8, "timeout": 10.0}
+
+
+@pytest.mark.parametrize(
+    ("options", "threads"),
+    [
+        (["--concurrency", "3"], 3),
+        (["--concurrency=4"], 4),
+        (["-c", "2"], 2),
+        (["-c4"], 4),
+        (["--loglevel", "INFO"], 6),  # Celery's default: the cores
+    ],
+)
+def test_the_worker_concurrency_is_read_from_its_options(options, threads):
+    assert concurrency(options, cpu_count=6) == threads
+
+
+def test_a_concurrency_the_pool_can_serve_starts():
+    check_pool(["--concurrency", "4"], POOL, cpu_count=2)  # 4 tasks, 2 connections each: 8
+    check_pool(["--concurrency", "64"], None, cpu_count=2)  # SQLite: no pool to outgrow
+
+
+def test_a_concurrency_the_pool_cannot_serve_is_refused_saying_what_to_set():
+    with pytest.raises(UsageError) as refused:
+        check_pool(["--concurrency", "5"], POOL, cpu_count=2)
+    assert str(refused.value) == (
+        "PORTAL_DB_POOL_MAX_SIZE=8 is too small for --concurrency 5: each task may hold 2 "
+        "connections; set PORTAL_DB_POOL_MAX_SIZE to at least 10 or lower --concurrency"
+    )
+
+
+def test_a_concurrency_that_is_not_a_number_is_refused():
+    with pytest.raises(UsageError, match="--concurrency 'lots' is not a whole number"):
+        check_pool(["--concurrency", "lots"], POOL, cpu_count=2)
+
+
+@pytest.mark.parametrize("commands", [procfile_commands, compose_commands, k8s_commands])
+def test_each_launcher_worker_fits_the_default_pool(commands):
+    from portal.env import database_pool
+
+    for command in commands().values():
+        if command[:3] == LAUNCHER:
+            check_pool(command[4:], database_pool(), cpu_count=2)

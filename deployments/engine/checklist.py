@@ -1,5 +1,6 @@
 """Filling a deployment's automatic checklist items from what the portal knows."""
 
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from audit import trail
@@ -34,7 +35,8 @@ def built_release_evidence(release) -> dict[str, str]:
     was pushed and how big it is."""
     seconds = (release.build_finished_at - release.build_started_at).total_seconds()
     commit = f" ({release.git_sha[:12]})" if release.git_sha else ""
-    size = f"{release.image_size / 1_000_000:.1f} MB" if release.image_size else "size unknown"
+    # Said as the release page says it (filesizeformat), so the two never disagree.
+    size = filesizeformat(release.image_size) if release.image_size else "size unknown"
     digest = release.image.split("@", 1)[1]
     return {
         CheckKindName.RELEASE_BUILT: (

@@ -8,13 +8,19 @@ messages, Redis restarts, a lane freed while its follower's message was lost), a
 a step between looks whose next look is overdue by PORTAL_LOOK_GRACE_SECONDS is
 sent once more; its due time moves to now, so it is not sent again before it is
 overdue again (one re-send per lost message, never a flood).
+
+Neither waits long for a row another worker holds locked (MAINTENANCE_LOCK_WAIT): a
+deployments worker frozen inside a transaction keeps its locks until PostgreSQL ends
+its session (PORTAL_DB_IDLE_TRANSACTION_SECONDS), and meanwhile the maintenance
+worker must go on observing, notifying and reaping everything else; the locked step
+is taken back at a later run.
 """
 
 import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -40,12 +46,34 @@ def reap_stale_steps(now=None) -> int:
     )
     reaped = 0
     for step_id, deployment_id, attempt in candidates.values_list("pk", "deployment_id", "attempt"):
-        reaped += _reap(deployment_id, step_id, attempt, now, stale_before)
+        try:
+            reaped += _reap(deployment_id, step_id, attempt, now, stale_before)
+        except OperationalError as error:
+            if not _is_lock_wait_over(error):
+                raise
+            log.warning("step %s: its rows are locked by a worker; reaped later", step_id)
     return reaped
+
+
+# How long a maintenance job waits for a row another worker holds locked.
+MAINTENANCE_LOCK_WAIT = "2s"
+
+
+def _wait_for_locks_briefly() -> None:
+    """Within the current transaction, a row lock is waited for MAINTENANCE_LOCK_WAIT at
+    most (then OperationalError); SQLite has one writer and no row locks."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{MAINTENANCE_LOCK_WAIT}'")
+
+
+def _is_lock_wait_over(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == "55P03"  # lock_not_available
 
 
 def _reap(deployment_id: int, step_id: int, attempt: int, now, stale_before) -> int:
     with transaction.atomic():
+        _wait_for_locks_briefly()
         lock_lane_of(deployment_id)  # lane before deployment, as every claim does
         deployment = (
             Deployment.objects.select_for_update(of=("self",))
@@ -139,8 +167,14 @@ def resend_overdue_looks(now=None) -> int:
     overdue = between_looks.filter(next_look_at__lt=overdue_before)
     count = 0
     for step_id, deployment_id, due in overdue.values_list("pk", "deployment_id", "next_look_at"):
-        with transaction.atomic():
-            if between_looks.filter(pk=step_id, next_look_at=due).update(next_look_at=now):
-                advance_after_commit(deployment_id)
-                count += 1
+        try:
+            with transaction.atomic():
+                _wait_for_locks_briefly()
+                if between_looks.filter(pk=step_id, next_look_at=due).update(next_look_at=now):
+                    advance_after_commit(deployment_id)
+                    count += 1
+        except OperationalError as error:
+            if not _is_lock_wait_over(error):
+                raise
+            log.warning("step %s: its row is locked by a worker; its look is sent later", step_id)
     return count

@@ -1,14 +1,17 @@
-"""Tokens at the door: each way a token fails is a 401 saying which; every use is
-audited and marks the token used (at most once a minute)."""
+"""Tokens at the door: each way a token fails is a 401 saying which; every write is
+audited (reads are not) and every use marks the token used (at most once a minute)."""
 
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts import roles
 from api.models import ApiToken
-from api.tokens import hash_token
+from api.tokens import authenticate, hash_token, owner_refusal, touch
 from audit.models import AuditEvent
 from deployments.models import Deployment
 from tests.factories import make_deployment
@@ -121,16 +124,48 @@ def test_only_a_hash_and_the_prefix_are_stored(tokens):
     assert not any(tokens.engineer in value for value in stored)
 
 
-def test_each_use_is_audited_with_prefix_method_path_and_status(api, tokens, alice):
-    api.get("/environments", tokens.engineer)
-    api.get("/deployments/999", tokens.engineer)
+def test_each_write_is_audited_with_prefix_method_path_and_status(api, tokens, alice, world):
+    to_production = {"service": "web", "version": "1.0.0", "environment": "production"}
+    assert api.post("/deployments", tokens.engineer, to_production)[0] == 201
+    assert api.post("/deployments/999/cancel", tokens.engineer)[0] == 404
     rows = AuditEvent.objects.filter(action="api.request").order_by("created_at", "id")
-    assert [(r.actor, r.target, r.detail["method"], r.detail["path"], r.detail["status"])
-            for r in rows] == [
-        (alice, f"token:{tokens.engineer[:12]}", "GET", "/api/v1/environments", 200),
-        (alice, f"token:{tokens.engineer[:12]}", "GET", "/api/v1/deployments/999", 404),
+    assert [(r.actor, r.target, r.detail["method"], r.detail["path"], r.detail["status"],
+             r.detail["replayed"]) for r in rows] == [
+        (alice, f"token:{tokens.engineer[:12]}", "POST", "/api/v1/deployments", 201, False),
+        (alice, f"token:{tokens.engineer[:12]}", "POST", "/api/v1/deployments/999/cancel", 404,
+         False),
     ]  # fmt: skip
     assert not any(tokens.engineer in str(r.detail) for r in rows)
+
+
+def test_a_read_is_not_audited_and_writes_no_row(api, tokens, world):
+    """GET and HEAD change nothing, so they record nothing: no audit row, no row at all,
+    once the token's last use is fresh (a script polling every 2 s)."""
+    deployment = make_deployment(world.release, world.production)
+    api.get("/environments", tokens.ci_read)  # the first use marks the token used
+    before = AuditEvent.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        for path in ("/environments", f"/deployments/{deployment.pk}",
+                     f"/deployments/{deployment.pk}/log", "/releases/web/1.0.0",
+                     "/releases/web/1.0.0/log", "/deployments/999"):  # fmt: skip
+            api.get(path, tokens.ci_read)
+    assert AuditEvent.objects.count() == before
+    writes = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
+    assert writes == []
+
+
+@pytest.mark.parametrize("method", ["delete", "head"])
+def test_a_method_not_taken_is_our_json_405_and_audits_nothing(api, tokens, world, method):
+    """The router refuses it before any token is looked up: nothing to audit."""
+    response = getattr(api.client, method)(
+        "/api/v1/environments", headers={"Authorization": f"Bearer {tokens.ci_read}"}
+    )
+    assert response.status_code == 405 and response["Allow"] == "GET"
+    if method == "delete":
+        assert response.json()["error"] == (
+            "/api/v1/environments does not take DELETE; it takes GET."
+        )
+    assert not AuditEvent.objects.filter(action="api.request").exists()
 
 
 def test_last_used_is_written_at_most_once_a_minute(api, tokens):
@@ -144,6 +179,47 @@ def test_last_used_is_written_at_most_once_a_minute(api, tokens):
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - timedelta(minutes=2))
     api.get("/environments", tokens.engineer)
     assert ApiToken.objects.get(pk=token.pk).last_used_at > first - timedelta(seconds=1)
+
+
+def test_a_token_polled_every_two_seconds_is_written_once_a_minute(tokens):
+    token = ApiToken.objects.get(hashed=hash_token(tokens.ci_read))
+    start = timezone.now()
+    written = [touch(token, start + timedelta(seconds=s)) for s in range(0, 150, 2)]
+    assert [s * 2 for s, wrote in enumerate(written) if wrote] == [0, 62, 124]
+    token.refresh_from_db()
+    assert token.last_used_at == start + timedelta(seconds=124)
+
+
+def test_last_used_is_one_conditional_update_that_a_racing_request_cannot_repeat(tokens):
+    """Two requests that both loaded the token before either wrote: the second's UPDATE
+    finds the row fresh and writes nothing (and its copy is left as loaded)."""
+    first = ApiToken.objects.get(hashed=hash_token(tokens.ci_read))
+    second = ApiToken.objects.get(pk=first.pk)
+    now = timezone.now()
+    with CaptureQueriesContext(connection) as queries:
+        assert touch(first, now) is True
+        assert touch(second, now + timedelta(seconds=1)) is False
+    updates = [q["sql"] for q in queries.captured_queries]
+    assert len(updates) == 2 and all(sql.startswith("UPDATE") for sql in updates)
+    assert '"last_used_at" IS NULL OR' in updates[1] and second.last_used_at is None
+    assert ApiToken.objects.get(pk=first.pk).last_used_at == now
+
+
+def test_a_fresh_token_is_not_written_again_without_a_query(tokens, django_assert_num_queries):
+    token = ApiToken.objects.get(hashed=hash_token(tokens.ci_read))
+    now = timezone.now()
+    touch(token, now)
+    with django_assert_num_queries(0):
+        assert touch(token, now + timedelta(seconds=59)) is False
+
+
+def test_authenticating_a_personal_token_is_one_query(tokens, bob, django_assert_num_queries):
+    """The token, its owner and the groups the role rules read, together."""
+    ApiToken.objects.filter(hashed=hash_token(tokens.lead)).update(last_used_at=timezone.now())
+    with django_assert_num_queries(1):
+        token = authenticate(tokens.lead)
+        assert owner_refusal(token) == ""
+        assert roles.roles_of(token.user) == {"lead"}
 
 
 @pytest.mark.parametrize("path", ["/openapi.json"])

@@ -3,9 +3,11 @@ secret is shown once, only a hash is kept, revocation works at once, and a CI
 identity's account can never sign in or act as a person."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import authenticate
+from django.utils import timezone
 
 from accounts import roles
 from api.models import ApiToken, ServiceAccount, TokenKind
@@ -196,3 +198,34 @@ def test_a_ci_identity_passes_no_persons_rule_even_given_a_role(carol, world, ap
     assert not roles.can_rollback(account, world.production)
     assert roles.can_deploy(account, world.production)  # its scope and environment allow it
     assert not roles.can_deploy(account, world.development.__class__(name="qa"))
+
+
+def test_each_token_says_when_it_was_last_used_or_that_it_never_was(client, alice, api, tokens):
+    used = ApiToken.objects.filter(user=alice, revoked_at=None, expires_at__gt=timezone.now())
+    assert used.count() == 1  # the engineer's active token (one more expired, one revoked)
+    used.update(last_used_at=timezone.now() - timedelta(minutes=3, seconds=5))
+    client.force_login(alice)
+    page = client.get("/tokens/").content.decode()
+    cells = re.findall(r'<td data-label="Last used">(.*?)</td>', page)
+    assert len(cells) == 3
+    assert sum("Last used 3\xa0minutes ago</time>" in c for c in cells) == 1
+    assert cells.count("Never used") == 2
+
+
+def test_the_admin_lists_when_each_token_was_last_used(admin_client, tokens):
+    ApiToken.objects.filter(hashed=hash_token(tokens.ci_read)).update(
+        last_used_at=timezone.now() - timedelta(hours=2, minutes=1)
+    )
+    page = admin_client.get("/admin/tokens/apitoken/").content.decode()
+    assert "Last used 2\xa0hours ago" in page
+    assert page.count("Never used") == ApiToken.objects.count() - 1
+
+
+def test_last_used_reads_to_the_minute(tokens):
+    token = ApiToken.objects.get(hashed=hash_token(tokens.engineer))
+    now = timezone.now()
+    assert token.last_used(now) == "Never used"
+    token.last_used_at = now - timedelta(seconds=20)
+    assert token.last_used(now) == "Last used less than a minute ago"
+    token.last_used_at = now - timedelta(days=3, hours=4)
+    assert token.last_used(now) == "Last used 3\xa0days ago"

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.template.defaultfilters import filesizeformat
 
 from catalog.models import ChecklistTemplate, Cluster, Environment
 from deployments.engine import request_deployment
@@ -117,7 +118,7 @@ def test_two_versions_built_from_git_refs_run_by_one_digest_in_every_environment
     assert evidence["release_built"].startswith(
         f"Built by the portal from v2 ({second.git_sha[:12]}) in "
     )
-    size = f"{second.image_size / 1_000_000:.1f} MB"
+    size = filesizeformat(second.image_size)  # as the release page says it
     assert evidence["image_pushed"] == f"Pushed {second.image} ({size}, digest {digests[1]})."
 
 

@@ -28,6 +28,9 @@ FAST_ENGINE = {
     "PORTAL_NOTIFY_LEASE_SECONDS": "2",
     "PORTAL_NOTIFY_LOST_AFTER_SECONDS": "2",
     "PORTAL_NOTIFY_TIMEOUT_SECONDS": "1",
+    # A worker frozen inside a transaction loses its session (and its row locks) after
+    # this long, so the reaper can take its step back (test_maintenance_capacity.py).
+    "PORTAL_DB_IDLE_TRANSACTION_SECONDS": "5",
 }
 
 

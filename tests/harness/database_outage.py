@@ -17,6 +17,7 @@ def database_unreachable():
     """While inside, every query of this process on the test database fails."""
     name = connection.settings_dict["NAME"]
     quoted = '"' + name.replace('"', '""') + '"'
+    pool = connection.pool
     with _admin_connection() as admin:
         admin.execute(f"ALTER DATABASE {quoted} ALLOW_CONNECTIONS false")
         try:
@@ -24,10 +25,32 @@ def database_unreachable():
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                 [name],
             )
-            yield
+            with _waits_for_the_pool(pool, seconds=OUTAGE_POOL_TIMEOUT):
+                yield
         finally:
             admin.execute(f"ALTER DATABASE {quoted} ALLOW_CONNECTIONS true")
             connection.close()  # the terminated one: the next query reconnects
+            # A new pool: the old one retries its connections with a growing back-off
+            # (psycopg_pool), which tests/test_database_faults.py covers; here the test
+            # is about what happened during the outage, and goes on at once after it.
+            connection.close_pool()
+
+
+# During an outage each query waits this long for the pool before it fails (production
+# waits PORTAL_DB_POOL_TIMEOUT, 10 s by default: every lost line would cost that much).
+OUTAGE_POOL_TIMEOUT = 0.5
+
+
+@contextlib.contextmanager
+def _waits_for_the_pool(pool, seconds: float):
+    if pool is None:  # SQLite
+        yield
+        return
+    usual, pool.timeout = pool.timeout, seconds
+    try:
+        yield
+    finally:
+        pool.timeout = usual
 
 
 def _admin_connection() -> psycopg.Connection:

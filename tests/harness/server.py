@@ -39,8 +39,9 @@ def free_port() -> int:
 
 
 class PortalServer:
-    def __init__(self, env: dict, log_path: Path):
+    def __init__(self, env: dict, log_path: Path, processes: int = 1):
         self.port = free_port()
+        self.processes = processes  # uvicorn --workers, as portal.serve runs production
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", **env}
         self.log_path = log_path
@@ -56,6 +57,8 @@ class PortalServer:
             # Open streams must not hold a stop (or a restart) for long.
             "--timeout-graceful-shutdown", "2",
         ]  # fmt: skip
+        if self.processes > 1:
+            command += ["--workers", str(self.processes)]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT

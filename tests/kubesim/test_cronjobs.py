@@ -31,16 +31,14 @@ def seed_objects(*kinds: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def kubesim(tmp_path_factory):
-    """One cluster with the seed's backup CronJob, fast enough for minutely schedules."""
-    config = {
-        "clusters": [
-            {
-                "name": "production",
-                "namespace": NAMESPACE,
-                "objects": seed_objects("Secret", "CronJob"),
-            }
-        ]
-    }
+    """One cluster with the seed's backup CronJob, fast enough for minutely schedules.
+
+    The backup starts suspended: at this speed the module lasts simulated hours, and a
+    02:00 run of its own would otherwise come at some times of day and not at others."""
+    objects = seed_objects("Secret", "CronJob")
+    for cronjob in (obj for obj in objects if obj["kind"] == "CronJob"):
+        cronjob["spec"]["suspend"] = True
+    config = {"clusters": [{"name": "production", "namespace": NAMESPACE, "objects": objects}]}
     with KubeSim(config, speed=SPEED, workdir=tmp_path_factory.mktemp("kubesim")) as sim:
         yield sim
 
@@ -129,10 +127,11 @@ def test_failing_backups_keep_last_successful_time_stale(batch, core):
     scheduled, its Jobs fail, one failed Job is kept, lastSuccessfulTime stays as seeded."""
     before = batch.read_namespaced_cron_job("postgres-backup", NAMESPACE)
     assert before.spec.schedule == "0 2 * * *"
-    assert before.status.last_successful_time is not None  # from the config: -3h
+    assert before.status.last_successful_time is not None  # from the config: its last 02:00
     containers = [{"name": "backup", "image": "postgres:16-alpine-failing"}]
     patch = {
         "spec": {
+            "suspend": False,
             "schedule": "* * * * *",
             "jobTemplate": {
                 "spec": {"backoffLimit": 0, "template": {"spec": {"containers": containers}}}
@@ -151,9 +150,6 @@ def test_failing_backups_keep_last_successful_time_stale(batch, core):
     after = batch.read_namespaced_cron_job("postgres-backup", NAMESPACE)
     assert after.status.last_successful_time == before.status.last_successful_time
     assert after.status.last_schedule_time > before.status.last_schedule_time
-    assert after.status.last_schedule_time - after.status.last_successful_time > dt.timedelta(
-        hours=3
-    )
     batch.patch_namespaced_cron_job("postgres-backup", NAMESPACE, {"spec": {"suspend": True}})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import time
@@ -59,11 +60,19 @@ def test_get_pods(kubectl):
 
 
 def test_get_cronjob(kubectl):
-    result = kubectl("get", "cronjob", "postgres-backup", cluster="staging")
+    # The backup's schedule as the seed's, at the hour opposite now: the cluster's fast
+    # clock never reaches it during the module, so nothing has run (LAST SCHEDULE <none>).
+    hour = (dt.datetime.now(dt.UTC).hour + 12) % 24
+    created = kubectl(
+        "create", "cronjob", "backup-copy", "--image=postgres:16-alpine",
+        f"--schedule=0 {hour:02d} * * *", cluster="staging",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    result = kubectl("get", "cronjob", "backup-copy", cluster="staging")
     assert result.returncode == 0, result.stderr
     assert normalise(result.stdout) == [
-        "NAME              SCHEDULE    TIMEZONE   SUSPEND   ACTIVE   LAST SCHEDULE   AGE",
-        "postgres-backup   0 2 * * *   <none>     False     0        3h              AGE",
+        "NAME          SCHEDULE     TIMEZONE   SUSPEND   ACTIVE   LAST SCHEDULE   AGE",
+        f"backup-copy   0 {hour:02d} * * *   <none>     False     0        <none>          AGE",
     ]
 
 
