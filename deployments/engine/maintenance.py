@@ -17,12 +17,15 @@ is taken back at a later run.
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.errors import LockNotAvailable
 
 from deployments.engine.enqueue import advance_after_commit
 from deployments.engine.lane import lock_lane_of
@@ -46,12 +49,8 @@ def reap_stale_steps(now=None) -> int:
     )
     reaped = 0
     for step_id, deployment_id, attempt in candidates.values_list("pk", "deployment_id", "attempt"):
-        try:
+        with _at_a_later_run_if_locked(f"reaping step {step_id}"):
             reaped += _reap(deployment_id, step_id, attempt, now, stale_before)
-        except OperationalError as error:
-            if not _is_lock_wait_over(error):
-                raise
-            log.warning("step %s: its rows are locked by a worker; reaped later", step_id)
     return reaped
 
 
@@ -59,21 +58,25 @@ def reap_stale_steps(now=None) -> int:
 MAINTENANCE_LOCK_WAIT = "2s"
 
 
-def _wait_for_locks_briefly() -> None:
-    """Within the current transaction, a row lock is waited for MAINTENANCE_LOCK_WAIT at
-    most (then OperationalError); SQLite has one writer and no row locks."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{MAINTENANCE_LOCK_WAIT}'")
-
-
-def _is_lock_wait_over(error: OperationalError) -> bool:
-    return getattr(error.__cause__, "sqlstate", None) == "55P03"  # lock_not_available
+@contextmanager
+def _at_a_later_run_if_locked(what: str) -> Iterator[None]:
+    """One transaction that waits at most MAINTENANCE_LOCK_WAIT for a row another worker
+    holds locked; when the wait runs out it is rolled back and `what` is logged, and the
+    next run tries again. (SQLite has one writer and no row locks.)"""
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = '{MAINTENANCE_LOCK_WAIT}'")
+            yield
+    except OperationalError as error:
+        if not isinstance(error.__cause__, LockNotAvailable):
+            raise
+        log.warning("%s: a worker holds its rows locked; tried again at the next run", what)
 
 
 def _reap(deployment_id: int, step_id: int, attempt: int, now, stale_before) -> int:
     with transaction.atomic():
-        _wait_for_locks_briefly()
         lock_lane_of(deployment_id)  # lane before deployment, as every claim does
         deployment = (
             Deployment.objects.select_for_update(of=("self",))
@@ -167,14 +170,8 @@ def resend_overdue_looks(now=None) -> int:
     overdue = between_looks.filter(next_look_at__lt=overdue_before)
     count = 0
     for step_id, deployment_id, due in overdue.values_list("pk", "deployment_id", "next_look_at"):
-        try:
-            with transaction.atomic():
-                _wait_for_locks_briefly()
-                if between_looks.filter(pk=step_id, next_look_at=due).update(next_look_at=now):
-                    advance_after_commit(deployment_id)
-                    count += 1
-        except OperationalError as error:
-            if not _is_lock_wait_over(error):
-                raise
-            log.warning("step %s: its row is locked by a worker; its look is sent later", step_id)
+        with _at_a_later_run_if_locked(f"sending the overdue look of step {step_id}"):
+            if between_looks.filter(pk=step_id, next_look_at=due).update(next_look_at=now):
+                advance_after_commit(deployment_id)
+                count += 1
     return count
